@@ -1,0 +1,96 @@
+-- 10_tenancy.sql: roles, tenant grants and the function every row-level policy calls.
+--
+-- A tenant is a label on every row.  The GUC correlate.tenant picks the tenant a
+-- session works in; correlate.current_tenant() returns it only if the current
+-- role has been granted that tenant in correlate.tenant_access, so setting the
+-- GUC alone never opens another tenant's rows.  Policies call it through a
+-- scalar subquery, so it runs once per statement, not once per row.
+--
+-- Roles are cluster-wide and outlive DROP EXTENSION, so they are created only
+-- when missing (the one place this script tolerates existing objects).
+
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'correlate_reader') THEN
+		CREATE ROLE correlate_reader NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'correlate_writer') THEN
+		CREATE ROLE correlate_writer NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'correlate_admin') THEN
+		CREATE ROLE correlate_admin NOLOGIN;
+	END IF;
+END
+$roles$;
+
+GRANT correlate_reader TO correlate_writer;
+GRANT correlate_writer TO correlate_admin;
+
+CREATE TABLE correlate.tenant_access (
+	tenant text NOT NULL CHECK (tenant ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$'),
+	role   name NOT NULL,
+	PRIMARY KEY (tenant, role)
+);
+COMMENT ON TABLE correlate.tenant_access IS 'Which roles (and their members) may work in which tenant.';
+COMMENT ON COLUMN correlate.tenant_access.tenant IS 'Tenant label (organisation, account, region...).';
+COMMENT ON COLUMN correlate.tenant_access.role IS 'Role granted the tenant; members of the role inherit it.';
+
+-- Every correlate role may use the default tenant, so a single-tenant install needs no setup.
+INSERT INTO correlate.tenant_access (tenant, role) VALUES ('default', 'correlate_reader');
+
+ALTER TABLE correlate.tenant_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_access_own ON correlate.tenant_access FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, role, 'MEMBER')
+		   OR pg_catalog.pg_has_role(CURRENT_USER, 'correlate_admin', 'MEMBER'));
+CREATE POLICY tenant_access_admin ON correlate.tenant_access FOR ALL
+	USING (pg_catalog.pg_has_role(CURRENT_USER, 'correlate_admin', 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role(CURRENT_USER, 'correlate_admin', 'MEMBER'));
+
+CREATE FUNCTION correlate.current_tenant() RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := COALESCE(NULLIF(current_setting('correlate.tenant', true), ''), 'default');
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = CURRENT_USER AND (r.rolsuper OR r.rolbypassrls))
+	   OR EXISTS (SELECT 1 FROM correlate.tenant_access a
+				  WHERE a.tenant = t AND pg_has_role(CURRENT_USER, a.role, 'MEMBER')) THEN
+		RETURN t;
+	END IF;
+	RAISE EXCEPTION 'permission denied for tenant "%"', t
+		USING ERRCODE = 'insufficient_privilege',
+			  DETAIL = format('Role "%s" has no grant for tenant "%s" in correlate.tenant_access.', CURRENT_USER, t),
+			  HINT = 'Ask a correlate_admin to run correlate.grant_tenant(), or SET correlate.tenant to a tenant you were granted.';
+END
+$$;
+COMMENT ON FUNCTION correlate.current_tenant() IS 'The session''s tenant (GUC correlate.tenant, default ''default''), checked against correlate.tenant_access.';
+
+CREATE FUNCTION correlate.grant_tenant(tenant text, role name) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = grant_tenant.role) THEN
+		RAISE EXCEPTION 'role "%" does not exist', grant_tenant.role
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	INSERT INTO correlate.tenant_access AS a (tenant, role)
+	VALUES (grant_tenant.tenant, grant_tenant.role)
+	ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION correlate.grant_tenant(text, name) IS 'Lets role (and its members) work in tenant; correlate_admin only.';
+
+CREATE FUNCTION correlate.revoke_tenant(tenant text, role name) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	DELETE FROM correlate.tenant_access a WHERE a.tenant = revoke_tenant.tenant AND a.role = revoke_tenant.role;
+$$;
+COMMENT ON FUNCTION correlate.revoke_tenant(text, name) IS 'Withdraws a tenant grant; correlate_admin only.';
+
+GRANT EXECUTE ON FUNCTION correlate.current_tenant() TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.grant_tenant(text, name), correlate.revoke_tenant(text, name) TO correlate_admin;
+GRANT SELECT ON correlate.tenant_access TO correlate_reader;
+GRANT INSERT, UPDATE, DELETE ON correlate.tenant_access TO correlate_admin;
