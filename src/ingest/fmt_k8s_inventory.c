@@ -1,0 +1,15 @@
+/*
+ * fmt_k8s_inventory.c
+ *		Parser for the k8s_inventory input format (not implemented yet).
+ */
+#include "postgres.h"
+
+#include "ingest/ingest.h"
+
+void
+fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ingest format \"k8s_inventory\" is not implemented yet")));
+}
