@@ -19,6 +19,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 typedef struct IngestCtx IngestCtx;
 
 /* Counters returned by correlate.ingest(). */
