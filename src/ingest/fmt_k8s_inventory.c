@@ -1,15 +1,703 @@
 /*
  * fmt_k8s_inventory.c
- *		Parser for the k8s_inventory input format (not implemented yet).
+ *		Parser for the k8s_inventory format: the JSON that `kubectl get ...
+ *		-o json` prints (a List, or a single object), also several such
+ *		documents one after another in one payload, and API server lists
+ *		(PodList and the like, whose items carry no kind).
+ *
+ * Each object is one record.  The record's own resource, its findings, IP
+ * leases and the edges that need nothing but the object itself (pod runs_on
+ * node, runs_as service account, uses_image, IRSA assumes, ...) are emitted
+ * while the object is read; k8s_pod.c and k8s_objects.c do that per kind.
+ * Edges that need two objects of the payload are resolved here at the end:
+ * a Service `exposes` the pods its selector matches in its namespace, and a
+ * binding's subject `can_access` the bound role with the role's rules.  So
+ * put every object of a cluster in one payload (kubectl get pods,services,...
+ * -A -o json, or the per-kind files concatenated) to get those edges.
+ *
+ * Endpoint objects on both sides are (re)emitted as minimal resources with
+ * every edge, so an edge never depends on the writer having seen its ends in
+ * the same batch; the upsert merges them with the full objects.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
 #include "ingest/ingest.h"
+#include "ingest/k8s_inventory.h"
+#include "model/uid.h"
+
+static void k8s_read_document(K8sState *st, json_object *doc, MemoryContext recctx);
+static void k8s_read_item(K8sState *st, json_object *item, const char *default_kind);
+static void k8s_finish(K8sState *st);
 
 void
 fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("ingest format \"k8s_inventory\" is not implemented yet")));
+	/* On the heap: both are changed inside PG_TRY and read by PG_FINALLY. */
+	K8sState   *st = palloc0(sizeof(K8sState));
+	KjReader   *rd = palloc0(sizeof(KjReader));
+	json_object *volatile doc = NULL;
+	MemoryContext recctx;
+
+	st->ctx = ctx;
+	st->now = GetCurrentTransactionStartTimestamp();
+	st->keep = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory payload",
+									 ALLOCSET_DEFAULT_SIZES);
+	recctx = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory record",
+								   ALLOCSET_DEFAULT_SIZES);
+	kj_reader_init(rd, payload, len);
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			const char *err;
+			bool		at_end;
+
+			CHECK_FOR_INTERRUPTS();
+			doc = kj_reader_next(rd, &err, &at_end);
+			if (at_end)
+				break;
+			if (doc == NULL)
+			{
+				char	   *raw;
+				size_t		rawlen;
+
+				st->recno++;
+				ingest_record_start(ctx, st->recno);
+				raw = kj_raw_bytes(payload + rd->doc_start, len - rd->doc_start, &rawlen);
+				ingest_reject(ctx, st->recno, raw, rawlen, err);
+				continue;
+			}
+			k8s_read_document(st, doc, recctx);
+			json_object_put(doc);
+			doc = NULL;
+		}
+		k8s_finish(st);
+	}
+	PG_FINALLY();
+	{
+		if (doc != NULL)
+			json_object_put(doc);
+		if (st->pending != NULL)
+			json_object_put(st->pending);
+		kj_reader_free(rd);
+	}
+	PG_END_TRY();
+
+	MemoryContextDelete(recctx);
+	MemoryContextDelete(st->keep);
+	pfree(st);
+	pfree(rd);
+}
+
+/* One document: a List (items), a bare array of objects, or one object. */
+static void
+k8s_read_document(K8sState *st, json_object *doc, MemoryContext recctx)
+{
+	json_object *items = NULL;
+	const char *default_kind = NULL;
+	MemoryContext old;
+
+	if (json_object_is_type(doc, json_type_array))
+		items = doc;
+	else if (json_object_is_type(doc, json_type_object))
+	{
+		json_object *it = NULL;
+
+		if (json_object_object_get_ex(doc, "items", &it))
+		{
+			const char *lkind;
+
+			if (it == NULL || !json_object_is_type(it, json_type_array))
+			{
+				char	   *raw;
+				size_t		rawlen;
+
+				st->recno++;
+				ingest_record_start(st->ctx, st->recno);
+				raw = kj_raw(doc, &rawlen);
+				ingest_reject(st->ctx, st->recno, raw, rawlen,
+							  "the document has \"items\" but it is not an array");
+				return;
+			}
+			items = it;
+			/* PodList -> Pod: API server lists leave kind off their items. */
+			lkind = json_object_get_string(kj_get(doc, "kind"));
+			if (lkind != NULL && json_object_is_type(kj_get(doc, "kind"), json_type_string))
+			{
+				size_t		l = strlen(lkind);
+
+				if (l > 4 && strcmp(lkind + l - 4, "List") == 0)
+					default_kind = pnstrdup(lkind, l - 4);
+			}
+		}
+	}
+
+	if (items == NULL)
+	{
+		old = MemoryContextSwitchTo(recctx);
+		k8s_read_item(st, doc, NULL);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(recctx);
+		return;
+	}
+
+	for (size_t i = 0; i < json_object_array_length(items); i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(recctx);
+		k8s_read_item(st, json_object_array_get_idx(items, i), default_kind);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(recctx);
+	}
+}
+
+/* Annotations worth keeping: all but kubectl's copy of the whole object (it may hold Secret data). */
+static json_object *
+k8s_annotations_props(json_object *ann)
+{
+	json_object *out;
+
+	if (ann == NULL || json_object_object_length(ann) == 0)
+		return NULL;
+	out = json_object_new_object();
+	{
+		json_object_object_foreach(ann, k, v)
+		{
+			if (strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") == 0)
+				continue;
+			json_object_object_add(out, k, json_object_get(v));
+		}
+	}
+	return out;
+}
+
+/* The controller among metadata.ownerReferences (or the first owner), as {kind, name}. */
+static json_object *
+k8s_owner_props(K8sObj *ob)
+{
+	json_object *refs = kj_arr(&ob->r, ob->meta, "ownerReferences");
+	json_object *pick = NULL;
+
+	if (refs == NULL)
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(refs); i++)
+	{
+		json_object *ref = json_object_array_get_idx(refs, i);
+
+		if (ref == NULL || !json_object_is_type(ref, json_type_object))
+		{
+			kj_bad(&ob->r, "metadata.ownerReferences[%zu] is not an object", i);
+			return NULL;
+		}
+		if (pick == NULL || kj_bool(&ob->r, ref, "controller") == 1)
+			pick = ref;
+	}
+	if (pick == NULL)
+		return NULL;
+	{
+		json_object *o = json_object_new_object();
+
+		kj_add_str(o, "kind", kj_str(&ob->r, pick, "kind"));
+		kj_add_str(o, "name", kj_str(&ob->r, pick, "name"));
+		return o;
+	}
+}
+
+static void
+k8s_read_item(K8sState *st, json_object *item, const char *default_kind)
+{
+	K8sObj		ob;
+	const char *kind = NULL;
+
+	st->recno++;
+	ingest_record_start(st->ctx, st->recno);
+
+	memset(&ob, 0, sizeof(ob));
+	ob.st = st;
+	ob.o = item;
+
+	if (item == NULL || !json_object_is_type(item, json_type_object))
+		kj_bad(&ob.r, "the item is %s, not an object",
+			   item == NULL ? "null" : json_type_to_name(json_object_get_type(item)));
+	else
+	{
+		kind = kj_str(&ob.r, item, "kind");
+		if (kind == NULL || *kind == '\0')
+			kind = default_kind;
+		ob.meta = kj_obj(&ob.r, item, "metadata");
+		ob.name = kj_str(&ob.r, ob.meta, "name");
+		if (kind == NULL || *kind == '\0')
+			kj_bad(&ob.r, "the object has no \"kind\"");
+		else if (ob.meta == NULL)
+			kj_bad(&ob.r, "the %s has no \"metadata\" object", kind);
+		else if (ob.name == NULL || *ob.name == '\0')
+			kj_bad(&ob.r, "the %s has no metadata.name", kind);
+	}
+
+	if (ob.r.why == NULL)
+	{
+		const char *ns = kj_str(&ob.r, ob.meta, "namespace");
+
+		ob.kind = kind;
+		ob.kk = k8s_kind_lookup(kind);
+		ob.rkind = k8s_rkind(kind);
+		/* Cluster-scoped kinds ignore a stray metadata.namespace; unknown kinds keep what they say. */
+		if (ob.kk != NULL ? ob.kk->namespaced : (ns != NULL && *ns != '\0'))
+			ob.ns = (ns != NULL && *ns != '\0') ? ns : "default";
+		ob.cluster_given = kj_str(&ob.r, ob.meta, "clusterName");
+		ob.cluster = k8s_cluster_name(ob.cluster_given);
+		ob.labels = kj_strmap(&ob.r, ob.meta, "labels");
+		ob.annotations = kj_strmap(&ob.r, ob.meta, "annotations");
+		kj_time(&ob.r, ob.meta, "creationTimestamp", &ob.created);
+
+		if (pg_strcasecmp(kind, "EndpointSlice") == 0)
+			k8s_read_endpoints(&ob, true);
+		else if (pg_strcasecmp(kind, "Endpoints") == 0)
+			k8s_read_endpoints(&ob, false);
+		else
+		{
+			char	   *labels_json;
+			char	   *props_json;
+
+			ob.uid = k8s_uid(&ob, ob.ns, kind, ob.name);
+			ob.props = json_object_new_object();
+			st->pending = ob.props;
+			kj_add_str(ob.props, "kind", kind);
+			kj_add_str(ob.props, "api_version", kj_str(&ob.r, item, "apiVersion"));
+			kj_add_str(ob.props, "k8s_uid", kj_str(&ob.r, ob.meta, "uid"));
+			kj_add_str(ob.props, "created", kj_str(&ob.r, ob.meta, "creationTimestamp"));
+			{
+				json_object *a = k8s_annotations_props(ob.annotations);
+
+				if (a)
+					json_object_object_add(ob.props, "annotations", a);
+			}
+			{
+				json_object *owner = k8s_owner_props(&ob);
+
+				if (owner)
+					json_object_object_add(ob.props, "owner", owner);
+			}
+
+			/* Any other kind is a k8s:object with the common properties. */
+			if (ob.kk == NULL)
+				;
+			else if (strcmp(ob.kk->kind, "Pod") == 0)
+				k8s_read_pod(&ob);
+			else if (ob.kk->template_depth > 0)
+				k8s_read_workload(&ob);
+			else if (strcmp(ob.kk->kind, "Service") == 0)
+				k8s_read_service(&ob);
+			else if (strcmp(ob.kk->kind, "Ingress") == 0)
+				k8s_read_ingress(&ob);
+			else if (strcmp(ob.kk->kind, "ServiceAccount") == 0)
+				k8s_read_serviceaccount(&ob);
+			else if (strcmp(ob.kk->kind, "Role") == 0 || strcmp(ob.kk->kind, "ClusterRole") == 0)
+				k8s_read_role(&ob);
+			else if (strcmp(ob.kk->kind, "RoleBinding") == 0 ||
+					 strcmp(ob.kk->kind, "ClusterRoleBinding") == 0)
+				k8s_read_binding(&ob);
+			else if (strcmp(ob.kk->kind, "Node") == 0)
+				k8s_read_node(&ob);
+			else if (strcmp(ob.kk->kind, "Namespace") == 0)
+				k8s_read_namespace(&ob);
+			else if (strcmp(ob.kk->kind, "NetworkPolicy") == 0)
+				k8s_read_networkpolicy(&ob);
+			else if (strcmp(ob.kk->kind, "Secret") == 0)
+				k8s_read_secret(&ob);
+			else if (strcmp(ob.kk->kind, "ConfigMap") == 0)
+				k8s_read_configmap(&ob);
+
+			st->pending = NULL;
+			labels_json = kj_text(&ob.r, ob.labels, "metadata.labels");
+			props_json = kj_text_put(&ob.r, ob.props, "the object's properties");
+			ob.props = NULL;
+			if (ob.r.why == NULL && ob.uid != NULL)
+			{
+				IngestResource r;
+
+				memset(&r, 0, sizeof(r));
+				r.uid = ob.uid;
+				r.kind = ob.rkind;
+				r.name = ob.name;
+				r.region = ob.region;
+				r.cluster = ob.cluster;
+				r.namespace = ob.ns;
+				r.labels_json = labels_json;
+				r.props_json = props_json;
+				r.criticality = -1;
+				ingest_resource(st->ctx, &r);
+			}
+		}
+	}
+
+	if (ob.r.why != NULL)
+	{
+		size_t		rawlen;
+		char	   *raw = kj_raw(item, &rawlen);
+
+		ingest_reject(st->ctx, st->recno, raw, rawlen, ob.r.why);
+		return;
+	}
+
+	/* Accepted: keep what the end of the payload needs. */
+	if (ob.pod)
+	{
+		if (st->npods >= st->maxpods)
+		{
+			st->maxpods = Max(64, st->maxpods * 2);
+			st->pods = st->pods ? repalloc_huge(st->pods, sizeof(K8sPodEntry) * st->maxpods)
+				: MemoryContextAllocHuge(st->keep, sizeof(K8sPodEntry) * st->maxpods);
+		}
+		st->pods[st->npods++] = *ob.pod;
+	}
+	if (ob.svc)
+	{
+		if (st->nsvcs >= st->maxsvcs)
+		{
+			st->maxsvcs = Max(16, st->maxsvcs * 2);
+			st->svcs = st->svcs ? repalloc_huge(st->svcs, sizeof(K8sSvcEntry) * st->maxsvcs)
+				: MemoryContextAllocHuge(st->keep, sizeof(K8sSvcEntry) * st->maxsvcs);
+		}
+		st->svcs[st->nsvcs++] = *ob.svc;
+	}
+	if (ob.role)
+	{
+		if (st->nroles >= st->maxroles)
+		{
+			st->maxroles = Max(16, st->maxroles * 2);
+			st->roles = st->roles ? repalloc_huge(st->roles, sizeof(K8sRoleEntry) * st->maxroles)
+				: MemoryContextAllocHuge(st->keep, sizeof(K8sRoleEntry) * st->maxroles);
+		}
+		st->roles[st->nroles++] = *ob.role;
+	}
+	{
+		ListCell   *lc;
+
+		foreach(lc, ob.binds)
+		{
+			if (st->nbinds >= st->maxbinds)
+			{
+				st->maxbinds = Max(16, st->maxbinds * 2);
+				st->binds = st->binds ? repalloc_huge(st->binds, sizeof(K8sBindEntry) * st->maxbinds)
+					: MemoryContextAllocHuge(st->keep, sizeof(K8sBindEntry) * st->maxbinds);
+			}
+			st->binds[st->nbinds++] = *(K8sBindEntry *) lfirst(lc);
+		}
+	}
+}
+
+/* Helpers used by the per-kind readers. */
+
+char *
+k8s_uid(K8sObj *ob, const char *ns, const char *kind, const char *name)
+{
+	const char *why = NULL;
+	char	   *uid;
+
+	if (name == NULL || *name == '\0')
+	{
+		kj_bad(&ob->r, "a %s reference has no name", kind);
+		return NULL;
+	}
+	uid = uid_k8s_try(ob->cluster_given, ns, kind, name, &why);
+	if (uid == NULL)
+		kj_bad(&ob->r, "cannot name the %s \"%s\": %s", kind, name, why);
+	return uid;
+}
+
+void
+k8s_stub(K8sObj *ob, const char *uid, const char *rkind, const char *name,
+		 const char *ns, const char *account)
+{
+	IngestResource r;
+
+	if (uid == NULL || ob->r.why != NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.uid = uid;
+	r.kind = rkind;
+	r.name = name;
+	r.account = account;
+	if (strncmp(rkind, "k8s:", 4) == 0 || strcmp(rkind, "container") == 0)
+	{
+		r.cluster = ob->cluster;
+		r.namespace = ns;
+	}
+	r.criticality = -1;
+	ingest_resource(ob->st->ctx, &r);
+}
+
+void
+k8s_link(K8sObj *ob, const char *src, const char *dst, const char *kind,
+		 double likelihood, json_object *props)
+{
+	char	   *props_json = NULL;
+
+	if (props != NULL)
+		props_json = kj_text_put(&ob->r, props, "edge properties");
+	if (src == NULL || dst == NULL || ob->r.why != NULL)
+		return;
+	ingest_link(ob->st->ctx, src, dst, kind, likelihood, props_json);
+}
+
+void
+k8s_lease(K8sObj *ob, const char *ip, const char *uid, TimestampTz from, TimestampTz to)
+{
+	const char *why = NULL;
+	char	   *canon;
+
+	if (ip == NULL || *ip == '\0' || uid == NULL)
+		return;
+	canon = uid_ip_try(ip, &why);
+	if (canon == NULL)
+	{
+		kj_bad(&ob->r, "\"%.64s\" is not an IP address: %s", ip, why);
+		return;
+	}
+	if (from == 0)
+		from = ob->st->now;
+	if (to != 0 && to <= from)
+		return;					/* an interval that ended before it began says nothing */
+	if (ob->r.why == NULL)
+		ingest_ip_lease(ob->st->ctx, canon + strlen("ip://"), uid, from, to);
+}
+
+void
+k8s_internet(K8sObj *ob)
+{
+	IngestResource r;
+
+	if (ob->r.why != NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.uid = "internet";
+	r.kind = "internet";
+	r.name = "internet";
+	r.criticality = -1;
+	ingest_resource(ob->st->ctx, &r);
+}
+
+char *
+k8s_keep(K8sObj *ob, const char *s)
+{
+	return s ? MemoryContextStrdup(ob->st->keep, s) : NULL;
+}
+
+static int
+k8s_label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const K8sLabel *) a)->k, ((const K8sLabel *) b)->k);
+}
+
+/* A string map as pairs sorted by key, in the payload context. */
+K8sLabel *
+k8s_pairs(K8sObj *ob, json_object *map, int *n)
+{
+	K8sLabel   *pairs;
+	int			i = 0;
+
+	*n = 0;
+	if (map == NULL || json_object_object_length(map) == 0)
+		return NULL;
+	pairs = MemoryContextAllocHuge(ob->st->keep, sizeof(K8sLabel) * json_object_object_length(map));
+	{
+		json_object_object_foreach(map, k, v)
+		{
+			pairs[i].k = k8s_keep(ob, k);
+			pairs[i].v = k8s_keep(ob, json_object_get_string(v));
+			i++;
+		}
+	}
+	qsort(pairs, i, sizeof(K8sLabel), k8s_label_cmp);
+	*n = i;
+	return pairs;
+}
+
+/* End of payload: Service selectors and RBAC bindings. */
+
+typedef struct K8sLabelIdx
+{
+	const char *scope;
+	const char *k;
+	const char *v;
+	int			pod;
+} K8sLabelIdx;
+
+static int
+k8s_idx_cmp(const void *a, const void *b)
+{
+	const K8sLabelIdx *x = a;
+	const K8sLabelIdx *y = b;
+	int			c;
+
+	if ((c = strcmp(x->scope, y->scope)) != 0)
+		return c;
+	if ((c = strcmp(x->k, y->k)) != 0)
+		return c;
+	return strcmp(x->v, y->v);
+}
+
+static const char *
+k8s_pod_label(const K8sPodEntry *p, const char *key)
+{
+	K8sLabel	probe = {key, NULL};
+	K8sLabel   *hit;
+
+	if (p->nlabels == 0)
+		return NULL;
+	hit = bsearch(&probe, p->labels, p->nlabels, sizeof(K8sLabel), k8s_label_cmp);
+	return hit ? hit->v : NULL;
+}
+
+static void
+k8s_final_stub(K8sState *st, const char *uid, const char *rkind, const char *name,
+			   const char *ns, const char *cluster)
+{
+	IngestResource r;
+
+	memset(&r, 0, sizeof(r));
+	r.uid = uid;
+	r.kind = rkind;
+	r.name = name;
+	r.cluster = cluster;
+	r.namespace = ns;
+	r.criticality = -1;
+	ingest_resource(st->ctx, &r);
+}
+
+static void
+k8s_match_selectors(K8sState *st)
+{
+	K8sLabelIdx *idx;
+	size_t		nidx = 0;
+
+	if (st->nsvcs == 0 || st->npods == 0)
+		return;
+	for (int i = 0; i < st->npods; i++)
+		nidx += st->pods[i].nlabels;
+	if (nidx == 0)
+		return;
+	idx = palloc_extended(sizeof(K8sLabelIdx) * nidx, MCXT_ALLOC_HUGE);
+	nidx = 0;
+	for (int i = 0; i < st->npods; i++)
+	{
+		for (int j = 0; j < st->pods[i].nlabels; j++)
+		{
+			idx[nidx].scope = st->pods[i].scope;
+			idx[nidx].k = st->pods[i].labels[j].k;
+			idx[nidx].v = st->pods[i].labels[j].v;
+			idx[nidx].pod = i;
+			nidx++;
+		}
+	}
+	qsort(idx, nidx, sizeof(K8sLabelIdx), k8s_idx_cmp);
+
+	for (int s = 0; s < st->nsvcs; s++)
+	{
+		K8sSvcEntry *svc = &st->svcs[s];
+		K8sLabelIdx probe;
+		size_t		lo = 0,
+					hi = nidx;
+
+		CHECK_FOR_INTERRUPTS();
+		probe.scope = svc->scope;
+		probe.k = svc->sel[0].k;
+		probe.v = svc->sel[0].v;
+		/* lower bound of the first selector pair */
+		while (lo < hi)
+		{
+			size_t		mid = lo + (hi - lo) / 2;
+
+			if (k8s_idx_cmp(&idx[mid], &probe) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < nidx && k8s_idx_cmp(&idx[i], &probe) == 0; i++)
+		{
+			const K8sPodEntry *pod = &st->pods[idx[i].pod];
+			bool		all = true;
+
+			CHECK_FOR_INTERRUPTS();
+			for (int j = 1; j < svc->nsel && all; j++)
+			{
+				const char *v = k8s_pod_label(pod, svc->sel[j].k);
+
+				all = (v != NULL && strcmp(v, svc->sel[j].v) == 0);
+			}
+			if (!all)
+				continue;
+			k8s_final_stub(st, svc->uid, "k8s:service", svc->name, svc->ns, svc->cluster);
+			k8s_final_stub(st, pod->uid, "k8s:pod", pod->name, pod->ns, pod->cluster);
+			ingest_link(st->ctx, svc->uid, pod->uid, "exposes", 0,
+						svc->ports_json
+						? psprintf("{\"via\": \"selector\", \"ports\": %s}", svc->ports_json)
+						: "{\"via\": \"selector\"}");
+		}
+	}
+	pfree(idx);
+}
+
+static int
+k8s_role_cmp(const void *a, const void *b)
+{
+	return strcmp(((const K8sRoleEntry *) a)->uid, ((const K8sRoleEntry *) b)->uid);
+}
+
+/* Quotes s as a JSON string (s is valid UTF-8 without NULs). */
+static char *
+k8s_json_quote(const char *s)
+{
+	json_object *j = json_object_new_string(s);
+	char	   *r = pstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+														   JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(j);
+	return r;
+}
+
+static void
+k8s_resolve_bindings(K8sState *st)
+{
+	if (st->nroles > 1)
+		qsort(st->roles, st->nroles, sizeof(K8sRoleEntry), k8s_role_cmp);
+	for (int i = 0; i < st->nbinds; i++)
+	{
+		K8sBindEntry *b = &st->binds[i];
+		K8sRoleEntry probe;
+		K8sRoleEntry *role = NULL;
+		StringInfoData props;
+
+		CHECK_FOR_INTERRUPTS();
+		probe.uid = b->role_uid;
+		if (st->nroles > 0)
+			role = bsearch(&probe, st->roles, st->nroles, sizeof(K8sRoleEntry), k8s_role_cmp);
+
+		initStringInfo(&props);
+		appendStringInfo(&props, "{%s: {\"kind\": %s, \"scope\": %s}",
+						 k8s_json_quote(psprintf("binding:%s", b->binding_uid)),
+						 k8s_json_quote(b->binding_kind), k8s_json_quote(b->scope));
+		if (role != NULL && role->rules_json != NULL)
+			appendStringInfo(&props, ", \"rules\": %s", role->rules_json);
+		appendStringInfoChar(&props, '}');
+
+		k8s_final_stub(st, b->subj_uid, b->subj_rkind, b->subj_name, b->subj_ns, b->cluster);
+		k8s_final_stub(st, b->role_uid, b->role_rkind, b->role_name, b->role_ns, b->cluster);
+		ingest_link(st->ctx, b->subj_uid, b->role_uid, "can_access", 0, props.data);
+		pfree(props.data);
+	}
+}
+
+static void
+k8s_finish(K8sState *st)
+{
+	k8s_match_selectors(st);
+	k8s_resolve_bindings(st);
 }
