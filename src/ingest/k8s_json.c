@@ -555,6 +555,19 @@ kj_add_int(json_object *obj, const char *key, int64 val)
 	json_object_object_add(obj, key, json_object_new_int64(val));
 }
 
+char *
+kj_clip(const char *s, int maxbytes)
+{
+	int			len;
+
+	if (s == NULL)
+		return NULL;
+	len = (int) Min(strlen(s), (size_t) INT_MAX);
+	if (len <= maxbytes)
+		return pstrdup(s);
+	return pnstrdup(s, pg_encoding_mbcliplen(PG_UTF8, s, len, maxbytes));
+}
+
 bool
 kj_eq(const char *a, const char *b)
 {

@@ -85,6 +85,9 @@ extern void kj_add_ref(json_object *obj, const char *key, json_object *v);
 extern void kj_add_bool(json_object *obj, const char *key, bool val);
 extern void kj_add_int(json_object *obj, const char *key, int64 val);
 
+/* s cut to at most maxbytes at a character boundary (palloc'd), or NULL. */
+extern char *kj_clip(const char *s, int maxbytes);
+
 /* Case-insensitive string equality, NULL-safe. */
 extern bool kj_eq(const char *a, const char *b);
 
