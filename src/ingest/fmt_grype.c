@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "ingest/ingest.h"
+#include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
 #include "model/uid.h"
 
@@ -31,21 +32,26 @@ typedef struct GrypeState
 	json_object *pending;
 } GrypeState;
 
+/* Starts the next record, whose source text is o's JSON. */
 static void
-grype_start(GrypeState *st)
+grype_start(GrypeState *st, json_object *o)
 {
-	st->recno++;
-	ingest_record_start(st->ctx, st->recno);
+	size_t		rawlen;
+	char	   *raw;
+
 	MemoryContextReset(st->recctx);
+	raw = kj_raw(o, &rawlen);
+	st->recno++;
+	ingest_record_begin(st->ctx, st->recno, raw, rawlen);
 }
 
 static void
 grype_reject(GrypeState *st, json_object *o, const char *why)
 {
-	size_t		rawlen;
-	char	   *raw = kj_raw(o, &rawlen);
+	const char *raw = ingest_record_raw(st->ctx);
 
-	ingest_reject(st->ctx, st->recno, raw, rawlen, why);
+	(void) o;
+	ingest_reject(st->ctx, st->recno, raw, raw ? strlen(raw) : 0, why);
 }
 
 /* The uid of an image source's target object, or NULL. */
@@ -260,7 +266,7 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 	bool		kev;
 	IngestFinding f;
 
-	grype_start(st);
+	grype_start(st, m);
 	if (m == NULL || !json_object_is_type(m, json_type_object))
 	{
 		grype_reject(st, m, "a match is not an object");
@@ -364,7 +370,7 @@ grype_report(GrypeState *st, json_object *doc)
 	char	   *uid;
 	MemoryContext old;
 
-	grype_start(st);
+	grype_start(st, doc);
 	old = MemoryContextSwitchTo(st->recctx);
 	st->seen = 0;
 	if (!json_object_is_type(doc, json_type_object))
@@ -389,52 +395,54 @@ grype_report(GrypeState *st, json_object *doc)
 	pfree(uid);
 }
 
+static void
+grype_release(GrypeState *st, json_object *doc)
+{
+	json_object_put(doc);
+	if (st->pending != NULL)
+		json_object_put(st->pending);
+	st->pending = NULL;
+}
+
+/* Reads a parsed report; the report (and any half-built object) is released even on ERROR. */
+static void
+grype_run(GrypeState *st, json_object *doc)
+{
+	PG_TRY();
+	{
+		grype_report(st, doc);
+	}
+	PG_CATCH();
+	{
+		grype_release(st, doc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	grype_release(st, doc);
+}
+
+/* The whole input is one report (Grype writes one per run). */
 void
 fmt_grype(IngestCtx *ctx, const char *payload, size_t len)
 {
 	GrypeState *st = palloc0(sizeof(GrypeState));
-	KjReader   *rd = palloc0(sizeof(KjReader));
-	json_object *volatile doc = NULL;
+	const char *why = NULL;
+	json_object *doc;
 
 	st->ctx = ctx;
 	st->recctx = AllocSetContextCreate(CurrentMemoryContext, "grype record", ALLOCSET_DEFAULT_SIZES);
-	kj_reader_init(rd, payload, len);
-	PG_TRY();
+	doc = ju_parse(payload, len, &why);
+	if (doc == NULL)
 	{
-		for (;;)
-		{
-			const char *err;
-			bool		at_end;
+		size_t		rawlen;
+		char	   *raw = kj_raw_bytes(payload, len, &rawlen);
 
-			CHECK_FOR_INTERRUPTS();
-			doc = kj_reader_next(rd, &err, &at_end);
-			if (at_end)
-				break;
-			if (doc == NULL)
-			{
-				size_t		rawlen;
-				char	   *raw;
-
-				grype_start(st);
-				raw = kj_raw_bytes(payload + rd->doc_start, len - rd->doc_start, &rawlen);
-				ingest_reject(ctx, st->recno, raw, rawlen, err);
-				continue;
-			}
-			grype_report(st, doc);
-			json_object_put(doc);
-			doc = NULL;
-		}
+		st->recno = 1;
+		ingest_record_begin(ctx, 1, raw, rawlen);
+		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
 	}
-	PG_FINALLY();
-	{
-		if (doc != NULL)
-			json_object_put(doc);
-		if (st->pending != NULL)
-			json_object_put(st->pending);
-		kj_reader_free(rd);
-	}
-	PG_END_TRY();
+	else
+		grype_run(st, doc);
 	MemoryContextDelete(st->recctx);
 	pfree(st);
-	pfree(rd);
 }

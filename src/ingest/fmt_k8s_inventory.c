@@ -27,134 +27,44 @@
 #include "utils/memutils.h"
 
 #include "ingest/ingest.h"
+#include "ingest/json_util.h"
 #include "ingest/k8s_inventory.h"
 #include "model/uid.h"
 
-static void k8s_read_document(K8sState *st, json_object *doc, MemoryContext recctx);
-static void k8s_read_item(K8sState *st, json_object *item, const char *default_kind);
+static void k8s_read_item(IngestCtx *ctx, json_object *item, const char *raw, size_t rawlen,
+						  int64 recno, void *arg);
 static void k8s_finish(K8sState *st);
+
+/* Records are the items of a List (or of a bare array), or whole objects. */
+static const char *const k8s_wrapper_keys[] = {"items", NULL};
 
 void
 fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
 {
-	/* On the heap: both are changed inside PG_TRY and read by PG_FINALLY. */
+	/* On the heap: changed inside PG_TRY and read by PG_FINALLY. */
 	K8sState   *st = palloc0(sizeof(K8sState));
-	KjReader   *rd = palloc0(sizeof(KjReader));
-	json_object *volatile doc = NULL;
-	MemoryContext recctx;
+	JuSplitOpts opts = {k8s_wrapper_keys};
 
 	st->ctx = ctx;
 	st->now = GetCurrentTransactionStartTimestamp();
 	st->keep = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory payload",
 									 ALLOCSET_DEFAULT_SIZES);
-	recctx = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory record",
-								   ALLOCSET_DEFAULT_SIZES);
-	kj_reader_init(rd, payload, len);
-
 	PG_TRY();
 	{
-		for (;;)
-		{
-			const char *err;
-			bool		at_end;
-
-			CHECK_FOR_INTERRUPTS();
-			doc = kj_reader_next(rd, &err, &at_end);
-			if (at_end)
-				break;
-			if (doc == NULL)
-			{
-				char	   *raw;
-				size_t		rawlen;
-
-				st->recno++;
-				ingest_record_start(ctx, st->recno);
-				raw = kj_raw_bytes(payload + rd->doc_start, len - rd->doc_start, &rawlen);
-				ingest_reject(ctx, st->recno, raw, rawlen, err);
-				continue;
-			}
-			k8s_read_document(st, doc, recctx);
-			json_object_put(doc);
-			doc = NULL;
-		}
+		ju_json_each(ctx, payload, len, &opts, k8s_read_item, st);
 		k8s_finish(st);
 	}
 	PG_FINALLY();
 	{
-		if (doc != NULL)
-			json_object_put(doc);
+		/* the splitter frees the records; a properties object being built is ours */
 		if (st->pending != NULL)
 			json_object_put(st->pending);
-		kj_reader_free(rd);
+		st->pending = NULL;
 	}
 	PG_END_TRY();
 
-	MemoryContextDelete(recctx);
 	MemoryContextDelete(st->keep);
 	pfree(st);
-	pfree(rd);
-}
-
-/* One document: a List (items), a bare array of objects, or one object. */
-static void
-k8s_read_document(K8sState *st, json_object *doc, MemoryContext recctx)
-{
-	json_object *items = NULL;
-	const char *default_kind = NULL;
-	MemoryContext old;
-
-	if (json_object_is_type(doc, json_type_array))
-		items = doc;
-	else if (json_object_is_type(doc, json_type_object))
-	{
-		json_object *it = NULL;
-
-		if (json_object_object_get_ex(doc, "items", &it))
-		{
-			const char *lkind;
-
-			if (it == NULL || !json_object_is_type(it, json_type_array))
-			{
-				char	   *raw;
-				size_t		rawlen;
-
-				st->recno++;
-				ingest_record_start(st->ctx, st->recno);
-				raw = kj_raw(doc, &rawlen);
-				ingest_reject(st->ctx, st->recno, raw, rawlen,
-							  "the document has \"items\" but it is not an array");
-				return;
-			}
-			items = it;
-			/* PodList -> Pod: API server lists leave kind off their items. */
-			lkind = json_object_get_string(kj_get(doc, "kind"));
-			if (lkind != NULL && json_object_is_type(kj_get(doc, "kind"), json_type_string))
-			{
-				size_t		l = strlen(lkind);
-
-				if (l > 4 && strcmp(lkind + l - 4, "List") == 0)
-					default_kind = pnstrdup(lkind, l - 4);
-			}
-		}
-	}
-
-	if (items == NULL)
-	{
-		old = MemoryContextSwitchTo(recctx);
-		k8s_read_item(st, doc, NULL);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(recctx);
-		return;
-	}
-
-	for (size_t i = 0; i < json_object_array_length(items); i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		old = MemoryContextSwitchTo(recctx);
-		k8s_read_item(st, json_object_array_get_idx(items, i), default_kind);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(recctx);
-	}
 }
 
 /* Annotations worth keeping: all but kubectl's copy of the whole object (it may hold Secret data). */
@@ -210,30 +120,29 @@ k8s_owner_props(K8sObj *ob)
 }
 
 static void
-k8s_read_item(K8sState *st, json_object *item, const char *default_kind)
+k8s_read_item(IngestCtx *ctx, json_object *item, const char *raw, size_t rawlen,
+			  int64 recno, void *arg)
 {
+	K8sState   *st = (K8sState *) arg;
 	K8sObj		ob;
 	const char *kind = NULL;
 
-	st->recno++;
-	ingest_record_start(st->ctx, st->recno);
-
+	st->recno = recno;
 	memset(&ob, 0, sizeof(ob));
 	ob.st = st;
 	ob.o = item;
 
 	if (item == NULL || !json_object_is_type(item, json_type_object))
-		kj_bad(&ob.r, "the item is %s, not an object",
-			   item == NULL ? "null" : json_type_to_name(json_object_get_type(item)));
+		kj_bad(&ob.r, "the item is %s, not an object", item == NULL ? "null" : kj_type_name(item));
 	else
 	{
 		kind = kj_str(&ob.r, item, "kind");
-		if (kind == NULL || *kind == '\0')
-			kind = default_kind;
 		ob.meta = kj_obj(&ob.r, item, "metadata");
 		ob.name = kj_str(&ob.r, ob.meta, "name");
-		if (kind == NULL || *kind == '\0')
-			kj_bad(&ob.r, "the object has no \"kind\"");
+		if (kj_get(item, "items") != NULL)
+			kj_bad(&ob.r, "the document has \"items\" but it is not an array of objects");
+		else if (kind == NULL || *kind == '\0')
+			kj_bad(&ob.r, "the object has no \"kind\" (API server lists such as PodList leave it off their items; kubectl get -o json sets it)");
 		else if (ob.meta == NULL)
 			kj_bad(&ob.r, "the %s has no \"metadata\" object", kind);
 		else if (ob.name == NULL || *ob.name == '\0')
@@ -339,10 +248,7 @@ k8s_read_item(K8sState *st, json_object *item, const char *default_kind)
 
 	if (ob.r.why != NULL)
 	{
-		size_t		rawlen;
-		char	   *raw = kj_raw(item, &rawlen);
-
-		ingest_reject(st->ctx, st->recno, raw, rawlen, ob.r.why);
+		ingest_reject(ctx, recno, raw, rawlen, ob.r.why);
 		return;
 	}
 
@@ -698,6 +604,11 @@ k8s_resolve_bindings(K8sState *st)
 static void
 k8s_finish(K8sState *st)
 {
+	/*
+	 * The cross-object edges form one more record, so that they are not
+	 * dropped with the last object should that one have been rejected.
+	 */
+	ingest_record_begin(st->ctx, st->recno + 1, "", 0);
 	k8s_match_selectors(st);
 	k8s_resolve_bindings(st);
 }

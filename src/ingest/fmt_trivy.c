@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 
 #include "ingest/ingest.h"
+#include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
 #include "ingest/k8s_kinds.h"
 #include "model/uid.h"
@@ -49,18 +50,23 @@ typedef struct TrivyTarget
 static void
 trivy_reject(TrivyState *st, json_object *o, const char *why)
 {
-	size_t		rawlen;
-	char	   *raw = kj_raw(o, &rawlen);
+	const char *raw = ingest_record_raw(st->ctx);
 
-	ingest_reject(st->ctx, st->recno, raw, rawlen, why);
+	(void) o;
+	ingest_reject(st->ctx, st->recno, raw, raw ? strlen(raw) : 0, why);
 }
 
+/* Starts the next record, whose source text is o's JSON. */
 static void
-trivy_start(TrivyState *st)
+trivy_start(TrivyState *st, json_object *o)
 {
-	st->recno++;
-	ingest_record_start(st->ctx, st->recno);
+	size_t		rawlen;
+	char	   *raw;
+
 	MemoryContextReset(st->recctx);
+	raw = kj_raw(o, &rawlen);
+	st->recno++;
+	ingest_record_begin(st->ctx, st->recno, raw, rawlen);
 }
 
 /*
@@ -205,7 +211,7 @@ trivy_vulnerability(TrivyState *st, const TrivyTarget *t, json_object *res, json
 	json_object *p;
 	IngestFinding f;
 
-	trivy_start(st);
+	trivy_start(st, v);
 	if (v == NULL || !json_object_is_type(v, json_type_object))
 	{
 		trivy_reject(st, v, "a vulnerability entry is not an object");
@@ -274,7 +280,7 @@ trivy_misconfiguration(TrivyState *st, const TrivyTarget *t, json_object *res, j
 	json_object *p;
 	IngestFinding f;
 
-	trivy_start(st);
+	trivy_start(st, m);
 	if (m == NULL || !json_object_is_type(m, json_type_object))
 	{
 		trivy_reject(st, m, "a misconfiguration entry is not an object");
@@ -336,7 +342,7 @@ trivy_secret(TrivyState *st, const TrivyTarget *t, json_object *res, json_object
 	json_object *p;
 	IngestFinding f;
 
-	trivy_start(st);
+	trivy_start(st, s);
 	if (s == NULL || !json_object_is_type(s, json_type_object))
 	{
 		trivy_reject(st, s, "a secret entry is not an object");
@@ -393,7 +399,7 @@ trivy_results(TrivyState *st, const TrivyTarget *t, json_object *results)
 		CHECK_FOR_INTERRUPTS();
 		if (res == NULL || !json_object_is_type(res, json_type_object))
 		{
-			trivy_start(st);
+			trivy_start(st, res);
 			trivy_reject(st, res, "a Results entry is not an object");
 			continue;
 		}
@@ -403,7 +409,7 @@ trivy_results(TrivyState *st, const TrivyTarget *t, json_object *results)
 		kj_str(&r, res, "Target");
 		if (r.why != NULL)
 		{
-			trivy_start(st);
+			trivy_start(st, res);
 			trivy_reject(st, res, r.why);
 			continue;
 		}
@@ -440,7 +446,7 @@ trivy_artifact_report(TrivyState *st, json_object *doc)
 	TrivyTarget t;
 	MemoryContext old;
 
-	trivy_start(st);
+	trivy_start(st, doc);
 	old = MemoryContextSwitchTo(st->recctx);
 	if (kj_int(&r, doc, "SchemaVersion", &version) && version != 2)
 		kj_bad(&r, "SchemaVersion %lld is not supported; this parser reads SchemaVersion 2",
@@ -533,7 +539,7 @@ trivy_cluster_resource(TrivyState *st, const char *cluster_given, json_object *r
 	TrivyTarget t;
 	MemoryContext old;
 
-	trivy_start(st);
+	trivy_start(st, res);
 	old = MemoryContextSwitchTo(st->recctx);
 	if (res == NULL || !json_object_is_type(res, json_type_object))
 		kj_bad(&r, "a Resources entry is not an object");
@@ -604,7 +610,7 @@ trivy_cluster_report(TrivyState *st, json_object *doc)
 	resources = kj_arr(&r, doc, "Resources");
 	if (r.why != NULL)
 	{
-		trivy_start(st);
+		trivy_start(st, doc);
 		trivy_reject(st, doc, r.why);
 		return;
 	}
@@ -618,64 +624,66 @@ trivy_cluster_report(TrivyState *st, json_object *doc)
 	}
 }
 
+static void
+trivy_release(TrivyState *st, json_object *doc)
+{
+	json_object_put(doc);
+	if (st->pending != NULL)
+		json_object_put(st->pending);
+	st->pending = NULL;
+}
+
+/* Reads a parsed report; the report (and any half-built object) is released even on ERROR. */
+static void
+trivy_run(TrivyState *st, json_object *doc)
+{
+	PG_TRY();
+	{
+		if (json_object_is_type(doc, json_type_object) &&
+			(kj_get(doc, "Resources") != NULL || kj_get(doc, "ClusterName") != NULL))
+			trivy_cluster_report(st, doc);
+		else if (json_object_is_type(doc, json_type_object))
+			trivy_artifact_report(st, doc);
+		else
+		{
+			trivy_start(st, doc);
+			trivy_reject(st, doc,
+						 json_object_is_type(doc, json_type_array)
+						 ? "a bare array of results is Trivy's JSON before SchemaVersion 2, which names no artifact; use a current Trivy"
+						 : "a Trivy report is a JSON object");
+		}
+	}
+	PG_CATCH();
+	{
+		trivy_release(st, doc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	trivy_release(st, doc);
+}
+
+/* The whole input is one report (Trivy writes one per run). */
 void
 fmt_trivy(IngestCtx *ctx, const char *payload, size_t len)
 {
 	TrivyState *st = palloc0(sizeof(TrivyState));
-	KjReader   *rd = palloc0(sizeof(KjReader));
-	json_object *volatile doc = NULL;
+	const char *why = NULL;
+	json_object *doc;
 
 	st->ctx = ctx;
 	st->recctx = AllocSetContextCreate(CurrentMemoryContext, "trivy record", ALLOCSET_DEFAULT_SIZES);
-	kj_reader_init(rd, payload, len);
-	PG_TRY();
+	doc = ju_parse(payload, len, &why);
+	if (doc == NULL)
 	{
-		for (;;)
-		{
-			const char *err;
-			bool		at_end;
+		size_t		rawlen;
+		char	   *raw = kj_raw_bytes(payload, len, &rawlen);
 
-			CHECK_FOR_INTERRUPTS();
-			doc = kj_reader_next(rd, &err, &at_end);
-			if (at_end)
-				break;
-			if (doc == NULL)
-			{
-				size_t		rawlen;
-				char	   *raw;
-
-				trivy_start(st);
-				raw = kj_raw_bytes(payload + rd->doc_start, len - rd->doc_start, &rawlen);
-				ingest_reject(ctx, st->recno, raw, rawlen, err);
-				continue;
-			}
-			if (json_object_is_type(doc, json_type_object) &&
-				(kj_get(doc, "Resources") != NULL || kj_get(doc, "ClusterName") != NULL))
-				trivy_cluster_report(st, doc);
-			else if (json_object_is_type(doc, json_type_object))
-				trivy_artifact_report(st, doc);
-			else
-			{
-				trivy_start(st);
-				trivy_reject(st, doc,
-							 json_object_is_type(doc, json_type_array)
-							 ? "a bare array of results is Trivy's JSON before SchemaVersion 2, which names no artifact; use a current Trivy"
-							 : "a Trivy report is a JSON object");
-			}
-			json_object_put(doc);
-			doc = NULL;
-		}
+		st->recno = 1;
+		ingest_record_begin(ctx, 1, raw, rawlen);
+		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
 	}
-	PG_FINALLY();
-	{
-		if (doc != NULL)
-			json_object_put(doc);
-		if (st->pending != NULL)
-			json_object_put(st->pending);
-		kj_reader_free(rd);
-	}
-	PG_END_TRY();
+	else
+		trivy_run(st, doc);
 	MemoryContextDelete(st->recctx);
 	pfree(st);
-	pfree(rd);
 }

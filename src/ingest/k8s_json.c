@@ -25,110 +25,6 @@
 #define KJ_TO_STRING (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 void
-kj_reader_init(KjReader *rd, const char *payload, size_t len)
-{
-	rd->data = payload;
-	rd->len = len;
-	rd->off = 0;
-	rd->ndocs = 0;
-	rd->doc_start = 0;
-	rd->tok = json_tokener_new_ex(KJ_MAX_DEPTH);
-	if (rd->tok == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory creating a JSON tokenizer")));
-	json_tokener_set_flags(rd->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-						   JSON_TOKENER_VALIDATE_UTF8);
-	/* A UTF-8 byte order mark is not JSON; skip it. */
-	if (len >= 3 && memcmp(payload, "\xEF\xBB\xBF", 3) == 0)
-		rd->off = 3;
-}
-
-void
-kj_reader_free(KjReader *rd)
-{
-	if (rd->tok)
-		json_tokener_free(rd->tok);
-	rd->tok = NULL;
-}
-
-/*
- * Returns the next document, or NULL: at the end of the payload (*at_end) or
- * on a syntax error (*err says where and why; the rest of the payload is not
- * read, since a JSON syntax error leaves no reliable place to resume).
- */
-json_object *
-kj_reader_next(KjReader *rd, const char **err, bool *at_end)
-{
-	json_object *obj;
-	enum json_tokener_error jerr;
-	size_t		remaining;
-	size_t		start;
-
-	*err = NULL;
-	*at_end = false;
-	while (rd->off < rd->len && (rd->data[rd->off] == ' ' || rd->data[rd->off] == '\t' ||
-								 rd->data[rd->off] == '\n' || rd->data[rd->off] == '\r'))
-		rd->off++;
-	if (rd->off >= rd->len)
-	{
-		*at_end = true;
-		return NULL;
-	}
-	remaining = rd->len - rd->off;
-	if (remaining > (size_t) INT_MAX)
-	{
-		*err = "the document is larger than 2 GB";
-		return NULL;
-	}
-	start = rd->off;
-	rd->doc_start = start;
-	json_tokener_reset(rd->tok);
-	obj = json_tokener_parse_ex(rd->tok, rd->data + start, (int) remaining);
-	jerr = json_tokener_get_error(rd->tok);
-	if (jerr == json_tokener_continue)
-	{
-		/* The input ended inside a value; a number may still complete. */
-		obj = json_tokener_parse_ex(rd->tok, "", 1);
-		jerr = json_tokener_get_error(rd->tok);
-		if (jerr != json_tokener_success || obj == NULL)
-		{
-			if (obj)
-				json_object_put(obj);
-			*err = psprintf("the JSON document starting at byte %zu is truncated (unexpected end of data)",
-							start + 1);
-			rd->off = rd->len;
-			return NULL;
-		}
-		/* The value ran to the end of the payload. */
-		rd->off = rd->len;
-		rd->ndocs++;
-		return obj;
-	}
-	if (jerr != json_tokener_success)
-	{
-		if (obj)
-			json_object_put(obj);
-		*err = psprintf("invalid JSON at byte %zu: %s",
-						start + json_tokener_get_parse_end(rd->tok) + 1,
-						jerr == json_tokener_error_depth
-						? psprintf("nested deeper than %d levels", KJ_MAX_DEPTH)
-						: json_tokener_error_desc(jerr));
-		rd->off = rd->len;
-		return NULL;
-	}
-	rd->off = start + json_tokener_get_parse_end(rd->tok);
-	rd->ndocs++;
-	if (obj == NULL)
-	{
-		/* A literal null document: nothing to read, but not a syntax error. */
-		*err = "the document is the JSON literal null";
-		return NULL;
-	}
-	return obj;
-}
-
-void
 kj_bad(KjRec *r, const char *fmt,...)
 {
 	va_list		args;
@@ -165,7 +61,7 @@ kj_get(json_object *o, const char *key)
 	return v;
 }
 
-static const char *
+const char *
 kj_type_name(json_object *v)
 {
 	switch (json_object_get_type(v))

@@ -20,9 +20,6 @@
 #include "datatype/timestamp.h"
 #include "ingest/ingest.h"
 
-/* Deepest nesting a document may have; deeper input is rejected, not recursed into. */
-#define KJ_MAX_DEPTH 128
-
 /* Longest raw text kept with a rejected record. */
 #define KJ_MAX_RAW 65536
 
@@ -32,23 +29,11 @@ typedef struct KjRec
 	const char *why;
 } KjRec;
 
-/* Reads consecutive JSON documents (whitespace separated) from a payload. */
-typedef struct KjReader
-{
-	const char *data;
-	size_t		len;
-	size_t		off;
-	size_t		doc_start;		/* where the last document (or error) began */
-	struct json_tokener *tok;
-	int			ndocs;
-} KjReader;
-
-extern void kj_reader_init(KjReader *rd, const char *payload, size_t len);
-extern json_object *kj_reader_next(KjReader *rd, const char **err, bool *at_end);
-extern void kj_reader_free(KjReader *rd);
-
 /* Records a problem (the first one wins); fmt is printf-like. */
 extern void kj_bad(KjRec *r, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/* "a string", "an object", ... for messages. */
+extern const char *kj_type_name(json_object *v);
 
 /* Member lookup; JSON null reads as absent.  NULL when o is not an object. */
 extern json_object *kj_get(json_object *o, const char *key);
