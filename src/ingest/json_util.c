@@ -946,3 +946,137 @@ ju_to_text(struct json_object *v)
 		return NULL;
 	return pstrdup(s);
 }
+
+bool
+ju_time(struct json_object *v, TimestampTz *out)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_is_type(v, json_type_string))
+	{
+		const char *s = json_object_get_string(v);
+		char	   *e;
+		double		d;
+
+		if (ingest_parse_time(s, out))
+			return true;
+		errno = 0;
+		d = strtod(s, &e);
+		if (errno != 0 || e == s || *e != '\0')
+			return false;
+		v = NULL;
+		if (d > 1e17)
+			return ingest_epoch_ns_to_ts((int64) d, out);
+		return ingest_epoch_to_ts(d > 1e11 ? d / 1000.0 : d, out);
+	}
+	if (json_object_is_type(v, json_type_int))
+	{
+		int64		i = json_object_get_int64(v);
+
+		if (i > INT64CONST(100000000000000000))
+			return ingest_epoch_ns_to_ts(i, out);
+		if (i > INT64CONST(100000000000))
+			return ingest_epoch_to_ts((double) i / 1000.0, out);
+		return ingest_epoch_to_ts((double) i, out);
+	}
+	if (json_object_is_type(v, json_type_double))
+	{
+		double		d = json_object_get_double(v);
+
+		return ingest_epoch_to_ts(d > 1e11 ? d / 1000.0 : d, out);
+	}
+	return false;
+}
+
+/* ---- JSON builder ------------------------------------------------------------------- */
+
+void
+jb_escape(StringInfo out, const char *s)
+{
+	appendStringInfoChar(out, '"');
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(out, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(out, "\\\\");
+				break;
+			case '\n':
+				appendStringInfoString(out, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(out, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(out, "\\t");
+				break;
+			default:
+				if (*p < 0x20)
+					appendStringInfo(out, "\\u%04x", *p);
+				else
+					appendStringInfoChar(out, (char) *p);
+		}
+	}
+	appendStringInfoChar(out, '"');
+}
+
+void
+jb_begin(JuBuild *b)
+{
+	initStringInfo(&b->buf);
+	appendStringInfoChar(&b->buf, '{');
+	b->n = 0;
+}
+
+static void
+jb_key(JuBuild *b, const char *key)
+{
+	if (b->n++)
+		appendStringInfoString(&b->buf, ", ");
+	jb_escape(&b->buf, key);
+	appendStringInfoString(&b->buf, ": ");
+}
+
+void
+jb_str(JuBuild *b, const char *key, const char *val)
+{
+	if (val == NULL)
+		return;
+	jb_key(b, key);
+	jb_escape(&b->buf, val);
+}
+
+void
+jb_int(JuBuild *b, const char *key, int64 val)
+{
+	jb_key(b, key);
+	appendStringInfo(&b->buf, INT64_FORMAT, val);
+}
+
+void
+jb_bool(JuBuild *b, const char *key, bool val)
+{
+	jb_key(b, key);
+	appendStringInfoString(&b->buf, val ? "true" : "false");
+}
+
+void
+jb_json(JuBuild *b, const char *key, const char *json)
+{
+	if (json == NULL)
+		return;
+	jb_key(b, key);
+	appendStringInfoString(&b->buf, json);
+}
+
+char *
+jb_end(JuBuild *b)
+{
+	if (b->n == 0)
+		return NULL;
+	appendStringInfoChar(&b->buf, '}');
+	return b->buf.data;
+}

@@ -22,6 +22,8 @@
 
 #include <json-c/json.h>
 
+#include "lib/stringinfo.h"
+
 #include "ingest/ingest.h"
 
 /* ---- record drivers -------------------------------------------------------- */
@@ -95,31 +97,26 @@ extern const char *ju_cstr(struct json_object *v);
 /* JSON text of a value, palloc'd; NULL for NULL.  Always jsonb-safe (see ju_jsonb_safe). */
 extern char *ju_to_text(struct json_object *v);
 
-/* ---- value parsers --------------------------------------------------------- */
-
-/* ISO 8601 / RFC 3339 date-time ("2026-11-20T10:06:00Z", fractions, offsets). */
-extern bool ju_parse_time(const char *s, TimestampTz *out);
-
-/* Seconds (or ns when > 1e14) since the Unix epoch. */
-extern bool ju_epoch_to_ts(double v, TimestampTz *out);
-extern bool ju_epoch_ns_to_ts(int64 ns, TimestampTz *out);
-
 /*
- * Canonical text of a single IPv4/IPv6 address into buf (>= 46 bytes); accepts
- * decimal IPv4 octets with leading zeros (anonymised CloudTrail samples).
+ * A time given as an ISO 8601 string, or as a number of seconds,
+ * milliseconds or nanoseconds since the Unix epoch (told apart by magnitude).
  */
-extern bool ju_parse_ip(const char *s, char *buf);
+extern bool ju_time(struct json_object *v, TimestampTz *out);
 
-/* True for addresses outside private, loopback, link-local, CGNAT, multicast and documentation-free ranges. */
-extern bool ju_ip_is_public(const char *canonical_ip);
+/* ---- building small JSON objects (props, labels) ----------------------------- */
 
-/* 32 hex digits identifying the bytes, palloc'd: the event uid of id-less records. */
-extern char *ju_content_hash(const char *data, size_t len);
+typedef struct JuBuild
+{
+	StringInfoData buf;
+	int			n;
+} JuBuild;
 
-/*
- * False when json text contains something jsonb refuses although it is valid
- * JSON (\u0000, an unpaired UTF-16 surrogate escape); *why says what.
- */
-extern bool ju_jsonb_safe(const char *text, size_t len, const char **why);
+extern void jb_begin(JuBuild *b);
+extern void jb_str(JuBuild *b, const char *key, const char *val);	/* NULL val: skipped */
+extern void jb_int(JuBuild *b, const char *key, int64 val);
+extern void jb_bool(JuBuild *b, const char *key, bool val);
+extern void jb_json(JuBuild *b, const char *key, const char *json);	/* NULL: skipped */
+extern char *jb_end(JuBuild *b);	/* NULL when empty */
+extern void jb_escape(StringInfo out, const char *s);	/* a JSON string literal */
 
 #endif							/* CORRELATE_JSON_UTIL_H */

@@ -1336,11 +1336,19 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 			TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
 		INT4OID, TEXTOID, INT8OID, INT8OID};
 
+		HTAB	   *seen_ev = str_table("correlate ingest flush events", n, CurrentMemoryContext);
+
 		for (int k = 0; k < 22; k++)
 			col_init(&c[k], n, t[k]);
 		for (int i = a->event; i < ev_hi; i++)
 		{
 			EventItem  *e = &ctx->events[i];
+			bool		dup;
+
+			/* the same event twice in one flush is stored once (first wins) */
+			str_enter(seen_ev, psprintf("%lld/%s", (long long) e->ts, e->uid), &dup);
+			if (dup)
+				continue;
 
 			col_datum(&c[0], TimestampTzGetDatum(e->ts));
 			col_text(&c[1], e->uid);

@@ -138,17 +138,33 @@ BEGIN
 		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm = 1 AND d.h = host(u.dip);
 	END IF;
 
+	-- The default domain of each class, computed once per class rather than once per event.
+	IF EXISTS (SELECT 1 FROM unnest(p_domains) AS d WHERE d IS NULL) THEN
+		SELECT array_agg(COALESCE(u.dom, k.dom) ORDER BY u.o) INTO p_domains
+		FROM unnest(p_domains, p_class_uids) WITH ORDINALITY AS u(dom, c, o)
+		LEFT JOIN (SELECT x.c, correlate.ocsf_domain(x.c) AS dom
+				   FROM (SELECT DISTINCT y.c FROM unnest(p_class_uids) AS y(c)) x) k ON k.c = u.c;
+	END IF;
+
+	-- Identity is (tenant, source, uid, ts), unique in every partition but with no
+	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
+	-- source) lock record_events takes, then skip events already stored.  The C
+	-- writer has removed duplicates within the batch.  tenant is given explicitly:
+	-- the column default would call current_tenant() once per row.
+	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
+
 	IF NOT EXISTS (SELECT 1 FROM unnest(p_link_kinds) AS k WHERE k IS NOT NULL) THEN
 		WITH ins AS (
-			INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
-				target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-			SELECT u.ts, u.uid, p_source, u.c, u.a, COALESCE(u.dom, correlate.ocsf_domain(u.c)), u.sev, u.actor,
+			INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, domain, severity_id,
+				actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
+			SELECT t, u.ts, u.uid, p_source, u.c, u.a, u.dom, u.sev, u.actor,
 				   u.target, u.sip, u.dip, u.dport, u.proc, u.cmd, u.act, u.outc, u.rule, u.raw
 			FROM unnest(p_ts, p_uids, p_class_uids, p_activity_ids, p_domains, p_severity_ids, p_actors, p_targets,
 						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
 						p_rules, p_raws)
 				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
-			ON CONFLICT (tenant, source, uid, ts) DO NOTHING
+			WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
+							  WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts)
 			RETURNING 1
 		)
 		SELECT count(*) INTO n_ev FROM ins;
@@ -164,21 +180,21 @@ BEGIN
 			 WITH ORDINALITY AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc,
 								  rule, raw, lk, nbytes, npackets, o)
 	), ins AS (
-		INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
-			target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-		SELECT i.ts, i.uid, p_source, i.c, i.a, COALESCE(i.dom, correlate.ocsf_domain(i.c)), i.sev, i.actor,
+		INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, domain, severity_id,
+			actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
+		SELECT t, i.ts, i.uid, p_source, i.c, i.a, i.dom, i.sev, i.actor,
 			   i.target, i.sip, i.dip, i.dport, i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
 		FROM input i
-		ON CONFLICT (tenant, source, uid, ts) DO NOTHING
+		WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
+						  WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts)
 		RETURNING e.uid, e.ts
 	), added AS (
-		SELECT DISTINCT ON (i.uid, i.ts) i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
-		ORDER BY i.uid, i.ts, i.o
+		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
 	), flows AS (
 		SELECT a.actor, a.target, a.lk, count(*) AS nev, sum(a.nbytes) AS nbytes, sum(a.npackets) AS npackets,
 			   max(a.ts) AS last_ts, array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
 		FROM added a
-		WHERE a.lk IS NOT NULL AND a.actor IS NOT NULL AND a.target IS NOT NULL
+		WHERE a.lk IS NOT NULL AND a.actor IS NOT NULL AND a.target IS NOT NULL AND a.actor <> a.target
 		GROUP BY a.actor, a.target, a.lk
 	), merged AS (
 		SELECT f.actor, f.target, f.lk, f.last_ts,
