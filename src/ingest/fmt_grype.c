@@ -131,7 +131,7 @@ grype_source(GrypeState *st, KjRec *r, json_object *doc)
 		if (name == NULL && json_object_is_type(tobj, json_type_object))
 			name = kj_str(r, tobj, "userInput");
 		if (name == NULL || *name == '\0')
-			kj_bad(r, "the %s source has no target", type);
+			kj_bad(r, "the %s source has no target", KJ_SHOW(type));
 		else if ((uid = uid_canonical_try(psprintf("artifact://%s/%s", type, name), &why)) == NULL)
 			kj_bad(r, "the source cannot be named: %s", why);
 		kj_add_str(p, "target", name);

@@ -144,9 +144,9 @@ k8s_read_item(IngestCtx *ctx, json_object *item, const char *raw, size_t rawlen,
 		else if (kind == NULL || *kind == '\0')
 			kj_bad(&ob.r, "the object has no \"kind\" (API server lists such as PodList leave it off their items; kubectl get -o json sets it)");
 		else if (ob.meta == NULL)
-			kj_bad(&ob.r, "the %s has no \"metadata\" object", kind);
+			kj_bad(&ob.r, "the %s has no \"metadata\" object", KJ_SHOW(kind));
 		else if (ob.name == NULL || *ob.name == '\0')
-			kj_bad(&ob.r, "the %s has no metadata.name", kind);
+			kj_bad(&ob.r, "the %s has no metadata.name", KJ_SHOW(kind));
 	}
 
 	if (ob.r.why == NULL)
@@ -309,12 +309,12 @@ k8s_uid(K8sObj *ob, const char *ns, const char *kind, const char *name)
 
 	if (name == NULL || *name == '\0')
 	{
-		kj_bad(&ob->r, "a %s reference has no name", kind);
+		kj_bad(&ob->r, "a %s reference has no name", KJ_SHOW(kind));
 		return NULL;
 	}
 	uid = uid_k8s_try(ob->cluster_given, ns, kind, name, &why);
 	if (uid == NULL)
-		kj_bad(&ob->r, "cannot name the %s \"%s\": %s", kind, name, why);
+		kj_bad(&ob->r, "cannot name the %s \"%s\": %s", KJ_SHOW(kind), KJ_SHOW(name), why);
 	return uid;
 }
 
@@ -364,7 +364,7 @@ k8s_lease(K8sObj *ob, const char *ip, const char *uid, TimestampTz from, Timesta
 	canon = uid_ip_try(ip, &why);
 	if (canon == NULL)
 	{
-		kj_bad(&ob->r, "\"%.64s\" is not an IP address: %s", ip, why);
+		kj_bad(&ob->r, "\"%s\" is not an IP address: %s", KJ_SHOW(ip), why);
 		return;
 	}
 	if (from == 0)
@@ -450,6 +450,36 @@ k8s_idx_cmp(const void *a, const void *b)
 	return strcmp(x->v, y->v);
 }
 
+/* [*lo, *hi): the index entries equal to probe. */
+static void
+k8s_idx_range(const K8sLabelIdx *idx, size_t nidx, const K8sLabelIdx *probe, size_t *lo, size_t *hi)
+{
+	size_t		l = 0,
+				h = nidx;
+
+	while (l < h)
+	{
+		size_t		mid = l + (h - l) / 2;
+
+		if (k8s_idx_cmp(&idx[mid], probe) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	h = nidx;
+	while (l < h)
+	{
+		size_t		mid = l + (h - l) / 2;
+
+		if (k8s_idx_cmp(&idx[mid], probe) <= 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*hi = l;
+}
+
 static const char *
 k8s_pod_label(const K8sPodEntry *p, const char *key)
 {
@@ -510,43 +540,60 @@ k8s_match_selectors(K8sState *st)
 		K8sSvcEntry *svc = &st->svcs[s];
 		K8sLabelIdx probe;
 		size_t		lo = 0,
-					hi = nidx;
+					hi = 0;
+		int			best = -1;
+		bool		svc_emitted = false;
+		char	   *props = NULL;
 
 		CHECK_FOR_INTERRUPTS();
+		/* Scan the pods carrying the selector's rarest pair, and check the other pairs on each. */
 		probe.scope = svc->scope;
-		probe.k = svc->sel[0].k;
-		probe.v = svc->sel[0].v;
-		/* lower bound of the first selector pair */
-		while (lo < hi)
+		for (int j = 0; j < svc->nsel; j++)
 		{
-			size_t		mid = lo + (hi - lo) / 2;
+			size_t		l,
+						h;
 
-			if (k8s_idx_cmp(&idx[mid], &probe) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
+			probe.k = svc->sel[j].k;
+			probe.v = svc->sel[j].v;
+			k8s_idx_range(idx, nidx, &probe, &l, &h);
+			if (best < 0 || h - l < hi - lo)
+			{
+				best = j;
+				lo = l;
+				hi = h;
+			}
 		}
-		for (size_t i = lo; i < nidx && k8s_idx_cmp(&idx[i], &probe) == 0; i++)
+		if (best < 0)
+			continue;
+		for (size_t i = lo; i < hi; i++)
 		{
 			const K8sPodEntry *pod = &st->pods[idx[i].pod];
 			bool		all = true;
 
 			CHECK_FOR_INTERRUPTS();
-			for (int j = 1; j < svc->nsel && all; j++)
+			for (int j = 0; j < svc->nsel && all; j++)
 			{
-				const char *v = k8s_pod_label(pod, svc->sel[j].k);
+				const char *v;
 
+				if (j == best)
+					continue;
+				v = k8s_pod_label(pod, svc->sel[j].k);
 				all = (v != NULL && strcmp(v, svc->sel[j].v) == 0);
 			}
 			if (!all)
 				continue;
-			k8s_final_stub(st, svc->uid, "k8s:service", svc->name, svc->ns, svc->cluster);
+			if (!svc_emitted)
+				k8s_final_stub(st, svc->uid, "k8s:service", svc->name, svc->ns, svc->cluster);
+			svc_emitted = true;
 			k8s_final_stub(st, pod->uid, "k8s:pod", pod->name, pod->ns, pod->cluster);
-			ingest_link(st->ctx, svc->uid, pod->uid, "exposes", 0,
-						svc->ports_json
-						? psprintf("{\"via\": \"selector\", \"ports\": %s}", svc->ports_json)
-						: "{\"via\": \"selector\"}");
+			if (props == NULL)
+				props = svc->ports_json
+					? psprintf("{\"via\": \"selector\", \"ports\": %s}", svc->ports_json)
+					: pstrdup("{\"via\": \"selector\"}");
+			ingest_link(st->ctx, svc->uid, pod->uid, "exposes", 0, props);
 		}
+		if (props)
+			pfree(props);
 	}
 	pfree(idx);
 }

@@ -34,7 +34,8 @@ typedef struct TrivyState
 {
 	IngestCtx  *ctx;
 	int64		recno;
-	MemoryContext recctx;
+	MemoryContext recctx;		/* reset at the start of every record */
+	MemoryContext callctx;		/* the parser's own, outliving records */
 	TimestampTz seen;			/* the report's CreatedAt, or 0 */
 	json_object *pending;		/* json-c object to release if an error escapes */
 } TrivyState;
@@ -395,6 +396,7 @@ trivy_results(TrivyState *st, const TrivyTarget *t, json_object *results)
 		json_object *vulns,
 				   *miscs,
 				   *secrets;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 		if (res == NULL || !json_object_is_type(res, json_type_object))
@@ -403,10 +405,13 @@ trivy_results(TrivyState *st, const TrivyTarget *t, json_object *results)
 			trivy_reject(st, res, "a Results entry is not an object");
 			continue;
 		}
+		/* Checked outside the record context, which starting the reject record resets. */
+		old = MemoryContextSwitchTo(st->callctx);
 		vulns = kj_arr(&r, res, "Vulnerabilities");
 		miscs = kj_arr(&r, res, "Misconfigurations");
 		secrets = kj_arr(&r, res, "Secrets");
 		kj_str(&r, res, "Target");
+		MemoryContextSwitchTo(old);
 		if (r.why != NULL)
 		{
 			trivy_start(st, res);
@@ -562,7 +567,7 @@ trivy_cluster_resource(TrivyState *st, const char *cluster_given, json_object *r
 			ns = "default";
 		obj_uid = uid_k8s_try(cluster_given, ns, kind, name, &why);
 		if (obj_uid == NULL)
-			kj_bad(&r, "cannot name the %s \"%s\": %s", kind, name, why);
+			kj_bad(&r, "cannot name the %s \"%s\": %s", KJ_SHOW(kind), KJ_SHOW(name), why);
 		memset(&ir, 0, sizeof(ir));
 		ir.uid = obj_uid;
 		ir.kind = k8s_rkind(kind);
@@ -671,6 +676,7 @@ fmt_trivy(IngestCtx *ctx, const char *payload, size_t len)
 	json_object *doc;
 
 	st->ctx = ctx;
+	st->callctx = CurrentMemoryContext;
 	st->recctx = AllocSetContextCreate(CurrentMemoryContext, "trivy record", ALLOCSET_DEFAULT_SIZES);
 	doc = ju_parse(payload, len, &why);
 	if (doc == NULL)

@@ -212,13 +212,13 @@ kj_strmap(KjRec *r, json_object *o, const char *key)
 		{
 			if (v == NULL || !json_object_is_type(v, json_type_string))
 			{
-				kj_bad(r, "\"%s\" maps \"%s\" to %s; its values must be strings", key, k,
+				kj_bad(r, "\"%s\" maps \"%s\" to %s; its values must be strings", key, KJ_SHOW(k),
 					   v ? kj_type_name(v) : "null");
 				return NULL;
 			}
 			if ((size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
 			{
-				kj_bad(r, "\"%s\" value of \"%s\" contains a NUL character", key, k);
+				kj_bad(r, "\"%s\" value of \"%s\" contains a NUL character", key, KJ_SHOW(k));
 				return NULL;
 			}
 		}
@@ -419,7 +419,7 @@ kj_time(KjRec *r, json_object *o, const char *key, TimestampTz *out)
 		return false;
 	if (!kj_parse_time(s, out))
 	{
-		kj_bad(r, "\"%s\" is not an RFC 3339 time: \"%.64s\"", key, s);
+		kj_bad(r, "\"%s\" is not an RFC 3339 time: \"%s\"", key, KJ_SHOW(s));
 		return false;
 	}
 	return true;

@@ -73,6 +73,9 @@ extern void kj_add_int(json_object *obj, const char *key, int64 val);
 /* s cut to at most maxbytes at a character boundary (palloc'd), or NULL. */
 extern char *kj_clip(const char *s, int maxbytes);
 
+/* An input value quoted in a reject reason: at most 100 bytes, cut at a character boundary. */
+#define KJ_SHOW(s) kj_clip((s), 100)
+
 /* Case-insensitive string equality, NULL-safe. */
 extern bool kj_eq(const char *a, const char *b);
 

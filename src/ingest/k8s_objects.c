@@ -338,7 +338,7 @@ k8s_read_binding(K8sObj *ob)
 	kj_add_ref(ob->props, "subjects", subjects);
 	if (ref == NULL || rkind == NULL || rname == NULL || *rname == '\0')
 	{
-		kj_bad(&ob->r, "the %s has no roleRef with a kind and a name", ob->kind);
+		kj_bad(&ob->r, "the %s has no roleRef with a kind and a name", KJ_SHOW(ob->kind));
 		return;
 	}
 	if (pg_strcasecmp(rkind, "ClusterRole") == 0)
@@ -412,7 +412,7 @@ k8s_read_binding(K8sObj *ob)
 		}
 		else
 		{
-			kj_bad(&ob->r, "subjects[%zu] has kind \"%s\"; expected ServiceAccount, User or Group", i, skind);
+			kj_bad(&ob->r, "subjects[%zu] has kind \"%s\"; expected ServiceAccount, User or Group", i, KJ_SHOW(skind));
 			return;
 		}
 		if (suid == NULL || role_uid == NULL)

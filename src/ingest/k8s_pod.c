@@ -398,7 +398,7 @@ k8s_image_uid(K8sObj *ob, const char *spec_image, json_object *cs, const char **
 	}
 	uid = uid_image_try(spec_image, &why);
 	if (uid == NULL)
-		kj_bad(&ob->r, "the image \"%.200s\" cannot be named: %s", spec_image, why);
+		kj_bad(&ob->r, "the image \"%s\" cannot be named: %s", KJ_SHOW(spec_image), why);
 	return uid;
 }
 
@@ -456,8 +456,8 @@ k8s_pod_containers(K8sObj *ob, json_object *spec, json_object *status)
 
 				if (cuid == NULL)
 				{
-					kj_bad(&ob->r, "containerID \"%.100s\" of container \"%s\" cannot be named: %s",
-						   cid, cname, why);
+					kj_bad(&ob->r, "containerID \"%s\" of container \"%s\" cannot be named: %s",
+						   KJ_SHOW(cid), KJ_SHOW(cname), why);
 					return;
 				}
 				p = json_object_new_object();
