@@ -419,6 +419,7 @@ ct_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t rawle
 	if ((ip = ju_str(rec, "sourceIPAddress")) != NULL && ingest_parse_ip(ip, ipbuf))
 		e.src_ip = ipbuf;
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 
 	/* the actor */
 	if (ct_actor(rec, &auid, &akind, &aname, &ans))

@@ -243,6 +243,7 @@ falco_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 	e.rule = rule;
 	e.severity_id = priority_severity(ju_str(rec, "priority"));
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 	src = ju_str(rec, "source");
 	cluster = of_str(of, "k8s.cluster.name");
 	if (cluster == NULL)
