@@ -366,6 +366,9 @@ ingest_begin(const char *format, bool skip_errors)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* fail before parsing anything if the session may not write its tenant */
+	if (SPI_execute("SELECT correlate.current_tenant()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the session's tenant");
 	load_kinds(ctx);
 	MemoryContextSwitchTo(callcxt);
 	return ctx;
