@@ -31,7 +31,7 @@ with open(d + '/deep.json', 'w') as f:                 # 200 MB of '['
 PY
 chmod 644 "$dir"/*
 
-out=$(psql -X -At -v ON_ERROR_STOP=1 -d "$db" <<SQL
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" <<SQL
 SET correlate.ingest_max_document_size = '16MB';
 SELECT events || ' ' || rejected FROM correlate.ingest_file('cloudtrail', '$dir/big_record.json', 'skip');
 SELECT events || ' ' || rejected FROM correlate.ingest_file('falco', '$dir/deep.json', 'skip');
