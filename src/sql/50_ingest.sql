@@ -230,11 +230,6 @@ DECLARE
 	ip_uids text[];
 	ip_names text[];
 	ip_ids bigint[];
-	l_src bigint[];
-	l_dst bigint[];
-	l_kind text[];
-	l_props jsonb[];
-	l_seen timestamptz[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
 BEGIN
@@ -303,7 +298,9 @@ BEGIN
 	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
 	-- source) lock record_events takes, then skip events already stored, probing
 	-- the identity key row by row (a scalar subquery, so no statistics can turn it
-	-- into a join that reads the whole table once per batch).  The C
+	-- into a join that reads the whole table once per batch; ordered like the
+	-- identity index, so the planner does not pick the smaller (tenant, ts) index
+	-- and read every event of that second).  The C
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
 	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
@@ -320,7 +317,7 @@ BEGIN
 				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
 			WHERE (SELECT true FROM correlate.event old
 				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
-				   LIMIT 1) IS NULL
+				   ORDER BY old.source, old.uid LIMIT 1) IS NULL
 			RETURNING 1
 		)
 		SELECT count(*) INTO n_ev FROM ins;
@@ -343,42 +340,48 @@ BEGIN
 		FROM input i
 		WHERE (SELECT true FROM correlate.event old
 			   WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts
-			   LIMIT 1) IS NULL
+			   ORDER BY old.source, old.uid LIMIT 1) IS NULL
 		RETURNING e.uid, e.ts
 	), added AS (
 		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
 	), flows AS (
 		SELECT a.actor, a.target, a.lk, count(*) AS nev, sum(a.nbytes) AS nbytes, sum(a.npackets) AS npackets,
-			   max(a.ts) AS last_ts, array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
+			   min(a.ts) AS first_ts, max(a.ts) AS last_ts,
+			   array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
 		FROM added a
 		WHERE a.lk IS NOT NULL AND a.actor IS NOT NULL AND a.target IS NOT NULL AND a.actor <> a.target
 		GROUP BY a.actor, a.target, a.lk
-	), merged AS (
-		SELECT f.actor, f.target, f.lk, f.last_ts,
-			   jsonb_strip_nulls(jsonb_build_object(
-				   'events', COALESCE((r.props->>'events')::bigint, 0) + f.nev,
-				   'bytes', CASE WHEN f.nbytes IS NULL THEN r.props->'bytes'
-								 ELSE to_jsonb(COALESCE((r.props->>'bytes')::numeric, 0) + f.nbytes) END,
-				   'packets', CASE WHEN f.npackets IS NULL THEN r.props->'packets'
-								   ELSE to_jsonb(COALESCE((r.props->>'packets')::numeric, 0) + f.npackets) END,
-				   'ports', (SELECT jsonb_agg(p.port ORDER BY p.port)
-							 FROM (SELECT DISTINCT x.port FROM (
-									  SELECT (jsonb_array_elements_text(
-												CASE WHEN jsonb_typeof(r.props->'ports') = 'array'
-													 THEN r.props->'ports' ELSE '[]' END))::integer AS port
-									  UNION ALL SELECT unnest(f.ports)) x
-								   ORDER BY x.port LIMIT 64) p))) AS props
-		FROM flows f
-		LEFT JOIN correlate.relationship r ON r.tenant = t AND r.src = f.actor AND r.dst = f.target AND r.kind = f.lk
+	), links AS (
+		-- counts are added to the edge's, through the unique key (no lookup the planner could misroute)
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, f.actor, f.target, f.lk, k.default_likelihood,
+			   jsonb_strip_nulls(jsonb_build_object('events', f.nev, 'bytes', f.nbytes, 'packets', f.npackets,
+				   'ports', (SELECT jsonb_agg(x.p ORDER BY x.p) FROM (SELECT DISTINCT y.p FROM unnest(f.ports) AS y(p)
+																	  ORDER BY 1 LIMIT 64) x))),
+			   p_source, f.first_ts, f.last_ts
+		FROM flows f JOIN correlate.relationship_kind k ON k.kind = f.lk
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			props = r.props || jsonb_strip_nulls(jsonb_build_object(
+				'events', COALESCE((r.props->>'events')::bigint, 0) + (EXCLUDED.props->>'events')::bigint,
+				'bytes', CASE WHEN EXCLUDED.props ? 'bytes'
+							  THEN to_jsonb(COALESCE((r.props->>'bytes')::numeric, 0) + (EXCLUDED.props->>'bytes')::numeric)
+							  ELSE r.props->'bytes' END,
+				'packets', CASE WHEN EXCLUDED.props ? 'packets'
+								THEN to_jsonb(COALESCE((r.props->>'packets')::numeric, 0) + (EXCLUDED.props->>'packets')::numeric)
+								ELSE r.props->'packets' END,
+				'ports', (SELECT jsonb_agg(x.p ORDER BY x.p)
+						  FROM (SELECT DISTINCT y.p::integer AS p
+								FROM jsonb_array_elements_text(
+										 CASE WHEN jsonb_typeof(r.props->'ports') = 'array' THEN r.props->'ports' ELSE '[]' END
+										 || COALESCE(EXCLUDED.props->'ports', '[]')) AS y(p)
+								ORDER BY 1 LIMIT 64) x))),
+			source     = EXCLUDED.source,
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM ins), array_agg(m.actor), array_agg(m.target), array_agg(m.lk),
-		   array_agg(m.props), array_agg(m.last_ts)
-	INTO n_ev, l_src, l_dst, l_kind, l_props, l_seen
-	FROM merged m;
+	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM links) INTO n_ev, n_rel;
 
-	IF l_src IS NOT NULL THEN
-		n_rel := correlate._ingest_links(l_src, l_dst, l_kind, NULL, l_props, p_source, l_seen);
-	END IF;
 	RETURN QUERY SELECT n_ev, n_rel;
 END
 $$;
