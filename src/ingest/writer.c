@@ -328,7 +328,11 @@ load_kinds(IngestCtx *ctx)
 	ctx->rel_kinds = str_table("correlate relationship kinds", 64, ctx->callcxt);
 	for (int t = 0; t < 2; t++)
 	{
-		if (SPI_execute(q[t], true, 0) != SPI_OK_SELECT)
+		MemoryContext cxt = CurrentMemoryContext;
+		int			rc = SPI_execute(q[t], true, 0);
+
+		MemoryContextSwitchTo(cxt);
+		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not read the correlate kind catalogs");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -972,8 +976,10 @@ col_array(Col *c)
 static SPIPlanPtr
 prepare(const char *sql, int nargs, const Oid *types)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	p = SPI_prepare(sql, nargs, (Oid *) types);
 
+	MemoryContextSwitchTo(cxt);
 	if (p == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	return p;
@@ -1266,11 +1272,19 @@ same_res(const ResItem *a, const ResItem *b)
 		a->criticality == b->criticality;
 }
 
+/*
+ * Runs a prepared statement.  SPI leaves CurrentMemoryContext set to its
+ * procedure context, which lives until SPI_finish; switching back keeps
+ * everything the caller allocates afterwards in the caller's (short-lived)
+ * context instead of accumulating there for the whole call.
+ */
 static void
 exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, int expect)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
+	MemoryContextSwitchTo(cxt);
 	if (rc != expect)
 		elog(ERROR, "correlate ingest: write failed: %s", SPI_result_code_string(rc));
 }
