@@ -51,12 +51,15 @@ FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'correlate' AND obj_description(p.oid, 'pg_proc') IS NULL AND p.proname NOT LIKE '\_%'
 ORDER BY 1::text;
 
--- Row level security is on for every tenant table.
-SELECT c.relname, c.relrowsecurity
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'event\_%'
-  AND c.relname NOT LIKE '%\_kind'
+-- Row level security is on for every table with a tenant column, and every such table has a policy.
+SELECT c.relname AS tenant_table_without_rls
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname = 'tenant'
+  AND (NOT c.relrowsecurity OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
 ORDER BY 1;
+SELECT count(*) >= 6 AS has_tenant_tables
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname = 'tenant';
 
 -- The three roles exist and nest.
 SELECT r.rolname, pg_has_role('correlate_admin', r.oid, 'MEMBER') AS admin_has

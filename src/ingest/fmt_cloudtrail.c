@@ -45,6 +45,7 @@ typedef struct CtTarget
 	char	   *uid;
 	const char *kind;
 	char	   *name;
+	const char *account;		/* resources[].accountId, when the ARN has none */
 	int			rank;			/* specificity: higher wins as the event target */
 } CtTarget;
 
@@ -122,6 +123,7 @@ add_target(CtRec *r, char *uid, const char *kind, const char *name, int rank)
 	r->t[r->nt].kind = kind;
 	r->t[r->nt].name = name ? pstrdup(name) : NULL;
 	r->t[r->nt].rank = rank;
+	r->t[r->nt].account = NULL;
 	r->nt++;
 }
 
@@ -173,7 +175,13 @@ collect_targets(CtRec *r, struct json_object *rec, const char *service, const ch
 		size_t		n = json_object_array_length(res);
 
 		for (size_t i = 0; i < n && i < CT_MAX_TARGETS; i++)
+		{
+			int			before = r->nt;
+
 			add_arn(r, ju_str(json_object_array_get_idx(res, i), "ARN"));
+			if (r->nt > before)
+				r->t[before].account = ju_str(json_object_array_get_idx(res, i), "accountId");
+		}
 	}
 	if (req && json_object_is_type(req, json_type_object))
 	{
@@ -419,6 +427,7 @@ ct_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t rawle
 	if ((ip = ju_str(rec, "sourceIPAddress")) != NULL && ingest_parse_ip(ip, ipbuf))
 		e.src_ip = ipbuf;
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 
 	/* the actor */
 	if (ct_actor(rec, &auid, &akind, &aname, &ans))
@@ -464,6 +473,8 @@ ct_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t rawle
 					res.account = pnstrdup(p[4], p[5] - p[4] - 1);
 			}
 		}
+		if (res.account == NULL)
+			res.account = r.t[i].account;
 		ingest_resource(ctx, &res);
 		if (best < 0 || r.t[i].rank > r.t[best].rank)
 			best = i;

@@ -59,6 +59,24 @@ of_str(struct json_object *of, const char *key)
 	return s;
 }
 
+/* An integer output field (a number, or digits in a string). */
+static bool
+of_int64(struct json_object *of, const char *key, int64 *out)
+{
+	const char *s = of_str(of, key);
+	char	   *e;
+	long long	v;
+
+	if (s == NULL)
+		return false;
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (errno != 0 || e == s || *e != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
 static bool
 has_tag(struct json_object *rec, const char *tag)
 {
@@ -231,7 +249,8 @@ falco_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 
 	ingest_event_init(&e);
 	if (!ju_time(ju_get(rec, "time"), &e.ts) &&
-		!ju_time(of ? ju_get(of, "evt.time") : NULL, &e.ts) &&
+		!(of && json_object_object_get_ex(of, "evt.time", NULL) &&
+		  ju_time(json_object_object_get(of, "evt.time"), &e.ts)) &&
 		!(of && json_object_object_get_ex(of, "evt.time.iso8601", NULL) &&
 		  ju_time(json_object_object_get(of, "evt.time.iso8601"), &e.ts)))
 	{
@@ -243,6 +262,7 @@ falco_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 	e.rule = rule;
 	e.severity_id = priority_severity(ju_str(rec, "priority"));
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 	src = ju_str(rec, "source");
 	cluster = of_str(of, "k8s.cluster.name");
 	if (cluster == NULL)
@@ -368,7 +388,7 @@ falco_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 			have_sip = ingest_parse_ip(s, sip);
 		if ((s = of_str(of, "fd.cip")) != NULL || (s = of_str(of, "fd.lip")) != NULL)
 			have_cip = ingest_parse_ip(s, cip);
-		if (ju_int64(of, "fd.sport", &port) || ju_int64(of, "fd.rport", &port))
+		if (of_int64(of, "fd.sport", &port) || of_int64(of, "fd.rport", &port))
 			sport = (port >= 0 && port <= 65535) ? (int) port : -1;
 		if (!have_sip && (s = of_str(of, "fd.name")) != NULL && strstr(s, "->"))
 		{

@@ -228,6 +228,7 @@ audit_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 		ingest_parse_ip(ju_cstr(json_object_array_get_idx(ips, 0)), ipbuf))
 		e.src_ip = ipbuf;
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 
 	/* actor */
 	uname = ju_str(rec, "user.username");

@@ -144,6 +144,7 @@ ocsf_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t raw
 	ingest_record_time(ctx, e.ts);
 	e.uid = ju_str(rec, "metadata.uid");
 	e.raw_json = raw;
+	e.raw_jsonb = ju_jsonb(rec);
 
 	/* what was done */
 	if ((s = ju_str(rec, "api.operation")) != NULL)

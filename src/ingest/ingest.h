@@ -90,6 +90,13 @@ typedef struct IngestEvent
 	const char *link_kind;		/* e.g. "connects_to", or NULL */
 	int64		bytes;			/* < 0 = not given */
 	int64		packets;		/* < 0 = not given */
+
+	/*
+	 * Added: the record as a ready jsonb datum (json_util.h ju_jsonb()), used
+	 * for event.raw instead of parsing raw_json again; raw_json is then only
+	 * hashed when uid is NULL.
+	 */
+	struct varlena *raw_jsonb;
 } IngestEvent;
 
 typedef struct IngestFinding

@@ -23,6 +23,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "ingest/ingest_int.h"
@@ -1079,4 +1080,130 @@ jb_end(JuBuild *b)
 		return NULL;
 	appendStringInfoChar(&b->buf, '}');
 	return b->buf.data;
+}
+
+/* ---- json-c -> jsonb ------------------------------------------------------------------ */
+
+/* numeric_in, declared here because its header (utils/fmgrprotos.h) clashes with json-c */
+extern Datum numeric_in(PG_FUNCTION_ARGS);
+
+static bool
+jsonb_scalar(struct json_object *v, JsonbValue *out)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_null:
+			out->type = jbvNull;
+			return true;
+		case json_type_boolean:
+			out->type = jbvBool;
+			out->val.boolean = json_object_get_boolean(v);
+			return true;
+		case json_type_int:
+			out->type = jbvNumeric;
+			if (json_object_get_int64(v) == INT64_MAX)
+			{
+				/* json-c keeps integers above int64 as uint64: go through text */
+				out->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																	   CStringGetDatum(json_object_get_string(v)),
+																	   ObjectIdGetDatum(InvalidOid),
+																	   Int32GetDatum(-1)));
+			}
+			else
+				out->val.numeric = int64_to_numeric(json_object_get_int64(v));
+			return true;
+		case json_type_double:
+			out->type = jbvNumeric;
+			out->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																   CStringGetDatum(json_object_get_string(v)),
+																   ObjectIdGetDatum(InvalidOid),
+																   Int32GetDatum(-1)));
+			return true;
+		case json_type_string:
+			{
+				int			len = json_object_get_string_len(v);
+				const char *str = json_object_get_string(v);
+
+				if (memchr(str, '\0', len) != NULL)
+					return false;
+				out->type = jbvString;
+				out->val.string.val = (char *) str;
+				out->val.string.len = len;
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
+static bool
+jsonb_push(JsonbParseState **st, struct json_object *v, JsonbIteratorToken tok, JsonbValue **res)
+{
+	JsonbValue	jv;
+
+	check_stack_depth();
+	if (v == NULL || json_object_is_type(v, json_type_null))
+	{
+		jv.type = jbvNull;
+		*res = pushJsonbValue(st, tok, &jv);
+		return true;
+	}
+	if (json_object_is_type(v, json_type_object))
+	{
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		{
+			json_object_object_foreach(v, key, val)
+			{
+				JsonbValue	k;
+
+				k.type = jbvString;
+				k.val.string.val = key;
+				k.val.string.len = strlen(key);
+				pushJsonbValue(st, WJB_KEY, &k);
+				if (!jsonb_push(st, val, WJB_VALUE, res))
+					return false;
+			}
+		}
+		*res = pushJsonbValue(st, WJB_END_OBJECT, NULL);
+		return true;
+	}
+	if (json_object_is_type(v, json_type_array))
+	{
+		size_t		n = json_object_array_length(v);
+
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (size_t i = 0; i < n; i++)
+			if (!jsonb_push(st, json_object_array_get_idx(v, i), WJB_ELEM, res))
+				return false;
+		*res = pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		return true;
+	}
+	if (!jsonb_scalar(v, &jv))
+		return false;
+	if (tok == WJB_BEGIN_ARRAY)
+	{
+		/* a scalar document is a one-element raw-scalar array */
+		JsonbValue	arr;
+
+		arr.type = jbvArray;
+		arr.val.array.rawScalar = true;
+		arr.val.array.nElems = 1;
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, &arr);
+		pushJsonbValue(st, WJB_ELEM, &jv);
+		*res = pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		return true;
+	}
+	*res = pushJsonbValue(st, tok, &jv);
+	return true;
+}
+
+struct varlena *
+ju_jsonb(struct json_object *v)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res = NULL;
+
+	if (!jsonb_push(&st, v, WJB_BEGIN_ARRAY, &res) || res == NULL)
+		return NULL;
+	return (struct varlena *) JsonbValueToJsonb(res);
 }

@@ -101,6 +101,7 @@ typedef struct EventItem
 	char	   *outcome;
 	char	   *rule;
 	char	   *raw;
+	struct varlena *rawb;		/* raw as jsonb, or NULL (then raw is parsed at flush) */
 	int32		src_mode;		/* 0 keep, 1 resolve else ip:// resource, 2 resolve else internet */
 	int32		dst_mode;
 	char	   *link_kind;
@@ -218,6 +219,21 @@ struct IngestCtx
 	SPIPlanPtr	plan_event;
 	SPIPlanPtr	plan_reject;
 
+	/*
+	 * What this call has written, so that unchanged resources and edges are
+	 * not rewritten by every flush (see flush_resources); bounded by
+	 * INGEST_CACHE_MAX entries each.  Pending entries are those of the flush in
+	 * progress, merged into the caches once its subtransaction commits.
+	 */
+	MemoryContext cachecxt;
+	HTAB	   *res_cache;
+	HTAB	   *link_cache;
+	struct PendEnt *pend;
+	int			npend,
+				maxpend;
+	SPIPlanPtr	plan_widen_res;
+	SPIPlanPtr	plan_widen_link;
+
 	IngestCounts counts;
 };
 
@@ -269,6 +285,9 @@ str_enter(HTAB *h, const char *key, bool *found)
 	return (StrEntry *) hash_search(h, &key, HASH_ENTER, found);
 }
 
+static void flush_widenings(IngestCtx *ctx);
+static HTAB *cache_table(const char *name, MemoryContext cxt);
+
 /* ---- defaults ---------------------------------------------------------------- */
 
 void
@@ -309,7 +328,11 @@ load_kinds(IngestCtx *ctx)
 	ctx->rel_kinds = str_table("correlate relationship kinds", 64, ctx->callcxt);
 	for (int t = 0; t < 2; t++)
 	{
-		if (SPI_execute(q[t], true, 0) != SPI_OK_SELECT)
+		MemoryContext cxt = CurrentMemoryContext;
+		int			rc = SPI_execute(q[t], true, 0);
+
+		MemoryContextSwitchTo(cxt);
+		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not read the correlate kind catalogs");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -340,9 +363,16 @@ ingest_begin(const char *format, bool skip_errors)
 										  ALLOCSET_DEFAULT_SIZES);
 	ctx->reccxt = AllocSetContextCreate(callcxt, "correlate ingest record",
 										ALLOCSET_DEFAULT_SIZES);
+	ctx->cachecxt = AllocSetContextCreate(callcxt, "correlate ingest cache",
+										  ALLOCSET_DEFAULT_SIZES);
+	ctx->res_cache = cache_table("correlate ingest resource cache", ctx->cachecxt);
+	ctx->link_cache = cache_table("correlate ingest edge cache", ctx->cachecxt);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* fail before parsing anything if the session may not write its tenant */
+	if (SPI_execute("SELECT correlate.current_tenant()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the session's tenant");
 	load_kinds(ctx);
 	MemoryContextSwitchTo(callcxt);
 	return ctx;
@@ -429,6 +459,8 @@ void
 ingest_end(IngestCtx *ctx, IngestCounts *out)
 {
 	flush_batch(ctx);
+	if (ctx->plan_res)
+		flush_widenings(ctx);
 	*out = ctx->counts;
 	SPI_finish();
 	MemoryContextDelete(ctx->callcxt);
@@ -729,7 +761,7 @@ ingest_event(IngestCtx *ctx, const IngestEvent *e)
 		writer_reject(ctx, psprintf("unknown relationship kind \"%s\"", e->link_kind));
 		return;
 	}
-	if (!json_ok(ctx, e->raw_json, "the record"))
+	if (e->raw_jsonb == NULL && !json_ok(ctx, e->raw_json, "the record"))
 		return;
 
 	GROW(ctx->events, ctx->nevents, ctx->maxevents, EventItem);
@@ -759,7 +791,17 @@ ingest_event(IngestCtx *ctx, const IngestEvent *e)
 	it->action = bdup(ctx, e->action);
 	it->outcome = bdup(ctx, e->outcome);
 	it->rule = bdup(ctx, e->rule);
-	it->raw = (e->raw_json == ctx->cur_raw) ? ctx->cur_raw : bdup(ctx, e->raw_json);
+	if (e->raw_jsonb)
+	{
+		it->raw = NULL;
+		it->rawb = MemoryContextAlloc(ctx->batchcxt, VARSIZE(e->raw_jsonb));
+		memcpy(it->rawb, e->raw_jsonb, VARSIZE(e->raw_jsonb));
+	}
+	else
+	{
+		it->rawb = NULL;
+		it->raw = (e->raw_json == ctx->cur_raw) ? ctx->cur_raw : bdup(ctx, e->raw_json);
+	}
 	it->src_mode = (e->resolve_src && sip != NULL && actor == NULL) ? (ingest_ip_is_public(sip) ? 2 : 1) : 0;
 	it->dst_mode = (e->resolve_dst && dip != NULL && target == NULL) ? (ingest_ip_is_public(dip) ? 2 : 1) : 0;
 	it->link_kind = bdup(ctx, e->link_kind);
@@ -934,8 +976,10 @@ col_array(Col *c)
 static SPIPlanPtr
 prepare(const char *sql, int nargs, const Oid *types)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	p = SPI_prepare(sql, nargs, (Oid *) types);
 
+	MemoryContextSwitchTo(cxt);
 	if (p == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	return p;
@@ -955,19 +999,21 @@ prepare_plans(IngestCtx *ctx)
 	TEXTARRAYOID, TEXTOID, TIMESTAMPTZARRAYOID};
 	static const Oid event_types[] = {TEXTOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
 		TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID,
 	INT4ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	static const Oid reject_types[] = {TEXTOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	static const Oid widen_res_types[] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+	static const Oid widen_link_types[] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID};
 
 	if (ctx->plan_res)
 		return;
-	ctx->plan_res = prepare("SELECT u.ord, u.id FROM correlate.upsert_resources($1, $2, $3, $4, $5, $6, $7, "
+	ctx->plan_res = prepare("SELECT u.stored_uid, u.stored_id FROM correlate._ingest_resources($1, $2, $3, $4, $5, $6, $7, "
 							"$8::jsonb[], $9::jsonb[], $10, $11) AS u", 11, res_types);
 	ctx->plan_lookup = prepare("SELECT r.uid, r.id FROM correlate.resource r "
 							   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.uid = ANY ($1)",
 							   1, lookup_types);
-	ctx->plan_link = prepare("SELECT count(*) FROM correlate.link_many($1, $2, $3, $4, $5::jsonb[], "
-							 "array_fill($6, ARRAY[cardinality($1)]), $7)", 7, link_types);
+	ctx->plan_link = prepare("SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7)", 7, link_types);
 	ctx->plan_lease = prepare("SELECT count(correlate.record_ip_lease(u.ip, u.r, u.f, u.t, $5)) "
 							  "FROM unnest($1::inet[], $2, $3, $4) WITH ORDINALITY AS u(ip, r, f, t, o)",
 							  5, lease_types);
@@ -977,12 +1023,223 @@ prepare_plans(IngestCtx *ctx)
 								"AS u(r, k, c, sev, title, pkg, cvss, epss, ke, iv, fv, p, s)",
 								14, finding_types);
 	ctx->plan_event = prepare("SELECT e.events, e.relationships FROM correlate._ingest_events($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-							  "$10::inet[], $11::inet[], $12, $13, $14, $15, $16, $17, $18::jsonb[], "
+							  "$10::inet[], $11::inet[], $12, $13, $14, $15, $16, $17, $18, "
 							  "$19, $20, $21, $22, $23) AS e", 23, event_types);
+	ctx->plan_widen_res = prepare("UPDATE correlate.resource AS r SET first_seen = LEAST(r.first_seen, u.f), "
+								  "last_seen = GREATEST(r.last_seen, u.l) "
+								  "FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS u(id, f, l) "
+								  "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = u.id",
+								  3, widen_res_types);
+	ctx->plan_widen_link = prepare("UPDATE correlate.relationship AS r SET first_seen = LEAST(r.first_seen, u.f), "
+								   "last_seen = GREATEST(r.last_seen, u.l) "
+								   "FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], $5::timestamptz[]) "
+								   "AS u(src, dst, kind, f, l) "
+								   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.src = u.src "
+								   "AND r.dst = u.dst AND r.kind = u.kind",
+								   5, widen_link_types);
 	ctx->plan_reject = prepare("INSERT INTO correlate.ingest_reject AS j (format, recno, reason, raw, digest) "
 							   "SELECT $1, u.r, u.why, u.raw, u.d FROM unnest($2, $3, $4, $5) AS u(r, why, raw, d) "
 							   "ON CONFLICT (tenant, format, digest) DO NOTHING",
 							   5, reject_types);
+}
+
+/* ---- the call's cache of written resources and edges ---------------------------- */
+
+#define INGEST_CACHE_MAX 100000
+
+typedef struct CacheEnt
+{
+	const char *key;			/* uid, or "src/dst/kind"; must be first */
+	int64		id;				/* resource id (0 for edges) */
+	int64		src;			/* edge ends */
+	int64		dst;
+	const char *kind;
+	uint64		content;
+	TimestampTz first;			/* seen range written to the table */
+	TimestampTz last;
+	TimestampTz want_first;		/* seen range observed */
+	TimestampTz want_last;
+} CacheEnt;
+
+typedef struct PendEnt
+{
+	bool		is_link;
+	bool		written;		/* sent to the database by this flush */
+	char	   *key;
+	int64		id;
+	int64		src;
+	int64		dst;
+	const char *kind;
+	uint64		content;
+	TimestampTz first;
+	TimestampTz last;
+} PendEnt;
+
+static HTAB *
+cache_table(const char *name, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(CacheEnt);
+	ctl.hash = str_hash;
+	ctl.match = str_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+static CacheEnt *
+cache_find(HTAB *h, const char *key)
+{
+	return (CacheEnt *) hash_search(h, &key, HASH_FIND, NULL);
+}
+
+static void
+pending_add(IngestCtx *ctx, const char *key, int64 id, uint64 content, TimestampTz first, TimestampTz last,
+			bool written)
+{
+	PendEnt    *p;
+
+	if (ctx->npend >= ctx->maxpend)
+	{
+		ctx->maxpend = ctx->maxpend ? 2 * ctx->maxpend : 256;
+		ctx->pend = ctx->pend ? repalloc(ctx->pend, sizeof(PendEnt) * ctx->maxpend)
+			: palloc(sizeof(PendEnt) * ctx->maxpend);
+	}
+	p = &ctx->pend[ctx->npend++];
+	memset(p, 0, sizeof(*p));
+	p->key = pstrdup(key);
+	p->id = id;
+	p->content = content;
+	p->first = first;
+	p->last = last;
+	p->written = written;
+}
+
+static void
+pending_link(IngestCtx *ctx, int64 src, int64 dst, const char *kind, uint64 content,
+			 TimestampTz first, TimestampTz last, bool written)
+{
+	pending_add(ctx, psprintf(INT64_FORMAT "/" INT64_FORMAT "/%s", src, dst, kind), 0, content, first, last, written);
+	ctx->pend[ctx->npend - 1].is_link = true;
+	ctx->pend[ctx->npend - 1].src = src;
+	ctx->pend[ctx->npend - 1].dst = dst;
+	ctx->pend[ctx->npend - 1].kind = kind;
+}
+
+static void exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, int expect);
+
+/* The flush's writes committed: remember them. */
+static void
+pending_merge(IngestCtx *ctx)
+{
+	MemoryContext old;
+
+	if (hash_get_num_entries(ctx->res_cache) + hash_get_num_entries(ctx->link_cache) + ctx->npend > 2 * INGEST_CACHE_MAX)
+		flush_widenings(ctx);
+	old = MemoryContextSwitchTo(ctx->cachecxt);
+	for (int i = 0; i < ctx->npend; i++)
+	{
+		PendEnt    *p = &ctx->pend[i];
+		HTAB	   *h = p->is_link ? ctx->link_cache : ctx->res_cache;
+		const char *key = p->key;
+		bool		found;
+		CacheEnt   *e;
+
+		if (!p->is_link && p->id == 0)
+			continue;			/* not stored (rejected by a later check) */
+		e = (CacheEnt *) hash_search(h, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			e->key = pstrdup(p->key);
+			e->kind = p->kind ? pstrdup(p->kind) : NULL;
+			e->first = e->want_first = p->first;
+			e->last = e->want_last = p->last;
+		}
+		if (p->written || !found)
+		{
+			/* the table now holds this content and at least this range */
+			e->id = p->id;
+			e->src = p->src;
+			e->dst = p->dst;
+			e->content = p->content;
+			e->first = Min(e->first, p->first);
+			e->last = Max(e->last, p->last);
+		}
+		e->want_first = Min(e->want_first, p->first);
+		e->want_last = Max(e->want_last, p->last);
+	}
+	MemoryContextSwitchTo(old);
+	ctx->npend = 0;
+}
+
+/*
+ * Writes the time ranges observed since each cached resource or edge was last
+ * written, then forgets the caches.
+ */
+static void
+flush_widenings(IngestCtx *ctx)
+{
+	HASH_SEQ_STATUS hs;
+	CacheEnt   *e;
+
+	if (ctx->res_cache)
+	{
+		Datum		values[3];
+		int64	   *ids;
+		TimestampTz *fs,
+				   *ls;
+		int			n = 0,
+					max = hash_get_num_entries(ctx->res_cache);
+
+		ids = palloc(sizeof(int64) * Max(max, 1));
+		fs = palloc(sizeof(TimestampTz) * Max(max, 1));
+		ls = palloc(sizeof(TimestampTz) * Max(max, 1));
+		hash_seq_init(&hs, ctx->res_cache);
+		while ((e = (CacheEnt *) hash_seq_search(&hs)) != NULL)
+			if (e->want_first < e->first || e->want_last > e->last)
+			{
+				ids[n] = e->id;
+				fs[n] = e->want_first;
+				ls[n++] = e->want_last;
+			}
+		if (n > 0)
+		{
+			values[0] = PointerGetDatum(construct_array((Datum *) ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+			values[1] = PointerGetDatum(construct_array((Datum *) fs, n, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
+			values[2] = PointerGetDatum(construct_array((Datum *) ls, n, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
+			exec_plan(ctx->plan_widen_res, values, NULL, SPI_OK_UPDATE);
+		}
+	}
+	if (ctx->link_cache)
+	{
+		Datum		values[5];
+		Col			c[5];
+		static const Oid t[] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		int			max = hash_get_num_entries(ctx->link_cache);
+
+		for (int k = 0; k < 5; k++)
+			col_init(&c[k], max, t[k]);
+		hash_seq_init(&hs, ctx->link_cache);
+		while ((e = (CacheEnt *) hash_seq_search(&hs)) != NULL)
+			if (e->want_first < e->first || e->want_last > e->last)
+			{
+				col_datum(&c[0], Int64GetDatum(e->src));
+				col_datum(&c[1], Int64GetDatum(e->dst));
+				col_text(&c[2], e->kind);
+				col_datum(&c[3], TimestampTzGetDatum(e->want_first));
+				col_datum(&c[4], TimestampTzGetDatum(e->want_last));
+			}
+		if (c[0].len > 0)
+		{
+			for (int k = 0; k < 5; k++)
+				values[k] = col_array(&c[k]);
+			exec_plan(ctx->plan_widen_link, values, NULL, SPI_OK_UPDATE);
+		}
+	}
+	MemoryContextReset(ctx->cachecxt);
+	ctx->res_cache = cache_table("correlate ingest resource cache", ctx->cachecxt);
+	ctx->link_cache = cache_table("correlate ingest edge cache", ctx->cachecxt);
 }
 
 /* uid -> id of this flush (plus looked-up uids) */
@@ -1015,16 +1272,54 @@ same_res(const ResItem *a, const ResItem *b)
 		a->criticality == b->criticality;
 }
 
+/*
+ * Runs a prepared statement.  SPI leaves CurrentMemoryContext set to its
+ * procedure context, which lives until SPI_finish; switching back keeps
+ * everything the caller allocates afterwards in the caller's (short-lived)
+ * context instead of accumulating there for the whole call.
+ */
 static void
 exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, int expect)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
 
+	MemoryContextSwitchTo(cxt);
 	if (rc != expect)
 		elog(ERROR, "correlate ingest: write failed: %s", SPI_result_code_string(rc));
 }
 
-/* Upserts the resources of items [lo, hi) and fills map with uid -> id. */
+/* Hash of everything but the uid and time of a resource report. */
+static uint64
+res_content(const ResItem *r)
+{
+	const char *f[9] = {r->kind, r->name, r->account, r->region, r->cluster, r->namespace, r->labels, r->props, NULL};
+	uint64		h = (uint64) (r->criticality * 1000003);
+
+	for (int i = 0; i < 8; i++)
+		h = hash_bytes_extended((const unsigned char *) (f[i] ? f[i] : "\x01"),
+								f[i] ? (int) strlen(f[i]) : 1, h + i);
+	return h;
+}
+
+/* One deduplicated resource row of a flush. */
+typedef struct ResRow
+{
+	int			item;			/* last report of this content */
+	TimestampTz first;
+	TimestampTz last;
+	int			nvariants;		/* reports of the uid with other content, in this flush */
+} ResRow;
+
+/*
+ * Upserts the resources of items [lo, hi) and fills map with uid -> id.
+ * Identical reports of one uid (the same role behind a thousand events) become
+ * one row carrying their time range.  A uid this call already wrote with the
+ * same content is not written again: its id comes from the call's cache and
+ * its time range is widened once, at the end of the call (see
+ * flush_widenings).  Different reports of one uid stay separate rows, merged
+ * in order by _ingest_resources.
+ */
 static void
 flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 {
@@ -1032,25 +1327,17 @@ flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 	Datum		values[11];
 	HTAB	   *seen;
 	int			n = hi - lo;
-	int		   *rowitem;
-	TimestampTz *maxseen;
-	int			nrows = 0;
+	ResRow	   *rows;
+	int			nrows = 0,
+				sent = 0,
+				pend_start;
 	static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, FLOAT4OID, TIMESTAMPTZOID};
 
 	if (n <= 0)
 		return;
-	for (int i = 0; i < 11; i++)
-		col_init(&c[i], 2 * n, types[i]);
-	rowitem = palloc(sizeof(int) * 2 * n);
-	maxseen = palloc(sizeof(TimestampTz) * 2 * n);
-
-	/*
-	 * Identical reports of one uid (the same role behind a thousand events)
-	 * become one row; its first and last time are kept by a second row when
-	 * they differ.  Different reports stay separate rows, merged in order by
-	 * upsert_resources.
-	 */
+	pend_start = ctx->npend;
+	rows = palloc(sizeof(ResRow) * n);
 	seen = str_table("correlate ingest flush resources", n, CurrentMemoryContext);
 	for (int i = lo; i < hi; i++)
 	{
@@ -1059,18 +1346,45 @@ flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 		StrEntry   *e = str_enter(seen, r->uid, &found);
 		TimestampTz s = r->seen ? r->seen : GetCurrentTransactionStartTimestamp();
 
-		if (found && same_res(&ctx->res[rowitem[e->idx]], r))
+		if (found && strcmp(ctx->res[rows[e->idx].item].kind, r->kind) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("resource \"%s\" is given two kinds, %s and %s", r->uid,
+							ctx->res[rows[e->idx].item].kind, r->kind)));
+		if (found && same_res(&ctx->res[rows[e->idx].item], r))
 		{
-			if (s < DatumGetTimestampTz(c[10].d[e->idx]))
-				c[10].d[e->idx] = TimestampTzGetDatum(s);
-			if (s > maxseen[e->idx])
-				maxseen[e->idx] = s;
+			rows[e->idx].first = Min(rows[e->idx].first, s);
+			rows[e->idx].last = Max(rows[e->idx].last, s);
 			continue;
 		}
-		e->idx = nrows;
-		rowitem[nrows] = i;
-		maxseen[nrows] = s;
-		nrows++;
+		if (found)
+			rows[e->idx].nvariants++;
+		rows[nrows].item = i;
+		rows[nrows].first = rows[nrows].last = s;
+		rows[nrows].nvariants = found ? rows[e->idx].nvariants : 0;
+		e->idx = nrows++;
+	}
+
+	for (int k = 0; k < 11; k++)
+		col_init(&c[k], 2 * nrows, types[k]);
+	for (int row = 0; row < nrows; row++)
+	{
+		ResItem    *r = &ctx->res[rows[row].item];
+		uint64		content = res_content(r);
+		CacheEnt   *ce = cache_find(ctx->res_cache, r->uid);
+		StrEntry   *se = str_lookup(seen, r->uid);
+
+		if (ce && ce->content == content && rows[se->idx].nvariants == 0)
+		{
+			bool		found;
+			StrEntry   *m = str_enter(map->h, r->uid, &found);
+
+			m->id = ce->id;
+			pending_add(ctx, r->uid, ce->id, content, rows[row].first, rows[row].last, false);
+			continue;
+		}
+		pending_add(ctx, r->uid, 0, content, rows[row].first, rows[row].last, true);
+		sent++;
 		col_text(&c[0], r->uid);
 		col_text(&c[1], r->kind);
 		col_text(&c[2], r->name);
@@ -1084,38 +1398,56 @@ flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 			col_datum(&c[9], Float4GetDatum((float4) r->criticality));
 		else
 			col_null(&c[9]);
-		col_datum(&c[10], TimestampTzGetDatum(s));
+		col_datum(&c[10], TimestampTzGetDatum(rows[row].first));
+		if (rows[row].last != rows[row].first)
+		{
+			/* a second row carries the latest time */
+			col_text(&c[0], r->uid);
+			col_text(&c[1], r->kind);
+			for (int k = 2; k < 10; k++)
+				col_null(&c[k]);
+			col_datum(&c[10], TimestampTzGetDatum(rows[row].last));
+		}
 	}
-	/* second rows carrying the latest time */
-	for (int row = 0, nfirst = nrows; row < nfirst; row++)
-	{
-		ResItem    *r = &ctx->res[rowitem[row]];
-
-		if (maxseen[row] == DatumGetTimestampTz(c[10].d[row]))
-			continue;
-		col_text(&c[0], r->uid);
-		col_text(&c[1], r->kind);
-		for (int k = 2; k < 10; k++)
-			col_null(&c[k]);
-		col_datum(&c[10], TimestampTzGetDatum(maxseen[row]));
-	}
+	if (sent == 0)
+		return;
 
 	for (int i = 0; i < 11; i++)
 		values[i] = col_array(&c[i]);
 	exec_plan(ctx->plan_res, values, NULL, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		int32		ord = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		bool		isnull,
+					found;
+		char	   *uid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		const char *uid = TextDatumGetCString(c[0].d[ord - 1]);
-		bool		found;
-		StrEntry   *e = str_enter(map->h, pstrdup(uid), &found);
+		StrEntry   *e = str_enter(map->h, uid, &found);
 
 		e->id = id;
 	}
 	SPI_freetuptable(SPI_tuptable);
-	ctx->counts.resources += hash_get_num_entries(seen);
+
+	/* a uid not returned exists with another kind */
+	{
+		HASH_SEQ_STATUS hs;
+		StrEntry   *e;
+
+		hash_seq_init(&hs, seen);
+		while ((e = (StrEntry *) hash_seq_search(&hs)) != NULL)
+			if (str_lookup(map->h, e->key) == NULL)
+			{
+				hash_seq_term(&hs);
+				ereport(ERROR,
+						(errcode(ERRCODE_UNIQUE_VIOLATION),
+						 errmsg("resource \"%s\" already exists with another kind", e->key),
+						 errdetail("The input names it as a %s.", ctx->res[rows[e->idx].item].kind),
+						 errhint("A uid names one entity; give the other entity its own uid.")));
+			}
+	}
+	for (int i = pend_start; i < ctx->npend; i++)
+		if (!ctx->pend[i].is_link && ctx->pend[i].id == 0)
+			ctx->pend[i].id = id_of(map, ctx->pend[i].key);
+	ctx->counts.resources += sent;
 }
 
 /* Looks up uids that items refer to but this flush did not upsert. */
@@ -1233,27 +1565,41 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 		for (int i = a->link; i < link_hi; i++)
 		{
 			LinkItem   *l = &ctx->links[i];
+			int64		src = need_id(&map, l->src);
+			int64		dst = need_id(&map, l->dst);
+			TimestampTz seen = l->seen ? l->seen : GetCurrentTransactionStartTimestamp();
+			uint64		content = hash_bytes_extended((const unsigned char *) (l->props ? l->props : ""),
+													  l->props ? (int) strlen(l->props) : 0,
+													  (uint64) (l->likelihood * 1000003));
+			char	   *key = psprintf(INT64_FORMAT "/" INT64_FORMAT "/%s", src, dst, l->kind);
+			CacheEnt   *ce = cache_find(ctx->link_cache, key);
 
-			col_datum(&c[0], Int64GetDatum(need_id(&map, l->src)));
-			col_datum(&c[1], Int64GetDatum(need_id(&map, l->dst)));
+			if (ce && ce->content == content)
+			{
+				pending_link(ctx, src, dst, l->kind, content, seen, seen, false);
+				continue;
+			}
+			pending_link(ctx, src, dst, l->kind, content, seen, seen, true);
+			col_datum(&c[0], Int64GetDatum(src));
+			col_datum(&c[1], Int64GetDatum(dst));
 			col_text(&c[2], l->kind);
 			if (l->likelihood > 0)
 				col_datum(&c[3], Float8GetDatum(l->likelihood));
 			else
 				col_null(&c[3]);
 			col_text(&c[4], l->props);
-			if (l->seen)
-				col_datum(&c[5], TimestampTzGetDatum(l->seen));
-			else
-				col_null(&c[5]);
+			col_datum(&c[5], TimestampTzGetDatum(seen));
 		}
-		for (int k = 0; k < 5; k++)
-			values[k] = col_array(&c[k]);
-		values[5] = CStringGetTextDatum(ctx->format);
-		values[6] = col_array(&c[5]);
-		exec_plan(ctx->plan_link, values, NULL, SPI_OK_SELECT);
-		ctx->counts.relationships += count_result();
-		SPI_freetuptable(SPI_tuptable);
+		if (c[0].len > 0)
+		{
+			for (int k = 0; k < 5; k++)
+				values[k] = col_array(&c[k]);
+			values[5] = CStringGetTextDatum(ctx->format);
+			values[6] = col_array(&c[5]);
+			exec_plan(ctx->plan_link, values, NULL, SPI_OK_SELECT);
+			ctx->counts.relationships += count_result();
+			SPI_freetuptable(SPI_tuptable);
+		}
 	}
 
 	if (le_hi > a->lease)
@@ -1333,7 +1679,7 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 		Col			c[22];
 		Datum		values[23];
 		static const Oid t[] = {TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, TEXTOID, INT4OID, INT8OID, INT8OID,
-			TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
+			TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT4OID,
 		INT4OID, TEXTOID, INT8OID, INT8OID};
 
 		HTAB	   *seen_ev = str_table("correlate ingest flush events", n, CurrentMemoryContext);
@@ -1381,7 +1727,12 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 			col_text(&c[13], e->action);
 			col_text(&c[14], e->outcome);
 			col_text(&c[15], e->rule);
-			col_text(&c[16], e->raw);
+			if (e->rawb)
+				col_datum(&c[16], PointerGetDatum(e->rawb));
+			else if (e->raw)
+				col_datum(&c[16], DirectFunctionCall1(jsonb_in, CStringGetDatum(e->raw)));
+			else
+				col_null(&c[16]);
 			col_datum(&c[17], Int32GetDatum(e->src_mode));
 			col_datum(&c[18], Int32GetDatum(e->dst_mode));
 			col_text(&c[19], e->link_kind);
@@ -1437,6 +1788,8 @@ try_range(IngestCtx *ctx, int rlo, int rhi, ErrorData **err)
 	volatile bool ok = true;
 
 	work = AllocSetContextCreate(oldcxt, "correlate ingest flush", ALLOCSET_DEFAULT_SIZES);
+	ctx->pend = NULL;
+	ctx->npend = ctx->maxpend = 0;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(work);
 	PG_TRY();
@@ -1463,6 +1816,10 @@ try_range(IngestCtx *ctx, int rlo, int rhi, ErrorData **err)
 		ok = false;
 	}
 	PG_END_TRY();
+	if (ok)
+		pending_merge(ctx);
+	ctx->pend = NULL;
+	ctx->npend = ctx->maxpend = 0;
 	MemoryContextDelete(work);
 	return ok;
 }

@@ -40,6 +40,157 @@ CREATE POLICY tenant_isolation ON correlate.ingest_reject
 SELECT pg_catalog.pg_extension_config_dump('correlate.ingest_reject', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.ingest_reject', 'id')::regclass, '');
 
+-- Resources of one flush, with the merge rules of correlate.upsert_resources
+-- (names and places: the latest given wins; labels and props: merged, later keys
+-- win; criticality: changed only when given; first/last seen: widened; a uid
+-- keeps its kind).  The C writer has canonicalised the uids and checked kinds,
+-- JSON and ranges, so this does no per-row validation; and it decides whether
+-- a criticality was given per group instead of per conflicting row, which keeps
+-- a batch linear in its size.  Rows whose uid exists with another kind are not
+-- returned: the writer reports them.
+CREATE FUNCTION correlate._ingest_resources(
+	p_uids          text[],
+	p_kinds         text[],
+	p_names         text[],
+	p_accounts      text[],
+	p_regions       text[],
+	p_clusters      text[],
+	p_namespaces    text[],
+	p_labels        jsonb[],
+	p_props         jsonb[],
+	p_criticalities real[],
+	p_seen          timestamptz[])
+RETURNS TABLE (stored_uid text, stored_id bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	RETURN QUERY
+	WITH input AS (
+		SELECT u.* FROM unnest(p_uids, p_kinds, p_names, p_accounts, p_regions, p_clusters, p_namespaces,
+							   p_labels, p_props, p_criticalities, p_seen)
+			 WITH ORDINALITY AS u(uid, kind, name, account, region, cluster, namespace, l, p, c, s, o)
+	), merged AS (
+		SELECT i.uid, min(i.kind) AS kind,
+			   (array_agg(i.name ORDER BY i.o DESC) FILTER (WHERE i.name IS NOT NULL))[1] AS name,
+			   (array_agg(i.account ORDER BY i.o DESC) FILTER (WHERE i.account IS NOT NULL))[1] AS account,
+			   (array_agg(i.region ORDER BY i.o DESC) FILTER (WHERE i.region IS NOT NULL))[1] AS region,
+			   (array_agg(i.cluster ORDER BY i.o DESC) FILTER (WHERE i.cluster IS NOT NULL))[1] AS cluster,
+			   (array_agg(i.namespace ORDER BY i.o DESC) FILTER (WHERE i.namespace IS NOT NULL))[1] AS namespace,
+			   correlate.jsonb_merge(i.l ORDER BY i.o) AS l,
+			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
+			   max(i.c) AS c, min(i.s) AS first_s, max(i.s) AS last_s
+		FROM input i GROUP BY i.uid
+	), keep_crit AS (
+		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
+			labels, props, criticality, first_seen, last_seen)
+		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
+			   m.first_s, m.last_s
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		WHERE m.c IS NULL
+		ON CONFLICT (tenant, uid) DO UPDATE SET
+			name       = COALESCE(EXCLUDED.name, r.name),
+			account    = COALESCE(EXCLUDED.account, r.account),
+			region     = COALESCE(EXCLUDED.region, r.region),
+			cluster    = COALESCE(EXCLUDED.cluster, r.cluster),
+			namespace  = COALESCE(EXCLUDED.namespace, r.namespace),
+			labels     = r.labels || EXCLUDED.labels,
+			props      = r.props || EXCLUDED.props,
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		WHERE r.kind = EXCLUDED.kind
+		RETURNING r.uid, r.id
+	), set_crit AS (
+		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
+			labels, props, criticality, first_seen, last_seen)
+		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
+			   m.first_s, m.last_s
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		WHERE m.c IS NOT NULL
+		ON CONFLICT (tenant, uid) DO UPDATE SET
+			name        = COALESCE(EXCLUDED.name, r.name),
+			account     = COALESCE(EXCLUDED.account, r.account),
+			region      = COALESCE(EXCLUDED.region, r.region),
+			cluster     = COALESCE(EXCLUDED.cluster, r.cluster),
+			namespace   = COALESCE(EXCLUDED.namespace, r.namespace),
+			labels      = r.labels || EXCLUDED.labels,
+			props       = r.props || EXCLUDED.props,
+			criticality = EXCLUDED.criticality,
+			first_seen  = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen   = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		WHERE r.kind = EXCLUDED.kind
+		RETURNING r.uid, r.id
+	)
+	SELECT k.uid, k.id FROM keep_crit k
+	UNION ALL
+	SELECT c.uid, c.id FROM set_crit c;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[])
+	IS 'Internal to correlate.ingest: upserts a batch of validated resources with the merge rules of upsert_resources; returns uid and id of each one stored.';
+
+-- Relationships of one flush, with the merge rules of correlate.link_many
+-- (likelihood: changed only when given, else the kind's default for a new
+-- edge; props merged; source: latest given; first/last seen widened).  Ends are
+-- ids the writer has just obtained from this tenant's resources.
+CREATE FUNCTION correlate._ingest_links(
+	p_srcs        bigint[],
+	p_dsts        bigint[],
+	p_kinds       text[],
+	p_likelihoods float8[],
+	p_props       jsonb[],
+	p_source      text,
+	p_seen        timestamptz[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	n bigint;
+BEGIN
+	WITH input AS (
+		SELECT u.* FROM unnest(p_srcs, p_dsts, p_kinds, p_likelihoods, p_props, p_seen)
+			 WITH ORDINALITY AS u(src, dst, kind, lk, p, s, o)
+	), merged AS (
+		SELECT i.src, i.dst, i.kind,
+			   (array_agg(i.lk ORDER BY i.o DESC) FILTER (WHERE i.lk IS NOT NULL))[1] AS lk,
+			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
+			   min(COALESCE(i.s, now())) AS first_s, max(COALESCE(i.s, now())) AS last_s
+		FROM input i GROUP BY i.src, i.dst, i.kind
+	), keep_lk AS (
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, m.src, m.dst, m.kind, k.default_likelihood, m.p, p_source, m.first_s, m.last_s
+		FROM merged m JOIN correlate.relationship_kind k ON k.kind = m.kind
+		WHERE m.lk IS NULL
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			props      = r.props || EXCLUDED.props,
+			source     = COALESCE(EXCLUDED.source, r.source),
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
+	), set_lk AS (
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, m.src, m.dst, m.kind, m.lk, m.p, p_source, m.first_s, m.last_s
+		FROM merged m
+		WHERE m.lk IS NOT NULL
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			likelihood = EXCLUDED.likelihood,
+			props      = r.props || EXCLUDED.props,
+			source     = COALESCE(EXCLUDED.source, r.source),
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM keep_lk) + (SELECT count(*) FROM set_lk) INTO n;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[])
+	IS 'Internal to correlate.ingest: upserts a batch of validated relationships with the merge rules of link_many; returns how many edges it wrote.';
+
 -- Events of one flush.  Parallel arrays, one element per event; the C writer
 -- has validated every field.  src_modes / dst_modes: 0 keep actor / target as
 -- given, 1 resolve the address through ip_lease at ts and otherwise use its own
@@ -79,11 +230,6 @@ DECLARE
 	ip_uids text[];
 	ip_names text[];
 	ip_ids bigint[];
-	l_src bigint[];
-	l_dst bigint[];
-	l_kind text[];
-	l_props jsonb[];
-	l_seen timestamptz[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
 BEGIN
@@ -124,9 +270,11 @@ BEGIN
 			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
 			  WHERE u.a IS NULL AND u.m = 1) x;
 		IF ip_uids IS NOT NULL THEN
-			SELECT array_agg(r.id ORDER BY r.ord) INTO ip_ids
-			FROM correlate.upsert_resources(ip_uids, array_fill('network:ip'::text, ARRAY[cardinality(ip_uids)]),
-											names => ip_names, seen_at => array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r;
+			SELECT array_agg(r.stored_id ORDER BY x.o) INTO ip_ids
+			FROM unnest(ip_uids) WITH ORDINALITY AS x(uid, o)
+			JOIN correlate._ingest_resources(ip_uids, array_fill('network:ip'::text, ARRAY[cardinality(ip_uids)]),
+											 ip_names, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+											 array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r ON r.stored_uid = x.uid;
 		END IF;
 
 		SELECT array_agg(COALESCE(u.a, CASE u.sm WHEN 2 THEN inet_id WHEN 1 THEN s.id END) ORDER BY u.o),
@@ -148,7 +296,11 @@ BEGIN
 
 	-- Identity is (tenant, source, uid, ts), unique in every partition but with no
 	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
-	-- source) lock record_events takes, then skip events already stored.  The C
+	-- source) lock record_events takes, then skip events already stored, probing
+	-- the identity key row by row (a scalar subquery, so no statistics can turn it
+	-- into a join that reads the whole table once per batch; ordered like the
+	-- identity index, so the planner does not pick the smaller (tenant, ts) index
+	-- and read every event of that second).  The C
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
 	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
@@ -163,8 +315,9 @@ BEGIN
 						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
 						p_rules, p_raws)
 				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
-			WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
-							  WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts)
+			WHERE (SELECT true FROM correlate.event old
+				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
+				   ORDER BY old.source, old.uid LIMIT 1) IS NULL
 			RETURNING 1
 		)
 		SELECT count(*) INTO n_ev FROM ins;
@@ -185,45 +338,50 @@ BEGIN
 		SELECT t, i.ts, i.uid, p_source, i.c, i.a, i.dom, i.sev, i.actor,
 			   i.target, i.sip, i.dip, i.dport, i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
 		FROM input i
-		WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
-						  WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts)
+		WHERE (SELECT true FROM correlate.event old
+			   WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts
+			   ORDER BY old.source, old.uid LIMIT 1) IS NULL
 		RETURNING e.uid, e.ts
 	), added AS (
 		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
 	), flows AS (
 		SELECT a.actor, a.target, a.lk, count(*) AS nev, sum(a.nbytes) AS nbytes, sum(a.npackets) AS npackets,
-			   max(a.ts) AS last_ts, array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
+			   min(a.ts) AS first_ts, max(a.ts) AS last_ts,
+			   array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
 		FROM added a
 		WHERE a.lk IS NOT NULL AND a.actor IS NOT NULL AND a.target IS NOT NULL AND a.actor <> a.target
 		GROUP BY a.actor, a.target, a.lk
-	), merged AS (
-		SELECT f.actor, f.target, f.lk, f.last_ts,
-			   jsonb_strip_nulls(jsonb_build_object(
-				   'events', COALESCE((r.props->>'events')::bigint, 0) + f.nev,
-				   'bytes', CASE WHEN f.nbytes IS NULL THEN r.props->'bytes'
-								 ELSE to_jsonb(COALESCE((r.props->>'bytes')::numeric, 0) + f.nbytes) END,
-				   'packets', CASE WHEN f.npackets IS NULL THEN r.props->'packets'
-								   ELSE to_jsonb(COALESCE((r.props->>'packets')::numeric, 0) + f.npackets) END,
-				   'ports', (SELECT jsonb_agg(p.port ORDER BY p.port)
-							 FROM (SELECT DISTINCT x.port FROM (
-									  SELECT (jsonb_array_elements_text(
-												CASE WHEN jsonb_typeof(r.props->'ports') = 'array'
-													 THEN r.props->'ports' ELSE '[]' END))::integer AS port
-									  UNION ALL SELECT unnest(f.ports)) x
-								   ORDER BY x.port LIMIT 64) p))) AS props
-		FROM flows f
-		LEFT JOIN correlate.relationship r ON r.tenant = t AND r.src = f.actor AND r.dst = f.target AND r.kind = f.lk
+	), links AS (
+		-- counts are added to the edge's, through the unique key (no lookup the planner could misroute)
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, f.actor, f.target, f.lk, k.default_likelihood,
+			   jsonb_strip_nulls(jsonb_build_object('events', f.nev, 'bytes', f.nbytes, 'packets', f.npackets,
+				   'ports', (SELECT jsonb_agg(x.p ORDER BY x.p) FROM (SELECT DISTINCT y.p FROM unnest(f.ports) AS y(p)
+																	  ORDER BY 1 LIMIT 64) x))),
+			   p_source, f.first_ts, f.last_ts
+		FROM flows f JOIN correlate.relationship_kind k ON k.kind = f.lk
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			props = r.props || jsonb_strip_nulls(jsonb_build_object(
+				'events', COALESCE((r.props->>'events')::bigint, 0) + (EXCLUDED.props->>'events')::bigint,
+				'bytes', CASE WHEN EXCLUDED.props ? 'bytes'
+							  THEN to_jsonb(COALESCE((r.props->>'bytes')::numeric, 0) + (EXCLUDED.props->>'bytes')::numeric)
+							  ELSE r.props->'bytes' END,
+				'packets', CASE WHEN EXCLUDED.props ? 'packets'
+								THEN to_jsonb(COALESCE((r.props->>'packets')::numeric, 0) + (EXCLUDED.props->>'packets')::numeric)
+								ELSE r.props->'packets' END,
+				'ports', (SELECT jsonb_agg(x.p ORDER BY x.p)
+						  FROM (SELECT DISTINCT y.p::integer AS p
+								FROM jsonb_array_elements_text(
+										 CASE WHEN jsonb_typeof(r.props->'ports') = 'array' THEN r.props->'ports' ELSE '[]' END
+										 || COALESCE(EXCLUDED.props->'ports', '[]')) AS y(p)
+								ORDER BY 1 LIMIT 64) x))),
+			source     = EXCLUDED.source,
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM ins), array_agg(m.actor), array_agg(m.target), array_agg(m.lk),
-		   array_agg(m.props), array_agg(m.last_ts)
-	INTO n_ev, l_src, l_dst, l_kind, l_props, l_seen
-	FROM merged m;
+	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM links) INTO n_ev, n_rel;
 
-	IF l_src IS NOT NULL THEN
-		SELECT count(*) INTO n_rel
-		FROM correlate.link_many(l_src, l_dst, l_kind, NULL, l_props,
-								 array_fill(p_source, ARRAY[cardinality(l_src)]), l_seen);
-	END IF;
 	RETURN QUERY SELECT n_ev, n_rel;
 END
 $$;
@@ -249,5 +407,7 @@ COMMENT ON FUNCTION correlate.ingest_file(text, text, text)
 GRANT SELECT ON correlate.ingest_reject TO correlate_reader;
 GRANT INSERT, DELETE ON correlate.ingest_reject TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate.ingest(text, text, text), correlate.ingest_file(text, text, text),
+	correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[]),
+	correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[]),
 	correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
 	TO correlate_writer;
