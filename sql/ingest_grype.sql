@@ -20,15 +20,15 @@ FROM correlate.finding f JOIN correlate.resource r ON r.id = f.resource;
 
 -- 1. Every real sample ingests with no reject.
 \set f `cat test/data/grype/defectdojo-unittests/check_all_fields.json`
-SELECT 'check_all_fields' AS sample, * FROM correlate.ingest('grype', :'f');
+SELECT 'check_all_fields' AS sample, rejected FROM correlate.ingest('grype', :'f');
 \set f `cat test/data/grype/defectdojo-unittests/many_vulns4.json`
-SELECT 'many_vulns4' AS sample, * FROM correlate.ingest('grype', :'f');
+SELECT 'many_vulns4' AS sample, rejected FROM correlate.ingest('grype', :'f');
 \set f `cat test/data/grype/grype-explain-testdata/chainguard-ruby-test.json`
-SELECT 'chainguard-ruby' AS sample, * FROM correlate.ingest('grype', :'f');
+SELECT 'chainguard-ruby' AS sample, rejected FROM correlate.ingest('grype', :'f');
 \set f `cat test/data/grype/grype-explain-testdata/ghsa-test.json`
-SELECT 'ghsa-test' AS sample, * FROM correlate.ingest('grype', :'f');
+SELECT 'ghsa-test' AS sample, rejected FROM correlate.ingest('grype', :'f');
 \set f `cat test/data/grype/grype-explain-testdata/keycloak-test.json`
-SELECT 'keycloak' AS sample, * FROM correlate.ingest('grype', :'f');
+SELECT 'keycloak' AS sample, rejected FROM correlate.ingest('grype', :'f');
 
 -- Images are named by the digest the user pulled (repoDigests / userInput), else the manifest digest.
 SELECT uid, kind, name, props->>'scanner_version' AS grype FROM correlate.resource ORDER BY uid;
@@ -45,7 +45,7 @@ SELECT count(*) FROM correlate.finding;
 
 -- 2. Newer Grype: EPSS and CISA KEV (knownExploited), a GHSA recorded under its one CVE.
 TRUNCATE correlate.resource CASCADE;
-SELECT * FROM correlate.ingest('grype', $json$
+SELECT rejected FROM correlate.ingest('grype', $json$
 {"matches": [
   {"vulnerability": {"id": "GHSA-jfh8-c2jp-5v3q", "dataSource": "https://github.com/advisories/GHSA-jfh8-c2jp-5v3q",
      "namespace": "github:language:java", "severity": "Critical",
@@ -75,7 +75,7 @@ FROM findings ORDER BY check_id;
 
 -- 3. Bad input.
 TRUNCATE correlate.resource CASCADE;
-SELECT * FROM correlate.ingest('grype', $json$
+SELECT rejected FROM correlate.ingest('grype', $json$
 {"matches": [
   {"vulnerability": {"id": "CVE-2024-1", "severity": "High"}, "artifact": {"name": "ok", "version": "1"}},
   {"vulnerability": {"severity": "High"}, "artifact": {"name": "no-id"}},

@@ -20,15 +20,15 @@ FROM correlate.finding f JOIN correlate.resource r ON r.id = f.resource;
 
 -- 1. Every real sample ingests with no reject (default on_error => 'error' raises on any).
 \set f `cat test/data/k8s-inventory/kubehound-collector-testdata/test-cluster/*.json test/data/k8s-inventory/kubehound-collector-testdata/test-cluster/namespace-1/*.json test/data/k8s-inventory/kubehound-collector-testdata/test-cluster/namespace-2/*.json`
-SELECT 'kubehound collector' AS sample, * FROM correlate.ingest('k8s_inventory', :'f');
+SELECT 'kubehound collector' AS sample, rejected FROM correlate.ingest('k8s_inventory', :'f');
 \set f `cat test/data/k8s-inventory/kubehound-converter-testdata/*.json`
-SELECT 'kubehound converter' AS sample, * FROM correlate.ingest('k8s_inventory', :'f');
+SELECT 'kubehound converter' AS sample, rejected FROM correlate.ingest('k8s_inventory', :'f');
 \set f `cat test/data/k8s-inventory/kubescape-regolibrary/kube-apiserver-pod.json`
-SELECT 'kube-apiserver pod' AS sample, * FROM correlate.ingest('k8s_inventory', :'f');
+SELECT 'kube-apiserver pod' AS sample, rejected FROM correlate.ingest('k8s_inventory', :'f');
 \set f `cat test/data/k8s-inventory/kubescape-regolibrary/serviceaccount-list.json`
-SELECT 'serviceaccount list' AS sample, * FROM correlate.ingest('k8s_inventory', :'f');
+SELECT 'serviceaccount list' AS sample, rejected FROM correlate.ingest('k8s_inventory', :'f');
 \set f `cat test/data/k8s-inventory/kubescape-regolibrary/clusterrolebinding-default-sa.json`
-SELECT 'clusterrolebinding' AS sample, * FROM correlate.ingest('k8s_inventory', :'f');
+SELECT 'clusterrolebinding' AS sample, rejected FROM correlate.ingest('k8s_inventory', :'f');
 
 SELECT uid, kind, name, namespace, cluster, region FROM correlate.resource ORDER BY uid;
 SELECT src, kind, dst, likelihood FROM edges ORDER BY src, kind, dst;
@@ -56,7 +56,7 @@ FROM correlate.resource;
 
 -- 2. A whole namespace in one List: selectors, load balancers, ingress, IRSA, RBAC, secrets.
 TRUNCATE correlate.resource CASCADE;
-SELECT * FROM correlate.ingest('k8s_inventory', $json$
+SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"apiVersion": "v1", "kind": "List", "items": [
  {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-5d8f7c-abcde", "namespace": "shop",
    "labels": {"app": "web", "tier": "front", "pod-template-hash": "5d8f7c"},
@@ -146,7 +146,7 @@ WHERE kind IN ('k8s:secret', 'k8s:serviceaccount', 'k8s:configmap', 'k8s:object'
 
 -- 3. Several documents in one payload (the per-kind files of a dump, concatenated), and a bare array.
 TRUNCATE correlate.resource CASCADE;
-SELECT * FROM correlate.ingest('k8s_inventory', $json$
+SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "s", "namespace": "n"}, "spec": {"selector": {"app": "x"}}}
 {"kind": "List", "apiVersion": "v1", "items": [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "namespace": "n", "labels": {"app": "x"}}, "spec": {}}]}
 [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "q", "namespace": "n", "labels": {"app": "x"}}, "spec": {}}]
@@ -154,17 +154,17 @@ $json$);
 SELECT src, kind, dst FROM edges WHERE kind = 'exposes' ORDER BY 1, 3;
 
 -- metadata.clusterName (pre-1.25 objects) names the cluster.
-SELECT resources FROM correlate.ingest('k8s_inventory',
+SELECT rejected FROM correlate.ingest('k8s_inventory',
   '{"kind": "Namespace", "metadata": {"name": "n", "clusterName": "east"}}');
 SELECT uid, cluster FROM correlate.resource WHERE kind = 'k8s:namespace' ORDER BY uid;
 
 -- 4. A huge label map (10,000 labels) and a selector over a thousand pods.
 TRUNCATE correlate.resource CASCADE;
-SELECT resources, rejected FROM correlate.ingest('k8s_inventory',
+SELECT rejected FROM correlate.ingest('k8s_inventory',
   json_build_object('kind', 'Pod', 'metadata', json_build_object('name', 'many-labels', 'namespace', 'n',
 	'labels', (SELECT json_object_agg('label-' || i, 'value-' || i) FROM generate_series(1, 10000) i)))::text);
 SELECT (SELECT count(*) FROM jsonb_object_keys(labels)) AS labels FROM correlate.resource WHERE name = 'many-labels';
-SELECT relationships, rejected FROM correlate.ingest('k8s_inventory',
+SELECT rejected FROM correlate.ingest('k8s_inventory',
   json_build_object('kind', 'List', 'items',
 	(SELECT jsonb_agg(jsonb_build_object('kind', 'Pod', 'metadata',
 		jsonb_build_object('name', 'p' || i, 'namespace', 'n', 'labels', jsonb_build_object('app', 'a' || (i % 10), 'n', i::text))))
@@ -174,7 +174,7 @@ SELECT count(*) AS exposed_pods FROM edges WHERE kind = 'exposes';
 
 -- 5. Bad input: each bad object is one reject naming the reason; the good ones go in.
 TRUNCATE correlate.resource CASCADE;
-SELECT * FROM correlate.ingest('k8s_inventory', $json$
+SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"kind": "List", "items": [
  1,
  null,
@@ -230,4 +230,4 @@ SELECT recno, reason FROM correlate.ingest_reject ORDER BY id;
 -- The default on_error => 'error' stops at the first bad object and rolls everything back.
 SELECT * FROM correlate.ingest('k8s_inventory', '[{"kind": "Pod", "metadata": {"name": "fine", "namespace": "n"}}, {"kind": "Pod", "metadata": {"name": "x/y", "namespace": "n"}}]');
 SELECT count(*) FROM correlate.resource WHERE name = 'fine';
-SELECT * FROM correlate.ingest('k8s_inventory', '');
+SELECT rejected FROM correlate.ingest('k8s_inventory', '');

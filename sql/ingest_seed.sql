@@ -12,15 +12,15 @@ SET timezone = 'UTC';
 SET correlate.default_cluster = 'prod-eks';
 
 \set x `cat test/data/seed/k8s-inventory.json`
-SELECT 'k8s_inventory' AS format, * FROM correlate.ingest('k8s_inventory', :'x');
+SELECT 'k8s_inventory' AS format, rejected FROM correlate.ingest('k8s_inventory', :'x');
 \set x `cat test/data/seed/trivy-webapp.json`
-SELECT 'trivy' AS format, * FROM correlate.ingest('trivy', :'x');
+SELECT 'trivy' AS format, rejected FROM correlate.ingest('trivy', :'x');
 \set x `cat test/data/seed/vpc-flow.log`
-SELECT 'vpc_flow' AS format, * FROM correlate.ingest('vpc_flow', :'x');
+SELECT 'vpc_flow' AS format, rejected FROM correlate.ingest('vpc_flow', :'x');
 \set x `cat test/data/seed/falco-alerts.jsonl`
-SELECT 'falco' AS format, * FROM correlate.ingest('falco', :'x');
+SELECT 'falco' AS format, rejected FROM correlate.ingest('falco', :'x');
 \set x `cat test/data/seed/cloudtrail.json`
-SELECT 'cloudtrail' AS format, * FROM correlate.ingest('cloudtrail', :'x');
+SELECT 'cloudtrail' AS format, rejected FROM correlate.ingest('cloudtrail', :'x');
 \unset x
 
 -- The walk, in one query.  It starts from what Falco saw (the container id in the alert) and

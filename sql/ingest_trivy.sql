@@ -21,27 +21,27 @@ FROM correlate.finding f JOIN correlate.resource r ON r.id = f.resource;
 
 -- 1. Every real sample ingests with no reject.
 \set f `cat test/data/trivy/trivy-integration-testdata/alpine-310.json.golden`
-SELECT 'alpine-310' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'alpine-310' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/amazon-2.json.golden`
-SELECT 'amazon-2' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'amazon-2' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/centos-7.json.golden`
-SELECT 'centos-7' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'centos-7' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/debian-buster.json.golden`
-SELECT 'debian-buster' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'debian-buster' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/gomod.json.golden`
-SELECT 'gomod' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'gomod' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/npm.json.golden`
-SELECT 'npm' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'npm' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/pip.json.golden`
-SELECT 'pip' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'pip' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/defectdojo-unittests/all_statuses.json`
-SELECT 'all_statuses' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'all_statuses' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/defectdojo-unittests/issue_10991.json`
-SELECT 'issue_10991 (cluster)' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'issue_10991 (cluster)' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/defectdojo-unittests/misconfigurations_and_secrets.json`
-SELECT 'misconfigurations_and_secrets' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'misconfigurations_and_secrets' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/defectdojo-unittests/scheme_2_many_vulns.json`
-SELECT 'scheme_2_many_vulns' AS sample, * FROM correlate.ingest('trivy', :'f');
+SELECT 'scheme_2_many_vulns' AS sample, rejected FROM correlate.ingest('trivy', :'f');
 
 SELECT uid, kind, name, namespace, cluster FROM correlate.resource ORDER BY uid;
 -- Findings per resource and kind.
@@ -73,7 +73,7 @@ SELECT count(*) AS findings FROM correlate.finding;
 
 -- 2. The seed scenario's image: the digest Trivy reports is the one a pod's status shows.
 \set f `cat test/data/seed/trivy-webapp.json`
-SELECT * FROM correlate.ingest('trivy', :'f');
+SELECT rejected FROM correlate.ingest('trivy', :'f');
 SELECT uid, check_id, package, severity, cvss, installed_version, fixed_version, known_exploited
 FROM findings WHERE check_id = 'CVE-2021-44228';
 SELECT correlate.image_uid('registry.example.com/legacy/webapp@sha256:3f1c9b2a7d5e4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8')
@@ -82,7 +82,7 @@ SELECT correlate.image_uid('registry.example.com/legacy/webapp@sha256:3f1c9b2a7d
 -- 3. Bad input: one bad entry is one reject; the rest of the report goes in.
 TRUNCATE correlate.resource CASCADE;
 TRUNCATE correlate.ingest_reject;
-SELECT * FROM correlate.ingest('trivy', $json$
+SELECT rejected FROM correlate.ingest('trivy', $json$
 {"SchemaVersion": 2, "ArtifactName": "example/app:1", "ArtifactType": "container_image",
  "CreatedAt": "2026-02-03T04:05:06.123456789Z",
  "Metadata": {"RepoDigests": ["", "example/app@sha256:not-a-digest", "example/app@sha256:0000000000000000000000000000000000000000000000000000000000000001"]},
