@@ -54,6 +54,10 @@ SELECT count(*) AS resources, (SELECT count(*) FROM correlate.relationship) AS r
 	   (SELECT count(*) FROM correlate.finding) AS findings, (SELECT count(*) FROM correlate.ip_lease) AS leases
 FROM correlate.resource;
 
+-- correlate.ingest_file reads the same from a server-side file.
+\set p `pwd`/test/data/k8s-inventory/kubescape-regolibrary/kube-apiserver-pod.json
+SELECT rejected FROM correlate.ingest_file('k8s_inventory', :'p');
+
 -- 2. A whole namespace in one List: selectors, load balancers, ingress, IRSA, RBAC, secrets.
 TRUNCATE correlate.resource CASCADE;
 SELECT rejected FROM correlate.ingest('k8s_inventory', $json$

@@ -70,6 +70,9 @@ SELECT rejected FROM correlate.ingest('trivy', :'f');
 \set f `cat test/data/trivy/trivy-integration-testdata/alpine-310.json.golden`
 SELECT rejected FROM correlate.ingest('trivy', :'f');
 SELECT count(*) AS findings FROM correlate.finding;
+\set p `pwd`/test/data/trivy/trivy-integration-testdata/alpine-310.json.golden
+SELECT rejected FROM correlate.ingest_file('trivy', :'p');
+SELECT count(*) AS findings FROM correlate.finding;
 
 -- 2. The seed scenario's image: the digest Trivy reports is the one a pod's status shows.
 \set f `cat test/data/seed/trivy-webapp.json`

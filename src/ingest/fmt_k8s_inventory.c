@@ -60,6 +60,9 @@ fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
 		if (st->pending != NULL)
 			json_object_put(st->pending);
 		st->pending = NULL;
+		if (st->scratch != NULL)
+			json_object_put(st->scratch);
+		st->scratch = NULL;
 	}
 	PG_END_TRY();
 
@@ -128,6 +131,9 @@ k8s_read_item(IngestCtx *ctx, json_object *item, const char *raw, size_t rawlen,
 	const char *kind = NULL;
 
 	st->recno = recno;
+	if (st->scratch != NULL)
+		json_object_put(st->scratch);
+	st->scratch = json_object_new_array();
 	memset(&ob, 0, sizeof(ob));
 	ob.st = st;
 	ob.o = item;
@@ -373,6 +379,18 @@ k8s_lease(K8sObj *ob, const char *ip, const char *uid, TimestampTz from, Timesta
 		return;					/* an interval that ended before it began says nothing */
 	if (ob->r.why == NULL)
 		ingest_ip_lease(ob->st->ctx, canon + strlen("ip://"), uid, from, to);
+}
+
+/*
+ * Hands a temporary json-c object to the record's scratch list, which owns it
+ * (and frees it at the next record, or if an error escapes); the caller keeps
+ * using it and takes its own reference (json_object_get) to store it elsewhere.
+ */
+json_object *
+k8s_tmp(K8sObj *ob, json_object *obj)
+{
+	json_object_array_add(ob->st->scratch, obj);
+	return obj;
 }
 
 void

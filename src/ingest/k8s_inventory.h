@@ -80,7 +80,8 @@ typedef struct K8sState
 	MemoryContext keep;			/* lives for the payload */
 	int64		recno;
 	TimestampTz now;
-	json_object *pending;		/* a json-c object being built, released if an error escapes */
+	json_object *pending;		/* the record's props being built, released if an error escapes */
+	json_object *scratch;		/* owns the record's temporary json-c objects (see k8s_tmp) */
 
 	K8sPodEntry *pods;
 	int			npods,
@@ -132,6 +133,7 @@ extern void k8s_link(K8sObj *ob, const char *src, const char *dst, const char *k
 					 double likelihood, json_object *props);
 extern void k8s_lease(K8sObj *ob, const char *ip, const char *uid, TimestampTz from, TimestampTz to);
 extern void k8s_internet(K8sObj *ob);
+extern json_object *k8s_tmp(K8sObj *ob, json_object *obj);
 extern char *k8s_keep(K8sObj *ob, const char *s);
 extern K8sLabel *k8s_pairs(K8sObj *ob, json_object *map, int *n);
 

@@ -79,6 +79,7 @@ k8s_read_service(K8sObj *ob)
 	kj_add_ref(ob->props, "load_balancer_source_ranges", kj_arr(&ob->r, spec, "loadBalancerSourceRanges"));
 	kj_add_str(ob->props, "external_traffic_policy", kj_str(&ob->r, spec, "externalTrafficPolicy"));
 
+	/* Attached to props as soon as they exist, so that props owns them across ingest calls. */
 	for (size_t i = 0; lbin && i < json_object_array_length(lbin); i++)
 	{
 		json_object *e = json_object_array_get_idx(lbin, i);
@@ -88,21 +89,23 @@ k8s_read_service(K8sObj *ob)
 		if (h != NULL && *h != '\0')
 		{
 			if (hostnames == NULL)
+			{
 				hostnames = json_object_new_array();
+				json_object_object_add(ob->props, "load_balancer_hostnames", hostnames);
+			}
 			json_object_array_add(hostnames, json_object_new_string(h));
 		}
 		if (ip != NULL && *ip != '\0')
 		{
 			if (lbips == NULL)
+			{
 				lbips = json_object_new_array();
+				json_object_object_add(ob->props, "load_balancer_ips", lbips);
+			}
 			json_object_array_add(lbips, json_object_new_string(ip));
 			k8s_lease(ob, ip, ob->uid, ob->created, 0);
 		}
 	}
-	if (hostnames)
-		json_object_object_add(ob->props, "load_balancer_hostnames", hostnames);
-	if (lbips)
-		json_object_object_add(ob->props, "load_balancer_ips", lbips);
 
 	if (strcmp(type, "LoadBalancer") == 0)
 	{
@@ -113,9 +116,12 @@ k8s_read_service(K8sObj *ob)
 	/* internet -exposes-> the Service, for internet-facing load balancers and node ports */
 	if ((strcmp(type, "LoadBalancer") == 0 && !internal) || strcmp(type, "NodePort") == 0)
 	{
-		json_object *p = json_object_new_object();
-		json_object *pl = json_object_new_array();
+		json_object *p;
+		json_object *pl;
 
+		k8s_internet(ob);
+		p = json_object_new_object();
+		pl = json_object_new_array();
 		kj_add_str(p, "via", type);
 		for (size_t i = 0; ports && i < json_object_array_length(ports); i++)
 		{
@@ -126,8 +132,7 @@ k8s_read_service(K8sObj *ob)
 				json_object_array_add(pl, json_object_new_int64(n));
 		}
 		json_object_object_add(p, "ports", pl);
-		kj_add_ref(p, "hostnames", json_object_object_get(ob->props, "load_balancer_hostnames"));
-		k8s_internet(ob);
+		kj_add_ref(p, "hostnames", hostnames);
 		k8s_link(ob, "internet", ob->uid,
 				 "exposes", strcmp(type, "NodePort") == 0 ? K8S_NODEPORT_LIKELIHOOD : 0, p);
 	}
@@ -185,10 +190,10 @@ k8s_ingress_backend(K8sObj *ob, json_object *backend, const char *host, const ch
 	if (svc == NULL || *svc == '\0')
 		return;					/* a resource backend, not a Service */
 	suid = k8s_uid(ob, ob->ns, "service", svc);
+	k8s_stub(ob, suid, "k8s:service", svc, ob->ns, NULL);
 	p = json_object_new_object();
 	kj_add_str(p, "host", host);
 	kj_add_str(p, "path", path);
-	k8s_stub(ob, suid, "k8s:service", svc, ob->ns, NULL);
 	k8s_link(ob, ob->uid, suid, "exposes", 0, p);
 }
 
@@ -220,7 +225,10 @@ k8s_read_ingress(K8sObj *ob)
 		if (host != NULL)
 		{
 			if (hosts == NULL)
+			{
 				hosts = json_object_new_array();
+				json_object_object_add(ob->props, "hosts", hosts);
+			}
 			json_object_array_add(hosts, json_object_new_string(host));
 		}
 		for (size_t j = 0; paths && j < json_object_array_length(paths); j++)
@@ -231,18 +239,17 @@ k8s_read_ingress(K8sObj *ob)
 								kj_str(&ob->r, path, "path"));
 		}
 	}
-	if (hosts)
-		json_object_object_add(ob->props, "hosts", hosts);
 
 	/* An Ingress is internet-facing unless its controller is told otherwise. */
 	scheme = ob->annotations ? json_object_get_string(kj_get(ob->annotations, "alb.ingress.kubernetes.io/scheme")) : NULL;
 	if (!kj_eq(scheme, "internal"))
 	{
-		json_object *p = json_object_new_object();
+		json_object *p;
 
-		kj_add_str(p, "via", "Ingress");
-		kj_add_ref(p, "hosts", json_object_object_get(ob->props, "hosts"));
 		k8s_internet(ob);
+		p = json_object_new_object();
+		kj_add_str(p, "via", "Ingress");
+		kj_add_ref(p, "hosts", hosts);
 		k8s_link(ob, "internet", ob->uid, "exposes", 0, p);
 	}
 	else
@@ -288,7 +295,7 @@ k8s_read_serviceaccount(K8sObj *ob)
 			const char *slash = strrchr(role, '/');
 			const char *acct = strstr(role, ":iam::");
 			char	   *account = NULL;
-			json_object *p = json_object_new_object();
+			json_object *p;
 
 			if (acct != NULL)
 			{
@@ -297,8 +304,9 @@ k8s_read_serviceaccount(K8sObj *ob)
 				if (end != NULL && end > acct + 6)
 					account = pnstrdup(acct + 6, end - (acct + 6));
 			}
-			kj_add_str(p, "via", "irsa");
 			k8s_stub(ob, role, "aws:iam:role", slash + 1, NULL, account);
+			p = json_object_new_object();
+			kj_add_str(p, "via", "irsa");
 			k8s_link(ob, ob->uid, role, "assumes", 0, p);
 		}
 	}
@@ -584,11 +592,11 @@ k8s_endpoint_target(K8sObj *ob, const char *svc_uid, const char *svc, json_objec
 	if (ns == NULL || *ns == '\0')
 		ns = ob->ns;
 	puid = k8s_uid(ob, ns, "pod", name);
+	k8s_stub(ob, svc_uid, "k8s:service", svc, ob->ns, NULL);
+	k8s_stub(ob, puid, "k8s:pod", name, ns, NULL);
 	p = json_object_new_object();
 	kj_add_str(p, "via", via);
 	kj_add_ref(p, "ports", ports);
-	k8s_stub(ob, svc_uid, "k8s:service", svc, ob->ns, NULL);
-	k8s_stub(ob, puid, "k8s:pod", name, ns, NULL);
 	k8s_link(ob, svc_uid, puid, "exposes", 0, p);
 }
 

@@ -47,10 +47,10 @@ typedef struct K8sSpecCheck
 } K8sSpecCheck;
 
 static void
-k8s_append(json_object **arr, const char *s)
+k8s_append(K8sObj *ob, json_object **arr, const char *s)
 {
 	if (*arr == NULL)
-		*arr = json_object_new_array();
+		*arr = k8s_tmp(ob, json_object_new_array());
 	json_object_array_add(*arr, json_object_new_string(s));
 }
 
@@ -108,12 +108,12 @@ k8s_check_spec(K8sObj *ob, json_object *spec, K8sSpecCheck *chk)
 			}
 			sc = kj_obj(&ob->r, c, "securityContext");
 			if (kj_bool(&ob->r, sc, "privileged") == 1)
-				k8s_append(&chk->privileged, cname);
+				k8s_append(ob, &chk->privileged, cname);
 			if (kj_int(&ob->r, sc, "runAsUser", &run_uid) ? run_uid == 0 : (pod_has_uid && pod_uid == 0))
-				k8s_append(&chk->root, cname);
+				k8s_append(ob, &chk->root, cname);
 			if (kj_bool(&ob->r, sc, "allowPrivilegeEscalation") == 1 ||
 				kj_bool(&ob->r, sc, "privileged") == 1)
-				k8s_append(&chk->escalation, cname);
+				k8s_append(ob, &chk->escalation, cname);
 			caps = kj_obj(&ob->r, sc, "capabilities");
 			add = kj_arr(&ob->r, caps, "add");
 			for (size_t j = 0; add && j < json_object_array_length(add); j++)
@@ -122,7 +122,7 @@ k8s_check_spec(K8sObj *ob, json_object *spec, K8sSpecCheck *chk)
 											"securityContext.capabilities.add[]");
 
 				if (k8s_is_dangerous_cap(cap))
-					k8s_append(&chk->caps, psprintf("%s: %s", cname, cap));
+					k8s_append(ob, &chk->caps, psprintf("%s: %s", cname, cap));
 			}
 		}
 	}
@@ -141,7 +141,7 @@ k8s_check_spec(K8sObj *ob, json_object *spec, K8sSpecCheck *chk)
 		hp = kj_obj(&ob->r, v, "hostPath");
 		path = kj_str(&ob->r, hp, "path");
 		if (hp != NULL)
-			k8s_append(&chk->hostpaths, path ? path : "");
+			k8s_append(ob, &chk->hostpaths, path ? path : "");
 	}
 }
 
@@ -181,7 +181,7 @@ static json_object *
 k8s_spec_findings(K8sObj *ob, const char *target, K8sSpecCheck *chk)
 {
 	json_object *escape = NULL;
-	json_object *yes = json_object_new_boolean(true);
+	json_object *yes = k8s_tmp(ob, json_object_new_boolean(true));
 
 	k8s_finding(ob, target, "privileged", "Privileged container", "high", "containers", chk->privileged);
 	k8s_finding(ob, target, "host-path", "Pod mounts a host path", "medium", "paths", chk->hostpaths);
@@ -196,28 +196,16 @@ k8s_spec_findings(K8sObj *ob, const char *target, K8sSpecCheck *chk)
 				"medium", "containers", chk->escalation);
 	k8s_finding(ob, target, "dangerous-capabilities", "Container adds capabilities that reach the host",
 				"high", "capabilities", chk->caps);
-	json_object_put(yes);
 
 	if (chk->privileged)
-		k8s_append(&escape, "privileged");
+		k8s_append(ob, &escape, "privileged");
 	if (chk->host_pid)
-		k8s_append(&escape, "hostPID");
+		k8s_append(ob, &escape, "hostPID");
 	if (chk->hostpaths)
-		k8s_append(&escape, "hostPath");
+		k8s_append(ob, &escape, "hostPath");
 	if (chk->caps)
-		k8s_append(&escape, "capabilities");
+		k8s_append(ob, &escape, "capabilities");
 	return escape;
-}
-
-static void
-k8s_spec_release(K8sSpecCheck *chk)
-{
-	json_object *all[] = {chk->privileged, chk->root, chk->escalation, chk->caps, chk->hostpaths};
-
-	for (int i = 0; i < lengthof(all); i++)
-		if (all[i])
-			json_object_put(all[i]);
-	memset(chk, 0, sizeof(*chk));
 }
 
 /* A short summary of the spec's containers for the resource's props. */
@@ -273,11 +261,12 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 		{
 			const char *sname = kj_str(&ob->r, sec, "secretName");
 			char	   *suid = k8s_uid(ob, ob->ns, "secret", sname);
-			json_object *p = json_object_new_object();
+			json_object *p;
 
+			k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
+			p = json_object_new_object();
 			kj_add_str(p, "via", "volume");
 			kj_add_str(p, "volume", vname);
-			k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
 			k8s_link(ob, ob->uid, suid, "mounts", 0, p);
 		}
 		for (size_t j = 0; sources && j < json_object_array_length(sources); j++)
@@ -288,11 +277,12 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 			if (src != NULL && sname != NULL)
 			{
 				char	   *suid = k8s_uid(ob, ob->ns, "secret", sname);
-				json_object *p = json_object_new_object();
+				json_object *p;
 
+				k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
+				p = json_object_new_object();
 				kj_add_str(p, "via", "projected volume");
 				kj_add_str(p, "volume", vname);
-				k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
 				k8s_link(ob, ob->uid, suid, "mounts", 0, p);
 			}
 		}
@@ -317,10 +307,11 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 				if (sname != NULL)
 				{
 					char	   *suid = k8s_uid(ob, ob->ns, "secret", sname);
-					json_object *p = json_object_new_object();
+					json_object *p;
 
-					kj_add_str(p, "via", "env");
 					k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
+					p = json_object_new_object();
+					kj_add_str(p, "via", "env");
 					k8s_link(ob, ob->uid, suid, "mounts", 0, p);
 				}
 			}
@@ -332,10 +323,11 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 				if (sname != NULL)
 				{
 					char	   *suid = k8s_uid(ob, ob->ns, "secret", sname);
-					json_object *p = json_object_new_object();
+					json_object *p;
 
-					kj_add_str(p, "via", "envFrom");
 					k8s_stub(ob, suid, "k8s:secret", sname, ob->ns, NULL);
+					p = json_object_new_object();
+					kj_add_str(p, "via", "envFrom");
 					k8s_link(ob, ob->uid, suid, "mounts", 0, p);
 				}
 			}
@@ -592,7 +584,6 @@ k8s_read_pod(K8sObj *ob)
 	}
 	if (chk.hostpaths)
 		kj_add_ref(ob->props, "host_paths", chk.hostpaths);
-	k8s_spec_release(&chk);
 
 	/* pod -runs_on-> node */
 	if (node != NULL && *node != '\0')
@@ -600,29 +591,26 @@ k8s_read_pod(K8sObj *ob)
 		char	   *nuid = k8s_uid(ob, NULL, "node", node);
 		json_object *p = NULL;
 
+		k8s_stub(ob, nuid, "k8s:node", node, NULL, NULL);
 		if (escape != NULL)
 		{
 			p = json_object_new_object();
-			json_object_object_add(p, "escape", escape);
-			escape = NULL;
+			json_object_object_add(p, "escape", json_object_get(escape));
 		}
-		k8s_stub(ob, nuid, "k8s:node", node, NULL, NULL);
 		k8s_link(ob, ob->uid, nuid, "runs_on", p ? K8S_ESCAPE_LIKELIHOOD : 0, p);
 	}
-	if (escape)
-		json_object_put(escape);
 
 	/* pod -runs_as-> service account */
 	{
 		char	   *sauid = k8s_uid(ob, ob->ns, "serviceaccount", sa);
 		json_object *p = NULL;
 
+		k8s_stub(ob, sauid, "k8s:serviceaccount", sa, ob->ns, NULL);
 		if (automount == 0)
 		{
 			p = json_object_new_object();
 			kj_add_bool(p, "automount_token", false);
 		}
-		k8s_stub(ob, sauid, "k8s:serviceaccount", sa, ob->ns, NULL);
 		k8s_link(ob, ob->uid, sauid, "runs_as", 0, p);
 	}
 
@@ -677,7 +665,6 @@ k8s_read_workload(K8sObj *ob)
 	json_object *tmpl;
 	json_object *tspec;
 	K8sSpecCheck chk;
-	json_object *escape;
 	int64		replicas;
 
 	if (ob->kk->template_depth == 2)
@@ -700,10 +687,7 @@ k8s_read_workload(K8sObj *ob)
 			json_object_object_add(ob->props, "containers", c);
 	}
 	k8s_check_spec(ob, tspec, &chk);
-	escape = k8s_spec_findings(ob, ob->uid, &chk);
+	(void) k8s_spec_findings(ob, ob->uid, &chk);
 	if (chk.hostpaths)
 		kj_add_ref(ob->props, "host_paths", chk.hostpaths);
-	k8s_spec_release(&chk);
-	if (escape)
-		json_object_put(escape);
 }
