@@ -1,9 +1,10 @@
 /*
  * fmt_k8s_inventory.c
  *		Parser for the k8s_inventory format: the JSON that `kubectl get ...
- *		-o json` prints (a List, or a single object), also several such
- *		documents one after another in one payload, and API server lists
- *		(PodList and the like, whose items carry no kind).
+ *		-o json` prints (a List, or a single object), a bare array of
+ *		objects, or several such documents one after another in one payload.
+ *		The shared splitter (json_util.c) cuts the items out of a List, so
+ *		memory is bounded by the largest object, not by the List.
  *
  * Each object is one record.  The record's own resource, its findings, IP
  * leases and the edges that need nothing but the object itself (pod runs_on

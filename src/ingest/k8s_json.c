@@ -1,9 +1,8 @@
 /*
  * k8s_json.c
- *		json-c helpers shared by the inventory and scanner parsers: reading a
- *		payload of consecutive JSON documents, typed member access that records
- *		the first type error of a record instead of raising, JSON text that
- *		jsonb accepts, and RFC 3339 times.
+ *		json-c helpers shared by the inventory and scanner parsers: typed
+ *		member access that records the first type error of a record instead of
+ *		raising, JSON text that jsonb accepts, raw text for rejects, and times.
  *
  * json-c accepts input that PostgreSQL's jsonb refuses (NaN, Infinity, the
  * \u0000 escape), so every JSON text a parser hands to the writer goes
@@ -12,13 +11,11 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
-#include "utils/datetime.h"
 
 #include "ingest/k8s_json.h"
 
@@ -324,92 +321,6 @@ kj_raw(json_object *o, size_t *rawlen)
 	return kj_raw_bytes(s, strlen(s), rawlen);
 }
 
-/* Reads exactly n digits at *p into *out. */
-static bool
-kj_digits(const char **p, int n, int *out)
-{
-	int			v = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (!isdigit((unsigned char) (*p)[i]))
-			return false;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return true;
-}
-
-bool
-kj_parse_time(const char *s, TimestampTz *out)
-{
-	struct pg_tm tm;
-	fsec_t		fsec = 0;
-	int			tz = 0;
-	int			offh,
-				offm;
-	const char *p = s;
-	Timestamp	ts;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL)
-		return false;
-	if (!kj_digits(&p, 4, &tm.tm_year) || *p++ != '-' ||
-		!kj_digits(&p, 2, &tm.tm_mon) || *p++ != '-' ||
-		!kj_digits(&p, 2, &tm.tm_mday))
-		return false;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		return false;
-	p++;
-	if (!kj_digits(&p, 2, &tm.tm_hour) || *p++ != ':' ||
-		!kj_digits(&p, 2, &tm.tm_min) || *p++ != ':' ||
-		!kj_digits(&p, 2, &tm.tm_sec))
-		return false;
-	if (*p == '.' || *p == ',')
-	{
-		int			scale = 100000;
-
-		p++;
-		if (!isdigit((unsigned char) *p))
-			return false;
-		/* Microseconds; further digits (nanoseconds) are truncated. */
-		for (; isdigit((unsigned char) *p); p++)
-		{
-			fsec += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if (*p == '+' || *p == '-')
-	{
-		int			sign = (*p == '-') ? -1 : 1;
-
-		p++;
-		if (!kj_digits(&p, 2, &offh))
-			return false;
-		if (*p == ':')
-			p++;
-		if (!kj_digits(&p, 2, &offm) || offh > 23 || offm > 59)
-			return false;
-		/* PostgreSQL counts zone offsets in seconds west of UTC. */
-		tz = -sign * (offh * 3600 + offm * 60);
-	}
-	else
-		return false;
-	if (*p != '\0')
-		return false;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-		tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1] ||
-		tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1)
-		return false;
-	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
-		return false;
-	*out = (TimestampTz) ts;
-	return true;
-}
-
 bool
 kj_time(KjRec *r, json_object *o, const char *key, TimestampTz *out)
 {
@@ -417,7 +328,7 @@ kj_time(KjRec *r, json_object *o, const char *key, TimestampTz *out)
 
 	if (s == NULL || *s == '\0')
 		return false;
-	if (!kj_parse_time(s, out))
+	if (!ingest_parse_time(s, out))
 	{
 		kj_bad(r, "\"%s\" is not an RFC 3339 time: \"%s\"", key, KJ_SHOW(s));
 		return false;

@@ -60,8 +60,7 @@ extern char *kj_text_put(KjRec *r, json_object *o, const char *what);
 extern char *kj_raw(json_object *o, size_t *rawlen);
 extern char *kj_raw_bytes(const char *data, size_t len, size_t *rawlen);
 
-/* RFC 3339 time ("2023-04-05T19:38:08Z", fractions, offsets). */
-extern bool kj_parse_time(const char *s, TimestampTz *out);
+/* An ISO 8601 / RFC 3339 time member ("2023-04-05T19:38:08Z", fractions, offsets). */
 extern bool kj_time(KjRec *r, json_object *o, const char *key, TimestampTz *out);
 
 /* Adds a string / a shared reference to v under key in obj, skipping NULLs. */
