@@ -39,36 +39,82 @@ static void k8s_finish(K8sState *st);
 /* Records are the items of a List (or of a bare array), or whole objects. */
 static const char *const k8s_wrapper_keys[] = {"items", NULL};
 
-void
-fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
+/* A streaming reader: the splitter's stream, plus the cross-object edges at the end. */
+typedef struct K8sStream
 {
-	/* On the heap: changed inside PG_TRY and read by PG_FINALLY. */
-	K8sState   *st = palloc0(sizeof(K8sState));
+	IngestStream pub;
+	IngestStream *inner;
+	K8sState   *st;
+} K8sStream;
+
+/* Frees the json-c objects the parser owns; runs when the payload context goes, also on ERROR. */
+static void
+k8s_release(void *arg)
+{
+	K8sState   *st = (K8sState *) arg;
+
+	if (st->pending != NULL)
+		json_object_put(st->pending);
+	st->pending = NULL;
+	if (st->scratch != NULL)
+		json_object_put(st->scratch);
+	st->scratch = NULL;
+}
+
+static void
+k8s_stream_feed(IngestStream *pub, const char *buf, size_t len)
+{
+	K8sStream  *s = (K8sStream *) pub;
+
+	s->inner->feed(s->inner, buf, len);
+}
+
+static void
+k8s_stream_finish(IngestStream *pub)
+{
+	K8sStream  *s = (K8sStream *) pub;
+
+	s->inner->finish(s->inner);
+	k8s_finish(s->st);
+	MemoryContextDelete(s->st->keep);	/* runs k8s_release */
+	s->st = NULL;
+}
+
+/*
+ * Opens a streaming reader (for ingest_file on large dumps): memory is bounded
+ * by the largest object plus what the end of the payload needs per pod,
+ * Service, role and binding.
+ */
+IngestStream *
+fmt_k8s_inventory_stream(IngestCtx *ctx)
+{
+	MemoryContext keep = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory payload",
+											   ALLOCSET_DEFAULT_SIZES);
+	K8sState   *st = MemoryContextAllocZero(keep, sizeof(K8sState));
+	K8sStream  *s = palloc0(sizeof(K8sStream));
+	MemoryContextCallback *cb = MemoryContextAlloc(keep, sizeof(MemoryContextCallback));
 	JuSplitOpts opts = {k8s_wrapper_keys};
 
 	st->ctx = ctx;
 	st->now = GetCurrentTransactionStartTimestamp();
-	st->keep = AllocSetContextCreate(CurrentMemoryContext, "k8s_inventory payload",
-									 ALLOCSET_DEFAULT_SIZES);
-	PG_TRY();
-	{
-		ju_json_each(ctx, payload, len, &opts, k8s_read_item, st);
-		k8s_finish(st);
-	}
-	PG_FINALLY();
-	{
-		/* the splitter frees the records; a properties object being built is ours */
-		if (st->pending != NULL)
-			json_object_put(st->pending);
-		st->pending = NULL;
-		if (st->scratch != NULL)
-			json_object_put(st->scratch);
-		st->scratch = NULL;
-	}
-	PG_END_TRY();
+	st->keep = keep;
+	s->st = st;
+	cb->func = k8s_release;
+	cb->arg = st;
+	MemoryContextRegisterResetCallback(keep, cb);
+	s->inner = ju_json_stream(ctx, &opts, k8s_read_item, st);
+	s->pub.feed = k8s_stream_feed;
+	s->pub.finish = k8s_stream_finish;
+	return &s->pub;
+}
 
-	MemoryContextDelete(st->keep);
-	pfree(st);
+void
+fmt_k8s_inventory(IngestCtx *ctx, const char *payload, size_t len)
+{
+	IngestStream *s = fmt_k8s_inventory_stream(ctx);
+
+	s->feed(s, payload, len);
+	s->finish(s);
 }
 
 /* Annotations worth keeping: all but kubectl's copy of the whole object (it may hold Secret data). */

@@ -126,6 +126,7 @@ typedef struct K8sObj
 } K8sObj;
 
 /* fmt_k8s_inventory.c */
+extern IngestStream *fmt_k8s_inventory_stream(IngestCtx *ctx);	/* to be declared in ingest.h */
 extern char *k8s_uid(K8sObj *ob, const char *ns, const char *kind, const char *name);
 extern void k8s_stub(K8sObj *ob, const char *uid, const char *rkind, const char *name,
 					 const char *ns, const char *account);
