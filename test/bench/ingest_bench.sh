@@ -36,7 +36,7 @@ createdb "$db"
 export PGDATABASE=$db
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-q <<'SQL'
+q >/dev/null <<'SQL'
 CREATE EXTENSION correlate;
 SELECT count(*) FROM correlate.create_event_partitions(1, '2026-11-01');
 CREATE SCHEMA bench;
