@@ -128,7 +128,7 @@ FROM correlate.resource GROUP BY domain ORDER BY domain;
 \echo '== Relationships (how an attacker moves)'
 SELECT s.name AS src, r.kind, d.name AS dst, r.likelihood, r.source
 FROM correlate.relationship r JOIN correlate.resource s ON s.id = r.src JOIN correlate.resource d ON d.id = r.dst
-ORDER BY r.id;
+ORDER BY s.name, r.kind, d.name;
 
 \echo '== Findings'
 SELECT r.name AS resource, f.kind, f.check_id, f.severity, f.cvss, f.known_exploited, f.title

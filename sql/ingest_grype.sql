@@ -7,11 +7,6 @@ RESET client_min_messages;
 -- grype: `grype -o json` reports into image / artifact resources and vulnerability findings.
 SET timezone = 'UTC';
 -- Scanned directories are resources of kind artifact (see docs/formats/grype.md).
-DO $$ BEGIN
-	INSERT INTO correlate.resource_kind (kind, domain, description)
-	VALUES ('artifact', 'workload', 'A scanned artifact that is not a container image: repository, filesystem, VM image, SBOM')
-	ON CONFLICT (kind) DO NOTHING;
-END $$;
 
 CREATE TEMP VIEW findings AS
 SELECT r.uid, f.kind, f.check_id, f.package, f.severity, f.cvss, f.epss, f.known_exploited,

@@ -8,11 +8,6 @@ RESET client_min_messages;
 SET correlate.default_cluster = 'test';
 SET timezone = 'UTC';
 -- Scanned file trees and repositories are resources of kind artifact (see docs/formats/trivy.md).
-DO $$ BEGIN
-	INSERT INTO correlate.resource_kind (kind, domain, description)
-	VALUES ('artifact', 'workload', 'A scanned artifact that is not a container image: repository, filesystem, VM image, SBOM')
-	ON CONFLICT (kind) DO NOTHING;
-END $$;
 
 CREATE TEMP VIEW findings AS
 SELECT r.uid, r.kind AS rkind, f.kind, f.check_id, f.package, f.severity, f.cvss, f.installed_version,

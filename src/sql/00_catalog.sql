@@ -49,6 +49,7 @@ INSERT INTO correlate.resource_kind (kind, domain, description, builtin) VALUES
 	('aws:ec2:instance',            'workload',   'AWS EC2 instance', true),
 	('aws:lambda:function',         'workload',   'AWS Lambda function', true),
 	('aws:ecs:task',                'workload',   'AWS ECS task', true),
+	('artifact',                    'workload',   'A scanned filesystem, source repository or other artifact', true),
 	('k8s:serviceaccount',          'identity',   'Kubernetes ServiceAccount', true),
 	('k8s:user',                    'identity',   'Kubernetes user (authenticated name)', true),
 	('k8s:group',                   'identity',   'Kubernetes group', true),

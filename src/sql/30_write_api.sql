@@ -47,6 +47,157 @@ BEGIN
 END
 $$;
 
+-- Resources of one flush, with the merge rules of correlate.upsert_resources
+-- (names and places: the latest given wins; labels and props: merged, later keys
+-- win; criticality: changed only when given; first/last seen: widened; a uid
+-- keeps its kind).  The C writer has canonicalised the uids and checked kinds,
+-- JSON and ranges, so this does no per-row validation; and it decides whether
+-- a criticality was given per group instead of per conflicting row, which keeps
+-- a batch linear in its size.  Rows whose uid exists with another kind are not
+-- returned: the writer reports them.
+CREATE FUNCTION correlate._ingest_resources(
+	p_uids          text[],
+	p_kinds         text[],
+	p_names         text[],
+	p_accounts      text[],
+	p_regions       text[],
+	p_clusters      text[],
+	p_namespaces    text[],
+	p_labels        jsonb[],
+	p_props         jsonb[],
+	p_criticalities real[],
+	p_seen          timestamptz[])
+RETURNS TABLE (stored_uid text, stored_id bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	RETURN QUERY
+	WITH input AS (
+		SELECT u.* FROM unnest(p_uids, p_kinds, p_names, p_accounts, p_regions, p_clusters, p_namespaces,
+							   p_labels, p_props, p_criticalities, p_seen)
+			 WITH ORDINALITY AS u(uid, kind, name, account, region, cluster, namespace, l, p, c, s, o)
+	), merged AS (
+		SELECT i.uid, min(i.kind) AS kind,
+			   (array_agg(i.name ORDER BY i.o DESC) FILTER (WHERE i.name IS NOT NULL))[1] AS name,
+			   (array_agg(i.account ORDER BY i.o DESC) FILTER (WHERE i.account IS NOT NULL))[1] AS account,
+			   (array_agg(i.region ORDER BY i.o DESC) FILTER (WHERE i.region IS NOT NULL))[1] AS region,
+			   (array_agg(i.cluster ORDER BY i.o DESC) FILTER (WHERE i.cluster IS NOT NULL))[1] AS cluster,
+			   (array_agg(i.namespace ORDER BY i.o DESC) FILTER (WHERE i.namespace IS NOT NULL))[1] AS namespace,
+			   correlate.jsonb_merge(i.l ORDER BY i.o) AS l,
+			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
+			   max(i.c) AS c, min(i.s) AS first_s, max(i.s) AS last_s
+		FROM input i GROUP BY i.uid
+	), keep_crit AS (
+		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
+			labels, props, criticality, first_seen, last_seen)
+		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
+			   m.first_s, m.last_s
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		WHERE m.c IS NULL
+		ON CONFLICT (tenant, uid) DO UPDATE SET
+			name       = COALESCE(EXCLUDED.name, r.name),
+			account    = COALESCE(EXCLUDED.account, r.account),
+			region     = COALESCE(EXCLUDED.region, r.region),
+			cluster    = COALESCE(EXCLUDED.cluster, r.cluster),
+			namespace  = COALESCE(EXCLUDED.namespace, r.namespace),
+			labels     = r.labels || EXCLUDED.labels,
+			props      = r.props || EXCLUDED.props,
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		WHERE r.kind = EXCLUDED.kind
+		RETURNING r.uid, r.id
+	), set_crit AS (
+		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
+			labels, props, criticality, first_seen, last_seen)
+		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
+			   m.first_s, m.last_s
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		WHERE m.c IS NOT NULL
+		ON CONFLICT (tenant, uid) DO UPDATE SET
+			name        = COALESCE(EXCLUDED.name, r.name),
+			account     = COALESCE(EXCLUDED.account, r.account),
+			region      = COALESCE(EXCLUDED.region, r.region),
+			cluster     = COALESCE(EXCLUDED.cluster, r.cluster),
+			namespace   = COALESCE(EXCLUDED.namespace, r.namespace),
+			labels      = r.labels || EXCLUDED.labels,
+			props       = r.props || EXCLUDED.props,
+			criticality = EXCLUDED.criticality,
+			first_seen  = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen   = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		WHERE r.kind = EXCLUDED.kind
+		RETURNING r.uid, r.id
+	)
+	SELECT k.uid, k.id FROM keep_crit k
+	UNION ALL
+	SELECT c.uid, c.id FROM set_crit c;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[])
+	IS 'Internal to correlate.ingest: upserts a batch of validated resources with the merge rules of upsert_resources; returns uid and id of each one stored.';
+
+-- Relationships of one flush, with the merge rules of correlate.link_many
+-- (likelihood: changed only when given, else the kind's default for a new
+-- edge; props merged; source: latest given; first/last seen widened).  Ends are
+-- ids the writer has just obtained from this tenant's resources.
+CREATE FUNCTION correlate._ingest_links(
+	p_srcs        bigint[],
+	p_dsts        bigint[],
+	p_kinds       text[],
+	p_likelihoods float8[],
+	p_props       jsonb[],
+	p_source      text,
+	p_seen        timestamptz[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	n bigint;
+BEGIN
+	WITH input AS (
+		SELECT u.* FROM unnest(p_srcs, p_dsts, p_kinds, p_likelihoods, p_props, p_seen)
+			 WITH ORDINALITY AS u(src, dst, kind, lk, p, s, o)
+	), merged AS (
+		SELECT i.src, i.dst, i.kind,
+			   (array_agg(i.lk ORDER BY i.o DESC) FILTER (WHERE i.lk IS NOT NULL))[1] AS lk,
+			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
+			   min(COALESCE(i.s, now())) AS first_s, max(COALESCE(i.s, now())) AS last_s
+		FROM input i GROUP BY i.src, i.dst, i.kind
+	), keep_lk AS (
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, m.src, m.dst, m.kind, k.default_likelihood, m.p, p_source, m.first_s, m.last_s
+		FROM merged m JOIN correlate.relationship_kind k ON k.kind = m.kind
+		WHERE m.lk IS NULL
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			props      = r.props || EXCLUDED.props,
+			source     = COALESCE(EXCLUDED.source, r.source),
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
+	), set_lk AS (
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, m.src, m.dst, m.kind, m.lk, m.p, p_source, m.first_s, m.last_s
+		FROM merged m
+		WHERE m.lk IS NOT NULL
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			likelihood = EXCLUDED.likelihood,
+			props      = r.props || EXCLUDED.props,
+			source     = COALESCE(EXCLUDED.source, r.source),
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM keep_lk) + (SELECT count(*) FROM set_lk) INTO n;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[])
+	IS 'Internal to correlate.ingest: upserts a batch of validated relationships with the merge rules of link_many; returns how many edges it wrote.';
+
 CREATE FUNCTION correlate.upsert_resources(
 	uids          text[],
 	kinds         text[],
@@ -104,10 +255,12 @@ BEGIN
 	END IF;
 
 	-- An existing resource keeps its kind: a different kind for the same uid is a naming clash.
+	-- (One index probe per record: LIMIT keeps the planner from a join over all resources.)
 	SELECT u.o, u.uid, u.kind, r.kind AS old_kind INTO bad
 	FROM unnest(uids, kinds) WITH ORDINALITY AS u(uid, kind, o)
-	JOIN correlate.resource r ON r.tenant = (SELECT correlate.current_tenant())
-		AND r.uid = correlate.canonical_uid(u.uid)
+	CROSS JOIN LATERAL (SELECT x.kind FROM correlate.resource x
+						WHERE x.tenant = (SELECT correlate.current_tenant())
+						  AND x.uid = correlate.canonical_uid(u.uid) LIMIT 1) AS r
 	WHERE r.kind <> u.kind
 	ORDER BY u.o LIMIT 1;
 	IF FOUND THEN
@@ -117,47 +270,24 @@ BEGIN
 				  HINT = 'A uid names one entity; give the other entity its own uid.';
 	END IF;
 
+	-- The upsert itself is correlate._ingest_resources (above), the one implementation
+	-- of the merge rules, shared with the C ingest writer.
 	RETURN QUERY
 	WITH input AS (
-		SELECT u.o, correlate.canonical_uid(u.uid) AS uid, u.kind, u.name, u.account, u.region,
-			   u.cluster, u.namespace, u.l, u.p, u.c, COALESCE(u.s, now()) AS s
-		FROM unnest(uids, kinds, names, accounts, regions, clusters, namespaces, labels, props,
-					criticalities, seen_at)
-			 WITH ORDINALITY AS u(uid, kind, name, account, region, cluster, namespace, l, p, c, s, o)
-	), merged AS (
-		SELECT i.uid, min(i.kind) AS kind,
-			   (array_agg(i.name ORDER BY i.o DESC) FILTER (WHERE i.name IS NOT NULL))[1] AS name,
-			   (array_agg(i.account ORDER BY i.o DESC) FILTER (WHERE i.account IS NOT NULL))[1] AS account,
-			   (array_agg(i.region ORDER BY i.o DESC) FILTER (WHERE i.region IS NOT NULL))[1] AS region,
-			   (array_agg(i.cluster ORDER BY i.o DESC) FILTER (WHERE i.cluster IS NOT NULL))[1] AS cluster,
-			   (array_agg(i.namespace ORDER BY i.o DESC) FILTER (WHERE i.namespace IS NOT NULL))[1] AS namespace,
-			   correlate.jsonb_merge(i.l ORDER BY i.o) AS l,
-			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
-			   max(i.c) AS c, min(i.s) AS first_s, max(i.s) AS last_s
-		FROM input i GROUP BY i.uid
-	), up AS (
-		INSERT INTO correlate.resource AS r
-			(uid, kind, domain, name, account, region, cluster, namespace, labels, props, criticality,
-			 first_seen, last_seen)
-		SELECT m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace,
-			   m.l, m.p, COALESCE(m.c, 0), m.first_s, m.last_s
-		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
-		ON CONFLICT (tenant, uid) DO UPDATE SET
-			name        = COALESCE(EXCLUDED.name, r.name),
-			account     = COALESCE(EXCLUDED.account, r.account),
-			region      = COALESCE(EXCLUDED.region, r.region),
-			cluster     = COALESCE(EXCLUDED.cluster, r.cluster),
-			namespace   = COALESCE(EXCLUDED.namespace, r.namespace),
-			labels      = r.labels || EXCLUDED.labels,
-			props       = r.props || EXCLUDED.props,
-			criticality = CASE WHEN (SELECT m2.c FROM merged m2 WHERE m2.uid = EXCLUDED.uid) IS NULL
-							   THEN r.criticality ELSE EXCLUDED.criticality END,
-			first_seen  = LEAST(r.first_seen, EXCLUDED.first_seen),
-			last_seen   = GREATEST(r.last_seen, EXCLUDED.last_seen)
-		WHERE r.kind = EXCLUDED.kind
-		RETURNING r.id, r.uid
+		SELECT u.o, correlate.canonical_uid(u.uid) AS uid
+		FROM unnest(uids) WITH ORDINALITY AS u(uid, o)
+	), stored AS (
+		SELECT x.stored_uid, x.stored_id
+		FROM correlate._ingest_resources(
+			ARRAY(SELECT i.uid FROM input i ORDER BY i.o), kinds,
+			COALESCE(names, array_fill(NULL::text, ARRAY[n])), COALESCE(accounts, array_fill(NULL::text, ARRAY[n])),
+			COALESCE(regions, array_fill(NULL::text, ARRAY[n])), COALESCE(clusters, array_fill(NULL::text, ARRAY[n])),
+			COALESCE(namespaces, array_fill(NULL::text, ARRAY[n])), COALESCE(labels, array_fill(NULL::jsonb, ARRAY[n])),
+			COALESCE(props, array_fill(NULL::jsonb, ARRAY[n])), COALESCE(criticalities, array_fill(NULL::real, ARRAY[n])),
+			ARRAY(SELECT COALESCE(x.s, now()) FROM unnest(COALESCE(seen_at, array_fill(NULL::timestamptz, ARRAY[n])))
+				  WITH ORDINALITY AS x(s, o) ORDER BY x.o)) AS x
 	)
-	SELECT i.o::integer, up.id FROM input i JOIN up ON up.uid = i.uid ORDER BY i.o;
+	SELECT i.o::integer, st.stored_id FROM input i JOIN stored st ON st.stored_uid = i.uid ORDER BY i.o;
 END
 $$;
 COMMENT ON FUNCTION correlate.upsert_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[])
@@ -221,6 +351,8 @@ DECLARE
 	n integer := COALESCE(cardinality(srcs), 0);
 	t text := (SELECT correlate.current_tenant());
 	bad record;
+	src_name text;
+	sources_all text[] := COALESCE(sources, array_fill(NULL::text, ARRAY[COALESCE(cardinality(srcs), 0)]));
 BEGIN
 	PERFORM correlate._check_lengths('link_many', n, cardinality(dsts), cardinality(kinds),
 		cardinality(likelihoods), cardinality(props), cardinality(sources), cardinality(seen_at));
@@ -264,34 +396,24 @@ BEGIN
 		END IF;
 	END IF;
 
+	-- The upsert itself is correlate._ingest_links (above), shared with the C ingest
+	-- writer; it takes one source per call, so records go by source.
+	FOR src_name IN SELECT DISTINCT x.source FROM unnest(COALESCE(sources, array_fill(NULL::text, ARRAY[n]))) AS x(source) LOOP
+		PERFORM correlate._ingest_links(
+			ARRAY(SELECT u.src FROM unnest(srcs, sources_all) WITH ORDINALITY AS u(src, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o),
+			ARRAY(SELECT u.dst FROM unnest(dsts, sources_all) WITH ORDINALITY AS u(dst, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o),
+			ARRAY(SELECT u.kind FROM unnest(kinds, sources_all) WITH ORDINALITY AS u(kind, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o),
+			ARRAY(SELECT u.lk FROM unnest(COALESCE(likelihoods, array_fill(NULL::float8, ARRAY[n])), sources_all) WITH ORDINALITY AS u(lk, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o),
+			ARRAY(SELECT u.p FROM unnest(COALESCE(props, array_fill(NULL::jsonb, ARRAY[n])), sources_all) WITH ORDINALITY AS u(p, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o),
+			src_name,
+			ARRAY(SELECT u.s FROM unnest(COALESCE(seen_at, array_fill(NULL::timestamptz, ARRAY[n])), sources_all) WITH ORDINALITY AS u(s, source, o) WHERE u.source IS NOT DISTINCT FROM src_name ORDER BY u.o));
+	END LOOP;
+
 	RETURN QUERY
-	WITH input AS (
-		SELECT u.o, u.src, u.dst, u.kind, u.lk, u.p, u.source, COALESCE(u.s, now()) AS s
-		FROM unnest(srcs, dsts, kinds, likelihoods, props, sources, seen_at)
-			 WITH ORDINALITY AS u(src, dst, kind, lk, p, source, s, o)
-	), merged AS (
-		SELECT i.src, i.dst, i.kind,
-			   (array_agg(i.lk ORDER BY i.o DESC) FILTER (WHERE i.lk IS NOT NULL))[1] AS lk,
-			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
-			   (array_agg(i.source ORDER BY i.o DESC) FILTER (WHERE i.source IS NOT NULL))[1] AS source,
-			   min(i.s) AS first_s, max(i.s) AS last_s
-		FROM input i GROUP BY i.src, i.dst, i.kind
-	), up AS (
-		INSERT INTO correlate.relationship AS r (src, dst, kind, likelihood, props, source, first_seen, last_seen)
-		SELECT m.src, m.dst, m.kind, COALESCE(m.lk, k.default_likelihood), m.p, m.source, m.first_s, m.last_s
-		FROM merged m JOIN correlate.relationship_kind k ON k.kind = m.kind
-		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
-			likelihood = CASE WHEN (SELECT m2.lk FROM merged m2
-									WHERE m2.src = EXCLUDED.src AND m2.dst = EXCLUDED.dst AND m2.kind = EXCLUDED.kind) IS NULL
-							  THEN r.likelihood ELSE EXCLUDED.likelihood END,
-			props      = r.props || EXCLUDED.props,
-			source     = COALESCE(EXCLUDED.source, r.source),
-			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
-			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
-		RETURNING r.id, r.src, r.dst, r.kind
-	)
-	SELECT i.o::integer, up.id FROM input i
-	JOIN up ON up.src = i.src AND up.dst = i.dst AND up.kind = i.kind ORDER BY i.o;
+	SELECT u.o::integer, r.id
+	FROM unnest(srcs, dsts, kinds) WITH ORDINALITY AS u(src, dst, kind, o)
+	JOIN correlate.relationship r ON r.tenant = t AND r.src = u.src AND r.dst = u.dst AND r.kind = u.kind
+	ORDER BY u.o;
 END
 $$;
 COMMENT ON FUNCTION correlate.link_many(bigint[], bigint[], text[], float8[], jsonb[], text[], timestamptz[])
@@ -421,8 +543,11 @@ BEGIN
 	), fresh AS (
 		SELECT DISTINCT ON (i.source, i.key, i.ts) i.*
 		FROM input i
-		WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
-						  WHERE old.tenant = t AND old.source = i.source AND old.uid = i.key AND old.ts = i.ts)
+		-- one identity-index probe per record (LIMIT keeps it from becoming a hash anti-join over all events)
+		LEFT JOIN LATERAL (SELECT 1 AS hit FROM correlate.event old
+						   WHERE old.tenant = t AND old.source = i.source AND old.uid = i.key AND old.ts = i.ts
+						   LIMIT 1) AS seen ON true
+		WHERE seen.hit IS NULL
 		ORDER BY i.source, i.key, i.ts, i.o
 	), ins AS (
 		INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
@@ -553,7 +678,9 @@ BEGIN
 		known_exploited = f.known_exploited OR EXCLUDED.known_exploited,
 		installed_version = COALESCE(EXCLUDED.installed_version, f.installed_version),
 		fixed_version = COALESCE(EXCLUDED.fixed_version, f.fixed_version),
-		status = EXCLUDED.status,
+		-- a rescan reporting the finding again reopens a fixed one but keeps a triage decision
+		status = CASE WHEN f.status IN ('accepted', 'suppressed') AND EXCLUDED.status = 'open' THEN f.status
+					  ELSE EXCLUDED.status END,
 		props = f.props || EXCLUDED.props,
 		source = COALESCE(EXCLUDED.source, f.source),
 		first_seen = LEAST(f.first_seen, EXCLUDED.first_seen),
@@ -603,7 +730,8 @@ BEGIN
 	END IF;
 
 	-- Serialise leases of one address so concurrent writers cannot interleave the adjustments below.
-	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || host(ip), 7021));
+	-- Addresses share 1024 lock buckets, so a transaction recording many leases holds at most 1024 locks.
+	PERFORM pg_advisory_xact_lock(7021, hashtext(t || '/' || host(ip)) & 1023);
 	r := tstzrange(valid_from, valid_to, '[)');
 
 	-- The address moved to this resource: a lease held by another resource ends where this one starts.
