@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron -o max_worker_processes=16 \
+exec pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron -o cron.use_background_workers=on -o max_worker_processes=32 \
   bash test/run_all.sh

@@ -34,5 +34,15 @@ for t in test/t/*.sh; do
   fi
 done
 
+# A backend that died on a signal is a crash whatever the tests printed: fail the run.
+. test/lib/cluster.sh
+if [ -n "${CLUSTER_LOG:-}" ] && [ -r "$CLUSTER_LOG" ]; then
+  if grep -E "terminated by signal|server process .* was terminated" "$CLUSTER_LOG" | grep -v "signal 9: Killed" ; then
+    echo "FAIL  a server process crashed during the tests (see above; log $CLUSTER_LOG)"; failed=$((failed + 1))
+  else
+    echo "ok    no server process crashed"; passed=$((passed + 1))
+  fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

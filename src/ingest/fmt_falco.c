@@ -13,3 +13,10 @@ fmt_falco(IngestCtx *ctx, const char *payload, size_t len)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ingest format \"falco\" is not implemented yet")));
 }
+
+IngestStream *
+fmt_falco_stream(IngestCtx *ctx)
+{
+	fmt_falco(ctx, NULL, 0);
+	return NULL;
+}

@@ -13,3 +13,10 @@ fmt_k8s_audit(IngestCtx *ctx, const char *payload, size_t len)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ingest format \"k8s_audit\" is not implemented yet")));
 }
+
+IngestStream *
+fmt_k8s_audit_stream(IngestCtx *ctx)
+{
+	fmt_k8s_audit(ctx, NULL, 0);
+	return NULL;
+}

@@ -13,3 +13,10 @@ fmt_ocsf(IngestCtx *ctx, const char *payload, size_t len)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ingest format \"ocsf\" is not implemented yet")));
 }
+
+IngestStream *
+fmt_ocsf_stream(IngestCtx *ctx)
+{
+	fmt_ocsf(ctx, NULL, 0);
+	return NULL;
+}

@@ -13,3 +13,10 @@ fmt_vpc_flow(IngestCtx *ctx, const char *payload, size_t len)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ingest format \"vpc_flow\" is not implemented yet")));
 }
+
+IngestStream *
+fmt_vpc_flow_stream(IngestCtx *ctx)
+{
+	fmt_vpc_flow(ctx, NULL, 0);
+	return NULL;
+}

@@ -68,6 +68,19 @@ uid_raise(const char *what, const char *input, const char *why)
 					   input ? input : "(null)", why)));
 }
 
+/*
+ * Returns r, or raises the invalid-value error for input when r is NULL.  why
+ * is passed by address because it is set by the call that computes r, and
+ * argument evaluation order is unspecified.
+ */
+static char *
+uid_or_raise(char *r, const char *what, const char *input, const char *const *why)
+{
+	if (r == NULL)
+		uid_raise(what, input, *why);
+	return r;
+}
+
 char *
 uid_arn_try(const char *arn, const char **why)
 {
@@ -128,11 +141,8 @@ char *
 uid_arn(const char *arn)
 {
 	const char *why = NULL;
-	char	   *r = uid_arn_try(arn, &why);
 
-	if (r == NULL)
-		uid_raise("ARN", arn, why);
-	return r;
+	return uid_or_raise(uid_arn_try(arn, &why), "ARN", arn, &why);
 }
 
 /* Returns a palloc'd lower-case copy of the first n bytes of s. */
@@ -215,11 +225,8 @@ char *
 uid_ip(const char *ip)
 {
 	const char *why = NULL;
-	char	   *r = uid_ip_try(ip, &why);
 
-	if (r == NULL)
-		uid_raise("IP address", ip, why);
-	return r;
+	return uid_or_raise(uid_ip_try(ip, &why), "IP address", ip, &why);
 }
 
 static bool
@@ -301,11 +308,8 @@ char *
 uid_image(const char *ref)
 {
 	const char *why = NULL;
-	char	   *r = uid_image_try(ref, &why);
 
-	if (r == NULL)
-		uid_raise("image reference", ref, why);
-	return r;
+	return uid_or_raise(uid_image_try(ref, &why), "image reference", ref, &why);
 }
 
 char *
@@ -329,11 +333,8 @@ char *
 uid_container(const char *id)
 {
 	const char *why = NULL;
-	char	   *r = uid_container_try(id, &why);
 
-	if (r == NULL)
-		uid_raise("container id", id, why);
-	return r;
+	return uid_or_raise(uid_container_try(id, &why), "container id", id, &why);
 }
 
 /*
@@ -384,11 +385,8 @@ char *
 uid_canonical(const char *uid)
 {
 	const char *why = NULL;
-	char	   *r = uid_canonical_try(uid, &why);
 
-	if (r == NULL)
-		uid_raise("resource uid", uid, why);
-	return r;
+	return uid_or_raise(uid_canonical_try(uid, &why), "resource uid", uid, &why);
 }
 
 /* SQL wrappers */

@@ -99,15 +99,33 @@ CREATE TABLE correlate.event (
 	action       text,
 	outcome      text,
 	rule         text,
-	raw          jsonb,
-	PRIMARY KEY (tenant, id, ts),
-	UNIQUE (tenant, source, uid, ts)
+	raw          jsonb
 ) PARTITION BY RANGE (ts);
-CREATE INDEX event_ts_idx ON correlate.event (tenant, ts);
-CREATE INDEX event_actor_idx ON correlate.event (tenant, actor, ts) WHERE actor IS NOT NULL;
-CREATE INDEX event_target_idx ON correlate.event (tenant, target, ts) WHERE target IS NOT NULL;
+
+-- Keys and indexes live on each partition, not on the parent.  pg_dump restores a
+-- partition by creating it and then attaching it; an index on an extension-owned
+-- parent would already exist at that point and make the restore of every
+-- partition's own index fail.  correlate._event_partition_setup() gives each
+-- partition the same primary key, identity key and indexes, and the insert path
+-- (record_events) deduplicates with them.
+CREATE FUNCTION correlate._event_partition_setup(part regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
+BEGIN
+	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (tenant, id, ts)', part, n || '_pkey');
+	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant, source, uid, ts)', part, n || '_identity');
+	EXECUTE format('CREATE INDEX %I ON %s (tenant, ts)', n || '_ts_idx', part);
+	EXECUTE format('CREATE INDEX %I ON %s (tenant, actor, ts) WHERE actor IS NOT NULL', n || '_actor_idx', part);
+	EXECUTE format('CREATE INDEX %I ON %s (tenant, target, ts) WHERE target IS NOT NULL', n || '_target_idx', part);
+END
+$$;
+COMMENT ON FUNCTION correlate._event_partition_setup(regclass) IS 'Internal: gives an event partition its keys and indexes.';
 
 CREATE TABLE correlate.event_default PARTITION OF correlate.event DEFAULT;
+SELECT correlate._event_partition_setup('correlate.event_default');
 COMMENT ON TABLE correlate.event_default IS 'Catches events outside every monthly partition; correlate.create_event_partitions() moves them out.';
 
 COMMENT ON TABLE correlate.event IS 'Normalised telemetry (OCSF-aligned), range-partitioned by ts; one row per source event.';

@@ -366,12 +366,16 @@ BEGIN
 		cardinality(dst_ports), cardinality(processes), cardinality(command_lines), cardinality(actions),
 		cardinality(outcomes), cardinality(rules), cardinality(raws));
 
-	SELECT u.o, u.ts, u.c, u.source, u.actor, u.target,
+	SELECT u.o, u.ts, u.c, u.source, u.actor, u.target, u.dom, u.a, u.sev, u.dport,
 		   (u.actor IS NOT NULL AND NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = u.actor)) AS no_actor,
 		   (u.target IS NOT NULL AND NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = u.target)) AS no_target
 	INTO bad
-	FROM unnest(ts, class_uids, sources, actors, targets) WITH ORDINALITY AS u(ts, c, source, actor, target, o)
+	FROM unnest(ts, class_uids, sources, actors, targets, domains, activity_ids, severity_ids, dst_ports)
+		 WITH ORDINALITY AS u(ts, c, source, actor, target, dom, a, sev, dport, o)
 	WHERE u.ts IS NULL OR NOT isfinite(u.ts) OR u.c IS NULL OR u.source IS NULL OR u.source = ''
+	   OR u.c NOT BETWEEN 0 AND 999999 OR u.a NOT BETWEEN 0 AND 99 OR u.sev NOT BETWEEN 0 AND 99
+	   OR u.dport NOT BETWEEN 0 AND 65535
+	   OR u.dom NOT IN ('network', 'identity', 'workload', 'kubernetes', 'data', 'cloud', 'compliance')
 	   OR (u.actor IS NOT NULL AND NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = u.actor))
 	   OR (u.target IS NOT NULL AND NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = u.target))
 	ORDER BY u.o LIMIT 1;
@@ -381,12 +385,29 @@ BEGIN
 		ELSIF bad.c IS NULL OR bad.source IS NULL OR bad.source = '' THEN
 			RAISE EXCEPTION 'event record % has no class_uid or source', bad.o
 				USING ERRCODE = 'null_value_not_allowed';
-		ELSE
+		ELSIF bad.dom NOT IN ('network', 'identity', 'workload', 'kubernetes', 'data', 'cloud', 'compliance') THEN
+			RAISE EXCEPTION 'unknown domain "%"', bad.dom
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = format('Event record %s from %s.', bad.o, bad.source),
+					  HINT = 'Use network, identity, workload, kubernetes, data, cloud or compliance.';
+		ELSIF bad.no_actor OR bad.no_target THEN
 			RAISE EXCEPTION 'event record % refers to a resource that does not exist', bad.o
 				USING ERRCODE = 'foreign_key_violation',
 					  DETAIL = format('No resource with id %s in tenant "%s".', CASE WHEN bad.no_actor THEN bad.actor ELSE bad.target END, t);
+		ELSE
+			RAISE EXCEPTION 'event record % has a field out of range', bad.o
+				USING ERRCODE = 'numeric_value_out_of_range',
+					  DETAIL = format('class_uid %s (0..999999), activity_id %s (0..99), severity_id %s (0..99), dst_port %s (0..65535).',
+									  bad.c, bad.a, bad.sev, bad.dport);
 		END IF;
 	END IF;
+
+	-- Identity is (tenant, source, uid, ts), unique in every partition.  The parent
+	-- has no index to arbitrate ON CONFLICT (see 20_tables.sql), so writers of one
+	-- tenant and source take turns and skip the events already stored.
+	PERFORM pg_advisory_xact_lock(s.h)
+	FROM (SELECT DISTINCT hashtextextended(t || '/' || x.source, 7022) AS h
+		  FROM unnest(sources) AS x(source) ORDER BY 1) AS s;
 
 	RETURN QUERY
 	WITH input AS (
@@ -397,14 +418,18 @@ BEGIN
 					src_ips, dst_ips, dst_ports, processes, command_lines, actions, outcomes, rules, raws)
 			 WITH ORDINALITY AS u(ts, c, source, uid, a, dom, sev, actor, target, sip, dip, dport, proc, cmd,
 								  act, outc, rule, raw, o)
+	), fresh AS (
+		SELECT DISTINCT ON (i.source, i.key, i.ts) i.*
+		FROM input i
+		WHERE NOT EXISTS (SELECT 1 FROM correlate.event old
+						  WHERE old.tenant = t AND old.source = i.source AND old.uid = i.key AND old.ts = i.ts)
+		ORDER BY i.source, i.key, i.ts, i.o
 	), ins AS (
 		INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
 			target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-		SELECT DISTINCT ON (i.source, i.key, i.ts) i.ts, i.key, i.source, i.c, i.a,
-			   COALESCE(i.dom, correlate.ocsf_domain(i.c)), i.sev, i.actor, i.target, i.sip, i.dip, i.dport,
-			   i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
-		FROM input i ORDER BY i.source, i.key, i.ts, i.o
-		ON CONFLICT (tenant, source, uid, ts) DO NOTHING
+		SELECT f.ts, f.key, f.source, f.c, f.a, COALESCE(f.dom, correlate.ocsf_domain(f.c)), f.sev, f.actor,
+			   f.target, f.sip, f.dip, f.dport, f.proc, f.cmd, f.act, f.outc, f.rule, f.raw
+		FROM fresh f
 		RETURNING e.id, e.source, e.uid, e.ts
 	)
 	SELECT i.o::integer, COALESCE(ins.id, old.id)
@@ -504,6 +529,12 @@ BEGIN
 		RAISE EXCEPTION 'finding props must be a JSON object'
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('Finding %s on resource %s has props %s.', check_id, resource, props);
+	END IF;
+	IF status IS NOT NULL AND status NOT IN ('open', 'fixed', 'accepted', 'suppressed') THEN
+		RAISE EXCEPTION 'unknown finding status "%"', status
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Finding %s on resource %s.', check_id, resource),
+				  HINT = 'Use open, fixed, accepted or suppressed.';
 	END IF;
 	IF seen_at IS NOT NULL AND NOT isfinite(seen_at) THEN
 		PERFORM correlate._check_time('finding', 1, seen_at);

@@ -34,11 +34,13 @@ BEGIN
 		IF EXISTS (SELECT 1 FROM correlate.event_default WHERE ts >= lo AND ts < hi) THEN
 			ALTER TABLE correlate.event DETACH PARTITION correlate.event_default;
 			EXECUTE format('CREATE TABLE correlate.%I PARTITION OF correlate.event FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+			PERFORM correlate._event_partition_setup(format('correlate.%I', part)::regclass);
 			EXECUTE format('INSERT INTO correlate.%I OVERRIDING SYSTEM VALUE SELECT * FROM correlate.event_default WHERE ts >= %L AND ts < %L', part, lo, hi);
 			DELETE FROM correlate.event_default WHERE ts >= lo AND ts < hi;
 			ALTER TABLE correlate.event ATTACH PARTITION correlate.event_default DEFAULT;
 		ELSE
 			EXECUTE format('CREATE TABLE correlate.%I PARTITION OF correlate.event FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+			PERFORM correlate._event_partition_setup(format('correlate.%I', part)::regclass);
 		END IF;
 		EXECUTE format('COMMENT ON TABLE correlate.%I IS %L', part, 'Events of ' || to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM') || ' (UTC).');
 		RETURN NEXT part;

@@ -1,0 +1,43 @@
+-- Monthly event partitions: created ahead, rows moved out of the default
+-- partition, dropped after retention; bad arguments rejected.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS correlate CASCADE;
+CREATE EXTENSION correlate;
+RESET client_min_messages;
+SET TIME ZONE 'America/New_York';   -- bounds are UTC months whatever the session zone
+
+SELECT correlate.record_event('2026-10-31 23:30:00+00', 6003, 'api', uid => 'oct') IS NOT NULL AS ok;
+SELECT correlate.record_event('2026-11-01 00:30:00+00', 6003, 'api', uid => 'nov') IS NOT NULL AS ok;
+SELECT correlate.record_event('2020-01-01 00:00:00+00', 6003, 'api', uid => 'ancient') IS NOT NULL AS ok;
+SELECT tableoid::regclass AS part, uid FROM correlate.event ORDER BY ts;
+
+SELECT * FROM correlate.create_event_partitions(2, '2026-10-15 00:00:00+00');
+SELECT * FROM correlate.create_event_partitions(2, '2026-10-15 00:00:00+00');  -- idempotent: nothing new
+SELECT tableoid::regclass AS part, uid FROM correlate.event ORDER BY ts;
+SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'correlate.event'::regclass ORDER BY 1;
+-- every partition carries the event keys and indexes
+SELECT c.relname, count(*) AS indexes
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_index x ON x.indrelid = c.oid
+WHERE i.inhparent = 'correlate.event'::regclass GROUP BY 1 ORDER BY 1;
+-- idempotency holds across the move
+SELECT correlate.record_event('2026-11-01 00:30:00+00', 6003, 'api', uid => 'nov') IS NOT NULL AS ok;
+SELECT count(*) AS events FROM correlate.event;
+-- a new row lands in its month
+SELECT correlate.record_event('2026-12-24 12:00:00+00', 6003, 'api', uid => 'dec') IS NOT NULL AS ok;
+SELECT tableoid::regclass AS part FROM correlate.event WHERE uid = 'dec';
+
+-- Retention: partitions wholly older than the cutoff go, and old rows in the default partition.
+SELECT * FROM correlate.drop_event_partitions(now() - '2026-11-15 00:00:00+00'::timestamptz);
+SELECT tableoid::regclass AS part, uid FROM correlate.event ORDER BY ts;
+
+-- Bad arguments
+SELECT correlate.create_event_partitions(-1);
+SELECT correlate.create_event_partitions(121);
+SELECT correlate.create_event_partitions(1, 'infinity');
+SELECT correlate.drop_event_partitions(NULL);
+SELECT correlate.drop_event_partitions('-1 day');
+
+DROP EXTENSION correlate CASCADE;

@@ -1,0 +1,1548 @@
+/*
+ * writer.c
+ *		The batch writer behind ingest.h: buffers what parsers report, checks
+ *		it, and flushes it through the core write API in bulk.
+ *
+ * Memory.  Three contexts hang off the caller's context: the call context
+ * (this struct, catalogs, prepared plans), the batch context (every item of
+ * the current batch and its strings; reset after each flush) and the record
+ * context (parser scratch space; reset at each ingest_record_start).  So memory
+ * is bounded by correlate.ingest_batch_size records plus the largest record,
+ * however long the input.
+ *
+ * Items are appended to one array per entity.  The batch also remembers, per
+ * record, where its items start, so that a reject can drop the record's items
+ * (nothing of a rejected record is written) and so that a failed flush can be
+ * retried on halves of the batch to find the offending record.
+ *
+ * Flushing.  One flush runs a fixed number of SPI statements whatever the
+ * batch size, each taking whole columns as array parameters:
+ *	 1. correlate.upsert_resources()	  resources (deduplicated by uid), giving uid -> id
+ *	 2. a lookup of uids referenced but not reported in this batch
+ *	 3. correlate.link_many()			  relationships
+ *	 4. correlate.record_ip_lease()		  over unnest(), in input order
+ *	 5. correlate.record_finding()		  over unnest()
+ *	 6. correlate._ingest_events()		  events, with IP resolution and flow counts
+ * inside a subtransaction.  If the database rejects the batch with a data or
+ * integrity error (SQLSTATE classes 22 and 23), the subtransaction is rolled
+ * back and the batch is bisected to the first failing record, which is then
+ * reported as a reject ('skip') or an ERROR naming its record number
+ * ('error').  Other errors (cancel, permission, out of memory) propagate
+ * untouched.  Rejects are inserted after the batch, outside the subtransaction.
+ *
+ * The writer validates in C everything it can attribute to a record (uids,
+ * kinds, times, addresses, ranges, JSON that jsonb cannot store), so database
+ * errors are the exception, not the control flow.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
+#include "model/uid.h"
+
+typedef struct ResItem
+{
+	char	   *uid;
+	char	   *kind;
+	char	   *name;
+	char	   *account;
+	char	   *region;
+	char	   *cluster;
+	char	   *namespace;
+	char	   *labels;
+	char	   *props;
+	double		criticality;
+	TimestampTz seen;
+} ResItem;
+
+typedef struct LinkItem
+{
+	char	   *src;
+	char	   *dst;
+	char	   *kind;
+	double		likelihood;
+	char	   *props;
+	TimestampTz seen;
+} LinkItem;
+
+typedef struct EventItem
+{
+	TimestampTz ts;
+	char	   *uid;
+	int32		class_uid;
+	int32		activity_id;
+	char	   *domain;
+	int32		severity_id;
+	char	   *actor;
+	char	   *target;
+	char	   *src_ip;
+	char	   *dst_ip;
+	int32		dst_port;
+	char	   *process;
+	char	   *command_line;
+	char	   *action;
+	char	   *outcome;
+	char	   *rule;
+	char	   *raw;
+	int32		src_mode;		/* 0 keep, 1 resolve else ip:// resource, 2 resolve else internet */
+	int32		dst_mode;
+	char	   *link_kind;
+	int64		bytes;
+	int64		packets;
+} EventItem;
+
+typedef struct FindingItem
+{
+	char	   *resource;
+	char	   *kind;
+	char	   *check_id;
+	char	   *package;
+	char	   *title;
+	char	   *severity;
+	double		cvss;
+	double		epss;
+	bool		known_exploited;
+	char	   *installed_version;
+	char	   *fixed_version;
+	char	   *props;
+	TimestampTz seen;
+} FindingItem;
+
+typedef struct LeaseItem
+{
+	char	   *ip;
+	char	   *resource;
+	TimestampTz valid_from;
+	TimestampTz valid_to;
+} LeaseItem;
+
+typedef struct RejectItem
+{
+	int64		recno;
+	char	   *reason;
+	char	   *raw;
+	char	   *digest;
+} RejectItem;
+
+/* Where one record's items start in each array. */
+typedef struct RecMark
+{
+	int64		recno;
+	char	   *raw;			/* NUL-terminated copy in the batch context */
+	size_t		rawlen;
+	int			res;
+	int			link;
+	int			event;
+	int			finding;
+	int			lease;
+} RecMark;
+
+#define GROW(arr, n, max, type) \
+	do { \
+		if ((n) >= (max)) \
+		{ \
+			(max) = (max) ? (max) * 2 : 64; \
+			(arr) = (arr) ? repalloc_huge((arr), sizeof(type) * (max)) \
+						  : MemoryContextAllocHuge(ctx->batchcxt, sizeof(type) * (max)); \
+		} \
+	} while (0)
+
+struct IngestCtx
+{
+	char	   *format;
+	bool		skip_errors;
+	int			batch_size;
+
+	MemoryContext callcxt;
+	MemoryContext batchcxt;
+	MemoryContext reccxt;
+
+	/* the record being parsed */
+	int64		recno;
+	bool		in_record;
+	bool		rec_rejected;
+	char	   *cur_raw;
+	size_t		cur_rawlen;
+	TimestampTz cur_seen;		/* 0 = now() */
+
+	/* the batch */
+	RecMark    *recs;
+	int			nrecs,
+				maxrecs;
+	ResItem    *res;
+	int			nres,
+				maxres;
+	LinkItem   *links;
+	int			nlinks,
+				maxlinks;
+	EventItem  *events;
+	int			nevents,
+				maxevents;
+	FindingItem *findings;
+	int			nfindings,
+				maxfindings;
+	LeaseItem  *leases;
+	int			nleases,
+				maxleases;
+	RejectItem *rejects;
+	int			nrejects,
+				maxrejects;
+
+	/* catalogs, loaded once per call */
+	HTAB	   *res_kinds;
+	HTAB	   *rel_kinds;
+
+	/* plans, prepared on first flush */
+	SPIPlanPtr	plan_res;
+	SPIPlanPtr	plan_lookup;
+	SPIPlanPtr	plan_link;
+	SPIPlanPtr	plan_lease;
+	SPIPlanPtr	plan_finding;
+	SPIPlanPtr	plan_event;
+	SPIPlanPtr	plan_reject;
+
+	IngestCounts counts;
+};
+
+/* ---- string-keyed hash tables ---------------------------------------------- */
+
+typedef struct StrEntry
+{
+	const char *key;			/* must be first */
+	int64		id;
+	int			idx;
+} StrEntry;
+
+static uint32
+str_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, (int) strlen(s));
+}
+
+static int
+str_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
+}
+
+static HTAB *
+str_table(const char *name, long nelem, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(StrEntry);
+	ctl.hash = str_hash;
+	ctl.match = str_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+static StrEntry *
+str_lookup(HTAB *h, const char *key)
+{
+	return (StrEntry *) hash_search(h, &key, HASH_FIND, NULL);
+}
+
+static StrEntry *
+str_enter(HTAB *h, const char *key, bool *found)
+{
+	return (StrEntry *) hash_search(h, &key, HASH_ENTER, found);
+}
+
+/* ---- defaults ---------------------------------------------------------------- */
+
+void
+ingest_resource_init(IngestResource *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->criticality = -1;
+}
+
+void
+ingest_event_init(IngestEvent *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->activity_id = -1;
+	e->severity_id = -1;
+	e->dst_port = -1;
+	e->bytes = -1;
+	e->packets = -1;
+}
+
+void
+ingest_finding_init(IngestFinding *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cvss = -1;
+	f->epss = -1;
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+static void
+load_kinds(IngestCtx *ctx)
+{
+	const char *q[2] = {"SELECT kind FROM correlate.resource_kind",
+	"SELECT kind FROM correlate.relationship_kind"};
+
+	ctx->res_kinds = str_table("correlate resource kinds", 128, ctx->callcxt);
+	ctx->rel_kinds = str_table("correlate relationship kinds", 64, ctx->callcxt);
+	for (int t = 0; t < 2; t++)
+	{
+		if (SPI_execute(q[t], true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the correlate kind catalogs");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *k = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			bool		found;
+
+			str_enter(t == 0 ? ctx->res_kinds : ctx->rel_kinds,
+					  MemoryContextStrdup(ctx->callcxt, k), &found);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
+IngestCtx *
+ingest_begin(const char *format, bool skip_errors)
+{
+	MemoryContext callcxt;
+	IngestCtx  *ctx;
+
+	callcxt = AllocSetContextCreate(CurrentMemoryContext, "correlate ingest",
+									ALLOCSET_DEFAULT_SIZES);
+	ctx = MemoryContextAllocZero(callcxt, sizeof(IngestCtx));
+	ctx->callcxt = callcxt;
+	ctx->format = MemoryContextStrdup(callcxt, format);
+	ctx->skip_errors = skip_errors;
+	ctx->batch_size = correlate_ingest_batch_size;
+	ctx->batchcxt = AllocSetContextCreate(callcxt, "correlate ingest batch",
+										  ALLOCSET_DEFAULT_SIZES);
+	ctx->reccxt = AllocSetContextCreate(callcxt, "correlate ingest record",
+										ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	load_kinds(ctx);
+	MemoryContextSwitchTo(callcxt);
+	return ctx;
+}
+
+const char *
+ingest_format(IngestCtx *ctx)
+{
+	return ctx->format;
+}
+
+MemoryContext
+ingest_record_context(IngestCtx *ctx)
+{
+	return ctx->reccxt;
+}
+
+bool
+ingest_record_rejected(IngestCtx *ctx)
+{
+	return ctx->rec_rejected;
+}
+
+static void flush_batch(IngestCtx *ctx);
+
+void
+ingest_record_begin(IngestCtx *ctx, int64 recno, const char *raw, size_t len)
+{
+	RecMark    *m;
+
+	CHECK_FOR_INTERRUPTS();
+	if (ctx->nrecs >= ctx->batch_size)
+		flush_batch(ctx);
+	MemoryContextReset(ctx->reccxt);
+
+	GROW(ctx->recs, ctx->nrecs, ctx->maxrecs, RecMark);
+	m = &ctx->recs[ctx->nrecs++];
+	m->recno = recno;
+	if (raw)
+	{
+		m->raw = MemoryContextAllocHuge(ctx->batchcxt, len + 1);
+		memcpy(m->raw, raw, len);
+		m->raw[len] = '\0';
+		m->rawlen = len;
+	}
+	else
+	{
+		m->raw = NULL;
+		m->rawlen = 0;
+	}
+	m->res = ctx->nres;
+	m->link = ctx->nlinks;
+	m->event = ctx->nevents;
+	m->finding = ctx->nfindings;
+	m->lease = ctx->nleases;
+	ctx->recno = recno;
+	ctx->in_record = true;
+	ctx->rec_rejected = false;
+	ctx->cur_raw = m->raw;
+	ctx->cur_rawlen = m->rawlen;
+	ctx->cur_seen = 0;
+}
+
+void
+ingest_record_start(IngestCtx *ctx, int64 recno)
+{
+	ingest_record_begin(ctx, recno, NULL, 0);
+}
+
+const char *
+ingest_record_raw(IngestCtx *ctx)
+{
+	return ctx->cur_raw;
+}
+
+void
+ingest_record_time(IngestCtx *ctx, TimestampTz ts)
+{
+	if (!TIMESTAMP_NOT_FINITE(ts) && ts >= INGEST_MIN_TS && ts <= INGEST_MAX_TS)
+		ctx->cur_seen = ts;
+}
+
+void
+ingest_end(IngestCtx *ctx, IngestCounts *out)
+{
+	flush_batch(ctx);
+	*out = ctx->counts;
+	SPI_finish();
+	MemoryContextDelete(ctx->callcxt);
+}
+
+/* ---- rejects ------------------------------------------------------------------ */
+
+/*
+ * Text safe to store in a text column: invalid UTF-8 and NUL bytes become
+ * \xNN, and the result stops at correlate.ingest_reject_raw_max bytes.
+ */
+static char *
+printable_raw(const char *raw, size_t len, bool *truncated)
+{
+	StringInfoData buf;
+	size_t		max = (size_t) correlate_ingest_reject_raw_max * 1024;
+	size_t		i = 0;
+
+	*truncated = false;
+	initStringInfo(&buf);
+	while (i < len)
+	{
+		unsigned char c = (unsigned char) raw[i];
+		int			l;
+
+		if (buf.len >= max)
+		{
+			*truncated = true;
+			break;
+		}
+		if (c != 0 && c < 0x80)
+		{
+			appendStringInfoChar(&buf, (char) c);
+			i++;
+			continue;
+		}
+		l = (c == 0) ? -1 : pg_utf_mblen((const unsigned char *) raw + i);
+		if (l > 0 && i + l <= len && pg_utf8_islegal((const unsigned char *) raw + i, l))
+		{
+			appendBinaryStringInfo(&buf, raw + i, l);
+			i += l;
+		}
+		else
+		{
+			appendStringInfo(&buf, "\\x%02x", c);
+			i++;
+		}
+	}
+	return buf.data;
+}
+
+void
+ingest_reject(IngestCtx *ctx, int64 recno, const char *raw, size_t rawlen, const char *reason)
+{
+	MemoryContext old;
+	RejectItem *r;
+	bool		truncated;
+	uint64		h1,
+				h2;
+
+	if (!ctx->skip_errors)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("%s record %lld is malformed: %s", ctx->format, (long long) recno, reason),
+				 errhint("Pass on_error => 'skip' to store malformed records in correlate.ingest_reject and load the rest.")));
+
+	/* Drop whatever the parser had already reported for this record. */
+	if (ctx->in_record && ctx->recno == recno && ctx->nrecs > 0 &&
+		ctx->recs[ctx->nrecs - 1].recno == recno)
+	{
+		RecMark    *m = &ctx->recs[ctx->nrecs - 1];
+
+		if (ctx->rec_rejected)
+			return;				/* one reject per record */
+		ctx->nres = m->res;
+		ctx->nlinks = m->link;
+		ctx->nevents = m->event;
+		ctx->nfindings = m->finding;
+		ctx->nleases = m->lease;
+		ctx->rec_rejected = true;
+	}
+
+	old = MemoryContextSwitchTo(ctx->batchcxt);
+	GROW(ctx->rejects, ctx->nrejects, ctx->maxrejects, RejectItem);
+	r = &ctx->rejects[ctx->nrejects++];
+	r->recno = recno;
+	r->raw = printable_raw(raw ? raw : "", raw ? rawlen : 0, &truncated);
+	r->reason = truncated
+		? psprintf("%s (raw text truncated from %zu bytes)", reason, rawlen)
+		: pstrdup(reason);
+	h1 = hash_bytes_extended((const unsigned char *) (raw ? raw : ""), (int) Min(rawlen, (size_t) INT_MAX), 0);
+	h2 = hash_bytes_extended((const unsigned char *) reason, (int) strlen(reason), h1);
+	r->digest = psprintf("%016llx%016llx/%zu", (unsigned long long) h1, (unsigned long long) h2, rawlen);
+	MemoryContextSwitchTo(old);
+	ctx->counts.rejected++;
+}
+
+/* Rejects the current record for a reason the writer found; false means "ignore this call". */
+static bool
+writer_reject(IngestCtx *ctx, const char *reason)
+{
+	ingest_reject(ctx, ctx->recno, ctx->cur_raw, ctx->cur_rawlen, reason);
+	return false;
+}
+
+/* ---- validation ---------------------------------------------------------------- */
+
+static bool
+accepting(IngestCtx *ctx)
+{
+	if (!ctx->in_record)
+		elog(ERROR, "ingest parser reported data before ingest_record_start");
+	return !ctx->rec_rejected;
+}
+
+static char *
+bdup(IngestCtx *ctx, const char *s)
+{
+	return s ? MemoryContextStrdup(ctx->batchcxt, s) : NULL;
+}
+
+/* Canonical uid in the batch context, or NULL after rejecting the record. */
+static char *
+canon_uid(IngestCtx *ctx, const char *uid, const char *what)
+{
+	const char *why = NULL;
+	char	   *c;
+	MemoryContext old;
+
+	if (uid == NULL)
+	{
+		writer_reject(ctx, psprintf("the %s has no uid", what));
+		return NULL;
+	}
+	old = MemoryContextSwitchTo(ctx->batchcxt);
+	c = uid_canonical_try(uid, &why);
+	MemoryContextSwitchTo(old);
+	if (c == NULL)
+		writer_reject(ctx, psprintf("the %s uid \"%.200s\" is invalid: %s", what, uid, why));
+	return c;
+}
+
+static bool
+json_ok(IngestCtx *ctx, const char *json, const char *what)
+{
+	const char *why;
+
+	if (json == NULL)
+		return true;
+	if (!ingest_jsonb_safe(json, strlen(json), &why))
+		return writer_reject(ctx, psprintf("%s cannot be stored: %s", what, why));
+	return true;
+}
+
+static bool
+time_ok(IngestCtx *ctx, TimestampTz t, const char *what)
+{
+	/* event partitions and tstzrange need finite, sane times */
+	if (TIMESTAMP_NOT_FINITE(t) || t < INGEST_MIN_TS || t > INGEST_MAX_TS)
+		return writer_reject(ctx, psprintf("%s is outside the years 1900 to 9999", what));
+	return true;
+}
+
+static bool
+ip_ok(IngestCtx *ctx, const char *ip, char **out, const char *what)
+{
+	char		buf[INGEST_IP_BUFLEN];
+
+	*out = NULL;
+	if (ip == NULL)
+		return true;
+	if (!ingest_parse_ip(ip, buf))
+		return writer_reject(ctx, psprintf("%s \"%.100s\" is not an IP address", what, ip));
+	*out = bdup(ctx, buf);
+	return true;
+}
+
+/* ---- what parsers call ----------------------------------------------------------- */
+
+void
+ingest_resource(IngestCtx *ctx, const IngestResource *r)
+{
+	ResItem    *it;
+	char	   *uid;
+
+	if (!accepting(ctx))
+		return;
+	if ((uid = canon_uid(ctx, r->uid, "resource")) == NULL)
+		return;
+	if (r->kind == NULL || str_lookup(ctx->res_kinds, r->kind) == NULL)
+	{
+		writer_reject(ctx, psprintf("resource \"%.200s\" has unknown kind \"%s\"", uid, r->kind ? r->kind : "(null)"));
+		return;
+	}
+	if (r->criticality > 1 || isnan(r->criticality))
+	{
+		writer_reject(ctx, psprintf("resource \"%.200s\" has criticality outside [0,1]", uid));
+		return;
+	}
+	if (!json_ok(ctx, r->labels_json, "resource labels") || !json_ok(ctx, r->props_json, "resource props"))
+		return;
+	if (r->seen_at != 0 && !time_ok(ctx, r->seen_at, "the resource's time"))
+		return;
+
+	GROW(ctx->res, ctx->nres, ctx->maxres, ResItem);
+	it = &ctx->res[ctx->nres++];
+	it->uid = uid;
+	it->kind = bdup(ctx, r->kind);
+	it->name = bdup(ctx, r->name);
+	it->account = bdup(ctx, r->account);
+	it->region = bdup(ctx, r->region);
+	it->cluster = bdup(ctx, r->cluster);
+	it->namespace = bdup(ctx, r->namespace);
+	it->labels = bdup(ctx, r->labels_json);
+	it->props = bdup(ctx, r->props_json);
+	it->criticality = r->criticality;
+	it->seen = r->seen_at ? r->seen_at : ctx->cur_seen;
+}
+
+void
+ingest_link(IngestCtx *ctx, const char *src_uid, const char *dst_uid, const char *kind,
+			double likelihood, const char *props_json)
+{
+	LinkItem   *it;
+	char	   *src,
+			   *dst;
+
+	if (!accepting(ctx))
+		return;
+	if ((src = canon_uid(ctx, src_uid, "relationship source")) == NULL ||
+		(dst = canon_uid(ctx, dst_uid, "relationship target")) == NULL)
+		return;
+	if (kind == NULL || str_lookup(ctx->rel_kinds, kind) == NULL)
+	{
+		writer_reject(ctx, psprintf("unknown relationship kind \"%s\"", kind ? kind : "(null)"));
+		return;
+	}
+	if (likelihood > 1 || isnan(likelihood))
+	{
+		writer_reject(ctx, psprintf("relationship likelihood %g is outside (0,1]", likelihood));
+		return;
+	}
+	if (!json_ok(ctx, props_json, "relationship props"))
+		return;
+
+	GROW(ctx->links, ctx->nlinks, ctx->maxlinks, LinkItem);
+	it = &ctx->links[ctx->nlinks++];
+	it->src = src;
+	it->dst = dst;
+	it->kind = bdup(ctx, kind);
+	it->likelihood = likelihood;
+	it->props = bdup(ctx, props_json);
+	it->seen = ctx->cur_seen;
+}
+
+static const char *const domains[] = {"network", "identity", "workload", "kubernetes", "data", "cloud", "compliance", NULL};
+
+void
+ingest_event(IngestCtx *ctx, const IngestEvent *e)
+{
+	EventItem  *it;
+	char	   *actor = NULL,
+			   *target = NULL,
+			   *sip,
+			   *dip;
+
+	if (!accepting(ctx))
+		return;
+	if (!time_ok(ctx, e->ts, "the event time"))
+		return;
+	if (e->class_uid < 0 || e->class_uid > 999999 || e->activity_id > 99 ||
+		e->severity_id > 99 || e->dst_port > 65535)
+	{
+		writer_reject(ctx, psprintf("event field out of range: class_uid %d, activity_id %d, severity_id %d, dst_port %d",
+									e->class_uid, e->activity_id, e->severity_id, e->dst_port));
+		return;
+	}
+	if (e->domain)
+	{
+		int			i;
+
+		for (i = 0; domains[i] && strcmp(domains[i], e->domain) != 0; i++)
+			;
+		if (domains[i] == NULL)
+		{
+			writer_reject(ctx, psprintf("unknown event domain \"%s\"", e->domain));
+			return;
+		}
+	}
+	if (e->actor_uid && (actor = canon_uid(ctx, e->actor_uid, "event actor")) == NULL)
+		return;
+	if (e->target_uid && (target = canon_uid(ctx, e->target_uid, "event target")) == NULL)
+		return;
+	if (!ip_ok(ctx, e->src_ip, &sip, "source address") || !ip_ok(ctx, e->dst_ip, &dip, "destination address"))
+		return;
+	if (e->link_kind && str_lookup(ctx->rel_kinds, e->link_kind) == NULL)
+	{
+		writer_reject(ctx, psprintf("unknown relationship kind \"%s\"", e->link_kind));
+		return;
+	}
+	if (!json_ok(ctx, e->raw_json, "the record"))
+		return;
+
+	GROW(ctx->events, ctx->nevents, ctx->maxevents, EventItem);
+	it = &ctx->events[ctx->nevents++];
+	it->ts = e->ts;
+	if (e->uid)
+		it->uid = bdup(ctx, e->uid);
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx->batchcxt);
+
+		it->uid = e->raw_json ? ingest_content_hash(e->raw_json, strlen(e->raw_json))
+			: ingest_content_hash(ctx->cur_raw ? ctx->cur_raw : "", ctx->cur_rawlen);
+		MemoryContextSwitchTo(old);
+	}
+	it->class_uid = e->class_uid;
+	it->activity_id = e->activity_id;
+	it->domain = bdup(ctx, e->domain);
+	it->severity_id = e->severity_id;
+	it->actor = actor;
+	it->target = target;
+	it->src_ip = sip;
+	it->dst_ip = dip;
+	it->dst_port = e->dst_port;
+	it->process = bdup(ctx, e->process);
+	it->command_line = bdup(ctx, e->command_line);
+	it->action = bdup(ctx, e->action);
+	it->outcome = bdup(ctx, e->outcome);
+	it->rule = bdup(ctx, e->rule);
+	it->raw = (e->raw_json == ctx->cur_raw) ? ctx->cur_raw : bdup(ctx, e->raw_json);
+	it->src_mode = (e->resolve_src && sip != NULL && actor == NULL) ? (ingest_ip_is_public(sip) ? 2 : 1) : 0;
+	it->dst_mode = (e->resolve_dst && dip != NULL && target == NULL) ? (ingest_ip_is_public(dip) ? 2 : 1) : 0;
+	it->link_kind = bdup(ctx, e->link_kind);
+	it->bytes = e->bytes;
+	it->packets = e->packets;
+}
+
+static const char *const finding_kinds[] = {"vulnerability", "misconfiguration", "secret", "exposure", "detection", NULL};
+static const char *const severities[] = {"unknown", "info", "low", "medium", "high", "critical", NULL};
+
+static const char *
+word_in(const char *w, const char *const *list)
+{
+	if (w == NULL)
+		return NULL;
+	for (int i = 0; list[i]; i++)
+		if (pg_strcasecmp(w, list[i]) == 0)
+			return list[i];
+	return NULL;
+}
+
+void
+ingest_finding(IngestCtx *ctx, const IngestFinding *f)
+{
+	FindingItem *it;
+	char	   *res;
+	const char *kind,
+			   *sev = "unknown";
+
+	if (!accepting(ctx))
+		return;
+	if ((res = canon_uid(ctx, f->resource_uid, "finding's resource")) == NULL)
+		return;
+	if ((kind = word_in(f->kind, finding_kinds)) == NULL)
+	{
+		writer_reject(ctx, psprintf("unknown finding kind \"%s\"", f->kind ? f->kind : "(null)"));
+		return;
+	}
+	if (f->check_id == NULL || f->check_id[0] == '\0')
+	{
+		writer_reject(ctx, "a finding has no check id");
+		return;
+	}
+	if (f->severity && (sev = word_in(f->severity, severities)) == NULL)
+	{
+		writer_reject(ctx, psprintf("unknown severity \"%s\"", f->severity));
+		return;
+	}
+	if (f->cvss > 10 || isnan(f->cvss) || f->epss > 1 || isnan(f->epss))
+	{
+		writer_reject(ctx, psprintf("finding %s: cvss must be in [0,10] and epss in [0,1]", f->check_id));
+		return;
+	}
+	if (!json_ok(ctx, f->props_json, "finding props"))
+		return;
+	if (f->seen_at != 0 && !time_ok(ctx, f->seen_at, "the finding's time"))
+		return;
+
+	GROW(ctx->findings, ctx->nfindings, ctx->maxfindings, FindingItem);
+	it = &ctx->findings[ctx->nfindings++];
+	it->resource = res;
+	it->kind = bdup(ctx, kind);
+	it->check_id = bdup(ctx, f->check_id);
+	it->package = bdup(ctx, f->package);
+	it->title = bdup(ctx, f->title);
+	it->severity = bdup(ctx, sev);
+	it->cvss = f->cvss;
+	it->epss = f->epss;
+	it->known_exploited = f->known_exploited;
+	it->installed_version = bdup(ctx, f->installed_version);
+	it->fixed_version = bdup(ctx, f->fixed_version);
+	it->props = bdup(ctx, f->props_json);
+	it->seen = f->seen_at ? f->seen_at : ctx->cur_seen;
+}
+
+void
+ingest_ip_lease(IngestCtx *ctx, const char *ip, const char *resource_uid,
+				TimestampTz valid_from, TimestampTz valid_to)
+{
+	LeaseItem  *it;
+	char	   *res,
+			   *canon;
+
+	if (!accepting(ctx))
+		return;
+	if (!ip_ok(ctx, ip, &canon, "leased address") || canon == NULL)
+	{
+		if (canon == NULL && !ctx->rec_rejected)
+			writer_reject(ctx, "an IP lease has no address");
+		return;
+	}
+	if ((res = canon_uid(ctx, resource_uid, "lease's resource")) == NULL)
+		return;
+	if (!time_ok(ctx, valid_from, "the lease start"))
+		return;
+	if (valid_to != 0 && (!time_ok(ctx, valid_to, "the lease end") || valid_to <= valid_from))
+	{
+		if (!ctx->rec_rejected)
+			writer_reject(ctx, "an IP lease ends before it starts");
+		return;
+	}
+
+	GROW(ctx->leases, ctx->nleases, ctx->maxleases, LeaseItem);
+	it = &ctx->leases[ctx->nleases++];
+	it->ip = canon;
+	it->resource = res;
+	it->valid_from = valid_from;
+	it->valid_to = valid_to;
+}
+
+/* ---- flushing -------------------------------------------------------------------- */
+
+/* Column builders: a Datum array plus nulls, turned into an SQL array. */
+typedef struct Col
+{
+	Datum	   *d;
+	bool	   *n;
+	int			len;
+	Oid			elemtype;
+} Col;
+
+static void
+col_init(Col *c, int max, Oid elemtype)
+{
+	c->d = palloc(sizeof(Datum) * Max(max, 1));
+	c->n = palloc(sizeof(bool) * Max(max, 1));
+	c->len = 0;
+	c->elemtype = elemtype;
+}
+
+static inline void
+col_null(Col *c)
+{
+	c->d[c->len] = (Datum) 0;
+	c->n[c->len++] = true;
+}
+
+static inline void
+col_text(Col *c, const char *s)
+{
+	if (s == NULL)
+		col_null(c);
+	else
+	{
+		c->d[c->len] = PointerGetDatum(cstring_to_text(s));
+		c->n[c->len++] = false;
+	}
+}
+
+static inline void
+col_datum(Col *c, Datum d)
+{
+	c->d[c->len] = d;
+	c->n[c->len++] = false;
+}
+
+static Datum
+col_array(Col *c)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(c->elemtype, &typlen, &typbyval, &typalign);
+	dims[0] = c->len;
+	return PointerGetDatum(construct_md_array(c->d, c->n, 1, dims, lbs, c->elemtype,
+											  typlen, typbyval, typalign));
+}
+
+static SPIPlanPtr
+prepare(const char *sql, int nargs, const Oid *types)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, (Oid *) types);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	return p;
+}
+
+static void
+prepare_plans(IngestCtx *ctx)
+{
+	static const Oid res_types[] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT4ARRAYOID, TIMESTAMPTZARRAYOID};
+	static const Oid lookup_types[] = {TEXTARRAYOID};
+	static const Oid link_types[] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID,
+	TEXTARRAYOID, TEXTOID, TIMESTAMPTZARRAYOID};
+	static const Oid lease_types[] = {TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TEXTOID};
+	static const Oid finding_types[] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, FLOAT4ARRAYOID, FLOAT4ARRAYOID, BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTOID, TIMESTAMPTZARRAYOID};
+	static const Oid event_types[] = {TEXTOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+		TEXTARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID,
+	INT4ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	static const Oid reject_types[] = {TEXTOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+
+	if (ctx->plan_res)
+		return;
+	ctx->plan_res = prepare("SELECT u.ord, u.id FROM correlate.upsert_resources($1, $2, $3, $4, $5, $6, $7, "
+							"$8::jsonb[], $9::jsonb[], $10, $11) AS u", 11, res_types);
+	ctx->plan_lookup = prepare("SELECT r.uid, r.id FROM correlate.resource r "
+							   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.uid = ANY ($1)",
+							   1, lookup_types);
+	ctx->plan_link = prepare("SELECT count(*) FROM correlate.link_many($1, $2, $3, $4, $5::jsonb[], "
+							 "array_fill($6, ARRAY[cardinality($1)]), $7)", 7, link_types);
+	ctx->plan_lease = prepare("SELECT count(correlate.record_ip_lease(u.ip, u.r, u.f, u.t, $5)) "
+							  "FROM unnest($1::inet[], $2, $3, $4) WITH ORDINALITY AS u(ip, r, f, t, o)",
+							  5, lease_types);
+	ctx->plan_finding = prepare("SELECT count(correlate.record_finding(u.r, u.k, u.c, u.sev, u.title, u.pkg, "
+								"u.cvss, u.epss, u.ke, u.iv, u.fv, NULL, u.p::jsonb, $13, u.s)) "
+								"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14) "
+								"AS u(r, k, c, sev, title, pkg, cvss, epss, ke, iv, fv, p, s)",
+								14, finding_types);
+	ctx->plan_event = prepare("SELECT e.events, e.relationships FROM correlate._ingest_events($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+							  "$10::inet[], $11::inet[], $12, $13, $14, $15, $16, $17, $18::jsonb[], "
+							  "$19, $20, $21, $22, $23) AS e", 23, event_types);
+	ctx->plan_reject = prepare("INSERT INTO correlate.ingest_reject AS j (format, recno, reason, raw, digest) "
+							   "SELECT $1, u.r, u.why, u.raw, u.d FROM unnest($2, $3, $4, $5) AS u(r, why, raw, d) "
+							   "ON CONFLICT (tenant, format, digest) DO NOTHING",
+							   5, reject_types);
+}
+
+/* uid -> id of this flush (plus looked-up uids) */
+typedef struct IdMap
+{
+	HTAB	   *h;
+} IdMap;
+
+static int64
+id_of(IdMap *m, const char *uid)
+{
+	StrEntry   *e = str_lookup(m->h, uid);
+
+	return e ? e->id : 0;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+same_res(const ResItem *a, const ResItem *b)
+{
+	return strcmp(a->kind, b->kind) == 0 && same_str(a->name, b->name) &&
+		same_str(a->account, b->account) && same_str(a->region, b->region) &&
+		same_str(a->cluster, b->cluster) && same_str(a->namespace, b->namespace) &&
+		same_str(a->labels, b->labels) && same_str(a->props, b->props) &&
+		a->criticality == b->criticality;
+}
+
+static void
+exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, int expect)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+
+	if (rc != expect)
+		elog(ERROR, "correlate ingest: write failed: %s", SPI_result_code_string(rc));
+}
+
+/* Upserts the resources of items [lo, hi) and fills map with uid -> id. */
+static void
+flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
+{
+	Col			c[11];
+	Datum		values[11];
+	HTAB	   *seen;
+	int			n = hi - lo;
+	int		   *rowitem;
+	TimestampTz *maxseen;
+	int			nrows = 0;
+	static const Oid types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, FLOAT4OID, TIMESTAMPTZOID};
+
+	if (n <= 0)
+		return;
+	for (int i = 0; i < 11; i++)
+		col_init(&c[i], 2 * n, types[i]);
+	rowitem = palloc(sizeof(int) * 2 * n);
+	maxseen = palloc(sizeof(TimestampTz) * 2 * n);
+
+	/*
+	 * Identical reports of one uid (the same role behind a thousand events)
+	 * become one row; its first and last time are kept by a second row when
+	 * they differ.  Different reports stay separate rows, merged in order by
+	 * upsert_resources.
+	 */
+	seen = str_table("correlate ingest flush resources", n, CurrentMemoryContext);
+	for (int i = lo; i < hi; i++)
+	{
+		ResItem    *r = &ctx->res[i];
+		bool		found;
+		StrEntry   *e = str_enter(seen, r->uid, &found);
+		TimestampTz s = r->seen ? r->seen : GetCurrentTransactionStartTimestamp();
+
+		if (found && same_res(&ctx->res[rowitem[e->idx]], r))
+		{
+			if (s < DatumGetTimestampTz(c[10].d[e->idx]))
+				c[10].d[e->idx] = TimestampTzGetDatum(s);
+			if (s > maxseen[e->idx])
+				maxseen[e->idx] = s;
+			continue;
+		}
+		e->idx = nrows;
+		rowitem[nrows] = i;
+		maxseen[nrows] = s;
+		nrows++;
+		col_text(&c[0], r->uid);
+		col_text(&c[1], r->kind);
+		col_text(&c[2], r->name);
+		col_text(&c[3], r->account);
+		col_text(&c[4], r->region);
+		col_text(&c[5], r->cluster);
+		col_text(&c[6], r->namespace);
+		col_text(&c[7], r->labels);
+		col_text(&c[8], r->props);
+		if (r->criticality >= 0)
+			col_datum(&c[9], Float4GetDatum((float4) r->criticality));
+		else
+			col_null(&c[9]);
+		col_datum(&c[10], TimestampTzGetDatum(s));
+	}
+	/* second rows carrying the latest time */
+	for (int row = 0, nfirst = nrows; row < nfirst; row++)
+	{
+		ResItem    *r = &ctx->res[rowitem[row]];
+
+		if (maxseen[row] == DatumGetTimestampTz(c[10].d[row]))
+			continue;
+		col_text(&c[0], r->uid);
+		col_text(&c[1], r->kind);
+		for (int k = 2; k < 10; k++)
+			col_null(&c[k]);
+		col_datum(&c[10], TimestampTzGetDatum(maxseen[row]));
+	}
+
+	for (int i = 0; i < 11; i++)
+		values[i] = col_array(&c[i]);
+	exec_plan(ctx->plan_res, values, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		ord = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		const char *uid = TextDatumGetCString(c[0].d[ord - 1]);
+		bool		found;
+		StrEntry   *e = str_enter(map->h, pstrdup(uid), &found);
+
+		e->id = id;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	ctx->counts.resources += hash_get_num_entries(seen);
+}
+
+/* Looks up uids that items refer to but this flush did not upsert. */
+static void
+lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, int n)
+{
+	Col			c;
+	Datum		values[1];
+	HTAB	   *want;
+	int			k = 0;
+
+	if (n == 0)
+		return;
+	want = str_table("correlate ingest missing uids", n, CurrentMemoryContext);
+	col_init(&c, n, TEXTOID);
+	for (int i = 0; i < n; i++)
+	{
+		bool		found;
+
+		if (uids[i] == NULL || str_lookup(map->h, uids[i]))
+			continue;
+		str_enter(want, uids[i], &found);
+		if (!found)
+		{
+			col_text(&c, uids[i]);
+			k++;
+		}
+	}
+	if (k == 0)
+		return;
+	values[0] = col_array(&c);
+	exec_plan(ctx->plan_lookup, values, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull,
+					found;
+		char	   *uid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		StrEntry   *e = str_enter(map->h, pstrdup(uid), &found);
+
+		e->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static int64
+need_id(IdMap *map, const char *uid)
+{
+	int64		id = id_of(map, uid);
+
+	if (id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("resource \"%s\" is referred to but was neither reported nor stored before", uid)));
+	return id;
+}
+
+static int64
+count_result(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_processed != 1)
+		return 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* Writes the items of records [rlo, rhi) of the batch. */
+static void
+flush_range(IngestCtx *ctx, int rlo, int rhi)
+{
+	RecMark    *a = &ctx->recs[rlo];
+	RecMark    *b = rhi < ctx->nrecs ? &ctx->recs[rhi] : NULL;
+	int			res_hi = b ? b->res : ctx->nres,
+				link_hi = b ? b->link : ctx->nlinks,
+				ev_hi = b ? b->event : ctx->nevents,
+				fi_hi = b ? b->finding : ctx->nfindings,
+				le_hi = b ? b->lease : ctx->nleases;
+	IdMap		map;
+	const char **refs;
+	int			nrefs = 0;
+	int			maxrefs;
+
+	map.h = str_table("correlate ingest ids", Max(res_hi - a->res, 16), CurrentMemoryContext);
+	flush_resources(ctx, a->res, res_hi, &map);
+
+	maxrefs = 2 * (link_hi - a->link) + 2 * (ev_hi - a->event) + (fi_hi - a->finding) + (le_hi - a->lease);
+	refs = palloc(sizeof(char *) * Max(maxrefs, 1));
+	for (int i = a->link; i < link_hi; i++)
+	{
+		refs[nrefs++] = ctx->links[i].src;
+		refs[nrefs++] = ctx->links[i].dst;
+	}
+	for (int i = a->event; i < ev_hi; i++)
+	{
+		refs[nrefs++] = ctx->events[i].actor;
+		refs[nrefs++] = ctx->events[i].target;
+	}
+	for (int i = a->finding; i < fi_hi; i++)
+		refs[nrefs++] = ctx->findings[i].resource;
+	for (int i = a->lease; i < le_hi; i++)
+		refs[nrefs++] = ctx->leases[i].resource;
+	lookup_missing(ctx, &map, refs, nrefs);
+
+	if (link_hi > a->link)
+	{
+		int			n = link_hi - a->link;
+		Col			c[6];
+		Datum		values[7];
+		static const Oid t[] = {INT8OID, INT8OID, TEXTOID, FLOAT8OID, TEXTOID, TIMESTAMPTZOID};
+
+		for (int k = 0; k < 6; k++)
+			col_init(&c[k], n, t[k]);
+		for (int i = a->link; i < link_hi; i++)
+		{
+			LinkItem   *l = &ctx->links[i];
+
+			col_datum(&c[0], Int64GetDatum(need_id(&map, l->src)));
+			col_datum(&c[1], Int64GetDatum(need_id(&map, l->dst)));
+			col_text(&c[2], l->kind);
+			if (l->likelihood > 0)
+				col_datum(&c[3], Float8GetDatum(l->likelihood));
+			else
+				col_null(&c[3]);
+			col_text(&c[4], l->props);
+			if (l->seen)
+				col_datum(&c[5], TimestampTzGetDatum(l->seen));
+			else
+				col_null(&c[5]);
+		}
+		for (int k = 0; k < 5; k++)
+			values[k] = col_array(&c[k]);
+		values[5] = CStringGetTextDatum(ctx->format);
+		values[6] = col_array(&c[5]);
+		exec_plan(ctx->plan_link, values, NULL, SPI_OK_SELECT);
+		ctx->counts.relationships += count_result();
+		SPI_freetuptable(SPI_tuptable);
+	}
+
+	if (le_hi > a->lease)
+	{
+		int			n = le_hi - a->lease;
+		Col			c[4];
+		Datum		values[5];
+		static const Oid t[] = {TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		for (int k = 0; k < 4; k++)
+			col_init(&c[k], n, t[k]);
+		for (int i = a->lease; i < le_hi; i++)
+		{
+			LeaseItem  *l = &ctx->leases[i];
+
+			col_text(&c[0], l->ip);
+			col_datum(&c[1], Int64GetDatum(need_id(&map, l->resource)));
+			col_datum(&c[2], TimestampTzGetDatum(l->valid_from));
+			if (l->valid_to)
+				col_datum(&c[3], TimestampTzGetDatum(l->valid_to));
+			else
+				col_null(&c[3]);
+		}
+		for (int k = 0; k < 4; k++)
+			values[k] = col_array(&c[k]);
+		values[4] = CStringGetTextDatum(ctx->format);
+		exec_plan(ctx->plan_lease, values, NULL, SPI_OK_SELECT);
+		SPI_freetuptable(SPI_tuptable);
+	}
+
+	if (fi_hi > a->finding)
+	{
+		int			n = fi_hi - a->finding;
+		Col			c[13];
+		Datum		values[14];
+		static const Oid t[] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT4OID,
+		FLOAT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+
+		for (int k = 0; k < 13; k++)
+			col_init(&c[k], n, t[k]);
+		for (int i = a->finding; i < fi_hi; i++)
+		{
+			FindingItem *f = &ctx->findings[i];
+
+			col_datum(&c[0], Int64GetDatum(need_id(&map, f->resource)));
+			col_text(&c[1], f->kind);
+			col_text(&c[2], f->check_id);
+			col_text(&c[3], f->severity);
+			col_text(&c[4], f->title);
+			col_text(&c[5], f->package ? f->package : "");
+			if (f->cvss >= 0)
+				col_datum(&c[6], Float4GetDatum((float4) f->cvss));
+			else
+				col_null(&c[6]);
+			if (f->epss >= 0)
+				col_datum(&c[7], Float4GetDatum((float4) f->epss));
+			else
+				col_null(&c[7]);
+			col_datum(&c[8], BoolGetDatum(f->known_exploited));
+			col_text(&c[9], f->installed_version);
+			col_text(&c[10], f->fixed_version);
+			col_text(&c[11], f->props);
+			col_datum(&c[12], TimestampTzGetDatum(f->seen ? f->seen : GetCurrentTransactionStartTimestamp()));
+		}
+		for (int k = 0; k < 12; k++)
+			values[k] = col_array(&c[k]);
+		values[12] = CStringGetTextDatum(ctx->format);
+		values[13] = col_array(&c[12]);
+		exec_plan(ctx->plan_finding, values, NULL, SPI_OK_SELECT);
+		ctx->counts.findings += count_result();
+		SPI_freetuptable(SPI_tuptable);
+	}
+
+	if (ev_hi > a->event)
+	{
+		int			n = ev_hi - a->event;
+		Col			c[22];
+		Datum		values[23];
+		static const Oid t[] = {TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID, TEXTOID, INT4OID, INT8OID, INT8OID,
+			TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
+		INT4OID, TEXTOID, INT8OID, INT8OID};
+
+		for (int k = 0; k < 22; k++)
+			col_init(&c[k], n, t[k]);
+		for (int i = a->event; i < ev_hi; i++)
+		{
+			EventItem  *e = &ctx->events[i];
+
+			col_datum(&c[0], TimestampTzGetDatum(e->ts));
+			col_text(&c[1], e->uid);
+			col_datum(&c[2], Int32GetDatum(e->class_uid));
+			if (e->activity_id >= 0)
+				col_datum(&c[3], Int32GetDatum(e->activity_id));
+			else
+				col_null(&c[3]);
+			col_text(&c[4], e->domain);
+			if (e->severity_id >= 0)
+				col_datum(&c[5], Int32GetDatum(e->severity_id));
+			else
+				col_null(&c[5]);
+			if (e->actor)
+				col_datum(&c[6], Int64GetDatum(need_id(&map, e->actor)));
+			else
+				col_null(&c[6]);
+			if (e->target)
+				col_datum(&c[7], Int64GetDatum(need_id(&map, e->target)));
+			else
+				col_null(&c[7]);
+			col_text(&c[8], e->src_ip);
+			col_text(&c[9], e->dst_ip);
+			if (e->dst_port >= 0)
+				col_datum(&c[10], Int32GetDatum(e->dst_port));
+			else
+				col_null(&c[10]);
+			col_text(&c[11], e->process);
+			col_text(&c[12], e->command_line);
+			col_text(&c[13], e->action);
+			col_text(&c[14], e->outcome);
+			col_text(&c[15], e->rule);
+			col_text(&c[16], e->raw);
+			col_datum(&c[17], Int32GetDatum(e->src_mode));
+			col_datum(&c[18], Int32GetDatum(e->dst_mode));
+			col_text(&c[19], e->link_kind);
+			if (e->bytes >= 0)
+				col_datum(&c[20], Int64GetDatum(e->bytes));
+			else
+				col_null(&c[20]);
+			if (e->packets >= 0)
+				col_datum(&c[21], Int64GetDatum(e->packets));
+			else
+				col_null(&c[21]);
+		}
+		values[0] = CStringGetTextDatum(ctx->format);
+		for (int k = 0; k < 22; k++)
+			values[k + 1] = col_array(&c[k]);
+		exec_plan(ctx->plan_event, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d;
+
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+				ctx->counts.events += DatumGetInt64(d);
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+			if (!isnull)
+				ctx->counts.relationships += DatumGetInt64(d);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
+/* Errors that one bad record can cause: data exceptions and integrity violations. */
+static bool
+record_error(ErrorData *edata)
+{
+	int			class = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+	return class == ERRCODE_DATA_EXCEPTION || class == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
+/*
+ * Tries records [rlo, rhi) in a subtransaction.  On a record error, returns
+ * false with *err set (the subtransaction rolled back); other errors propagate.
+ */
+static bool
+try_range(IngestCtx *ctx, int rlo, int rhi, ErrorData **err)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	MemoryContext work;
+	IngestCounts saved = ctx->counts;
+	volatile bool ok = true;
+
+	work = AllocSetContextCreate(oldcxt, "correlate ingest flush", ALLOCSET_DEFAULT_SIZES);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(work);
+	PG_TRY();
+	{
+		flush_range(ctx, rlo, rhi);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ctx->counts = saved;
+		if (!record_error(edata))
+			ReThrowError(edata);
+		*err = edata;
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextDelete(work);
+	return ok;
+}
+
+static void
+bisect(IngestCtx *ctx, int rlo, int rhi, ErrorData *err)
+{
+	int			mid;
+	ErrorData  *e2 = NULL;
+
+	CHECK_FOR_INTERRUPTS();
+	if (rhi - rlo == 1)
+	{
+		RecMark    *m = &ctx->recs[rlo];
+
+		if (!ctx->skip_errors)
+			ereport(ERROR,
+					(errcode(err->sqlerrcode),
+					 errmsg("%s record %lld could not be stored: %s", ctx->format, (long long) m->recno, err->message),
+					 err->detail ? errdetail_internal("%s", err->detail) : 0,
+					 errhint("Pass on_error => 'skip' to store such records in correlate.ingest_reject and load the rest.")));
+		ctx->in_record = false;
+		ingest_reject(ctx, m->recno, m->raw, m->rawlen,
+					  psprintf("could not be stored: %s%s%s", err->message,
+							   err->detail ? " " : "", err->detail ? err->detail : ""));
+		return;
+	}
+	mid = rlo + (rhi - rlo) / 2;
+	if (!try_range(ctx, rlo, mid, &e2))
+		bisect(ctx, rlo, mid, e2);
+	if (!try_range(ctx, mid, rhi, &e2))
+		bisect(ctx, mid, rhi, e2);
+}
+
+static void
+flush_rejects(IngestCtx *ctx)
+{
+	Col			c[4];
+	Datum		values[5];
+	static const Oid t[] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+
+	if (ctx->nrejects == 0)
+		return;
+	for (int k = 0; k < 4; k++)
+		col_init(&c[k], ctx->nrejects, t[k]);
+	for (int i = 0; i < ctx->nrejects; i++)
+	{
+		col_datum(&c[0], Int64GetDatum(ctx->rejects[i].recno));
+		col_text(&c[1], ctx->rejects[i].reason);
+		col_text(&c[2], ctx->rejects[i].raw);
+		col_text(&c[3], ctx->rejects[i].digest);
+	}
+	values[0] = CStringGetTextDatum(ctx->format);
+	for (int k = 0; k < 4; k++)
+		values[k + 1] = col_array(&c[k]);
+	exec_plan(ctx->plan_reject, values, NULL, SPI_OK_INSERT);
+}
+
+static void
+flush_batch(IngestCtx *ctx)
+{
+	MemoryContext old;
+	ErrorData  *err = NULL;
+
+	ctx->in_record = false;
+	if (ctx->nrecs == 0 && ctx->nrejects == 0)
+		return;
+	old = MemoryContextSwitchTo(ctx->batchcxt);
+	prepare_plans(ctx);
+	if (ctx->nres + ctx->nlinks + ctx->nevents + ctx->nfindings + ctx->nleases > 0 &&
+		!try_range(ctx, 0, ctx->nrecs, &err))
+		bisect(ctx, 0, ctx->nrecs, err);
+	flush_rejects(ctx);
+	MemoryContextSwitchTo(old);
+
+	MemoryContextReset(ctx->batchcxt);
+	ctx->recs = NULL;
+	ctx->nrecs = ctx->maxrecs = 0;
+	ctx->res = NULL;
+	ctx->nres = ctx->maxres = 0;
+	ctx->links = NULL;
+	ctx->nlinks = ctx->maxlinks = 0;
+	ctx->events = NULL;
+	ctx->nevents = ctx->maxevents = 0;
+	ctx->findings = NULL;
+	ctx->nfindings = ctx->maxfindings = 0;
+	ctx->leases = NULL;
+	ctx->nleases = ctx->maxleases = 0;
+	ctx->rejects = NULL;
+	ctx->nrejects = ctx->maxrejects = 0;
+}

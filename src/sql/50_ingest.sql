@@ -1,0 +1,237 @@
+-- 50_ingest.sql: correlate.ingest() and correlate.ingest_file() (C, src/ingest/),
+-- the table of rejected records, and the set-based event path the C writer uses.
+--
+-- The C writer flushes each batch through the core write API
+-- (upsert_resources, link_many, record_ip_lease, record_finding) and through
+-- correlate._ingest_events below, which adds what only the ingest path needs:
+-- resolving addresses through ip_lease at each event's time in bulk, and
+-- counting flows on connects_to edges only for events not stored before, so
+-- ingesting the same input twice changes nothing.
+
+CREATE TABLE correlate.ingest_reject (
+	tenant text NOT NULL DEFAULT correlate.current_tenant(),
+	id     bigint GENERATED ALWAYS AS IDENTITY,
+	ts     timestamptz NOT NULL DEFAULT now(),
+	format text NOT NULL,
+	recno  bigint NOT NULL CHECK (recno >= 0),
+	reason text NOT NULL,
+	raw    text,
+	digest text NOT NULL,
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, format, digest)
+);
+CREATE INDEX ingest_reject_ts_idx ON correlate.ingest_reject (tenant, ts);
+
+COMMENT ON TABLE correlate.ingest_reject IS 'Records correlate.ingest(..., on_error => ''skip'') could not load, with the reason; nothing else of them was stored.';
+COMMENT ON COLUMN correlate.ingest_reject.tenant IS 'Tenant the ingest ran in.';
+COMMENT ON COLUMN correlate.ingest_reject.id IS 'Surrogate id.';
+COMMENT ON COLUMN correlate.ingest_reject.ts IS 'When the record was first rejected.';
+COMMENT ON COLUMN correlate.ingest_reject.format IS 'Ingest format (cloudtrail, falco, ...).';
+COMMENT ON COLUMN correlate.ingest_reject.recno IS '1-based number of the record in its input (a line, an array element, a document).';
+COMMENT ON COLUMN correlate.ingest_reject.reason IS 'Why the record was rejected.';
+COMMENT ON COLUMN correlate.ingest_reject.raw IS 'The record as received, up to correlate.ingest_reject_raw_max; NUL bytes and invalid UTF-8 appear as \xNN.';
+COMMENT ON COLUMN correlate.ingest_reject.digest IS 'Hash of the full record and reason: the same reject is stored once however often it is ingested.';
+
+ALTER TABLE correlate.ingest_reject ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON correlate.ingest_reject
+	USING (tenant = (SELECT correlate.current_tenant()))
+	WITH CHECK (tenant = (SELECT correlate.current_tenant()));
+
+SELECT pg_catalog.pg_extension_config_dump('correlate.ingest_reject', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.ingest_reject', 'id')::regclass, '');
+
+-- Events of one flush.  Parallel arrays, one element per event; the C writer
+-- has validated every field.  src_modes / dst_modes: 0 keep actor / target as
+-- given, 1 resolve the address through ip_lease at ts and otherwise use its own
+-- network:ip resource, 2 resolve and otherwise use the internet resource.
+CREATE FUNCTION correlate._ingest_events(
+	p_source        text,
+	p_ts            timestamptz[],
+	p_uids          text[],
+	p_class_uids    integer[],
+	p_activity_ids  integer[],
+	p_domains       text[],
+	p_severity_ids  integer[],
+	p_actors        bigint[],
+	p_targets       bigint[],
+	p_src_ips       inet[],
+	p_dst_ips       inet[],
+	p_dst_ports     integer[],
+	p_processes     text[],
+	p_command_lines text[],
+	p_actions       text[],
+	p_outcomes      text[],
+	p_rules         text[],
+	p_raws          jsonb[],
+	p_src_modes     integer[],
+	p_dst_modes     integer[],
+	p_link_kinds    text[],
+	p_bytes         bigint[],
+	p_packets       bigint[])
+RETURNS TABLE (events bigint, relationships bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	n integer := COALESCE(cardinality(p_ts), 0);
+	inet_id bigint;
+	ip_uids text[];
+	ip_names text[];
+	ip_ids bigint[];
+	l_src bigint[];
+	l_dst bigint[];
+	l_kind text[];
+	l_props jsonb[];
+	l_seen timestamptz[];
+	n_ev bigint := 0;
+	n_rel bigint := 0;
+BEGIN
+	PERFORM correlate._check_lengths('_ingest_events', n, cardinality(p_uids), cardinality(p_class_uids),
+		cardinality(p_activity_ids), cardinality(p_domains), cardinality(p_severity_ids), cardinality(p_actors),
+		cardinality(p_targets), cardinality(p_src_ips), cardinality(p_dst_ips), cardinality(p_dst_ports),
+		cardinality(p_processes), cardinality(p_command_lines), cardinality(p_actions), cardinality(p_outcomes),
+		cardinality(p_rules), cardinality(p_raws), cardinality(p_src_modes), cardinality(p_dst_modes),
+		cardinality(p_link_kinds), cardinality(p_bytes), cardinality(p_packets));
+	IF n = 0 THEN
+		RETURN QUERY SELECT 0::bigint, 0::bigint;
+		RETURN;
+	END IF;
+
+	-- Addresses: the lease holder at the event's time, else the internet or the address itself.
+	IF EXISTS (SELECT 1 FROM unnest(p_src_modes, p_dst_modes) AS m(s, d) WHERE m.s > 0 OR m.d > 0) THEN
+		SELECT array_agg(COALESCE(u.actor,
+					CASE WHEN u.sm > 0 THEN (SELECT l.resource FROM correlate.ip_lease l
+											 WHERE l.tenant = t AND l.ip = u.sip AND l.valid @> u.ts
+											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o),
+			   array_agg(COALESCE(u.target,
+					CASE WHEN u.dm > 0 THEN (SELECT l.resource FROM correlate.ip_lease l
+											 WHERE l.tenant = t AND l.ip = u.dip AND l.valid @> u.ts
+											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o)
+		INTO p_actors, p_targets
+		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_ts, p_src_modes, p_dst_modes)
+			 WITH ORDINALITY AS u(actor, target, sip, dip, ts, sm, dm, o);
+
+		IF EXISTS (SELECT 1 FROM unnest(p_actors, p_src_modes, p_targets, p_dst_modes) AS u(a, sm, b, dm)
+				   WHERE (u.a IS NULL AND u.sm = 2) OR (u.b IS NULL AND u.dm = 2)) THEN
+			inet_id := correlate.internet();
+		END IF;
+
+		SELECT array_agg('ip://' || x.h ORDER BY x.h), array_agg(x.h ORDER BY x.h) INTO ip_uids, ip_names
+		FROM (SELECT host(u.sip) AS h FROM unnest(p_actors, p_src_ips, p_src_modes) AS u(a, sip, m)
+			  WHERE u.a IS NULL AND u.m = 1
+			  UNION
+			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
+			  WHERE u.a IS NULL AND u.m = 1) x;
+		IF ip_uids IS NOT NULL THEN
+			SELECT array_agg(r.id ORDER BY r.ord) INTO ip_ids
+			FROM correlate.upsert_resources(ip_uids, array_fill('network:ip'::text, ARRAY[cardinality(ip_uids)]),
+											names => ip_names, seen_at => array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r;
+		END IF;
+
+		SELECT array_agg(COALESCE(u.a, CASE u.sm WHEN 2 THEN inet_id WHEN 1 THEN s.id END) ORDER BY u.o),
+			   array_agg(COALESCE(u.b, CASE u.dm WHEN 2 THEN inet_id WHEN 1 THEN d.id END) ORDER BY u.o)
+		INTO p_actors, p_targets
+		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_src_modes, p_dst_modes)
+			 WITH ORDINALITY AS u(a, b, sip, dip, sm, dm, o)
+		LEFT JOIN unnest(ip_names, ip_ids) AS s(h, id) ON u.a IS NULL AND u.sm = 1 AND s.h = host(u.sip)
+		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm = 1 AND d.h = host(u.dip);
+	END IF;
+
+	IF NOT EXISTS (SELECT 1 FROM unnest(p_link_kinds) AS k WHERE k IS NOT NULL) THEN
+		WITH ins AS (
+			INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
+				target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
+			SELECT u.ts, u.uid, p_source, u.c, u.a, COALESCE(u.dom, correlate.ocsf_domain(u.c)), u.sev, u.actor,
+				   u.target, u.sip, u.dip, u.dport, u.proc, u.cmd, u.act, u.outc, u.rule, u.raw
+			FROM unnest(p_ts, p_uids, p_class_uids, p_activity_ids, p_domains, p_severity_ids, p_actors, p_targets,
+						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
+						p_rules, p_raws)
+				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
+			ON CONFLICT (tenant, source, uid, ts) DO NOTHING
+			RETURNING 1
+		)
+		SELECT count(*) INTO n_ev FROM ins;
+		RETURN QUERY SELECT n_ev, 0::bigint;
+		RETURN;
+	END IF;
+
+	-- With link kinds: count what each newly stored event adds to its edge.
+	WITH input AS (
+		SELECT u.* FROM unnest(p_ts, p_uids, p_class_uids, p_activity_ids, p_domains, p_severity_ids, p_actors,
+							   p_targets, p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines,
+							   p_actions, p_outcomes, p_rules, p_raws, p_link_kinds, p_bytes, p_packets)
+			 WITH ORDINALITY AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc,
+								  rule, raw, lk, nbytes, npackets, o)
+	), ins AS (
+		INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
+			target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
+		SELECT i.ts, i.uid, p_source, i.c, i.a, COALESCE(i.dom, correlate.ocsf_domain(i.c)), i.sev, i.actor,
+			   i.target, i.sip, i.dip, i.dport, i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
+		FROM input i
+		ON CONFLICT (tenant, source, uid, ts) DO NOTHING
+		RETURNING e.uid, e.ts
+	), added AS (
+		SELECT DISTINCT ON (i.uid, i.ts) i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
+		ORDER BY i.uid, i.ts, i.o
+	), flows AS (
+		SELECT a.actor, a.target, a.lk, count(*) AS nev, sum(a.nbytes) AS nbytes, sum(a.npackets) AS npackets,
+			   max(a.ts) AS last_ts, array_agg(DISTINCT a.dport) FILTER (WHERE a.dport IS NOT NULL) AS ports
+		FROM added a
+		WHERE a.lk IS NOT NULL AND a.actor IS NOT NULL AND a.target IS NOT NULL
+		GROUP BY a.actor, a.target, a.lk
+	), merged AS (
+		SELECT f.actor, f.target, f.lk, f.last_ts,
+			   jsonb_strip_nulls(jsonb_build_object(
+				   'events', COALESCE((r.props->>'events')::bigint, 0) + f.nev,
+				   'bytes', CASE WHEN f.nbytes IS NULL THEN r.props->'bytes'
+								 ELSE to_jsonb(COALESCE((r.props->>'bytes')::numeric, 0) + f.nbytes) END,
+				   'packets', CASE WHEN f.npackets IS NULL THEN r.props->'packets'
+								   ELSE to_jsonb(COALESCE((r.props->>'packets')::numeric, 0) + f.npackets) END,
+				   'ports', (SELECT jsonb_agg(p.port ORDER BY p.port)
+							 FROM (SELECT DISTINCT x.port FROM (
+									  SELECT (jsonb_array_elements_text(
+												CASE WHEN jsonb_typeof(r.props->'ports') = 'array'
+													 THEN r.props->'ports' ELSE '[]' END))::integer AS port
+									  UNION ALL SELECT unnest(f.ports)) x
+								   ORDER BY x.port LIMIT 64) p))) AS props
+		FROM flows f
+		LEFT JOIN correlate.relationship r ON r.tenant = t AND r.src = f.actor AND r.dst = f.target AND r.kind = f.lk
+	)
+	SELECT (SELECT count(*) FROM ins), array_agg(m.actor), array_agg(m.target), array_agg(m.lk),
+		   array_agg(m.props), array_agg(m.last_ts)
+	INTO n_ev, l_src, l_dst, l_kind, l_props, l_seen
+	FROM merged m;
+
+	IF l_src IS NOT NULL THEN
+		SELECT count(*) INTO n_rel
+		FROM correlate.link_many(l_src, l_dst, l_kind, NULL, l_props,
+								 array_fill(p_source, ARRAY[cardinality(l_src)]), l_seen);
+	END IF;
+	RETURN QUERY SELECT n_ev, n_rel;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
+	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), resolving addresses through ip_lease and counting flows on links for newly stored events.';
+
+CREATE FUNCTION correlate.ingest(format text, payload text, on_error text DEFAULT 'error')
+RETURNS TABLE (events bigint, resources bigint, relationships bigint, findings bigint, rejected bigint)
+AS 'MODULE_PATHNAME', 'correlate_ingest'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION correlate.ingest(text, text, text)
+	IS 'Parses telemetry of the given format (cloudtrail, falco, k8s_audit, vpc_flow, ocsf, k8s_inventory, aws_iam, trivy, grype) and stores its events, resources, relationships and findings; on_error is ''error'' or ''skip''.';
+
+CREATE FUNCTION correlate.ingest_file(format text, path text, on_error text DEFAULT 'error')
+RETURNS TABLE (events bigint, resources bigint, relationships bigint, findings bigint, rejected bigint)
+AS 'MODULE_PATHNAME', 'correlate_ingest_file'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION correlate.ingest_file(text, text, text)
+	IS 'correlate.ingest() reading a file on the database server, streamed in chunks; needs superuser or pg_read_server_files.';
+
+GRANT SELECT ON correlate.ingest_reject TO correlate_reader;
+GRANT INSERT, DELETE ON correlate.ingest_reject TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate.ingest(text, text, text), correlate.ingest_file(text, text, text),
+	correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
+	TO correlate_writer;
