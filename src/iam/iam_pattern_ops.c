@@ -18,6 +18,7 @@
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -38,6 +39,8 @@ PG_FUNCTION_INFO_V1(iam_pattern_ge);
 PG_FUNCTION_INFO_V1(iam_pattern_cmp);
 PG_FUNCTION_INFO_V1(iam_pattern_hash);
 PG_FUNCTION_INFO_V1(iam_pattern_hash_extended);
+PG_FUNCTION_INFO_V1(iam_patterns_cover);
+PG_FUNCTION_INFO_V1(iam_patterns_overlap);
 
 static inline unsigned char
 fold(unsigned char c)
@@ -269,4 +272,82 @@ iam_pattern_first_match(PG_FUNCTION_ARGS)
 	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(PointerGetDatum(PG_DETOAST_DATUM_COPY(d)));
+}
+
+/* Elements of a pattern array, NULLs dropped; *n receives the count. */
+static struct varlena **
+array_patterns(ArrayType *arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	struct varlena **out;
+	int			k = 0;
+
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+	out = (struct varlena **) palloc(Max(nelems, 1) * sizeof(struct varlena *));
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			out[k++] = DatumGetIamPatternP(elems[i]);
+	*n = k;
+	return out;
+}
+
+static bool
+covers_one(const struct varlena *o, const struct varlena *i)
+{
+	return iam_covers(IAMPAT_TEXT(o), IAMPAT_TEXTLEN(o), IAMPAT_FLAGS(o),
+					  IAMPAT_TEXT(i), IAMPAT_TEXTLEN(i), IAMPAT_FLAGS(i));
+}
+
+/*
+ * Whether every element of inner is covered by some element of outer (an
+ * empty inner is covered by anything).
+ */
+Datum
+iam_patterns_cover(PG_FUNCTION_ARGS)
+{
+	int			no,
+				ni;
+	struct varlena **o = array_patterns(PG_GETARG_ARRAYTYPE_P(0), &no);
+	struct varlena **in = array_patterns(PG_GETARG_ARRAYTYPE_P(1), &ni);
+
+	for (int i = 0; i < ni; i++)
+	{
+		bool		hit = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < no && !hit; j++)
+			hit = covers_one(o[j], in[i]);
+		if (!hit)
+			PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Whether some element of a and some element of b may match a common string:
+ * one covers the other, or one matches the other's text.  An approximation
+ * that errs towards true; used to flag partial denials.
+ */
+Datum
+iam_patterns_overlap(PG_FUNCTION_ARGS)
+{
+	int			na,
+				nb;
+	struct varlena **a = array_patterns(PG_GETARG_ARRAYTYPE_P(0), &na);
+	struct varlena **b = array_patterns(PG_GETARG_ARRAYTYPE_P(1), &nb);
+
+	for (int i = 0; i < na; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < nb; j++)
+		{
+			if (covers_one(a[i], b[j]) || covers_one(b[j], a[i]) ||
+				iam_pattern_matches(a[i], IAMPAT_TEXT(b[j]), IAMPAT_TEXTLEN(b[j])) ||
+				iam_pattern_matches(b[j], IAMPAT_TEXT(a[i]), IAMPAT_TEXTLEN(a[i])))
+				PG_RETURN_BOOL(true);
+		}
+	}
+	PG_RETURN_BOOL(false);
 }

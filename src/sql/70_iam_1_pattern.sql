@@ -71,6 +71,13 @@ CREATE FUNCTION correlate.iam_pattern_covers(outer_pattern correlate.iam_pattern
 AS 'MODULE_PATHNAME', 'iam_pattern_covers_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION correlate.iam_pattern_covers(correlate.iam_pattern, correlate.iam_pattern) IS 'Whether every string inner_pattern matches is matched by outer_pattern (sound: true is always right; rare covered pairs answer false).';
 
+CREATE FUNCTION correlate.iam_patterns_cover(outer_patterns correlate.iam_pattern[], inner_patterns correlate.iam_pattern[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'iam_patterns_cover' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION correlate.iam_patterns_cover(correlate.iam_pattern[], correlate.iam_pattern[]) IS 'Whether every pattern of inner_patterns is covered by some pattern of outer_patterns.';
+CREATE FUNCTION correlate.iam_patterns_overlap(correlate.iam_pattern[], correlate.iam_pattern[]) RETURNS boolean
+AS 'MODULE_PATHNAME', 'iam_patterns_overlap' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION correlate.iam_patterns_overlap(correlate.iam_pattern[], correlate.iam_pattern[]) IS 'Whether some pattern of each array may match a common string (one covers or matches the other; errs towards true).';
+
 CREATE OPERATOR correlate.~~> (
 	LEFTARG = correlate.iam_pattern, RIGHTARG = text,
 	FUNCTION = correlate.iam_match,
@@ -226,6 +233,8 @@ GRANT EXECUTE ON FUNCTION
 	correlate.iam_match(correlate.iam_pattern[], text), correlate._iam_matched(text, correlate.iam_pattern[]),
 	correlate.iam_first_match(correlate.iam_pattern[], text),
 	correlate.iam_pattern_covers(correlate.iam_pattern, correlate.iam_pattern),
+	correlate.iam_patterns_cover(correlate.iam_pattern[], correlate.iam_pattern[]),
+	correlate.iam_patterns_overlap(correlate.iam_pattern[], correlate.iam_pattern[]),
 	correlate._iam_pattern_eq(correlate.iam_pattern, correlate.iam_pattern),
 	correlate._iam_pattern_ne(correlate.iam_pattern, correlate.iam_pattern),
 	correlate._iam_pattern_lt(correlate.iam_pattern, correlate.iam_pattern),

@@ -1,0 +1,345 @@
+-- 70_iam_3_eval.sql: policy evaluation over the policy store.
+--
+-- correlate._iam_evaluate() answers a batch of requests (action, resource ARN)
+-- at once: which users and roles of the tenant may perform each, and which
+-- statement decides.  who_can() is one request; the edge derivation sends
+-- thousands.  The rules follow AWS's evaluation logic for one account:
+--
+--   1. An explicit Deny that applies (identity policy, permissions boundary or
+--      resource-based policy, unconditional) wins: decision 'deny'.
+--   2. Identity-based allows (inline, managed, inherited from groups) count only
+--      when a permissions boundary, if the principal has one, also allows.
+--   3. A resource-based policy (bucket, key, other) that names the principal's
+--      ARN (or *) allows by itself within the account; one that names the
+--      account (arn:aws:iam::ACCT:root) only delegates to identity policies.
+--   4. Role trust policies (for sts:AssumeRole*) and KMS key policies (when the
+--      key's policy is known) are required: without their allow nothing allows.
+--   5. Across accounts (principal and resource accounts both known and
+--      different) both the resource-based and the identity-based side must allow.
+--   6. Conditions are not evaluated: an answer that depends on a conditional
+--      statement (or that a conditional Deny could overturn) is 'conditional'.
+--
+-- A NULL resource ARN means "some resource": any statement for the action
+-- counts, whatever its Resource (used for actions that create what they act
+-- on, such as lambda:CreateFunction).
+--
+-- Principals named by resource-based or trust policies that are not users or
+-- roles of the tenant (*, other accounts, AWS services, web identity
+-- providers) are returned too, with principal NULL unless a resource with that
+-- uid exists.
+
+CREATE FUNCTION correlate._iam_evaluate(p_actions text[], p_resources text[], p_include_denied boolean DEFAULT false)
+RETURNS TABLE (req integer, principal bigint, principal_uid text, principal_kind text, decision text,
+			   via text, statement bigint, policy text, sid text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	IF COALESCE(cardinality(p_actions), 0) <> COALESCE(cardinality(p_resources), 0) THEN
+		RAISE EXCEPTION 'actions and resources differ in length'
+			USING ERRCODE = 'array_subscript_error',
+				  DETAIL = format('%s actions and %s resources.', cardinality(p_actions), cardinality(p_resources));
+	END IF;
+	RETURN QUERY
+	WITH rq AS (
+		SELECT u.ord::integer AS req, u.action, u.res
+		FROM unnest(p_actions, p_resources) WITH ORDINALITY u(action, res, ord)
+		WHERE u.action IS NOT NULL
+	), m AS MATERIALIZED (
+		-- Statements whose Action and Resource (or their Not- forms) match the request.
+		SELECT rq.req, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+			   s.principals, s.not_principals
+		FROM rq JOIN correlate.iam_statement s
+			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
+			AND (rq.res IS NULL OR s.resources OPERATOR(correlate.~~>) rq.res
+				 OR (s.not_resources IS NOT NULL AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res))
+		UNION ALL
+		SELECT rq.req, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+			   s.principals, s.not_principals
+		FROM rq JOIN correlate.iam_statement s
+			 ON s.tenant = t AND s.not_actions IS NOT NULL AND NOT s.not_actions OPERATOR(correlate.~~>) rq.action
+			AND (rq.res IS NULL OR s.resources OPERATOR(correlate.~~>) rq.res
+				 OR (s.not_resources IS NOT NULL AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res))
+	), pr AS MATERIALIZED (
+		SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root
+		FROM correlate.resource r
+		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
+	), ident AS (
+		-- Identity statements reach principals through their attachments.
+		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
+		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
+		WHERE m.source = 'identity'
+	), mp AS (
+		-- Principal patterns of the matching resource-based and trust statements.
+		SELECT m.req, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
+		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
+		WHERE m.source IN ('resource', 'trust')
+	), resg AS (
+		-- Resource-based and trust statements reach the principals they name: exact ARNs
+		-- by hash join, patterns by the matcher; naming the account root only delegates.
+		SELECT mp.req, p.id AS principal, mp.id AS stmt, mp.effect, mp.conditional, mp.source, 'direct' AS grant_kind
+		FROM mp JOIN pr p ON p.uid = mp.p::text WHERE mp.literal
+		UNION ALL
+		SELECT mp.req, p.id, mp.id, mp.effect, mp.conditional, mp.source, 'account'
+		FROM mp JOIN pr p ON p.root = mp.p::text WHERE mp.literal
+		UNION ALL
+		SELECT mp.req, p.id, mp.id, mp.effect, mp.conditional, mp.source,
+			   CASE WHEN mp.p OPERATOR(correlate.~~>) p.uid THEN 'direct' ELSE 'account' END
+		FROM mp JOIN pr p ON NOT mp.literal
+			 AND (mp.p OPERATOR(correlate.~~>) p.uid OR mp.p OPERATOR(correlate.~~>) p.root)
+		UNION ALL
+		SELECT m.req, p.id, m.id, m.effect, m.conditional, m.source, 'direct'
+		FROM m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
+			 AND NOT m.not_principals OPERATOR(correlate.~~>) p.root
+		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
+	), ia AS (
+		SELECT i.req, i.principal,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how <> 'boundary' AND NOT i.conditional) AS allow_u,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how <> 'boundary' AND i.conditional) AS allow_c,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how = 'boundary' AND NOT i.conditional) AS bnd_u,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how = 'boundary' AND i.conditional) AS bnd_c,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Deny' AND NOT i.conditional) AS deny_u,
+			   min(i.stmt) FILTER (WHERE i.effect = 'Deny' AND i.conditional) AS deny_c
+		FROM ident i GROUP BY i.req, i.principal
+	), ra AS (
+		SELECT g.req, g.principal,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'direct' AND NOT g.conditional) AS direct_u,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'direct' AND g.conditional) AS direct_c,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'account' AND NOT g.conditional) AS acct_u,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'account' AND g.conditional) AS acct_c,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Deny' AND NOT g.conditional) AS deny_u,
+			   min(g.stmt) FILTER (WHERE g.effect = 'Deny' AND g.conditional) AS deny_c
+		FROM resg g GROUP BY g.req, g.principal
+	), rinfo AS (
+		-- What the requested resource needs: a trust or key policy, and its account.
+		SELECT rq.req,
+			   (rq.action ILIKE 'sts:AssumeRole%' AND tr.kind = 'aws:iam:role') AS trust_required,
+			   (tr.kind = 'aws:kms:key' AND EXISTS (SELECT 1 FROM correlate.iam_policy kp
+													 WHERE kp.tenant = t AND kp.holder = tr.id AND kp.kind = 'resource')) AS key_required,
+			   COALESCE(tr.account, bk.account, NULLIF(split_part(rq.res, ':', 5), '')) AS account
+		FROM rq
+		LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.uid = rq.res
+		LEFT JOIN correlate.resource bk ON bk.tenant = t AND rq.res LIKE 'arn:aws:s3:::%/%'
+			 AND bk.uid = split_part(rq.res, '/', 1) AND bk.kind = 'aws:s3:bucket'
+	), bounded AS (
+		SELECT DISTINCT a.principal FROM correlate.iam_attachment a WHERE a.tenant = t AND a.how = 'boundary'
+	), cand AS (
+		SELECT c.req, c.principal, p.uid, p.kind, p.account,
+			   ia.allow_u, ia.allow_c, ia.bnd_u, ia.bnd_c, ra.direct_u, ra.direct_c, ra.acct_u, ra.acct_c,
+			   COALESCE(ia.deny_u, ra.deny_u) AS deny_u, COALESCE(ia.deny_c, ra.deny_c) AS deny_c,
+			   (b.principal IS NOT NULL) AS has_boundary,
+			   COALESCE(ri.trust_required OR ri.key_required, false) AS required,
+			   COALESCE(p.account <> ri.account, false) AS cross_account
+		FROM (SELECT i.req, i.principal FROM ia i UNION SELECT g.req, g.principal FROM ra g) c
+		JOIN pr p ON p.id = c.principal
+		JOIN rinfo ri ON ri.req = c.req
+		LEFT JOIN ia ON ia.req = c.req AND ia.principal = c.principal
+		LEFT JOIN ra ON ra.req = c.req AND ra.principal = c.principal
+		LEFT JOIN bounded b ON b.principal = c.principal
+	), decided AS (
+		SELECT c.*, x.id_u, x.id_any, y.ok_u, y.ok_any
+		FROM cand c,
+			 LATERAL (SELECT c.allow_u IS NOT NULL AND (NOT c.has_boundary OR c.bnd_u IS NOT NULL) AS id_u,
+							 COALESCE(c.allow_u, c.allow_c) IS NOT NULL
+							   AND (NOT c.has_boundary OR COALESCE(c.bnd_u, c.bnd_c) IS NOT NULL) AS id_any) x,
+			 LATERAL (SELECT
+						CASE WHEN c.cross_account THEN COALESCE(c.direct_u, c.acct_u) IS NOT NULL AND x.id_u
+							 WHEN c.required THEN c.direct_u IS NOT NULL OR (c.acct_u IS NOT NULL AND x.id_u)
+							 ELSE x.id_u OR c.direct_u IS NOT NULL END AS ok_u,
+						CASE WHEN c.cross_account THEN COALESCE(c.direct_u, c.direct_c, c.acct_u, c.acct_c) IS NOT NULL AND x.id_any
+							 WHEN c.required THEN COALESCE(c.direct_u, c.direct_c) IS NOT NULL
+												  OR (COALESCE(c.acct_u, c.acct_c) IS NOT NULL AND x.id_any)
+							 ELSE x.id_any OR COALESCE(c.direct_u, c.direct_c) IS NOT NULL END AS ok_any) y
+	), answer AS (
+		SELECT d.req, d.principal, d.uid, d.kind,
+			   CASE WHEN d.deny_u IS NOT NULL THEN 'deny'
+					WHEN d.ok_u AND d.deny_c IS NULL THEN 'allow'
+					WHEN d.ok_any THEN 'conditional' END AS decision,
+			   CASE WHEN d.deny_u IS NOT NULL THEN d.deny_u
+					WHEN d.ok_u AND d.deny_c IS NULL THEN
+						CASE WHEN d.required OR d.cross_account THEN COALESCE(d.direct_u, d.acct_u)
+							 WHEN d.id_u THEN d.allow_u ELSE d.direct_u END
+					WHEN d.ok_u THEN d.deny_c
+					ELSE COALESCE(d.allow_c, d.direct_c, d.acct_c, d.bnd_c, d.allow_u, d.direct_u, d.acct_u) END AS stmt
+		FROM decided d
+		UNION ALL
+		-- Principals named in resource-based or trust policies that are not users or roles here.
+		SELECT m.req, x.id, e.p::text, COALESCE(x.kind,
+			   CASE WHEN e.p::text = '*' THEN 'anyone'
+					WHEN e.p::text LIKE 'arn:aws:iam::%:root' THEN 'aws:iam:root'
+					WHEN e.p::text LIKE '%.amazonaws.com' AND e.p::text NOT LIKE 'arn:%' THEN 'aws:service'
+					ELSE 'aws:principal' END),
+			   CASE WHEN EXISTS (SELECT 1 FROM m d WHERE d.req = m.req AND d.effect = 'Deny' AND NOT d.conditional
+								 AND d.source IN ('resource', 'trust') AND d.principals OPERATOR(correlate.~~>) e.p::text) THEN 'deny'
+					WHEN m.conditional OR EXISTS (SELECT 1 FROM m d WHERE d.req = m.req AND d.effect = 'Deny'
+												  AND d.source IN ('resource', 'trust')
+												  AND d.principals OPERATOR(correlate.~~>) e.p::text) THEN 'conditional'
+					ELSE 'allow' END,
+			   m.id
+		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
+		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = e.p::text
+		WHERE m.source IN ('resource', 'trust') AND m.effect = 'Allow'
+		  AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.uid = e.p::text)
+		  AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.root = e.p::text)
+	)
+	SELECT DISTINCT ON (a.req, a.principal, a.uid)
+		   a.req, a.principal, a.uid, a.kind, a.decision,
+		   CASE s.source WHEN 'trust' THEN 'trust_policy'
+						 WHEN 'resource' THEN CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
+														 WHEN 'aws:kms:key' THEN 'key_policy'
+														 ELSE 'resource_policy' END
+						 ELSE (SELECT at.how FROM correlate.iam_attachment at
+							   WHERE at.tenant = t AND at.policy = s.policy AND at.principal = a.principal
+							   ORDER BY array_position(ARRAY['inline', 'managed', 'group_inline', 'group_managed', 'boundary'], at.how)
+							   LIMIT 1) END,
+		   a.stmt, p.name, s.sid
+	FROM answer a
+	JOIN correlate.iam_statement s ON s.tenant = t AND s.id = a.stmt
+	JOIN correlate.iam_policy p ON p.tenant = t AND p.id = s.policy
+	JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
+	WHERE a.decision IS NOT NULL AND (p_include_denied OR a.decision <> 'deny')
+	ORDER BY a.req, a.principal, a.uid,
+			 array_position(ARRAY['deny', 'allow', 'conditional'], a.decision), a.stmt;
+END
+$$;
+
+CREATE FUNCTION correlate.who_can(action text, resource_arn text, include_denied boolean DEFAULT false)
+RETURNS TABLE (principal bigint, principal_uid text, principal_kind text, decision text,
+			   via text, statement bigint, policy text, sid text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT e.principal, e.principal_uid, e.principal_kind, e.decision, e.via, e.statement, e.policy, e.sid
+	FROM correlate._iam_evaluate(ARRAY[who_can.action], ARRAY[who_can.resource_arn], who_can.include_denied) e
+	ORDER BY e.principal_uid;
+$$;
+COMMENT ON FUNCTION correlate.who_can(text, text, boolean)
+	IS 'Users and roles (and principals named by resource-based or trust policies) that may perform action on resource_arn: decision allow or conditional (deny too with include_denied), how (via), and the deciding statement.';
+
+-- ---- what_can ----------------------------------------------------------------------
+
+CREATE FUNCTION correlate.what_can(principal bigint)
+RETURNS TABLE (action correlate.iam_pattern, except_actions correlate.iam_pattern[],
+			   resources correlate.iam_pattern[], except_resources correlate.iam_pattern[],
+			   decision text, via text, statement bigint, policy text, sid text, limited_by bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	p record;
+BEGIN
+	SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root INTO p
+	FROM correlate.resource r WHERE r.tenant = t AND r.id = what_can.principal;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no resource with id % in tenant "%"', what_can.principal, t
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF p.kind NOT IN ('aws:iam:user', 'aws:iam:role') THEN
+		RAISE EXCEPTION 'resource % is a %, not an IAM user or role', p.uid, p.kind
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'what_can answers for principals that act: aws:iam:user and aws:iam:role (groups pass their policies to members).';
+	END IF;
+
+	RETURN QUERY
+	WITH st AS (
+		-- Every statement that applies to the principal: attached identity policies and
+		-- resource-based or trust policies that name it (or its account).
+		SELECT s.*, a.how AS via
+		FROM correlate.iam_attachment a
+		JOIN correlate.iam_statement s ON s.tenant = t AND s.policy = a.policy
+		WHERE a.tenant = t AND a.principal = p.id
+		UNION ALL
+		SELECT s.*, CASE s.source WHEN 'trust' THEN 'trust_policy'
+								  ELSE CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
+												  WHEN 'aws:kms:key' THEN 'key_policy'
+												  ELSE 'resource_policy' END END
+		FROM correlate.iam_statement s JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
+		WHERE s.tenant = t AND s.source IN ('resource', 'trust')
+		  -- Only grants that work by themselves: the principal named (or *), same account.
+		  AND (((s.principals OPERATOR(correlate.~~>) p.uid
+				 OR (s.not_principals IS NOT NULL AND NOT s.not_principals OPERATOR(correlate.~~>) p.uid))
+				AND (h.account IS NULL OR h.account = p.account))
+			   OR (s.effect = 'Deny' AND s.principals OPERATOR(correlate.~~>) p.root))
+	), grants AS (
+		SELECT g.*, a.action AS one_action
+		FROM st g
+		CROSS JOIN LATERAL unnest(COALESCE(g.actions, ARRAY['*'::correlate.iam_pattern])) a(action)
+		WHERE g.effect = 'Allow' AND g.via <> 'boundary'
+	), bnd AS (
+		SELECT * FROM st WHERE via = 'boundary'
+	), den AS (
+		SELECT * FROM st WHERE effect = 'Deny'
+	)
+	SELECT g.one_action, g.not_actions, g.resources, g.not_resources,
+		   CASE WHEN dc.id IS NOT NULL THEN 'denied'
+				WHEN EXISTS (SELECT 1 FROM bnd) AND bc.id IS NULL AND bo.id IS NULL THEN 'outside_boundary'
+				WHEN g.conditional OR dp.conditional OR bc.conditional OR bo.conditional THEN 'conditional'
+				WHEN dp.id IS NOT NULL OR (EXISTS (SELECT 1 FROM bnd) AND bc.id IS NULL) THEN 'partial'
+				ELSE 'allow' END,
+		   g.via, g.id, pol.name, g.sid,
+		   COALESCE(dc.id, dp.id, CASE WHEN bc.id IS NULL THEN bo.id END)
+	FROM grants g
+	JOIN correlate.iam_policy pol ON pol.tenant = t AND pol.id = g.policy
+	-- An unconditional Deny whose Action and Resource cover this grant removes it.
+	LEFT JOIN LATERAL (
+		SELECT d.id FROM den d
+		WHERE NOT d.conditional AND g.not_actions IS NULL AND g.not_resources IS NULL
+		  AND d.actions IS NOT NULL AND d.resources IS NOT NULL
+		  AND correlate.iam_patterns_cover(d.actions, ARRAY[g.one_action])
+		  AND correlate.iam_patterns_cover(d.resources, g.resources)
+		ORDER BY d.id LIMIT 1) dc ON true
+	-- A Deny that may overlap it limits it.
+	LEFT JOIN LATERAL (
+		SELECT d.id, d.conditional FROM den d
+		WHERE (d.not_actions IS NOT NULL OR g.not_actions IS NOT NULL
+			   OR correlate.iam_patterns_overlap(d.actions, ARRAY[g.one_action]))
+		  AND (d.not_resources IS NOT NULL OR g.not_resources IS NOT NULL
+			   OR correlate.iam_patterns_overlap(d.resources, g.resources))
+		ORDER BY d.conditional, d.id LIMIT 1) dp ON true
+	-- A boundary Allow covering the grant lets it through; one that overlaps limits it.
+	LEFT JOIN LATERAL (
+		SELECT b.id, b.conditional FROM bnd b
+		WHERE b.effect = 'Allow' AND b.actions IS NOT NULL AND b.resources IS NOT NULL AND g.not_actions IS NULL
+		  AND g.resources IS NOT NULL
+		  AND correlate.iam_patterns_cover(b.actions, ARRAY[g.one_action])
+		  AND correlate.iam_patterns_cover(b.resources, g.resources)
+		ORDER BY b.conditional, b.id LIMIT 1) bc ON true
+	LEFT JOIN LATERAL (
+		SELECT b.id, b.conditional FROM bnd b
+		WHERE b.effect = 'Allow'
+		  AND (b.not_actions IS NOT NULL OR g.not_actions IS NOT NULL OR correlate.iam_patterns_overlap(b.actions, ARRAY[g.one_action]))
+		ORDER BY b.conditional, b.id LIMIT 1) bo ON true
+	ORDER BY g.one_action, g.id;
+END
+$$;
+COMMENT ON FUNCTION correlate.what_can(bigint)
+	IS 'What an IAM user or role may do: one row per granted action pattern with its resources, the decision (allow, conditional, partial, denied, outside_boundary), how it is granted (via) and the granting statement; limited_by names the Deny or boundary statement that limits it.';
+
+CREATE FUNCTION correlate.what_can(principal text)
+RETURNS TABLE (action correlate.iam_pattern, except_actions correlate.iam_pattern[],
+			   resources correlate.iam_pattern[], except_resources correlate.iam_pattern[],
+			   decision text, via text, statement bigint, policy text, sid text, limited_by bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	pid bigint := correlate.resource_id(what_can.principal);
+BEGIN
+	IF pid IS NULL THEN
+		RAISE EXCEPTION 'no resource with uid "%"', what_can.principal
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Name the principal by its ARN, e.g. arn:aws:iam::111122223333:role/NAME.';
+	END IF;
+	RETURN QUERY SELECT * FROM correlate.what_can(pid);
+END
+$$;
+COMMENT ON FUNCTION correlate.what_can(text) IS 'correlate.what_can() for the principal with this uid (ARN).';
+
+GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean),
+	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text)
+	TO correlate_reader;
