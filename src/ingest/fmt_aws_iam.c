@@ -647,7 +647,7 @@ handle_list(IamParse *ps, const char *key, struct json_object *list, IamListKind
 			const char *name = ju_str(e, "Arn");
 
 			ingest_reject(ps->ctx, ps->recno, ingest_record_raw(ps->ctx), rawlen,
-						  name ? psprintf("%s (%s)", why, name) : why);
+						  (name && strstr(why, name) == NULL) ? psprintf("%s (%s)", why, name) : why);
 		}
 		MemoryContextSwitchTo(old);
 	}

@@ -280,6 +280,18 @@ $$;
 
 -- ---- refresh ----------------------------------------------------------------------
 
+-- Fresh statistics for the rebuilt tables, so the evaluator's joins are planned
+-- on real sizes.  SECURITY DEFINER because ANALYZE needs the table owner; it
+-- takes no arguments and touches only these tables.
+CREATE FUNCTION correlate._iam_analyze() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	ANALYZE correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment;
+END
+$$;
+
 CREATE FUNCTION correlate.refresh_policies(derive_edges boolean DEFAULT true)
 RETURNS TABLE (policies bigint, statements bigint, attachments bigint, problems bigint)
 LANGUAGE plpgsql VOLATILE
@@ -415,6 +427,8 @@ BEGIN
 	  AND NOT EXISTS (SELECT 1 FROM correlate.resource pr JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id
 					  WHERE pr.tenant = t AND pr.uid = m.arn AND p.kind = 'managed');
 
+	PERFORM correlate._iam_analyze();
+
 	IF derive_edges THEN
 		PERFORM correlate.refresh_iam_edges();
 	END IF;
@@ -437,4 +451,4 @@ GRANT EXECUTE ON FUNCTION correlate._iam_list(jsonb), correlate._iam_expand_vars
 	correlate._iam_list_problem(jsonb, text), correlate._iam_patterns(jsonb),
 	correlate._iam_principal_problem(jsonb, text), correlate._iam_principals(jsonb),
 	correlate._iam_statement_problem(jsonb, text), correlate._iam_document(jsonb) TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.refresh_policies(boolean) TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate.refresh_policies(boolean), correlate._iam_analyze() TO correlate_writer;

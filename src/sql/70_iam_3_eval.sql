@@ -48,21 +48,28 @@ BEGIN
 		SELECT u.ord::integer AS req, u.action, u.res
 		FROM unnest(p_actions, p_resources) WITH ORDINALITY u(action, res, ord)
 		WHERE u.action IS NOT NULL
-	), m AS MATERIALIZED (
+	), m0 AS (
 		-- Statements whose Action and Resource (or their Not- forms) match the request.
-		SELECT rq.req, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
 			   s.principals, s.not_principals
 		FROM rq JOIN correlate.iam_statement s
 			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
 			AND (rq.res IS NULL OR s.resources OPERATOR(correlate.~~>) rq.res
 				 OR (s.not_resources IS NOT NULL AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res))
 		UNION ALL
-		SELECT rq.req, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
 			   s.principals, s.not_principals
 		FROM rq JOIN correlate.iam_statement s
 			 ON s.tenant = t AND s.not_actions IS NOT NULL AND NOT s.not_actions OPERATOR(correlate.~~>) rq.action
 			AND (rq.res IS NULL OR s.resources OPERATOR(correlate.~~>) rq.res
 				 OR (s.not_resources IS NOT NULL AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res))
+	), m AS MATERIALIZED (
+		-- A resource-based statement speaks only for its own resource (and, for a
+		-- bucket, the objects under it): a key policy's "Resource": "*" means that key.
+		SELECT m0.* FROM m0
+		WHERE m0.source <> 'resource'
+		   OR EXISTS (SELECT 1 FROM correlate.resource h WHERE h.tenant = t AND h.id = m0.holder
+					  AND (m0.res = h.uid OR left(m0.res, length(h.uid) + 1) = h.uid || '/'))
 	), pr AS MATERIALIZED (
 		SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root
 		FROM correlate.resource r
@@ -95,49 +102,45 @@ BEGIN
 		FROM m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
 			 AND NOT m.not_principals OPERATOR(correlate.~~>) p.root
 		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
-	), ia AS (
-		SELECT i.req, i.principal,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how <> 'boundary' AND NOT i.conditional) AS allow_u,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how <> 'boundary' AND i.conditional) AS allow_c,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how = 'boundary' AND NOT i.conditional) AS bnd_u,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Allow' AND i.how = 'boundary' AND i.conditional) AS bnd_c,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Deny' AND NOT i.conditional) AS deny_u,
-			   min(i.stmt) FILTER (WHERE i.effect = 'Deny' AND i.conditional) AS deny_c
-		FROM ident i GROUP BY i.req, i.principal
-	), ra AS (
-		SELECT g.req, g.principal,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'direct' AND NOT g.conditional) AS direct_u,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'direct' AND g.conditional) AS direct_c,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'account' AND NOT g.conditional) AS acct_u,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Allow' AND g.grant_kind = 'account' AND g.conditional) AS acct_c,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Deny' AND NOT g.conditional) AS deny_u,
-			   min(g.stmt) FILTER (WHERE g.effect = 'Deny' AND g.conditional) AS deny_c
-		FROM resg g GROUP BY g.req, g.principal
-	), rinfo AS (
+	), ev AS (
+		-- All evidence, one row per (request, principal, statement, how it applies).
+		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident i
+		UNION ALL
+		SELECT g.req, g.principal, g.stmt, g.effect, g.conditional, g.grant_kind FROM resg g
+	), agg AS MATERIALIZED (
+		SELECT e.req, e.principal,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies IN ('inline', 'managed', 'group_inline', 'group_managed') AND NOT e.conditional) AS allow_u,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies IN ('inline', 'managed', 'group_inline', 'group_managed') AND e.conditional) AS allow_c,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'boundary' AND NOT e.conditional) AS bnd_u,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'boundary' AND e.conditional) AS bnd_c,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'direct' AND NOT e.conditional) AS direct_u,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'direct' AND e.conditional) AS direct_c,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'account' AND NOT e.conditional) AS acct_u,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies = 'account' AND e.conditional) AS acct_c,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Deny' AND NOT e.conditional) AS deny_u,
+			   min(e.stmt) FILTER (WHERE e.effect = 'Deny' AND e.conditional) AS deny_c
+		FROM ev e GROUP BY e.req, e.principal
+	), rinfo AS MATERIALIZED (
 		-- What the requested resource needs: a trust or key policy, and its account.
 		SELECT rq.req,
 			   (rq.action ILIKE 'sts:AssumeRole%' AND tr.kind = 'aws:iam:role') AS trust_required,
 			   (tr.kind = 'aws:kms:key' AND EXISTS (SELECT 1 FROM correlate.iam_policy kp
 													 WHERE kp.tenant = t AND kp.holder = tr.id AND kp.kind = 'resource')) AS key_required,
-			   COALESCE(tr.account, bk.account, NULLIF(split_part(rq.res, ':', 5), '')) AS account
+			   COALESCE(tr.account, bk.account,
+						CASE WHEN split_part(rq.res, ':', 5) ~ '^[^*?]+$' THEN split_part(rq.res, ':', 5) END) AS account
 		FROM rq
 		LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.uid = rq.res
 		LEFT JOIN correlate.resource bk ON bk.tenant = t AND rq.res LIKE 'arn:aws:s3:::%/%'
 			 AND bk.uid = split_part(rq.res, '/', 1) AND bk.kind = 'aws:s3:bucket'
-	), bounded AS (
+	), bounded AS MATERIALIZED (
 		SELECT DISTINCT a.principal FROM correlate.iam_attachment a WHERE a.tenant = t AND a.how = 'boundary'
 	), cand AS (
-		SELECT c.req, c.principal, p.uid, p.kind, p.account,
-			   ia.allow_u, ia.allow_c, ia.bnd_u, ia.bnd_c, ra.direct_u, ra.direct_c, ra.acct_u, ra.acct_c,
-			   COALESCE(ia.deny_u, ra.deny_u) AS deny_u, COALESCE(ia.deny_c, ra.deny_c) AS deny_c,
-			   (b.principal IS NOT NULL) AS has_boundary,
+		SELECT c.*, p.uid, p.kind, (b.principal IS NOT NULL) AS has_boundary,
 			   COALESCE(ri.trust_required OR ri.key_required, false) AS required,
 			   COALESCE(p.account <> ri.account, false) AS cross_account
-		FROM (SELECT i.req, i.principal FROM ia i UNION SELECT g.req, g.principal FROM ra g) c
+		FROM agg c
 		JOIN pr p ON p.id = c.principal
 		JOIN rinfo ri ON ri.req = c.req
-		LEFT JOIN ia ON ia.req = c.req AND ia.principal = c.principal
-		LEFT JOIN ra ON ra.req = c.req AND ra.principal = c.principal
 		LEFT JOIN bounded b ON b.principal = c.principal
 	), decided AS (
 		SELECT c.*, x.id_u, x.id_any, y.ok_u, y.ok_any
@@ -145,15 +148,20 @@ BEGIN
 			 LATERAL (SELECT c.allow_u IS NOT NULL AND (NOT c.has_boundary OR c.bnd_u IS NOT NULL) AS id_u,
 							 COALESCE(c.allow_u, c.allow_c) IS NOT NULL
 							   AND (NOT c.has_boundary OR COALESCE(c.bnd_u, c.bnd_c) IS NOT NULL) AS id_any) x,
+			 -- A resource-based grant naming a user stands alone; one naming a role (not a
+			 -- session) is capped by the role's boundary, as AWS does.
+			 LATERAL (SELECT c.direct_u IS NOT NULL
+							   AND (c.kind <> 'aws:iam:role' OR NOT c.has_boundary OR c.bnd_u IS NOT NULL) AS rd_u,
+							 COALESCE(c.direct_u, c.direct_c) IS NOT NULL
+							   AND (c.kind <> 'aws:iam:role' OR NOT c.has_boundary OR COALESCE(c.bnd_u, c.bnd_c) IS NOT NULL) AS rd_any) z,
 			 LATERAL (SELECT
 						CASE WHEN c.cross_account THEN COALESCE(c.direct_u, c.acct_u) IS NOT NULL AND x.id_u
-							 WHEN c.required THEN c.direct_u IS NOT NULL OR (c.acct_u IS NOT NULL AND x.id_u)
-							 ELSE x.id_u OR c.direct_u IS NOT NULL END AS ok_u,
+							 WHEN c.required THEN z.rd_u OR (c.acct_u IS NOT NULL AND x.id_u)
+							 ELSE x.id_u OR z.rd_u END AS ok_u,
 						CASE WHEN c.cross_account THEN COALESCE(c.direct_u, c.direct_c, c.acct_u, c.acct_c) IS NOT NULL AND x.id_any
-							 WHEN c.required THEN COALESCE(c.direct_u, c.direct_c) IS NOT NULL
-												  OR (COALESCE(c.acct_u, c.acct_c) IS NOT NULL AND x.id_any)
-							 ELSE x.id_any OR COALESCE(c.direct_u, c.direct_c) IS NOT NULL END AS ok_any) y
-	), answer AS (
+							 WHEN c.required THEN z.rd_any OR (COALESCE(c.acct_u, c.acct_c) IS NOT NULL AND x.id_any)
+							 ELSE x.id_any OR z.rd_any END AS ok_any) y
+	), answer AS MATERIALIZED (
 		SELECT d.req, d.principal, d.uid, d.kind,
 			   CASE WHEN d.deny_u IS NOT NULL THEN 'deny'
 					WHEN d.ok_u AND d.deny_c IS NULL THEN 'allow'
@@ -254,10 +262,15 @@ BEGIN
 		JOIN correlate.iam_statement s ON s.tenant = t AND s.policy = a.policy
 		WHERE a.tenant = t AND a.principal = p.id
 		UNION ALL
-		SELECT s.*, CASE s.source WHEN 'trust' THEN 'trust_policy'
-								  ELSE CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
-												  WHEN 'aws:kms:key' THEN 'key_policy'
-												  ELSE 'resource_policy' END END
+		SELECT s.tenant, s.id, s.policy, s.holder, s.source, s.position, s.sid, s.effect, s.actions, s.not_actions,
+			   -- "*" in a resource-based policy means the resource itself
+			   CASE WHEN s.source = 'resource' THEN ARRAY(SELECT CASE WHEN x::text = '*' THEN correlate.iam_pattern(h.uid) ELSE x END
+														  FROM unnest(s.resources) x) ELSE s.resources END,
+			   s.not_resources, s.principals, s.not_principals, s.conditions, s.conditional,
+			   CASE s.source WHEN 'trust' THEN 'trust_policy'
+							 ELSE CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
+											 WHEN 'aws:kms:key' THEN 'key_policy'
+											 ELSE 'resource_policy' END END
 		FROM correlate.iam_statement s JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
 		WHERE s.tenant = t AND s.source IN ('resource', 'trust')
 		  -- Only grants that work by themselves: the principal named (or *), same account.
@@ -277,13 +290,16 @@ BEGIN
 	)
 	SELECT g.one_action, g.not_actions, g.resources, g.not_resources,
 		   CASE WHEN dc.id IS NOT NULL THEN 'denied'
-				WHEN EXISTS (SELECT 1 FROM bnd) AND bc.id IS NULL AND bo.id IS NULL THEN 'outside_boundary'
-				WHEN g.conditional OR dp.conditional OR bc.conditional OR bo.conditional THEN 'conditional'
-				WHEN dp.id IS NOT NULL OR (EXISTS (SELECT 1 FROM bnd) AND bc.id IS NULL) THEN 'partial'
+				WHEN capped AND bc.id IS NULL AND bo.id IS NULL THEN 'outside_boundary'
+				WHEN g.conditional OR dp.conditional OR (capped AND (bc.conditional OR bo.conditional)) THEN 'conditional'
+				WHEN dp.id IS NOT NULL OR (capped AND bc.id IS NULL) THEN 'partial'
 				ELSE 'allow' END,
 		   g.via, g.id, pol.name, g.sid,
-		   COALESCE(dc.id, dp.id, CASE WHEN bc.id IS NULL THEN bo.id END)
+		   COALESCE(dc.id, dp.id, CASE WHEN capped AND bc.id IS NULL THEN bo.id END)
 	FROM grants g
+	-- The boundary caps identity grants, and resource-based grants that name a role.
+	CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM bnd)
+								 AND (g.source = 'identity' OR p.kind = 'aws:iam:role') AS capped) cap
 	JOIN correlate.iam_policy pol ON pol.tenant = t AND pol.id = g.policy
 	-- An unconditional Deny whose Action and Resource cover this grant removes it.
 	LEFT JOIN LATERAL (

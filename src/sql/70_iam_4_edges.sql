@@ -55,13 +55,13 @@ AS $$
 		('aws:ssm:parameter', 'read', 'ssm:GetParameters', '{arn}'),
 		('aws:ssm:parameter', 'write', 'ssm:PutParameter', '{arn}'),
 		('aws:ssm:parameter', 'admin', 'ssm:DeleteParameter', '{arn}'),
-		('aws:rds:db', 'read', 'rds-db:connect', 'arn:aws:rds-db:*:*:dbuser:*/*'),
+		('aws:rds:db', 'read', 'rds-db:connect', 'arn:aws:rds-db:{region}:{account}:dbuser:*/*'),
 		('aws:rds:db', 'read', 'rds:CreateDBSnapshot', '{arn}'),
 		('aws:rds:db', 'write', 'rds:ModifyDBInstance', '{arn}'),
 		('aws:rds:db', 'admin', 'rds:DeleteDBInstance', '{arn}')
 $$;
 COMMENT ON FUNCTION correlate.iam_access_actions()
-	IS 'The actions that make a can_access edge, by data store kind and class (read, write, admin); {arn} stands for the store''s ARN.';
+	IS 'The actions that make a can_access edge, by data store kind and class (read, write, admin); {arn}, {account} and {region} stand for the store''s ARN, account and region (* when unknown).';
 
 -- Escalation techniques that pass a role to a service which then runs code as it.
 CREATE FUNCTION correlate.iam_passrole_techniques()
@@ -141,7 +141,10 @@ BEGIN
 
 	-- can_access: every data store, for each catalogued action.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target, class)
-	SELECT c.action, replace(c.resource_template, '{arn}', r.uid), 'access', c.action, r.id, c.class
+	SELECT c.action,
+		   replace(replace(replace(c.resource_template, '{arn}', r.uid), '{account}', COALESCE(r.account, '*')),
+				   '{region}', COALESCE(r.region, '*')),
+		   'access', c.action, r.id, c.class
 	FROM correlate.resource r JOIN correlate.iam_access_actions() c ON c.kind = r.kind
 	WHERE r.tenant = t;
 
@@ -244,6 +247,11 @@ BEGIN
 	JOIN correlate.resource d ON d.tenant = t AND d.id = a.target
 	LEFT JOIN correlate.resource p ON p.tenant = t AND p.id = a.principal
 	WHERE a.purpose = 'access' AND (p.kind IN ('aws:iam:user', 'aws:iam:role') OR a.principal_uid = '*')
+	  -- A grant to * (a public resource) is one edge from internet, not one from every principal.
+	  AND NOT (a.principal IS NOT NULL
+			   AND EXISTS (SELECT 1 FROM correlate.iam_statement st
+						   WHERE st.tenant = t AND st.id = a.statement AND st.source = 'resource'
+							 AND correlate.iam_pattern('*') OPERATOR(correlate.=) ANY (st.principals)))
 	GROUP BY 1, d.uid;
 
 	-- can_escalate_to by PassRole: attacker may pass role R, R trusts the technique's
