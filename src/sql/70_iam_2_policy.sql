@@ -72,6 +72,7 @@ CREATE INDEX iam_statement_resources_idx ON correlate.iam_statement USING gin (r
 CREATE INDEX iam_statement_principals_idx ON correlate.iam_statement USING gin (principals);
 CREATE INDEX iam_statement_policy_idx ON correlate.iam_statement (tenant, policy);
 CREATE INDEX iam_statement_not_actions_idx ON correlate.iam_statement (tenant) WHERE not_actions IS NOT NULL;
+CREATE INDEX iam_statement_not_resources_idx ON correlate.iam_statement (tenant) WHERE not_resources IS NOT NULL;
 COMMENT ON TABLE correlate.iam_statement IS 'One row per policy statement, its lists as IAM patterns indexed with GIN (derived; rebuilt by correlate.refresh_policies()).';
 COMMENT ON COLUMN correlate.iam_statement.tenant IS 'Owning tenant.';
 COMMENT ON COLUMN correlate.iam_statement.id IS 'Surrogate id; who_can and what_can name the deciding statement by it.';
@@ -103,6 +104,7 @@ CREATE TABLE correlate.iam_attachment (
 );
 CREATE UNIQUE INDEX iam_attachment_key ON correlate.iam_attachment (tenant, policy, principal, how, COALESCE(via, 0));
 CREATE INDEX iam_attachment_principal_idx ON correlate.iam_attachment (tenant, principal);
+CREATE INDEX iam_attachment_boundary_idx ON correlate.iam_attachment (tenant, principal) WHERE how = 'boundary';
 COMMENT ON TABLE correlate.iam_attachment IS 'Which user or role each identity policy applies to, and how (derived; rebuilt by correlate.refresh_policies()).';
 COMMENT ON COLUMN correlate.iam_attachment.tenant IS 'Owning tenant.';
 COMMENT ON COLUMN correlate.iam_attachment.id IS 'Surrogate id.';

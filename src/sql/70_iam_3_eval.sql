@@ -33,6 +33,8 @@ RETURNS TABLE (req integer, principal bigint, principal_uid text, principal_kind
 			   via text, statement bigint, policy text, sid text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- Planning this query costs more than running it for one request: plan it once per session.
+SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -49,13 +51,26 @@ BEGIN
 		FROM unnest(p_actions, p_resources) WITH ORDINALITY u(action, res, ord)
 		WHERE u.action IS NOT NULL
 	), m0 AS (
-		-- Statements whose Action and Resource (or their Not- forms) match the request.
+		-- Statements whose Action and Resource (or their Not- forms) match the request, one
+		-- branch per form so that each can use the GIN indexes (both, ANDed, when the
+		-- request names a resource).
 		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
 			   s.principals, s.not_principals
 		FROM rq JOIN correlate.iam_statement s
 			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
-			AND (rq.res IS NULL OR s.resources OPERATOR(correlate.~~>) rq.res
-				 OR (s.not_resources IS NOT NULL AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res))
+			AND s.resources OPERATOR(correlate.~~>) rq.res
+		UNION ALL
+		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+			   s.principals, s.not_principals
+		FROM rq JOIN correlate.iam_statement s
+			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
+		WHERE rq.res IS NULL
+		UNION ALL
+		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+			   s.principals, s.not_principals
+		FROM rq JOIN correlate.iam_statement s
+			 ON s.tenant = t AND s.not_resources IS NOT NULL AND s.actions OPERATOR(correlate.~~>) rq.action
+			AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res
 		UNION ALL
 		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
 			   s.principals, s.not_principals
@@ -71,6 +86,7 @@ BEGIN
 		   OR EXISTS (SELECT 1 FROM correlate.resource h WHERE h.tenant = t AND h.id = m0.holder
 					  AND (m0.res = h.uid OR left(m0.res, length(h.uid) + 1) = h.uid || '/'))
 	), pr AS MATERIALIZED (
+		-- All users and roles: read only when a policy names principals by pattern or by account.
 		SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root
 		FROM correlate.resource r
 		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
@@ -79,19 +95,24 @@ BEGIN
 		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
 		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
 		WHERE m.source = 'identity'
-	), mp AS (
+	), mp AS MATERIALIZED (
 		-- Principal patterns of the matching resource-based and trust statements.
 		SELECT m.req, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
 		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
 		WHERE m.source IN ('resource', 'trust')
+	), mdeny AS MATERIALIZED (
+		SELECT m.req, m.conditional, m.principals FROM m
+		WHERE m.effect = 'Deny' AND m.source IN ('resource', 'trust') AND m.principals IS NOT NULL
 	), resg AS (
 		-- Resource-based and trust statements reach the principals they name: exact ARNs
 		-- by hash join, patterns by the matcher; naming the account root only delegates.
 		SELECT mp.req, p.id AS principal, mp.id AS stmt, mp.effect, mp.conditional, mp.source, 'direct' AS grant_kind
-		FROM mp JOIN pr p ON p.uid = mp.p::text WHERE mp.literal
+		FROM mp JOIN correlate.resource p ON p.tenant = t AND p.uid = mp.p::text
+			 AND p.kind IN ('aws:iam:user', 'aws:iam:role')
+		WHERE mp.literal
 		UNION ALL
 		SELECT mp.req, p.id, mp.id, mp.effect, mp.conditional, mp.source, 'account'
-		FROM mp JOIN pr p ON p.root = mp.p::text WHERE mp.literal
+		FROM mp JOIN pr p ON p.root = mp.p::text WHERE mp.literal AND mp.p::text LIKE 'arn:aws:iam::%:root'
 		UNION ALL
 		SELECT mp.req, p.id, mp.id, mp.effect, mp.conditional, mp.source,
 			   CASE WHEN mp.p OPERATOR(correlate.~~>) p.uid THEN 'direct' ELSE 'account' END
@@ -132,16 +153,15 @@ BEGIN
 		LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.uid = rq.res
 		LEFT JOIN correlate.resource bk ON bk.tenant = t AND rq.res LIKE 'arn:aws:s3:::%/%'
 			 AND bk.uid = split_part(rq.res, '/', 1) AND bk.kind = 'aws:s3:bucket'
-	), bounded AS MATERIALIZED (
-		SELECT DISTINCT a.principal FROM correlate.iam_attachment a WHERE a.tenant = t AND a.how = 'boundary'
 	), cand AS (
-		SELECT c.*, p.uid, p.kind, (b.principal IS NOT NULL) AS has_boundary,
+		SELECT c.*, p.uid, p.kind,
+			   EXISTS (SELECT 1 FROM correlate.iam_attachment b
+					   WHERE b.tenant = t AND b.principal = c.principal AND b.how = 'boundary') AS has_boundary,
 			   COALESCE(ri.trust_required OR ri.key_required, false) AS required,
 			   COALESCE(p.account <> ri.account, false) AS cross_account
 		FROM agg c
-		JOIN pr p ON p.id = c.principal
+		JOIN correlate.resource p ON p.tenant = t AND p.id = c.principal
 		JOIN rinfo ri ON ri.req = c.req
-		LEFT JOIN bounded b ON b.principal = c.principal
 	), decided AS (
 		SELECT c.*, x.id_u, x.id_any, y.ok_u, y.ok_any
 		FROM cand c,
@@ -175,23 +195,23 @@ BEGIN
 		FROM decided d
 		UNION ALL
 		-- Principals named in resource-based or trust policies that are not users or roles here.
-		SELECT m.req, x.id, e.p::text, COALESCE(x.kind,
-			   CASE WHEN e.p::text = '*' THEN 'anyone'
-					WHEN e.p::text LIKE 'arn:aws:iam::%:root' THEN 'aws:iam:root'
-					WHEN e.p::text LIKE '%.amazonaws.com' AND e.p::text NOT LIKE 'arn:%' THEN 'aws:service'
+		SELECT mp.req, x.id, mp.p::text, COALESCE(x.kind,
+			   CASE WHEN mp.p::text = '*' THEN 'anyone'
+					WHEN mp.p::text LIKE 'arn:aws:iam::%:root' THEN 'aws:iam:root'
+					WHEN mp.p::text LIKE '%.amazonaws.com' AND mp.p::text NOT LIKE 'arn:%' THEN 'aws:service'
 					ELSE 'aws:principal' END),
-			   CASE WHEN EXISTS (SELECT 1 FROM m d WHERE d.req = m.req AND d.effect = 'Deny' AND NOT d.conditional
-								 AND d.source IN ('resource', 'trust') AND d.principals OPERATOR(correlate.~~>) e.p::text) THEN 'deny'
-					WHEN m.conditional OR EXISTS (SELECT 1 FROM m d WHERE d.req = m.req AND d.effect = 'Deny'
-												  AND d.source IN ('resource', 'trust')
-												  AND d.principals OPERATOR(correlate.~~>) e.p::text) THEN 'conditional'
+			   CASE WHEN EXISTS (SELECT 1 FROM mdeny d WHERE d.req = mp.req AND NOT d.conditional
+								 AND d.principals OPERATOR(correlate.~~>) mp.p::text) THEN 'deny'
+					WHEN mp.conditional OR EXISTS (SELECT 1 FROM mdeny d WHERE d.req = mp.req
+												   AND d.principals OPERATOR(correlate.~~>) mp.p::text) THEN 'conditional'
 					ELSE 'allow' END,
-			   m.id
-		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
-		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = e.p::text
-		WHERE m.source IN ('resource', 'trust') AND m.effect = 'Allow'
-		  AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.uid = e.p::text)
-		  AND NOT EXISTS (SELECT 1 FROM pr WHERE pr.root = e.p::text)
+			   mp.id
+		FROM mp
+		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = mp.p::text
+		WHERE mp.effect = 'Allow'
+		  AND NOT EXISTS (SELECT 1 FROM correlate.resource u WHERE u.tenant = t AND u.uid = mp.p::text
+						  AND u.kind IN ('aws:iam:user', 'aws:iam:role'))
+		  AND NOT (mp.p::text LIKE 'arn:aws:iam::%:root' AND EXISTS (SELECT 1 FROM pr WHERE pr.root = mp.p::text))
 	)
 	SELECT DISTINCT ON (a.req, a.principal, a.uid)
 		   a.req, a.principal, a.uid, a.kind, a.decision,

@@ -133,11 +133,17 @@ BEGIN
 		req integer GENERATED ALWAYS AS IDENTITY, action text, res text,
 		purpose text, technique text, target bigint, class text) ON COMMIT DROP;
 
-	-- assumes: every role, for each way to assume it.
+	-- assumes: roles whose trust policy names principals other than AWS services (those
+	-- only ever reach a role through iam:PassRole, below); web identity is handled apart.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target)
 	SELECT a.action, r.uid, 'assume', a.action, r.id
 	FROM correlate.resource r, unnest(ARRAY['sts:AssumeRole', 'sts:AssumeRoleWithSAML']) a(action)
-	WHERE r.tenant = t AND r.kind = 'aws:iam:role';
+	WHERE r.tenant = t AND r.kind = 'aws:iam:role'
+	  AND EXISTS (SELECT 1 FROM correlate.iam_statement ts
+				  WHERE ts.tenant = t AND ts.holder = r.id AND ts.source = 'trust'
+					AND (ts.not_principals IS NOT NULL
+						 OR EXISTS (SELECT 1 FROM unnest(ts.principals) p
+									WHERE NOT (p::text LIKE '%.amazonaws.com' AND p::text NOT LIKE 'arn:%'))));
 
 	-- can_access: every data store, for each catalogued action.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target, class)
@@ -148,12 +154,16 @@ BEGIN
 	FROM correlate.resource r JOIN correlate.iam_access_actions() c ON c.kind = r.kind
 	WHERE r.tenant = t;
 
-	-- can_escalate_to: techniques acting on a user, role, group or attached customer-managed policy.
+	-- can_escalate_to: techniques acting on a user, role, group or attached customer-managed
+	-- policy (SSM only onto roles that EC2 instances carry).
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target)
 	SELECT d.technique, r.uid, 'direct', d.technique, r.id
 	FROM correlate.iam_direct_techniques() d
 	JOIN correlate.resource r ON r.tenant = t AND r.kind = d.target_kind
-	WHERE d.target_kind <> 'aws:iam:policy'
+	WHERE (d.target_kind <> 'aws:iam:policy'
+		   AND (d.technique NOT LIKE 'ssm:%'
+				OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
+										   THEN r.props->'instance_profiles' ELSE '[]' END) > 0))
 	   OR (r.uid NOT LIKE 'arn:aws:iam::aws:policy/%'
 		   AND EXISTS (SELECT 1 FROM correlate.iam_policy p JOIN correlate.iam_attachment a
 						 ON a.tenant = t AND a.policy = p.id AND a.how IN ('managed', 'group_managed')
@@ -161,10 +171,15 @@ BEGIN
 		   AND (d.technique <> 'iam:SetDefaultPolicyVersion'
 				OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'other_versions') = 'array'
 										   THEN r.props->'other_versions' ELSE '[]' END) > 0));
-	-- PassRole on every role, and the service actions (on any resource) the techniques need.
+	-- PassRole on every role that trusts a technique's service, and the service actions
+	-- (on any resource) the techniques need.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target)
 	SELECT 'iam:PassRole', r.uid, 'passrole', 'iam:PassRole', r.id
-	FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'aws:iam:role';
+	FROM correlate.resource r
+	WHERE r.tenant = t AND r.kind = 'aws:iam:role'
+	  AND EXISTS (SELECT 1 FROM correlate.iam_statement ts, correlate.iam_passrole_techniques() tq
+				  WHERE ts.tenant = t AND ts.holder = r.id AND ts.source = 'trust' AND ts.effect = 'Allow'
+					AND ts.principals OPERATOR(correlate.~~>) tq.service);
 	INSERT INTO iam_edge_req (action, res, purpose, technique)
 	SELECT DISTINCT a.action, NULL::text, 'service', a.action
 	FROM correlate.iam_passrole_techniques() p,
