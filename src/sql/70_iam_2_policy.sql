@@ -67,9 +67,11 @@ CREATE TABLE correlate.iam_statement (
 	CHECK ((resources IS NULL) <> (not_resources IS NULL)),
 	CHECK (source = 'identity' OR (principals IS NULL) <> (not_principals IS NULL))
 );
-CREATE INDEX iam_statement_actions_idx ON correlate.iam_statement USING gin (actions);
-CREATE INDEX iam_statement_resources_idx ON correlate.iam_statement USING gin (resources);
-CREATE INDEX iam_statement_principals_idx ON correlate.iam_statement USING gin (principals);
+-- fastupdate off: a refresh writes the table in one go and then it is only read, and
+-- every search would otherwise scan the whole pending list until the next vacuum.
+CREATE INDEX iam_statement_actions_idx ON correlate.iam_statement USING gin (actions) WITH (fastupdate = off);
+CREATE INDEX iam_statement_resources_idx ON correlate.iam_statement USING gin (resources) WITH (fastupdate = off);
+CREATE INDEX iam_statement_principals_idx ON correlate.iam_statement USING gin (principals) WITH (fastupdate = off);
 CREATE INDEX iam_statement_policy_idx ON correlate.iam_statement (tenant, policy);
 CREATE INDEX iam_statement_not_actions_idx ON correlate.iam_statement (tenant) WHERE not_actions IS NOT NULL;
 CREATE INDEX iam_statement_not_resources_idx ON correlate.iam_statement (tenant) WHERE not_resources IS NOT NULL;
@@ -144,117 +146,16 @@ BEGIN
 END
 $rls$;
 
--- ---- statement parsing helpers -------------------------------------------------
+-- ---- statement parsing helpers (C, src/iam/iam_policy.c) ---------------------------
 
--- A JSON string or array of strings as a text array; NULL for anything else.
 CREATE FUNCTION correlate._iam_list(v jsonb) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE jsonb_typeof(v)
-		WHEN 'string' THEN ARRAY[v #>> '{}']
-		WHEN 'array' THEN CASE WHEN jsonb_array_length(v) > 0
-							   AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string')
-							   THEN ARRAY(SELECT jsonb_array_elements_text(v)) END
-	END;
-$$;
-
--- Policy variables (${aws:username}) widened to *, AWS's escapes ${*} ${?} ${$} to their characters.
-CREATE FUNCTION correlate._iam_expand_vars(s text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT regexp_replace(replace(replace(replace(s, '${*}', '*'), '${?}', '?'), '${$}', '$'),
-						  '\$\{[^}]*\}', '*', 'g');
-$$;
-
--- Why a list of patterns (Action, Resource...) is unusable, or NULL.
-CREATE FUNCTION correlate._iam_list_problem(v jsonb, what text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE
-		WHEN correlate._iam_list(v) IS NULL
-			THEN format('%s is %s, not a string or a non-empty array of strings', what, left(v::text, 80))
-		ELSE (SELECT format('%s "%s" is not a valid pattern: %s', what, left(x, 80), p)
-			  FROM unnest(correlate._iam_list(v)) x,
-				   LATERAL (SELECT correlate.iam_pattern_check(correlate._iam_expand_vars(x)) AS p) c
-			  WHERE c.p IS NOT NULL LIMIT 1)
-	END;
-$$;
-
--- The patterns of a list, with policy variables widened.
+AS 'MODULE_PATHNAME', 'iam_list_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION correlate._iam_patterns(v jsonb) RETURNS correlate.iam_pattern[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE WHEN v IS NOT NULL THEN
-		ARRAY(SELECT correlate.iam_pattern(correlate._iam_expand_vars(x)) FROM unnest(correlate._iam_list(v)) x) END;
-$$;
-
--- Why a Principal / NotPrincipal value is unusable, or NULL.
-CREATE FUNCTION correlate._iam_principal_problem(v jsonb, what text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE
-		WHEN jsonb_typeof(v) = 'string' AND v #>> '{}' = '*' THEN NULL
-		WHEN jsonb_typeof(v) <> 'object' OR v = '{}'
-			THEN format('%s is %s, not "*" or an object of AWS / Service / Federated / CanonicalUser lists', what, left(v::text, 80))
-		ELSE (SELECT COALESCE(
-					CASE WHEN k NOT IN ('AWS', 'Service', 'Federated', 'CanonicalUser')
-						 THEN format('%s has the unknown key "%s"', what, k) END,
-					correlate._iam_list_problem(e.v, format('%s %s', what, k)))
-			  FROM jsonb_each(v) e(k, v)
-			  WHERE k NOT IN ('AWS', 'Service', 'Federated', 'CanonicalUser')
-				 OR correlate._iam_list_problem(e.v, k) IS NOT NULL
-			  LIMIT 1)
-	END;
-$$;
-
--- Principal patterns: "*", ARNs, 12-digit account ids as arn:aws:iam::ID:root, service and provider names.
+AS 'MODULE_PATHNAME', 'iam_patterns_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION correlate._iam_principals(v jsonb) RETURNS correlate.iam_pattern[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE
-		WHEN v IS NULL THEN NULL
-		WHEN jsonb_typeof(v) = 'string' THEN ARRAY[correlate.iam_pattern(v #>> '{}')]
-		ELSE ARRAY(SELECT correlate.iam_pattern(CASE WHEN e.k = 'AWS' AND x ~ '^[0-9]{12}$'
-													 THEN 'arn:aws:iam::' || x || ':root' ELSE x END)
-				   FROM jsonb_each(v) e(k, v), unnest(correlate._iam_list(e.v)) x
-				   ORDER BY e.k, x)
-	END;
-$$;
-
--- Why a statement cannot be used, or NULL.  kind is the policy kind (managed, inline, trust, resource).
+AS 'MODULE_PATHNAME', 'iam_principals_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION correlate._iam_statement_problem(st jsonb, kind text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE
-		WHEN jsonb_typeof(st) IS DISTINCT FROM 'object' THEN 'the statement is not a JSON object'
-		WHEN jsonb_typeof(st->'Effect') IS DISTINCT FROM 'string' OR st->>'Effect' NOT IN ('Allow', 'Deny')
-			THEN format('Effect is %s, not "Allow" or "Deny"', COALESCE(left((st->'Effect')::text, 40), 'missing'))
-		WHEN (st ? 'Action') = (st ? 'NotAction') THEN 'a statement needs exactly one of Action and NotAction'
-		WHEN kind <> 'trust' AND (st ? 'Resource') = (st ? 'NotResource')
-			THEN 'a statement needs exactly one of Resource and NotResource'
-		WHEN kind IN ('trust', 'resource') AND (st ? 'Principal') = (st ? 'NotPrincipal')
-			THEN 'a resource-based statement needs exactly one of Principal and NotPrincipal'
-		WHEN kind IN ('managed', 'inline') AND (st ? 'Principal' OR st ? 'NotPrincipal')
-			THEN 'an identity-based policy statement cannot name a Principal'
-		WHEN st ? 'Condition' AND jsonb_typeof(st->'Condition') IS DISTINCT FROM 'object'
-			THEN 'Condition is not an object'
-		WHEN st ? 'Condition' AND EXISTS (SELECT 1 FROM jsonb_each(st->'Condition') c WHERE jsonb_typeof(c.value) <> 'object')
-			THEN 'every Condition operator must map to an object of condition keys'
-		ELSE COALESCE(
-			correlate._iam_list_problem(COALESCE(st->'Action', st->'NotAction'), CASE WHEN st ? 'Action' THEN 'Action' ELSE 'NotAction' END),
-			CASE WHEN kind <> 'trust' THEN correlate._iam_list_problem(COALESCE(st->'Resource', st->'NotResource'),
-																	 CASE WHEN st ? 'Resource' THEN 'Resource' ELSE 'NotResource' END) END,
-			CASE WHEN kind IN ('trust', 'resource') THEN correlate._iam_principal_problem(COALESCE(st->'Principal', st->'NotPrincipal'),
-																			 CASE WHEN st ? 'Principal' THEN 'Principal' ELSE 'NotPrincipal' END) END)
-	END;
-$$;
+AS 'MODULE_PATHNAME', 'iam_statement_problem_sql' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- A props value holding a policy: an object, or JSON text of one; NULL otherwise.
 CREATE FUNCTION correlate._iam_document(v jsonb) RETURNS jsonb
@@ -282,15 +183,20 @@ $$;
 
 -- ---- refresh ----------------------------------------------------------------------
 
--- Fresh statistics for the rebuilt tables, so the evaluator's joins are planned
--- on real sizes.  SECURITY DEFINER because ANALYZE needs the table owner; it
+-- Fresh statistics for the tables a refresh reads (inputs: an ingest may just have
+-- grown them) and for the ones it rebuilds, so its joins and the evaluator's are
+-- planned on real sizes.  SECURITY DEFINER because ANALYZE needs the table owner; it
 -- takes no arguments and touches only these tables.
-CREATE FUNCTION correlate._iam_analyze() RETURNS void
+CREATE FUNCTION correlate._iam_analyze(inputs boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	ANALYZE correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment;
+	IF inputs THEN
+		ANALYZE correlate.resource, correlate.relationship;
+	ELSE
+		ANALYZE correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment;
+	END IF;
 END
 $$;
 
@@ -304,6 +210,11 @@ DECLARE
 BEGIN
 	-- One refresh of a tenant at a time; readers keep seeing the old rows until commit.
 	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.refresh_policies/' || t, 7123));
+
+	IF (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t) >
+	   COALESCE((SELECT c.reltuples FROM pg_class c WHERE c.oid = 'correlate.resource'::regclass), 0) * 1.2 + 1000 THEN
+		PERFORM correlate._iam_analyze(true);
+	END IF;
 
 	DELETE FROM correlate.iam_policy_problem p WHERE p.tenant = t;
 	DELETE FROM correlate.iam_attachment a WHERE a.tenant = t;
@@ -429,7 +340,7 @@ BEGIN
 	  AND NOT EXISTS (SELECT 1 FROM correlate.resource pr JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id
 					  WHERE pr.tenant = t AND pr.uid = m.arn AND p.kind = 'managed');
 
-	PERFORM correlate._iam_analyze();
+	PERFORM correlate._iam_analyze(false);
 
 	IF derive_edges THEN
 		PERFORM correlate.refresh_iam_edges();
@@ -449,8 +360,7 @@ GRANT SELECT ON correlate.iam_policy, correlate.iam_statement, correlate.iam_att
 	correlate.iam_policy_problem TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment,
 	correlate.iam_policy_problem TO correlate_writer;
-GRANT EXECUTE ON FUNCTION correlate._iam_list(jsonb), correlate._iam_expand_vars(text),
-	correlate._iam_list_problem(jsonb, text), correlate._iam_patterns(jsonb),
-	correlate._iam_principal_problem(jsonb, text), correlate._iam_principals(jsonb),
-	correlate._iam_statement_problem(jsonb, text), correlate._iam_document(jsonb) TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.refresh_policies(boolean), correlate._iam_analyze() TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate._iam_list(jsonb), correlate._iam_patterns(jsonb),
+	correlate._iam_principals(jsonb), correlate._iam_statement_problem(jsonb, text),
+	correlate._iam_document(jsonb) TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.refresh_policies(boolean), correlate._iam_analyze(boolean) TO correlate_writer;

@@ -21,14 +21,17 @@
 --
 -- A NULL resource ARN means "some resource": any statement for the action
 -- counts, whatever its Resource (used for actions that create what they act
--- on, such as lambda:CreateFunction).
+-- on, such as lambda:CreateFunction).  p_only (one element per request) limits
+-- a request to one principal, p_among limits every request to a set of them;
+-- both leave out the principals that are not users or roles of the tenant.
 --
 -- Principals named by resource-based or trust policies that are not users or
 -- roles of the tenant (*, other accounts, AWS services, web identity
 -- providers) are returned too, with principal NULL unless a resource with that
 -- uid exists.
 
-CREATE FUNCTION correlate._iam_evaluate(p_actions text[], p_resources text[], p_include_denied boolean DEFAULT false)
+CREATE FUNCTION correlate._iam_evaluate(p_actions text[], p_resources text[], p_include_denied boolean DEFAULT false,
+										p_only bigint[] DEFAULT NULL, p_among bigint[] DEFAULT NULL)
 RETURNS TABLE (req integer, principal bigint, principal_uid text, principal_kind text, decision text,
 			   via text, statement bigint, policy text, sid text)
 LANGUAGE plpgsql STABLE
@@ -47,32 +50,37 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH rq AS (
-		SELECT u.ord::integer AS req, u.action, u.res
-		FROM unnest(p_actions, p_resources) WITH ORDINALITY u(action, res, ord)
+		SELECT u.ord::integer AS req, u.action, u.res, u.sole
+		FROM unnest(p_actions, p_resources, p_only) WITH ORDINALITY u(action, res, sole, ord)
 		WHERE u.action IS NOT NULL
+	), acts AS (
+		SELECT DISTINCT rq.action FROM rq
+	), cand AS MATERIALIZED (
+		-- Statements whose Action matches: one GIN probe per distinct action, however
+		-- many requests share it.
+		SELECT a.action, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+			   s.resources, s.not_resources, s.principals, s.not_principals
+		FROM acts a JOIN correlate.iam_statement s ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) a.action
+	), candr AS MATERIALIZED (
+		SELECT c.action, c.id, r.p, (r.p::text !~ '[*?]') AS literal
+		FROM cand c CROSS JOIN LATERAL unnest(c.resources) r(p)
+	), hits AS (
+		-- ... and whose Resource matches: literal ARNs by hash join, patterns by the matcher.
+		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND cr.literal AND cr.p::text = rq.res
+		UNION
+		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND NOT cr.literal
+			AND cr.p OPERATOR(correlate.~~>) rq.res
+		UNION
+		-- NotResource, and requests for "some resource" (NULL)
+		SELECT rq.req, c.id FROM rq JOIN cand c ON c.action = rq.action
+		WHERE rq.res IS NULL OR (c.not_resources IS NOT NULL AND NOT c.not_resources OPERATOR(correlate.~~>) rq.res)
 	), m0 AS (
-		-- Statements whose Action and Resource (or their Not- forms) match the request, one
-		-- branch per form so that each can use the GIN indexes (both, ANDed, when the
-		-- request names a resource).
-		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
-			   s.principals, s.not_principals
-		FROM rq JOIN correlate.iam_statement s
-			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
-			AND s.resources OPERATOR(correlate.~~>) rq.res
+		SELECT rq.req, rq.res, rq.sole, c.id, c.policy, c.holder, c.source, c.effect, c.conditional, c.sid,
+			   c.principals, c.not_principals
+		FROM hits h JOIN rq ON rq.req = h.req JOIN cand c ON c.id = h.id AND c.action = rq.action
 		UNION ALL
-		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
-			   s.principals, s.not_principals
-		FROM rq JOIN correlate.iam_statement s
-			 ON s.tenant = t AND s.actions OPERATOR(correlate.~~>) rq.action
-		WHERE rq.res IS NULL
-		UNION ALL
-		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
-			   s.principals, s.not_principals
-		FROM rq JOIN correlate.iam_statement s
-			 ON s.tenant = t AND s.not_resources IS NOT NULL AND s.actions OPERATOR(correlate.~~>) rq.action
-			AND NOT s.not_resources OPERATOR(correlate.~~>) rq.res
-		UNION ALL
-		SELECT rq.req, rq.res, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
+		-- NotAction statements apply to every action they do not list.
+		SELECT rq.req, rq.res, rq.sole, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
 			   s.principals, s.not_principals
 		FROM rq JOIN correlate.iam_statement s
 			 ON s.tenant = t AND s.not_actions IS NOT NULL AND NOT s.not_actions OPERATOR(correlate.~~>) rq.action
@@ -94,7 +102,8 @@ BEGIN
 		-- Identity statements reach principals through their attachments.
 		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
 		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
-		WHERE m.source = 'identity'
+		WHERE m.source = 'identity' AND (m.sole IS NULL OR a.principal = m.sole)
+		  AND (p_among IS NULL OR a.principal = ANY (p_among))
 	), mp AS MATERIALIZED (
 		-- Principal patterns of the matching resource-based and trust statements.
 		SELECT m.req, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
@@ -127,7 +136,9 @@ BEGIN
 		-- All evidence, one row per (request, principal, statement, how it applies).
 		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident i
 		UNION ALL
-		SELECT g.req, g.principal, g.stmt, g.effect, g.conditional, g.grant_kind FROM resg g
+		SELECT g.req, g.principal, g.stmt, g.effect, g.conditional, g.grant_kind
+		FROM resg g JOIN rq ON rq.req = g.req
+		WHERE (rq.sole IS NULL OR g.principal = rq.sole) AND (p_among IS NULL OR g.principal = ANY (p_among))
 	), agg AS MATERIALIZED (
 		SELECT e.req, e.principal,
 			   min(e.stmt) FILTER (WHERE e.effect = 'Allow' AND e.applies IN ('inline', 'managed', 'group_inline', 'group_managed') AND NOT e.conditional) AS allow_u,
@@ -153,7 +164,7 @@ BEGIN
 		LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.uid = rq.res
 		LEFT JOIN correlate.resource bk ON bk.tenant = t AND rq.res LIKE 'arn:aws:s3:::%/%'
 			 AND bk.uid = split_part(rq.res, '/', 1) AND bk.kind = 'aws:s3:bucket'
-	), cand AS (
+	), cands AS (
 		SELECT c.*, p.uid, p.kind,
 			   EXISTS (SELECT 1 FROM correlate.iam_attachment b
 					   WHERE b.tenant = t AND b.principal = c.principal AND b.how = 'boundary') AS has_boundary,
@@ -164,7 +175,7 @@ BEGIN
 		JOIN rinfo ri ON ri.req = c.req
 	), decided AS (
 		SELECT c.*, x.id_u, x.id_any, y.ok_u, y.ok_any
-		FROM cand c,
+		FROM cands c,
 			 LATERAL (SELECT c.allow_u IS NOT NULL AND (NOT c.has_boundary OR c.bnd_u IS NOT NULL) AS id_u,
 							 COALESCE(c.allow_u, c.allow_c) IS NOT NULL
 							   AND (NOT c.has_boundary OR COALESCE(c.bnd_u, c.bnd_c) IS NOT NULL) AS id_any) x,
@@ -208,7 +219,8 @@ BEGIN
 			   mp.id
 		FROM mp
 		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = mp.p::text
-		WHERE mp.effect = 'Allow'
+		WHERE mp.effect = 'Allow' AND p_among IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM rq WHERE rq.req = mp.req AND rq.sole IS NOT NULL)
 		  AND NOT EXISTS (SELECT 1 FROM correlate.resource u WHERE u.tenant = t AND u.uid = mp.p::text
 						  AND u.kind IN ('aws:iam:user', 'aws:iam:role'))
 		  AND NOT (mp.p::text LIKE 'arn:aws:iam::%:root' AND EXISTS (SELECT 1 FROM pr WHERE pr.root = mp.p::text))
@@ -376,6 +388,6 @@ END
 $$;
 COMMENT ON FUNCTION correlate.what_can(text) IS 'correlate.what_can() for the principal with this uid (ARN).';
 
-GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean),
+GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[]),
 	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text)
 	TO correlate_reader;

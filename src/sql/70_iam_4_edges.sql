@@ -125,13 +125,13 @@ DECLARE
 BEGIN
 	-- Scratch tables live until commit; a second refresh in the same transaction replaces them.
 	IF to_regclass('pg_temp.iam_edge_req') IS NOT NULL THEN
-		DROP TABLE pg_temp.iam_edge_req, pg_temp.iam_edge_ans, pg_temp.iam_edge_new;
+		DROP TABLE pg_temp.iam_edge_req, pg_temp.iam_edge_ans, pg_temp.iam_edge_new, pg_temp.iam_edge_out;
 	END IF;
 
 	-- 1. Requests: what to ask the evaluator, and why.
 	CREATE TEMP TABLE iam_edge_req (
 		req integer GENERATED ALWAYS AS IDENTITY, action text, res text,
-		purpose text, technique text, target bigint, class text) ON COMMIT DROP;
+		purpose text, technique text, target bigint, class text, sole bigint) ON COMMIT DROP;
 
 	-- assumes: roles whose trust policy names principals other than AWS services (those
 	-- only ever reach a role through iam:PassRole, below); web identity is handled apart.
@@ -156,8 +156,9 @@ BEGIN
 
 	-- can_escalate_to: techniques acting on a user, role, group or attached customer-managed
 	-- policy (SSM only onto roles that EC2 instances carry).
-	INSERT INTO iam_edge_req (action, res, purpose, technique, target)
-	SELECT d.technique, r.uid, 'direct', d.technique, r.id
+	INSERT INTO iam_edge_req (action, res, purpose, technique, target, sole)
+	SELECT d.technique, r.uid, 'direct', d.technique, r.id,
+		   CASE WHEN d.self AND d.target_kind IN ('aws:iam:user', 'aws:iam:role') THEN r.id END
 	FROM correlate.iam_direct_techniques() d
 	JOIN correlate.resource r ON r.tenant = t AND r.kind = d.target_kind
 	WHERE (d.target_kind <> 'aws:iam:policy'
@@ -186,16 +187,32 @@ BEGIN
 		 unnest(COALESCE(p.all_actions, '{}') || COALESCE(p.any_actions, '{}')
 				|| ARRAY['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile']) a(action);
 
-	-- 2. One evaluation for all of them.
+	-- 2. Evaluate: everything but PassRole at once; then PassRole, only for the principals
+	--    that hold the service actions of some technique (the rest cannot use it).
 	CREATE TEMP TABLE iam_edge_ans ON COMMIT DROP AS
 	SELECT q.purpose, q.technique, q.target, q.class, q.res, e.principal, e.principal_uid, e.principal_kind,
 		   e.decision, e.statement
-	FROM (SELECT array_agg(q.action ORDER BY q.req) AS actions, array_agg(q.res ORDER BY q.req) AS res
-		  FROM iam_edge_req q) a,
-		 LATERAL correlate._iam_evaluate(a.actions, a.res) e
-	JOIN iam_edge_req q ON q.req = e.req
+	FROM (SELECT array_agg(q.action ORDER BY q.req) AS actions, array_agg(q.res ORDER BY q.req) AS res,
+				 array_agg(q.sole ORDER BY q.req) AS sole, array_agg(q.req ORDER BY q.req) AS reqs
+		  FROM iam_edge_req q WHERE q.purpose <> 'passrole') a
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional');
 	CREATE INDEX ON iam_edge_ans (purpose, principal);
+
+	INSERT INTO iam_edge_ans
+	SELECT q.purpose, q.technique, q.target, q.class, q.res, e.principal, e.principal_uid, e.principal_kind,
+		   e.decision, e.statement
+	FROM (SELECT array_agg(q.action ORDER BY q.req) AS actions, array_agg(q.res ORDER BY q.req) AS res,
+				 array_agg(q.req ORDER BY q.req) AS reqs
+		  FROM iam_edge_req q WHERE q.purpose = 'passrole') a
+	CROSS JOIN LATERAL (SELECT array_agg(DISTINCT s.principal) AS among
+						FROM iam_edge_ans s JOIN correlate.iam_passrole_techniques() tq
+						  ON s.technique = ANY (COALESCE(tq.all_actions, tq.any_actions))
+						WHERE s.purpose = 'service' AND s.principal IS NOT NULL) h
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}')) e
+	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
+	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 
 	-- 3. Edges, by uid (account roots and internet may not exist yet).
 	CREATE TEMP TABLE iam_edge_new (
@@ -270,36 +287,42 @@ BEGIN
 	GROUP BY 1, d.uid;
 
 	-- can_escalate_to by PassRole: attacker may pass role R, R trusts the technique's
-	-- service, and the attacker holds the service actions.
+	-- service, and the attacker holds the service actions.  Computed as joins of three
+	-- small sets: who holds which technique's actions, which role trusts which service,
+	-- and who may pass which role.
 	INSERT INTO iam_edge_new
-	SELECT ap.uid, r.uid, 'can_escalate_to', tq.technique,
-		   tq.likelihood * CASE WHEN pr.decision = 'allow' AND sv.all_allow THEN 1 ELSE 0.5 END,
-		   jsonb_build_object('technique', tq.technique, 'statement', pr.statement,
-							  'service_statements', sv.statements,
-							  'decision', CASE WHEN pr.decision = 'allow' AND sv.all_allow THEN 'allow' ELSE 'conditional' END)
-	FROM iam_edge_ans pr
-	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = pr.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
-	JOIN correlate.resource r ON r.tenant = t AND r.id = pr.target
-	CROSS JOIN correlate.iam_passrole_techniques() tq
-	CROSS JOIN LATERAL (
-		SELECT bool_and(s.decision = 'allow') AS all_allow, to_jsonb(array_agg(DISTINCT s.statement)) AS statements,
+	WITH held AS (
+		SELECT s.principal, tq.technique, tq.service, tq.needs_instance_profile, tq.likelihood,
+			   bool_and(s.decision = 'allow') AS all_allow, to_jsonb(array_agg(DISTINCT s.statement)) AS statements,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.all_actions)) AS n_all,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.any_actions)) AS n_any,
-			   count(DISTINCT s.technique) FILTER (WHERE s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')) AS n_profile
-		FROM iam_edge_ans s
-		WHERE s.purpose = 'service' AND s.principal = pr.principal
+			   count(DISTINCT s.technique) FILTER (WHERE s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')) AS n_profile,
+			   COALESCE(cardinality(tq.all_actions), 0) AS need_all, tq.any_actions IS NULL AS no_any
+		FROM iam_edge_ans s CROSS JOIN correlate.iam_passrole_techniques() tq
+		WHERE s.purpose = 'service'
 		  AND (s.technique = ANY (tq.all_actions) OR s.technique = ANY (tq.any_actions)
-			   OR (tq.needs_instance_profile AND s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')))) sv
+			   OR (tq.needs_instance_profile AND s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')))
+		GROUP BY s.principal, tq.technique, tq.service, tq.needs_instance_profile, tq.likelihood, tq.all_actions, tq.any_actions
+	), trusts AS (
+		SELECT DISTINCT ts.holder AS role, tq.service
+		FROM correlate.iam_statement ts CROSS JOIN correlate.iam_passrole_techniques() tq
+		WHERE ts.tenant = t AND ts.source = 'trust' AND ts.effect = 'Allow'
+		  AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
+		  AND ts.principals OPERATOR(correlate.~~>) tq.service
+	)
+	SELECT ap.uid, r.uid, 'can_escalate_to', h.technique,
+		   h.likelihood * CASE WHEN pr.decision = 'allow' AND h.all_allow THEN 1 ELSE 0.5 END,
+		   jsonb_build_object('technique', h.technique, 'statement', pr.statement, 'service_statements', h.statements,
+							  'decision', CASE WHEN pr.decision = 'allow' AND h.all_allow THEN 'allow' ELSE 'conditional' END)
+	FROM iam_edge_ans pr
+	JOIN held h ON h.principal = pr.principal AND h.n_all = h.need_all AND (h.no_any OR h.n_any > 0)
+	JOIN trusts tr ON tr.role = pr.target AND tr.service = h.service
+	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = pr.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
+	JOIN correlate.resource r ON r.tenant = t AND r.id = pr.target
 	WHERE pr.purpose = 'passrole' AND pr.principal <> pr.target
-	  AND sv.n_all = COALESCE(cardinality(tq.all_actions), 0)
-	  AND (tq.any_actions IS NULL OR sv.n_any > 0)
-	  AND (NOT tq.needs_instance_profile OR sv.n_profile = 2
+	  AND (NOT h.needs_instance_profile OR h.n_profile = 2
 		   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
-									  THEN r.props->'instance_profiles' ELSE '[]' END) > 0)
-	  AND EXISTS (SELECT 1 FROM correlate.iam_statement ts
-				  WHERE ts.tenant = t AND ts.holder = r.id AND ts.source = 'trust' AND ts.effect = 'Allow'
-					AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
-					AND ts.principals OPERATOR(correlate.~~>) tq.service);
+									  THEN r.props->'instance_profiles' ELSE '[]' END) > 0);
 
 	-- can_escalate_to by techniques acting on another principal.
 	INSERT INTO iam_edge_new
@@ -360,6 +383,8 @@ BEGIN
 	HAVING count(*) > 0;
 
 	-- 5. Write the edges (one per src, dst, kind: the likeliest technique leads), drop stale ones.
+	--    In chunks: an upsert's cost grows faster than linearly with the rows of one call.
+	CREATE TEMP TABLE iam_edge_out ON COMMIT DROP AS
 	WITH agg AS (
 		SELECT e.src_uid, e.dst_uid, e.kind,
 			   max(e.likelihood) AS likelihood,
@@ -368,25 +393,28 @@ BEGIN
 						 THEN jsonb_build_object('techniques', to_jsonb(array_agg(DISTINCT e.technique ORDER BY e.technique)))
 						 ELSE '{}' END AS props
 		FROM iam_edge_new e GROUP BY e.src_uid, e.dst_uid, e.kind
-	), resolved AS (
-		SELECT s.id AS src, d.id AS dst, agg.kind, least(agg.likelihood, 1.0) AS likelihood, agg.props
-		FROM agg
-		JOIN correlate.resource s ON s.tenant = t AND s.uid = agg.src_uid
-		JOIN correlate.resource d ON d.tenant = t AND d.id <> s.id AND d.uid = agg.dst_uid
 	)
-	SELECT array_agg(l.id) INTO ids
-	FROM (SELECT array_agg(r.src ORDER BY r.src, r.dst, r.kind) AS srcs, array_agg(r.dst ORDER BY r.src, r.dst, r.kind) AS dsts,
-				 array_agg(r.kind ORDER BY r.src, r.dst, r.kind) AS kinds,
-				 array_agg(r.likelihood ORDER BY r.src, r.dst, r.kind) AS lks,
-				 array_agg(r.props ORDER BY r.src, r.dst, r.kind) AS props
-		  FROM resolved r) x
-	CROSS JOIN LATERAL correlate.link_many(x.srcs, x.dsts, x.kinds, x.lks, x.props,
-										   array_fill('iam_policy'::text, ARRAY[cardinality(x.srcs)])) l
-	WHERE x.srcs IS NOT NULL;
+	SELECT row_number() OVER (ORDER BY s.id, d.id, agg.kind) AS n,
+		   s.id AS src, d.id AS dst, agg.kind, least(agg.likelihood, 1.0) AS likelihood, agg.props
+	FROM agg
+	JOIN correlate.resource s ON s.tenant = t AND s.uid = agg.src_uid
+	JOIN correlate.resource d ON d.tenant = t AND d.id <> s.id AND d.uid = agg.dst_uid;
+
+	ids := '{}';
+	FOR chunk IN 0 .. (SELECT count(*) FROM iam_edge_out) / 1000 LOOP
+		SELECT ids || COALESCE(array_agg(l.id), '{}') INTO ids
+		FROM (SELECT array_agg(o.src ORDER BY o.n) AS srcs, array_agg(o.dst ORDER BY o.n) AS dsts,
+					 array_agg(o.kind ORDER BY o.n) AS kinds, array_agg(o.likelihood ORDER BY o.n) AS lks,
+					 array_agg(o.props ORDER BY o.n) AS props
+			  FROM iam_edge_out o WHERE o.n > chunk * 1000 AND o.n <= (chunk + 1) * 1000) x
+		CROSS JOIN LATERAL correlate.link_many(x.srcs, x.dsts, x.kinds, x.lks, x.props,
+											   array_fill('iam_policy'::text, ARRAY[cardinality(x.srcs)])) l
+		WHERE x.srcs IS NOT NULL;
+	END LOOP;
 
 	DELETE FROM correlate.relationship r
 	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to')
-	  AND r.id <> ALL (COALESCE(ids, '{}'));
+	  AND r.id NOT IN (SELECT unnest(ids));
 
 	-- 6. Admin-equivalent users and roles (an unconditional Allow of * on *, not capped by a
 	--    boundary, no unconditional Deny of * on *) are crown jewels.
