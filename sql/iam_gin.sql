@@ -30,7 +30,7 @@ $$;
 CREATE FUNCTION pg_temp.rstring() RETURNS text
 LANGUAGE sql VOLATILE AS $$
 	SELECT CASE WHEN random() < 0.5 THEN 'arn:' ELSE '' END
-		   || pg_temp.rstr(floor(random() * 10)::int, 'abAB:/-€')
+		   || pg_temp.rstr(floor(random() * 24)::int, 'abAB:/-€')
 $$;
 CREATE FUNCTION pg_temp.rpattern() RETURNS text
 LANGUAGE sql VOLATILE AS $$

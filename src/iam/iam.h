@@ -55,7 +55,7 @@ extern bool iam_covers(const char *outer, int outerlen, uint8 outerflags,
 					   const char *inner, int innerlen, uint8 innerflags);
 extern bool iam_pattern_matches(const struct varlena *pat, const char *str, int len);
 
-/* iam_gin.c: key extraction shared by the scalar and array operator classes */
-extern void iam_gin_pattern_keys(const struct varlena *pat, int32 *prefix_key, int32 *suffix_key);
+/* iam_gin.c: key extraction (one or two int4 keys per pattern) shared by both operator classes */
+extern int	iam_gin_pattern_keys(const struct varlena *pat, int32 *keys);
 
 #endif							/* CORRELATE_IAM_H */

@@ -12,22 +12,28 @@
  * trigrams are in the string" cannot be decided and every pattern sharing one
  * trigram with the string becomes a candidate.
  *
- * Instead each pattern contributes exactly two keys: its literal prefix (the
- * text before the first wildcard) and its literal suffix (the text after the
- * last one), each cut to IAM_GIN_KEY_CHARS characters, folded for action
- * patterns and hashed to int4 with a tag saying prefix/suffix and flavour.
- * A pattern can only match a string that starts with its prefix and ends with
- * its suffix, so the query extracts every prefix and every suffix of the
- * string up to that length (the empty ones included, for patterns such as
- * "*" or "s3:*"), and an item is a candidate when at least one of its prefix
- * keys and at least one of its suffix keys are present.  Every item has both
- * kinds, so the test is exact up to hash collisions and the length cut; the
- * exact matcher rechecks every candidate.  GIN puts the rarer prefix keys in
- * its "required" set and only probes the frequent suffix keys (e.g. the empty
- * suffix of every "...*" pattern) for those items.
+ * Instead a pattern is keyed by its literal ends: the text before its first
+ * wildcard (prefix) and after its last (suffix), each cut to the largest
+ * "checkpoint" length it reaches (at most IAM_GIN_KEY_CHARS characters),
+ * folded for action patterns, and hashed to int4 together with a tag.  The tag says which shape the pattern has, so
+ * that the consistent function knows which keys an item holds:
  *
- * ARN patterns always start with the literal "arn:", so strings that do not
- * start with it only need the action-flavour keys.
+ *	 X  no wildcard: one key, the whole text      ("s3:GetObject")
+ *	 A  prefix only (ends with a wildcard)         ("s3:Get*")
+ *	 B  suffix only (starts with a wildcard)       ("*Object")
+ *	 P+S prefix and suffix (wildcards inside)     ("s3:Get*Policy")
+ *	 Z  neither (nothing but wildcards)            ("*", "?*")
+ *
+ * A pattern can only match a string that starts with its prefix and ends
+ * with its suffix, so the query extracts the whole string and its prefixes
+ * and suffixes at the checkpoint lengths under every tag, and an
+ * item is a candidate when it holds the X, an A, a B, the Z key, or both a P
+ * and an S key.  That is exact up to hash collisions and the cut; the matcher
+ * rechecks every candidate.  No key is shared by all patterns ending in "*"
+ * (the bulk of IAM), so no posting list grows with the index, and GIN can
+ * skip through the rare ones.  ARN patterns start with the literal "arn:", so
+ * they are never B or Z and their prefixes have at least four characters;
+ * strings not starting with "arn:" skip the ARN keys altogether.
  */
 #include "postgres.h"
 
@@ -49,14 +55,27 @@ PG_FUNCTION_INFO_V1(iam_gin_triconsistent);
 
 #define IAM_MATCH_STRATEGY	1
 
-#define TAG_CI_PREFIX	'P'
-#define TAG_CI_SUFFIX	'S'
-#define TAG_CS_PREFIX	'p'
-#define TAG_CS_SUFFIX	's'
+/* Key tags: the shape letter, lower case for ARN (case-sensitive) patterns. */
+#define TAG_EXACT	'X'
+#define TAG_PREFIX_ONLY 'A'
+#define TAG_SUFFIX_ONLY 'B'
+#define TAG_PREFIX	'P'
+#define TAG_SUFFIX	'S'
+#define TAG_STARS	'Z'
 
-/* What extra_data of each query key points at. */
-static const char key_is_prefix = 'p';
-static const char key_is_suffix = 's';
+static inline char
+tag_of(char shape, bool ci)
+{
+	return ci ? shape : (char) (shape + ('a' - 'A'));
+}
+
+/* What extra_data of each query key points at: its shape. */
+static const char kind_exact = 'X';
+static const char kind_prefix_only = 'A';
+static const char kind_suffix_only = 'B';
+static const char kind_prefix = 'P';
+static const char kind_suffix = 'S';
+static const char kind_stars = 'Z';
 
 #define FNV_INIT	((uint32) 2166136261U)
 #define FNV_PRIME	((uint32) 16777619U)
@@ -83,6 +102,33 @@ static inline unsigned char
 key_byte(unsigned char c, bool fold)
 {
 	return (fold && c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/*
+ * Lengths (in characters) at which prefixes and suffixes are keyed: a
+ * pattern's literal end is cut to the largest checkpoint it reaches, and a
+ * query emits its prefixes and suffixes at the checkpoints only.  Dense for
+ * short ends, sparse for long ones, which keeps queries on long ARNs to a few
+ * dozen keys.
+ */
+static const int checkpoints[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 19, 22, 26, 30, 35, 40, 46, 52, 58, IAM_GIN_KEY_CHARS};
+#define NCHECKPOINTS ((int) lengthof(checkpoints))
+
+/* The largest checkpoint not above n (0 when n is 0). */
+static int
+checkpoint_floor(int n)
+{
+	int			c = 0;
+
+	for (int i = 0; i < NCHECKPOINTS && checkpoints[i] <= n; i++)
+		c = checkpoints[i];
+	return c;
+}
+
+static inline bool
+is_checkpoint(int n)
+{
+	return checkpoint_floor(n) == n && n > 0;
 }
 
 static inline bool
@@ -137,39 +183,67 @@ key_backward(char tag, const char *s, int from, int to, bool fold)
 }
 
 /*
- * The prefix and suffix keys of one pattern.  '*' and '?' are ASCII, and no
- * server encoding uses ASCII bytes inside a multibyte character, so scanning
- * bytes for them is safe.
+ * The keys of one pattern (one or two) into keys; returns how many.  '*' and
+ * '?' are ASCII, and no server encoding uses ASCII bytes inside a multibyte
+ * character, so scanning bytes for them is safe.
  */
-void
-iam_gin_pattern_keys(const struct varlena *pat, int32 *prefix_key, int32 *suffix_key)
+int
+iam_gin_pattern_keys(const struct varlena *pat, int32 *keys)
 {
 	const char *s = IAMPAT_TEXT(pat);
 	int			len = IAMPAT_TEXTLEN(pat);
 	bool		ci = (IAMPAT_FLAGS(pat) & IAMPAT_CI) != 0;
 	int			plen = 0;
 	int			sstart = len;
-	int			cut = 0;
+	int			pcut = 0;
+	int			scut;
 	int			nch = 0;
 	int		   *off;
 	int			n;
 
+	if (!(IAMPAT_FLAGS(pat) & IAMPAT_WILD))
+	{
+		keys[0] = key_forward(tag_of(TAG_EXACT, ci), s, 0, len, ci);
+		return 1;
+	}
+
 	while (plen < len && !is_wild(s[plen]))
 		plen++;
-	while (cut < plen && nch < IAM_GIN_KEY_CHARS)
-	{
-		cut += Max(pg_mblen(s + cut), 1);
-		nch++;
-	}
-	cut = Min(cut, plen);
-	*prefix_key = key_forward(ci ? TAG_CI_PREFIX : TAG_CS_PREFIX, s, 0, cut, ci);
-
 	while (sstart > 0 && !is_wild(s[sstart - 1]))
 		sstart--;
+	if (plen == 0 && sstart == len)
+	{
+		keys[0] = key_forward(tag_of(TAG_STARS, ci), s, 0, 0, ci);
+		return 1;
+	}
+
+	/* the prefix's character count, then its cut at a checkpoint */
+	while (pcut < plen)
+	{
+		pcut += Max(pg_mblen(s + pcut), 1);
+		nch++;
+	}
+	nch = checkpoint_floor(nch);
+	pcut = 0;
+	for (int c = 0; c < nch; c++)
+		pcut += Max(pg_mblen(s + pcut), 1);
+	pcut = Min(pcut, plen);
 	n = char_offsets(s + sstart, len - sstart, &off);
-	*suffix_key = key_backward(ci ? TAG_CI_SUFFIX : TAG_CS_SUFFIX, s + sstart,
-							   off[Max(n - IAM_GIN_KEY_CHARS, 0)], len - sstart, ci);
+	scut = off[n - checkpoint_floor(n)];
+
+	if (plen > 0 && sstart < len)
+	{
+		keys[0] = key_forward(tag_of(TAG_PREFIX, ci), s, 0, pcut, ci);
+		keys[1] = key_backward(tag_of(TAG_SUFFIX, ci), s + sstart, scut, len - sstart, ci);
+		pfree(off);
+		return 2;
+	}
+	if (plen > 0)
+		keys[0] = key_forward(tag_of(TAG_PREFIX_ONLY, ci), s, 0, pcut, ci);
+	else
+		keys[0] = key_backward(tag_of(TAG_SUFFIX_ONLY, ci), s + sstart, scut, len - sstart, ci);
 	pfree(off);
+	return 1;
 }
 
 Datum
@@ -178,13 +252,12 @@ iam_gin_extract_value(PG_FUNCTION_ARGS)
 	struct varlena *pat = PG_GETARG_IAMPAT(0);
 	int32	   *nkeys = (int32 *) PG_GETARG_POINTER(1);
 	Datum	   *keys = (Datum *) palloc(2 * sizeof(Datum));
-	int32		pk,
-				sk;
+	int32		k[2];
+	int			n = iam_gin_pattern_keys(pat, k);
 
-	iam_gin_pattern_keys(pat, &pk, &sk);
-	keys[0] = Int32GetDatum(pk);
-	keys[1] = Int32GetDatum(sk);
-	*nkeys = 2;
+	for (int i = 0; i < n; i++)
+		keys[i] = Int32GetDatum(k[i]);
+	*nkeys = n;
 	PG_RETURN_POINTER(keys);
 }
 
@@ -204,51 +277,71 @@ iam_gin_extract_value_array(PG_FUNCTION_ARGS)
 	keys = (Datum *) palloc(Max(2 * nelems, 1) * sizeof(Datum));
 	for (int i = 0; i < nelems; i++)
 	{
-		int32		pk,
-					sk;
+		int32		k[2];
+		int			m;
 
 		if (nulls[i])
 			continue;
-		iam_gin_pattern_keys(DatumGetIamPatternP(elems[i]), &pk, &sk);
-		keys[n++] = Int32GetDatum(pk);
-		keys[n++] = Int32GetDatum(sk);
+		m = iam_gin_pattern_keys(DatumGetIamPatternP(elems[i]), k);
+		for (int j = 0; j < m; j++)
+			keys[n++] = Int32GetDatum(k[j]);
 	}
 	*nkeys = n;
 	PG_RETURN_POINTER(keys);
 }
 
+/* Appends one key with its shape. */
+#define ADD_KEY(hash, kind) \
+	do { keys[n] = Int32GetDatum(hash); extra[n++] = (Pointer) &(kind); } while (0)
+
 /*
- * Appends the prefix keys (empty one first) and the suffix keys of str for
- * one flavour, marking each key's kind in extra.
+ * Appends the keys a pattern of one flavour could hold if it matched s: the
+ * whole text, every prefix and every suffix (cut at IAM_GIN_KEY_CHARS
+ * characters) under each shape, and the all-wildcards key.
  */
 static int
-string_keys(const char *s, const int *off, int nch, bool ci, Datum *keys, Pointer *extra, int n)
+string_keys(const char *s, int len, const int *off, int nch, bool ci, Datum *keys, Pointer *extra, int n)
 {
-	char		ptag = ci ? TAG_CI_PREFIX : TAG_CS_PREFIX;
-	char		stag = ci ? TAG_CI_SUFFIX : TAG_CS_SUFFIX;
 	int			lim = Min(nch, IAM_GIN_KEY_CHARS);
-	uint32		h;
+	int			minpfx = ci ? 1 : 4;	/* ARN patterns start with "arn:" */
+	uint32		ha = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_PREFIX_ONLY, ci));
+	uint32		hp = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_PREFIX, ci));
+	uint32		hb = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_SUFFIX_ONLY, ci));
+	uint32		hs = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_SUFFIX, ci));
 
-	h = fnv_step(FNV_INIT, (unsigned char) ptag);
-	keys[n] = Int32GetDatum(key_finish(h));
-	extra[n++] = (Pointer) &key_is_prefix;
+	ADD_KEY(key_forward(tag_of(TAG_EXACT, ci), s, 0, len, ci), kind_exact);
+	if (ci)
+		ADD_KEY(key_forward(tag_of(TAG_STARS, ci), s, 0, 0, ci), kind_stars);
+
 	for (int c = 0; c < lim; c++)
 	{
 		for (int b = off[c]; b < off[c + 1]; b++)
-			h = fnv_step(h, key_byte((unsigned char) s[b], ci));
-		keys[n] = Int32GetDatum(key_finish(h));
-		extra[n++] = (Pointer) &key_is_prefix;
-	}
+		{
+			unsigned char k = key_byte((unsigned char) s[b], ci);
 
-	h = fnv_step(FNV_INIT, (unsigned char) stag);
-	keys[n] = Int32GetDatum(key_finish(h));
-	extra[n++] = (Pointer) &key_is_suffix;
+			ha = fnv_step(ha, k);
+			hp = fnv_step(hp, k);
+		}
+		if (c + 1 >= minpfx && is_checkpoint(c + 1))
+		{
+			ADD_KEY(key_finish(ha), kind_prefix_only);
+			ADD_KEY(key_finish(hp), kind_prefix);
+		}
+	}
 	for (int c = nch - 1; c >= nch - lim; c--)
 	{
 		for (int b = off[c + 1] - 1; b >= off[c]; b--)
-			h = fnv_step(h, key_byte((unsigned char) s[b], ci));
-		keys[n] = Int32GetDatum(key_finish(h));
-		extra[n++] = (Pointer) &key_is_suffix;
+		{
+			unsigned char k = key_byte((unsigned char) s[b], ci);
+
+			hb = fnv_step(hb, k);
+			hs = fnv_step(hs, k);
+		}
+		if (!is_checkpoint(nch - c))
+			continue;
+		if (ci)
+			ADD_KEY(key_finish(hb), kind_suffix_only);
+		ADD_KEY(key_finish(hs), kind_suffix);
 	}
 	return n;
 }
@@ -275,13 +368,13 @@ iam_gin_extract_query(PG_FUNCTION_ARGS)
 		elog(ERROR, "unrecognized strategy number %d for correlate.iam_pattern", strategy);
 
 	nch = char_offsets(s, len, &off);
-	max = 2 * (Min(nch, IAM_GIN_KEY_CHARS) + 1) * (arn ? 2 : 1);
+	max = (2 + 4 * Min(nch, IAM_GIN_KEY_CHARS)) * (arn ? 2 : 1);
 	keys = (Datum *) palloc(max * sizeof(Datum));
 	extra = (Pointer *) palloc(max * sizeof(Pointer));
 
-	n = string_keys(s, off, nch, true, keys, extra, n);
+	n = string_keys(s, len, off, nch, true, keys, extra, n);
 	if (arn)
-		n = string_keys(s, off, nch, false, keys, extra, n);
+		n = string_keys(s, len, off, nch, false, keys, extra, n);
 	pfree(off);
 
 	*nkeys = n;
@@ -290,7 +383,10 @@ iam_gin_extract_query(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(keys);
 }
 
-/* A candidate needs a prefix key and a suffix key; matching is always rechecked. */
+/*
+ * A candidate holds an X, A, B or Z key, or both a P and an S key; matching is
+ * always rechecked.
+ */
 Datum
 iam_gin_consistent(PG_FUNCTION_ARGS)
 {
@@ -300,18 +396,26 @@ iam_gin_consistent(PG_FUNCTION_ARGS)
 	bool	   *recheck = (bool *) PG_GETARG_POINTER(5);
 	bool		prefix = false;
 	bool		suffix = false;
+	bool		result = false;
 
-	for (int i = 0; i < nkeys; i++)
+	for (int i = 0; i < nkeys && !result; i++)
 	{
+		char		kind;
+
 		if (!check[i])
 			continue;
-		if (extra[i] == (Pointer) &key_is_prefix)
+		kind = *extra[i];
+		if (kind == kind_prefix)
 			prefix = true;
-		else
+		else if (kind == kind_suffix)
 			suffix = true;
+		else
+			result = true;
+		if (prefix && suffix)
+			result = true;
 	}
 	*recheck = true;
-	PG_RETURN_BOOL(prefix && suffix);
+	PG_RETURN_BOOL(result);
 }
 
 static inline GinTernaryValue
@@ -330,17 +434,29 @@ iam_gin_triconsistent(PG_FUNCTION_ARGS)
 	GinTernaryValue *check = (GinTernaryValue *) PG_GETARG_POINTER(0);
 	int32		nkeys = PG_GETARG_INT32(3);
 	Pointer    *extra = (Pointer *) PG_GETARG_POINTER(4);
+	GinTernaryValue single = GIN_FALSE;
 	GinTernaryValue prefix = GIN_FALSE;
 	GinTernaryValue suffix = GIN_FALSE;
+	GinTernaryValue both;
 
 	for (int i = 0; i < nkeys; i++)
 	{
-		if (extra[i] == (Pointer) &key_is_prefix)
+		char		kind = *extra[i];
+
+		if (kind == kind_prefix)
 			prefix = tri_or(prefix, check[i]);
-		else
+		else if (kind == kind_suffix)
 			suffix = tri_or(suffix, check[i]);
+		else
+			single = tri_or(single, check[i]);
 	}
 	if (prefix == GIN_FALSE || suffix == GIN_FALSE)
+		both = GIN_FALSE;
+	else if (prefix == GIN_TRUE && suffix == GIN_TRUE)
+		both = GIN_TRUE;
+	else
+		both = GIN_MAYBE;
+	if (tri_or(single, both) == GIN_FALSE)
 		PG_RETURN_GIN_TERNARY_VALUE(GIN_FALSE);
 	/* Even a certain key match needs the exact matcher's recheck. */
 	PG_RETURN_GIN_TERNARY_VALUE(GIN_MAYBE);

@@ -67,10 +67,12 @@ CREATE TABLE correlate.iam_statement (
 	CHECK ((resources IS NULL) <> (not_resources IS NULL)),
 	CHECK (source = 'identity' OR (principals IS NULL) <> (not_principals IS NULL))
 );
+-- One GIN index over (actions, resources): it serves a condition on either column and,
+-- for both, intersects them inside the index (GIN skips through the dense "*" resources
+-- instead of building a bitmap of them, as ANDing two separate indexes would).
 -- fastupdate off: a refresh writes the table in one go and then it is only read, and
 -- every search would otherwise scan the whole pending list until the next vacuum.
-CREATE INDEX iam_statement_actions_idx ON correlate.iam_statement USING gin (actions) WITH (fastupdate = off);
-CREATE INDEX iam_statement_resources_idx ON correlate.iam_statement USING gin (resources) WITH (fastupdate = off);
+CREATE INDEX iam_statement_patterns_idx ON correlate.iam_statement USING gin (actions, resources) WITH (fastupdate = off);
 CREATE INDEX iam_statement_principals_idx ON correlate.iam_statement USING gin (principals) WITH (fastupdate = off);
 CREATE INDEX iam_statement_policy_idx ON correlate.iam_statement (tenant, policy);
 CREATE INDEX iam_statement_not_actions_idx ON correlate.iam_statement (tenant) WHERE not_actions IS NOT NULL;

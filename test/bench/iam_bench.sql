@@ -29,8 +29,9 @@ $$;
 
 -- ---- 1. "which statements match s3:GetObject on arn:aws:s3:::bucket/key" -----------------
 -- Statements shaped like real ones: 100 services (the common AWS ones first), 50 actions each;
--- action patterns exact (75%), Verb-prefix* (15%), service:* (8%), * (0.1%...); resources a
--- specific ARN or ARN prefix (70%), a service-wide ARN pattern (20%), or * (10%).
+-- 1 or 2 action patterns per statement: exact (81%), Verb-prefix* (15%), service:* (4%), * (0.02%);
+-- one resource pattern: a specific ARN or ARN prefix (70%), a service-wide ARN pattern (20%), or
+-- * (10%).  Indexed the way correlate.iam_statement is: one GIN index over (actions, resources).
 SELECT setseed(0.31);
 CREATE TABLE bench_svc AS
 SELECT row_number() OVER () AS i, s FROM unnest(ARRAY[
@@ -46,9 +47,9 @@ SELECT row_number() OVER (ORDER BY v, n) AS i, v || n AS a FROM
 
 CREATE TABLE bench_stmt (id bigint GENERATED ALWAYS AS IDENTITY, actions iam_pattern[], resources iam_pattern[]);
 INSERT INTO bench_stmt (actions, resources)
-SELECT ARRAY(SELECT CASE WHEN r < 0.001 THEN '*'
-						 WHEN r < 0.081 THEN s.s || ':*'
-						 WHEN r < 0.231 THEN s.s || ':' || left(v.a, 3 + (g % 3)) || '*'
+SELECT ARRAY(SELECT CASE WHEN r < 0.0002 THEN '*'
+						 WHEN r < 0.0402 THEN s.s || ':*'
+						 WHEN r < 0.1902 THEN s.s || ':' || left(v.a, 3 + (g % 3)) || '*'
 						 ELSE s.s || ':' || v.a END::iam_pattern
 			 FROM (SELECT random() AS r, 1 + floor(random() * 100)::int AS si, 1 + floor(random() * 50)::int AS vi, g
 				   FROM generate_series(1, 1 + (x.id % 2)) g WHERE x.id > 0) q
@@ -68,16 +69,16 @@ CREATE TEMP TABLE r1 AS SELECT b.* FROM bq, bench_median(bq.q, greatest(:runs / 
 RESET enable_bitmapscan; RESET enable_indexscan;
 
 CREATE TEMP TABLE build AS SELECT clock_timestamp() AS t0;
-CREATE INDEX bench_stmt_actions ON bench_stmt USING gin (actions);
-CREATE INDEX bench_stmt_resources ON bench_stmt USING gin (resources);
+CREATE INDEX bench_stmt_patterns ON bench_stmt USING gin (actions, resources);
 SELECT 'gin_build_ms', round(extract(epoch FROM clock_timestamp() - t0) * 1000), 0, '' FROM build;
 ANALYZE bench_stmt;
 SELECT 'index_warm', 0, 0, '' FROM bq, bench_median(bq.q, 3);
 CREATE TEMP TABLE r2 AS SELECT b.* FROM bq, bench_median(bq.q, :runs) b;
 SELECT 'match_1M', round(r2.ms::numeric, 2), round(r1.ms::numeric, 2),
-	   format('%s statements, %s patterns; %s rows match; indexes %s MB, table %s MB',
-			  :statements, (SELECT sum(cardinality(actions) + cardinality(resources)) FROM bench_stmt), r2.n,
-			  round((pg_relation_size('bench_stmt_actions') + pg_relation_size('bench_stmt_resources')) / 1048576.0),
+	   format('%s statements, %s patterns; %s match the action, %s both; index %s MB, table %s MB',
+			  :statements, (SELECT sum(cardinality(actions) + cardinality(resources)) FROM bench_stmt),
+			  (SELECT count(*) FROM bench_stmt WHERE actions OPERATOR(correlate.~~>) 's3:GetObject'), r2.n,
+			  round(pg_relation_size('bench_stmt_patterns') / 1048576.0),
 			  round(pg_relation_size('bench_stmt') / 1048576.0))
 FROM r1, r2 WHERE r1.n = r2.n;
 SELECT 'match_1M_MISMATCH', r2.n, r1.n, 'index and seqscan disagree!' FROM r1, r2 WHERE r1.n <> r2.n;
