@@ -130,7 +130,7 @@ BEGIN
 
 	-- 1. Requests: what to ask the evaluator, and why.
 	CREATE TEMP TABLE iam_edge_req (
-		req integer GENERATED ALWAYS AS IDENTITY, action text, res text,
+		req integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, action text, res text,
 		purpose text, technique text, target bigint, class text, sole bigint) ON COMMIT DROP;
 
 	-- assumes: roles whose trust policy names principals other than AWS services (those
@@ -187,6 +187,8 @@ BEGIN
 		 unnest(COALESCE(p.all_actions, '{}') || COALESCE(p.any_actions, '{}')
 				|| ARRAY['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile']) a(action);
 
+	ANALYZE iam_edge_req;
+
 	-- 2. Evaluate: everything but PassRole at once; then PassRole, only for the principals
 	--    that hold the service actions of some technique (the rest cannot use it).
 	CREATE TEMP TABLE iam_edge_ans ON COMMIT DROP AS
@@ -199,6 +201,7 @@ BEGIN
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional');
 	CREATE INDEX ON iam_edge_ans (purpose, principal);
+	ANALYZE iam_edge_ans;
 
 	INSERT INTO iam_edge_ans
 	SELECT q.purpose, q.technique, q.target, q.class, q.res, e.principal, e.principal_uid, e.principal_kind,
@@ -213,6 +216,8 @@ BEGIN
 	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}')) e
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
+
+	ANALYZE iam_edge_ans;
 
 	-- 3. Edges, by uid (account roots and internet may not exist yet).
 	CREATE TEMP TABLE iam_edge_new (
