@@ -32,6 +32,15 @@ JOIN correlate.relationship e2 ON e2.src = e1.dst AND e2.kind = 'can_access'
 JOIN correlate.resource sa ON sa.id = e1.src JOIN correlate.resource role ON role.id = e1.dst
 JOIN correlate.resource b ON b.id = e2.dst
 WHERE e1.kind = 'assumes' AND sa.kind = 'k8s:serviceaccount';
+-- An edge the Kubernetes inventory made from the IRSA annotation keeps its source, so
+-- refreshes never delete it (here the inventory reports it after a first refresh).
+SELECT correlate.link(correlate.resource_id(correlate.k8s_uid('prod-eks', 'legacy-webapp', 'serviceaccount', 'webapp-sa')),
+					  correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'), 'assumes',
+					  source => 'k8s_inventory', props => '{"via": "irsa_annotation"}') IS NOT NULL AS annotated;
+SELECT count(*) FROM correlate.refresh_iam_edges();
+SELECT r.source, r.props->>'via' AS via, r.props->>'technique' AS technique
+FROM correlate.relationship r JOIN correlate.resource s ON s.id = r.src
+WHERE r.kind = 'assumes' AND s.kind = 'k8s:serviceaccount';
 -- The role is broad but not an admin: it is no crown jewel.
 SELECT uid, criticality, props->'iam_admin' AS admin FROM correlate.resource WHERE uid LIKE '%legacy-webapp-role';
 

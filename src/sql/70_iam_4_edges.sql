@@ -400,20 +400,23 @@ BEGIN
 		FROM iam_edge_new e GROUP BY e.src_uid, e.dst_uid, e.kind
 	)
 	SELECT row_number() OVER (ORDER BY s.id, d.id, agg.kind) AS n,
-		   s.id AS src, d.id AS dst, agg.kind, least(agg.likelihood, 1.0) AS likelihood, agg.props
+		   s.id AS src, d.id AS dst, agg.kind, least(agg.likelihood, 1.0) AS likelihood, agg.props,
+		   -- an edge another observation made (e.g. the IRSA annotation seen by the Kubernetes
+		   -- inventory) keeps its source, so a later refresh never deletes it
+		   CASE WHEN ex.source IS NOT NULL AND ex.source <> 'iam_policy' THEN NULL ELSE 'iam_policy' END AS source
 	FROM agg
 	JOIN correlate.resource s ON s.tenant = t AND s.uid = agg.src_uid
-	JOIN correlate.resource d ON d.tenant = t AND d.id <> s.id AND d.uid = agg.dst_uid;
+	JOIN correlate.resource d ON d.tenant = t AND d.id <> s.id AND d.uid = agg.dst_uid
+	LEFT JOIN correlate.relationship ex ON ex.tenant = t AND ex.src = s.id AND ex.dst = d.id AND ex.kind = agg.kind;
 
 	ids := '{}';
 	FOR chunk IN 0 .. (SELECT count(*) FROM iam_edge_out) / 1000 LOOP
 		SELECT ids || COALESCE(array_agg(l.id), '{}') INTO ids
 		FROM (SELECT array_agg(o.src ORDER BY o.n) AS srcs, array_agg(o.dst ORDER BY o.n) AS dsts,
 					 array_agg(o.kind ORDER BY o.n) AS kinds, array_agg(o.likelihood ORDER BY o.n) AS lks,
-					 array_agg(o.props ORDER BY o.n) AS props
+					 array_agg(o.props ORDER BY o.n) AS props, array_agg(o.source ORDER BY o.n) AS sources
 			  FROM iam_edge_out o WHERE o.n > chunk * 1000 AND o.n <= (chunk + 1) * 1000) x
-		CROSS JOIN LATERAL correlate.link_many(x.srcs, x.dsts, x.kinds, x.lks, x.props,
-											   array_fill('iam_policy'::text, ARRAY[cardinality(x.srcs)])) l
+		CROSS JOIN LATERAL correlate.link_many(x.srcs, x.dsts, x.kinds, x.lks, x.props, x.sources) l
 		WHERE x.srcs IS NOT NULL;
 	END LOOP;
 
