@@ -42,6 +42,7 @@
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -295,14 +296,53 @@ iam_gin_extract_value_array(PG_FUNCTION_ARGS)
 	do { keys[n] = Int32GetDatum(hash); extra[n++] = (Pointer) &(kind); } while (0)
 
 /*
+ * Character boundaries of a query string's first and last IAM_GIN_KEY_CHARS
+ * characters, found in one pass with a ring buffer, so memory stays small
+ * however long the string is.
+ */
+typedef struct Bounds
+{
+	int			nch;			/* characters in the string */
+	int			n;				/* Min(nch, IAM_GIN_KEY_CHARS) */
+	int			head[IAM_GIN_KEY_CHARS + 1];	/* head[c]: start of character c; head[n]: its end */
+	int			tail[IAM_GIN_KEY_CHARS + 1];	/* tail[i]: start of character nch - n + i; tail[n] = len */
+} Bounds;
+
+static void
+string_bounds(const char *s, int len, Bounds *b)
+{
+	int			ring[IAM_GIN_KEY_CHARS + 1];
+	int			pos = 0;
+	int			nch = 0;
+
+	while (pos < len)
+	{
+		if (nch <= IAM_GIN_KEY_CHARS)
+			b->head[nch] = pos;
+		ring[nch % (IAM_GIN_KEY_CHARS + 1)] = pos;
+		pos += Max(pg_mblen(s + pos), 1);
+		nch++;
+		if ((nch & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pos = Min(pos, len);
+	b->nch = nch;
+	b->n = Min(nch, IAM_GIN_KEY_CHARS);
+	if (nch <= IAM_GIN_KEY_CHARS)
+		b->head[nch] = pos;
+	for (int i = 0; i < b->n; i++)
+		b->tail[i] = ring[(nch - b->n + i) % (IAM_GIN_KEY_CHARS + 1)];
+	b->tail[b->n] = pos;
+}
+
+/*
  * Appends the keys a pattern of one flavour could hold if it matched s: the
- * whole text, every prefix and every suffix (cut at IAM_GIN_KEY_CHARS
- * characters) under each shape, and the all-wildcards key.
+ * whole text, its prefixes and suffixes at the checkpoint lengths under each
+ * shape, and the all-wildcards key.
  */
 static int
-string_keys(const char *s, int len, const int *off, int nch, bool ci, Datum *keys, Pointer *extra, int n)
+string_keys(const char *s, int len, const Bounds *bd, bool ci, Datum *keys, Pointer *extra, int n)
 {
-	int			lim = Min(nch, IAM_GIN_KEY_CHARS);
 	int			minpfx = ci ? 1 : 4;	/* ARN patterns start with "arn:" */
 	uint32		ha = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_PREFIX_ONLY, ci));
 	uint32		hp = fnv_step(FNV_INIT, (unsigned char) tag_of(TAG_PREFIX, ci));
@@ -313,9 +353,9 @@ string_keys(const char *s, int len, const int *off, int nch, bool ci, Datum *key
 	if (ci)
 		ADD_KEY(key_forward(tag_of(TAG_STARS, ci), s, 0, 0, ci), kind_stars);
 
-	for (int c = 0; c < lim; c++)
+	for (int c = 0; c < bd->n; c++)
 	{
-		for (int b = off[c]; b < off[c + 1]; b++)
+		for (int b = bd->head[c]; b < bd->head[c + 1]; b++)
 		{
 			unsigned char k = key_byte((unsigned char) s[b], ci);
 
@@ -328,16 +368,16 @@ string_keys(const char *s, int len, const int *off, int nch, bool ci, Datum *key
 			ADD_KEY(key_finish(hp), kind_prefix);
 		}
 	}
-	for (int c = nch - 1; c >= nch - lim; c--)
+	for (int i = bd->n - 1; i >= 0; i--)
 	{
-		for (int b = off[c + 1] - 1; b >= off[c]; b--)
+		for (int b = bd->tail[i + 1] - 1; b >= bd->tail[i]; b--)
 		{
 			unsigned char k = key_byte((unsigned char) s[b], ci);
 
 			hb = fnv_step(hb, k);
 			hs = fnv_step(hs, k);
 		}
-		if (!is_checkpoint(nch - c))
+		if (!is_checkpoint(bd->n - i))
 			continue;
 		if (ci)
 			ADD_KEY(key_finish(hb), kind_suffix_only);
@@ -357,8 +397,7 @@ iam_gin_extract_query(PG_FUNCTION_ARGS)
 	const char *s = VARDATA_ANY(query);
 	int			len = VARSIZE_ANY_EXHDR(query);
 	bool		arn = (len >= 4 && memcmp(s, "arn:", 4) == 0);
-	int		   *off;
-	int			nch;
+	Bounds		bd;
 	int			max;
 	Datum	   *keys;
 	Pointer    *extra;
@@ -367,15 +406,14 @@ iam_gin_extract_query(PG_FUNCTION_ARGS)
 	if (strategy != IAM_MATCH_STRATEGY)
 		elog(ERROR, "unrecognized strategy number %d for correlate.iam_pattern", strategy);
 
-	nch = char_offsets(s, len, &off);
-	max = (2 + 4 * Min(nch, IAM_GIN_KEY_CHARS)) * (arn ? 2 : 1);
+	string_bounds(s, len, &bd);
+	max = (2 + 4 * bd.n) * (arn ? 2 : 1);
 	keys = (Datum *) palloc(max * sizeof(Datum));
 	extra = (Pointer *) palloc(max * sizeof(Pointer));
 
-	n = string_keys(s, len, off, nch, true, keys, extra, n);
+	n = string_keys(s, len, &bd, true, keys, extra, n);
 	if (arn)
-		n = string_keys(s, len, off, nch, false, keys, extra, n);
-	pfree(off);
+		n = string_keys(s, len, &bd, false, keys, extra, n);
 
 	*nkeys = n;
 	*extra_data = extra;

@@ -5,7 +5,8 @@
  * correlate.iam_pattern_max_length bounds what correlate.iam_pattern accepts
  * as input (text and binary).  Values already stored stay valid when the limit
  * is lowered; only new input is checked.  It is superuser-only because it is a
- * resource guard, not a per-query preference.
+ * resource guard, not a per-query preference; its ceiling (8192) bounds the
+ * matcher's per-segment tables.
  */
 #include "postgres.h"
 
@@ -24,7 +25,7 @@ iam_define_gucs(void)
 							"AWS limits ARNs to 2048 characters; longer input is rejected with an error.",
 							&iam_pattern_max_length,
 							2048,
-							16, 65536,
+							16, 8192,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
