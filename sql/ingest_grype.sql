@@ -39,7 +39,9 @@ SELECT rejected FROM correlate.ingest('grype', :'f');
 SELECT count(*) FROM correlate.finding;
 
 -- 2. Newer Grype: EPSS and CISA KEV (knownExploited), a GHSA recorded under its one CVE.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('grype', $json$
 {"matches": [
   {"vulnerability": {"id": "GHSA-jfh8-c2jp-5v3q", "dataSource": "https://github.com/advisories/GHSA-jfh8-c2jp-5v3q",
@@ -69,7 +71,9 @@ SELECT uid, check_id, package, severity, cvss, epss, known_exploited, fixed_vers
 FROM findings ORDER BY check_id;
 
 -- 3. Bad input.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('grype', $json$
 {"matches": [
   {"vulnerability": {"id": "CVE-2024-1", "severity": "High"}, "artifact": {"name": "ok", "version": "1"}},

@@ -59,7 +59,9 @@ FROM correlate.resource;
 SELECT rejected FROM correlate.ingest_file('k8s_inventory', :'p');
 
 -- 2. A whole namespace in one List: selectors, load balancers, ingress, IRSA, RBAC, secrets.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"apiVersion": "v1", "kind": "List", "items": [
  {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-5d8f7c-abcde", "namespace": "shop",
@@ -149,7 +151,9 @@ SELECT uid, props FROM correlate.resource
 WHERE kind IN ('k8s:secret', 'k8s:serviceaccount', 'k8s:configmap', 'k8s:object', 'k8s:namespace') ORDER BY uid;
 
 -- 3. Several documents in one payload (the per-kind files of a dump, concatenated), and a bare array.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "s", "namespace": "n"}, "spec": {"selector": {"app": "x"}}}
 {"kind": "List", "apiVersion": "v1", "items": [{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p", "namespace": "n", "labels": {"app": "x"}}, "spec": {}}]}
@@ -163,7 +167,9 @@ SELECT rejected FROM correlate.ingest('k8s_inventory',
 SELECT uid, cluster FROM correlate.resource WHERE kind = 'k8s:namespace' ORDER BY uid;
 
 -- 4. A huge label map (10,000 labels) and a selector over a thousand pods.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('k8s_inventory',
   json_build_object('kind', 'Pod', 'metadata', json_build_object('name', 'many-labels', 'namespace', 'n',
 	'labels', (SELECT json_object_agg('label-' || i, 'value-' || i) FROM generate_series(1, 10000) i)))::text);
@@ -177,7 +183,9 @@ SELECT rejected FROM correlate.ingest('k8s_inventory',
 SELECT count(*) AS exposed_pods FROM edges WHERE kind = 'exposes';
 
 -- 5. Bad input: each bad object is one reject naming the reason; the good ones go in.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SELECT rejected FROM correlate.ingest('k8s_inventory', $json$
 {"kind": "List", "items": [
  1,

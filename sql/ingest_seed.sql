@@ -60,7 +60,9 @@ WHERE e.source IN ('vpc_flow', 'falco') ORDER BY e.ts, e.source, e.dst_port;
 
 -- 2. The same walk on real public samples, as far as they go.  No public sample set carries
 -- every domain with matching identifiers; these are the chains the samples do support.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 SET correlate.default_cluster = 'minikube';
 -- kubescape's kube-apiserver pod: its container (by runtime id) -> pod -> node and account.
 \set x `cat test/data/k8s-inventory/kubescape-regolibrary/kube-apiserver-pod.json`

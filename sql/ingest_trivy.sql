@@ -78,7 +78,9 @@ SELECT correlate.image_uid('registry.example.com/legacy/webapp@sha256:3f1c9b2a7d
 	= (SELECT uid FROM findings WHERE check_id = 'CVE-2021-44228') AS same_image;
 
 -- 3. Bad input: one bad entry is one reject; the rest of the report goes in.
+SET client_min_messages = warning;
 TRUNCATE correlate.resource CASCADE;
+RESET client_min_messages;
 TRUNCATE correlate.ingest_reject;
 SELECT rejected FROM correlate.ingest('trivy', $json$
 {"SchemaVersion": 2, "ArtifactName": "example/app:1", "ArtifactType": "container_image",
