@@ -51,11 +51,13 @@ FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'correlate' AND obj_description(p.oid, 'pg_proc') IS NULL AND p.proname NOT LIKE '\_%'
 ORDER BY 1::text;
 
--- Row level security is on for every table with a tenant column, and every such table has a policy.
+-- Row level security is on for every table with a tenant column (a table with no policy denies all
+-- but its owner); a table that roles may read has the tenant policy.
 SELECT c.relname AS tenant_table_without_rls
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
 WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname = 'tenant'
-  AND (NOT c.relrowsecurity OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
+  AND (NOT c.relrowsecurity
+	   OR (c.relacl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)))
 ORDER BY 1;
 SELECT count(*) >= 6 AS has_tenant_tables
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
