@@ -135,6 +135,7 @@ extern int	graph_max_k;
 extern int	graph_max_hops;
 extern int	graph_max_rows;
 extern double crown_jewel_criticality;
+extern int	graph_cut_search_budget;
 
 /* graph_snapshot.c */
 extern GraphSnapshot *graph_snapshot_build(const char *tenant, Oid resource_relid,
