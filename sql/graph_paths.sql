@@ -198,4 +198,25 @@ SELECT count(*) AS graphs, sum(queries) AS queries, sum(mismatches) AS mismatche
 	   string_agg(seed::text, ',') FILTER (WHERE mismatches > 0) AS bad_seeds
 FROM pg_temp.run_big_checks(10);
 
+-- Sparse graphs (25 resources, 42 relationships) with hop limits beyond the
+-- layered bound (16): searches ignoring hops first, exact label search when
+-- the limit binds.
+CREATE FUNCTION pg_temp.run_long_checks(nseeds int) RETURNS TABLE (seed int, mismatches bigint, queries int)
+LANGUAGE plpgsql AS $$
+BEGIN
+	FOR s IN 1..nseeds LOOP
+		PERFORM pg_temp.random_graph(0.3 + s / 1000.0, 25, 42);
+		seed := s;
+		mismatches := pg_temp.check_paths(ARRAY[pg_temp.rid(1)], ARRAY[pg_temp.rid(25)], 10, 17, NULL)
+			+ pg_temp.check_paths(ARRAY[pg_temp.rid(2), pg_temp.rid(3)], ARRAY[pg_temp.rid(20), pg_temp.rid(21)], 25, 20, NULL)
+			+ pg_temp.check_paths(ARRAY[pg_temp.rid(4)], ARRAY[pg_temp.rid(5)], 40, 18, NULL);
+		queries := 3;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+SELECT count(*) AS graphs, sum(queries) AS queries, sum(mismatches) AS mismatches,
+	   string_agg(seed::text, ',') FILTER (WHERE mismatches > 0) AS bad_seeds
+FROM pg_temp.run_long_checks(10);
+
 DROP EXTENSION correlate CASCADE;

@@ -82,7 +82,9 @@ typedef struct Yen
 	bool	   *is_source;
 	bool	   *is_target;
 	int			nlayers;		/* layered bounds b(., r) for r < nlayers */
-	float4	  **layer;
+	float4	  **layer;			/* NULL until computed */
+	const GraphNodeSet *sources;
+	const GraphNodeSet *targets;
 	GraphCost  *h;				/* bound ignoring hops, for r >= nlayers */
 
 	/* AND nodes */
@@ -570,6 +572,9 @@ best_spur(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int3
 		/* the root nodes must stay blocked under the new generation */
 		for (int32 i = 0; i < y->nroot; i++)
 			y->blocked[y->root[i]] = y->gen;
+		/* the layered bound is built the first time a limit binds */
+		if (y->layer == NULL)
+			compute_layers(y, y->sources, y->targets);
 	}
 	return spur_search(y, starts, nstarts, start_cost, start_hops,
 					   blocked_edges, nblocked_edges, allow_empty, true);
@@ -782,7 +787,10 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 		y.is_target[targets->nodes[i]] = true;
 	/* no layers when the limit cannot bind (a simple path has < n hops) */
 	y.nlayers = max_hops >= y.n - 1 ? 0 : Min(max_hops, BOUND_LAYERS) + 1;
-	compute_layers(&y, sources, targets);
+	y.sources = sources;
+	y.targets = targets;
+	if (max_hops < y.nlayers)
+		compute_layers(&y, sources, targets);
 	if (max_hops >= y.nlayers)
 		compute_bound(&y, targets);
 	if (g->nand > 0)
