@@ -633,7 +633,7 @@ alloc_array(Size n, Size elem)
 #define AUGMENT_BUDGET(fl, m)	((int64) graph_cut_search_budget * ((int64) (fl)->nv + 2 * (int64) (m)))
 
 void
-graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
 			  bool fix_cost, bool node_cut, GraphCut *out)
 {
 	int32		n = g->nnodes;

@@ -215,86 +215,95 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 
 /*
  * Breadth-first search from sources with AND nodes, stopping at the first
- * target.  edge_removed and node_removed (either may be NULL) hide parts of
- * the graph; a hidden relationship into an AND node disables that node.
- * Returns the target reached, or -1.
+ * target (target_node, or any node flagged in target).  edge_removed and
+ * node_removed (either may be NULL) hide parts of the graph; a hidden
+ * relationship into an AND node disables that node.  Returns the target
+ * reached, or -1.  Uses the snapshot's scratch arrays.
  */
 static int32
-bfs(const GraphSnapshot *g, const int32 *sources, int32 nsources, const bool *target,
+bfs(GraphSnapshot *g, const int32 *sources, int32 nsources, int32 target_node, const bool *target,
 	int max_hops, const bool *edge_removed, const bool *node_removed)
 {
 	int32		n = g->nnodes;
-	int32	   *level = fill_int32(n, -1);
-	int32	   *queue = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
-	int32	   *and_left = g->nand > 0 ? and_in_degrees(g) : NULL;
+	uint32		gen;
 	int32		head = 0,
 				tail = 0;
-	int32		found = -1;
 
+	if (g->bfs_stamp == NULL)
+	{
+		g->bfs_stamp = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(uint32));
+		memset(g->bfs_stamp, 0, Max(n, 1) * sizeof(uint32));
+		g->bfs_level = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
+		g->bfs_queue = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
+		if (g->nand > 0)
+			g->bfs_and_left = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
+		g->bfs_gen = 0;
+	}
+	if (++g->bfs_gen == 0)
+	{
+		memset(g->bfs_stamp, 0, Max(n, 1) * sizeof(uint32));
+		g->bfs_gen = 1;
+	}
+	gen = g->bfs_gen;
+	for (int32 i = 0; i < g->nand; i++)
+	{
+		int32		a = g->and_nodes[i];
+
+		g->bfs_and_left[a] = g->rev_off[a + 1] - g->rev_off[a];
+	}
+
+#define SEEN(v)		(g->bfs_stamp[v] == gen)
+#define IS_TARGET(v)	((v) == target_node || (target && target[v]))
 	for (int32 i = 0; i < nsources; i++)
 	{
 		int32		s = sources[i];
 
-		if (level[s] >= 0)
+		if (SEEN(s))
 			continue;
-		level[s] = 0;
-		queue[tail++] = s;
-		if (target[s])
-		{
-			found = s;
-			goto done;
-		}
+		g->bfs_stamp[s] = gen;
+		g->bfs_level[s] = 0;
+		g->bfs_queue[tail++] = s;
+		if (IS_TARGET(s))
+			return s;
 	}
 	while (head < tail)
 	{
-		int32		v = queue[head++];
+		int32		v = g->bfs_queue[head++];
 
 		CHECK_FOR_INTERRUPTS();
-		if (max_hops >= 0 && level[v] >= max_hops)
+		if (max_hops >= 0 && g->bfs_level[v] >= max_hops)
 			continue;
 		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
 		{
 			int32		u = g->fwd_dst[e];
 
-			if (level[u] >= 0 || (edge_removed && edge_removed[e]) ||
-				(node_removed && node_removed[u]))
+			if (SEEN(u) || (edge_removed && edge_removed[e]) || (node_removed && node_removed[u]))
 				continue;
-			if (and_left && (g->node_flags[u] & GRAPH_NODE_AND) && --and_left[u] > 0)
+			if ((g->node_flags[u] & GRAPH_NODE_AND) && --g->bfs_and_left[u] > 0)
 				continue;
-			level[u] = level[v] + 1;
-			queue[tail++] = u;
-			if (target[u])
-			{
-				found = u;
-				goto done;
-			}
+			g->bfs_stamp[u] = gen;
+			g->bfs_level[u] = g->bfs_level[v] + 1;
+			g->bfs_queue[tail++] = u;
+			if (IS_TARGET(u))
+				return u;
 		}
 	}
-done:
-	pfree(level);
-	pfree(queue);
-	if (and_left)
-		pfree(and_left);
-	return found;
+#undef SEEN
+#undef IS_TARGET
+	return -1;
 }
 
 /* Can target be reached from source in at most max_hops hops (-1: any)? */
 bool
-graph_reachable(const GraphSnapshot *g, int32 source, int32 target, int max_hops)
+graph_reachable(GraphSnapshot *g, int32 source, int32 target, int max_hops)
 {
-	bool	   *is_target = palloc0(Max(g->nnodes, 1) * sizeof(bool));
-	bool		r;
-
-	is_target[target] = true;
-	r = bfs(g, &source, 1, is_target, max_hops, NULL, NULL) >= 0;
-	pfree(is_target);
-	return r;
+	return bfs(g, &source, 1, target, NULL, max_hops, NULL, NULL) >= 0;
 }
 
 /* Does any target remain reachable from the sources with these parts hidden? */
 bool
-graph_targets_reachable(const GraphSnapshot *g, const GraphNodeSet *sources, const bool *target,
+graph_targets_reachable(GraphSnapshot *g, const GraphNodeSet *sources, const bool *target,
 						const bool *edge_removed, const bool *node_removed)
 {
-	return bfs(g, sources->nodes, sources->n, target, -1, edge_removed, node_removed) >= 0;
+	return bfs(g, sources->nodes, sources->n, -1, target, -1, edge_removed, node_removed) >= 0;
 }
