@@ -128,6 +128,13 @@ graph_edge_id(const GraphSnapshot *g, int32 e)
 /* Source node of forward edge e (binary search over fwd_off). */
 extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
 
+/* Per-resource or per-relationship arrays may exceed 1 GB: allocate them "huge". */
+#define graph_alloc(n, elem) \
+	MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem))
+#define graph_alloc0(n, elem) \
+	MemoryContextAllocExtended(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem), \
+							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO)
+
 /* Relationship-kind filter: NULL means every kind. */
 typedef struct GraphFilter
 {

@@ -570,7 +570,7 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 static bool *
 coreachable(const GraphSnapshot *g, const GraphNodeSet *targets, const bool *is_source, int32 *queue)
 {
-	bool	   *seen = palloc0(Max(g->nnodes, 1));
+	bool	   *seen = graph_alloc0(g->nnodes, sizeof(bool));
 	int32		head = 0,
 				tail = 0;
 
@@ -638,8 +638,8 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 {
 	int32		n = g->nnodes;
 	int32		m = g->nedges;
-	bool	   *is_source = palloc0(Max(n, 1));
-	bool	   *is_target = palloc0(Max(n, 1));
+	bool	   *is_source = graph_alloc0(n, sizeof(bool));
+	bool	   *is_target = graph_alloc0(n, sizeof(bool));
 	int32	   *queue;
 	Flow		fl;
 	double		maxcap = 0;
@@ -766,8 +766,8 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	/* AND nodes: drop every cut item the AND semantics do not need */
 	if (g->nand > 0 && nitems > 0)
 	{
-		bool	   *edge_removed = node_cut ? NULL : palloc0(Max(m, 1));
-		bool	   *node_removed = node_cut ? palloc0(Max(n, 1)) : NULL;
+		bool	   *edge_removed = node_cut ? NULL : graph_alloc0(m, sizeof(bool));
+		bool	   *node_removed = node_cut ? graph_alloc0(n, sizeof(bool)) : NULL;
 		int32		kept = 0;
 
 		for (int32 i = 0; i < nitems; i++)
@@ -789,8 +789,8 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 
 	qsort(items, nitems, sizeof(CutItem), cutitem_id_asc);
 	out->n = nitems;
-	out->items = palloc(sizeof(int32) * Max(nitems, 1));
-	out->cost = palloc(sizeof(double) * Max(nitems, 1));
+	out->items = graph_alloc(nitems, sizeof(int32));
+	out->cost = graph_alloc(nitems, sizeof(double));
 	for (int32 i = 0; i < nitems; i++)
 	{
 		out->items[i] = items[i].item;

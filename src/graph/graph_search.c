@@ -119,7 +119,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 		and_maxh = fill_int32(n, 0);
 		and_via = fill_int32(n, -1);
 		and_viacost = fill_cost(n, -1);
-		contributed = palloc0(Max(n, 1) * sizeof(bool));
+		contributed = graph_alloc0(n, sizeof(bool));
 	}
 
 	graph_heap_init(&heap, Max(sources->n, 1024));
