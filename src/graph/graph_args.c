@@ -253,8 +253,10 @@ graph_likelihood(GraphCost cost)
 	if (l >= 1e-12 && l <= 1)
 	{
 		/* l in [10^-(d+1), 10^-d): 10 significant digits need 10 + d decimals */
-		k = 9 - (int) floor(log10(l));
-		if (k >= 0 && k <= 22)
+		k = 9;
+		while (l * pow10[k - 9] < 1.0)
+			k++;
+		if (k <= 22)
 			return rint(l * pow10[k]) / pow10[k];
 	}
 	snprintf(buf, sizeof(buf), "%.10g", l);

@@ -81,7 +81,7 @@ typedef struct Flow
 	int64		work;			/* arcs looked at by the searches so far */
 } Flow;
 
-static inline int32
+static pg_attribute_always_inline int32
 start_vertex(const Flow *fl, int32 s)
 {
 	return fl->node_cut ? 2 * s + 1 : s;
@@ -93,7 +93,7 @@ sink_vertex(const Flow *fl, int32 t)
 	return fl->node_cut ? 2 * t : t;
 }
 
-static inline bool
+static pg_attribute_always_inline bool
 is_sink(const Flow *fl, int32 x)
 {
 	return fl->node_cut ? ((x & 1) == 0 && fl->is_target[x >> 1]) : fl->is_target[x];
@@ -105,7 +105,7 @@ is_start(const Flow *fl, int32 x)
 	return fl->node_cut ? ((x & 1) == 1 && fl->is_source[x >> 1]) : fl->is_source[x];
 }
 
-static inline bool
+static pg_attribute_always_inline bool
 arc_forward(const Flow *fl, int32 b, int32 e)
 {
 	int32		d = fl->g->fwd_dst[e];
@@ -114,7 +114,7 @@ arc_forward(const Flow *fl, int32 b, int32 e)
 }
 
 /* Residual capacity of the arc a -> b (relationship e, or -1: node arc). */
-static inline double
+static pg_attribute_always_inline double
 arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 {
 	if (e < 0)
@@ -164,7 +164,7 @@ arc_push(Flow *fl, int32 a, int32 b, int32 e, double d)
  * relevant subgraph or entering a source) and *e.  Back-arcs come last and
  * are counted only when the resource carries flow.
  */
-static inline int32
+static pg_attribute_always_inline int32
 out_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
@@ -177,7 +177,7 @@ out_count(const Flow *fl, int32 x)
 	return (x & 1) ? outdeg + 1 : indeg + 1;
 }
 
-static inline void
+static pg_attribute_always_inline void
 out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 {
 	const GraphSnapshot *g = fl->g;
@@ -224,7 +224,7 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 }
 
 /* Residual arcs into x (y -> x), by index; the mirror of out_arc. */
-static inline int32
+static pg_attribute_always_inline int32
 in_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
@@ -237,7 +237,7 @@ in_count(const Flow *fl, int32 x)
 	return (x & 1) ? outdeg + 1 : indeg + 1;
 }
 
-static inline void
+static pg_attribute_always_inline void
 in_arc(const Flow *fl, int32 x, int32 idx, int32 *from, int32 *e)
 {
 	const GraphSnapshot *g = fl->g;
