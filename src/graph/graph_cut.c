@@ -66,6 +66,7 @@ typedef struct Flow
 
 	/* Dinic */
 	int32	   *level;
+	int32	   *base_level;		/* -1: may be entered; -2: never (irrelevant, or a source's inner half) */
 	int32	   *iter;
 
 	/* bidirectional search, valid where seen == gen */
@@ -209,6 +210,49 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 		return;
 	}
 	/* node cut, v_in: the node arc, then back along relationships into v */
+	if (idx == 0)
+	{
+		*e = -1;
+		*to = x + 1;
+	}
+	else
+	{
+		int32		j = g->rev_off[v] + idx - 1;
+
+		*e = g->rev_edge[j];
+		*to = 2 * g->rev_src[j] + 1;
+	}
+}
+
+/* out_arc without the relevance test: the caller's level array encodes it. */
+static pg_attribute_always_inline void
+out_arc_raw(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+{
+	const GraphSnapshot *g = fl->g;
+	int32		v = fl->node_cut ? x >> 1 : x;
+	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
+
+	if (!fl->node_cut || (x & 1))
+	{
+		if (idx < outdeg)
+		{
+			*e = g->fwd_off[v] + idx;
+			*to = fl->node_cut ? 2 * g->fwd_dst[*e] : g->fwd_dst[*e];
+		}
+		else if (fl->node_cut)
+		{
+			*e = -1;
+			*to = x - 1;
+		}
+		else
+		{
+			int32		j = g->rev_off[v] + idx - outdeg;
+
+			*e = g->rev_edge[j];
+			*to = g->rev_src[j];
+		}
+		return;
+	}
 	if (idx == 0)
 	{
 		*e = -1;
@@ -450,8 +494,7 @@ residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue, bool stop_at_s
 				tail = 0;
 	int32		sink_level = PG_INT32_MAX;
 
-	for (int32 x = 0; x < fl->nv; x++)
-		fl->level[x] = -1;
+	memcpy(fl->level, fl->base_level, sizeof(int32) * Max(fl->nv, 1));
 	for (int32 i = 0; i < sources->n; i++)
 	{
 		int32		x = start_vertex(fl, sources->nodes[i]);
@@ -480,8 +523,8 @@ residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue, bool stop_at_s
 			int32		to,
 						e;
 
-			out_arc(fl, x, idx, &to, &e);
-			if (to < 0 || fl->level[to] >= 0 || arc_res(fl, x, to, e) <= fl->eps)
+			out_arc_raw(fl, x, idx, &to, &e);
+			if (fl->level[to] != -1 || arc_res(fl, x, to, e) <= fl->eps)
 				continue;
 			fl->level[to] = fl->level[x] + 1;
 			queue[tail++] = to;
@@ -519,20 +562,20 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					d = Min(d, arc_res(fl, stack[i], to, e));
 				}
 				if (isinf(d))
 					no_node_cut(fl, x0 >> 1, x >> 1);
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					arc_push(fl, stack[i], to, e, d);
 				}
 				/* retreat to the tail of the first saturated arc */
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					if (arc_res(fl, stack[i], to, e) <= fl->eps)
 					{
 						back = i;
@@ -547,8 +590,8 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 				int32		to,
 							e;
 
-				out_arc(fl, x, fl->iter[x], &to, &e);
-				if (to >= 0 && fl->level[to] == fl->level[x] + 1 && arc_res(fl, x, to, e) > fl->eps)
+				out_arc_raw(fl, x, fl->iter[x], &to, &e);
+				if (fl->level[to] == fl->level[x] + 1 && arc_res(fl, x, to, e) > fl->eps)
 				{
 					stack[++depth] = to;
 					advanced = true;
@@ -558,7 +601,7 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 			}
 			if (!advanced)
 			{
-				fl->level[x] = -1;	/* dead end for this phase */
+				fl->level[x] = -3;	/* dead end for this phase */
 				if (--depth >= 0)
 					fl->iter[stack[depth]]++;
 			}
@@ -627,6 +670,24 @@ static void *
 alloc_array(Size n, Size elem)
 {
 	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
+}
+
+/*
+ * An upper bound on the number of augmenting paths: relationships leaving
+ * the sources, or entering the targets, whichever are fewer.
+ */
+static int64
+flow_bound(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+		   bool node_cut)
+{
+	int64		out = 0,
+				in = 0;
+
+	for (int32 i = 0; i < sources->n; i++)
+		out += g->fwd_off[sources->nodes[i] + 1] - g->fwd_off[sources->nodes[i]];
+	for (int32 i = 0; i < targets->n; i++)
+		in += g->rev_off[targets->nodes[i] + 1] - g->rev_off[targets->nodes[i]];
+	return Min(out, in);
 }
 
 /* How much augmenting-path search may touch before Dinic takes over. */
@@ -718,16 +779,33 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	fl.qb = alloc_array(fl.nv, sizeof(int32));
 	fl.level = alloc_array(fl.nv, sizeof(int32));
 	fl.iter = alloc_array(fl.nv, sizeof(int32));
+	fl.base_level = alloc_array(fl.nv, sizeof(int32));
+	for (int32 x = 0; x < fl.nv; x++)
+	{
+		int32		v = node_cut ? x >> 1 : x;
 
-	/* augmenting paths while they stay cheap, then Dinic for the rest */
+		/* never enter an irrelevant resource, or a source (it starts at level 0) */
+		fl.base_level[x] = (!fl.relevant[v] || (is_source[v] && (!node_cut || (x & 1) == 0))) ? -2 : -1;
+	}
+
+	/*
+	 * Augmenting paths while they stay cheap, then Dinic for the rest.  A
+	 * flow that may need many paths (more than the sources' or the targets'
+	 * relationships, whichever is fewer, can carry) goes to Dinic at once.
+	 */
+	if (flow_bound(g, sources, targets, node_cut) > 64)
+		fl.work = AUGMENT_BUDGET(&fl, m) + 1;
 	while (fl.work <= AUGMENT_BUDGET(&fl, m) && augment(&fl, sources, targets))
 		;
 	if (fl.work > AUGMENT_BUDGET(&fl, m))
+	{
 		while (residual_bfs(&fl, sources, queue, true))
 			blocking_flow(&fl, sources, queue);
-
-	/* the source side of the cut: what the sources still reach */
-	residual_bfs(&fl, sources, queue, false);
+		/* the last search reached no sink, so it went everywhere it could */
+	}
+	else
+		residual_bfs(&fl, sources, queue, false);
+	/* level >= 0 now marks the source side of the cut: what the sources still reach */
 
 	items = palloc(sizeof(CutItem) * capitems);
 	for (int32 v = 0; v < n; v++)

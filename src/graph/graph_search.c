@@ -156,12 +156,13 @@ sort_settled(GraphSettled *a, int32 n)
  * converges to the same labels as Dijkstra; each node keeps the predecessor
  * Dijkstra would (among optimal ones, the smallest (cost, hops, node), which
  * Dijkstra settles and hears from first), and the nodes are sorted in
- * Dijkstra's settle order, so the result is Dijkstra's, row for row.  On the shallow, well-connected
- * graphs of real estates this takes a few passes and beats the heap several
- * times over; on adversarial shapes (long chains with shortcuts) rounds can
- * pile up (random weights with many corrections do it too), so after about
- * two passes' worth of relaxations it gives up and returns false, and the
- * caller runs Dijkstra.
+ * Dijkstra's settle order, so the result is Dijkstra's, row for row.
+ *
+ * On the shallow graphs of real estates, whose likelihoods take few distinct
+ * values, this converges in about one pass over the relationships and beats
+ * the heap.  Where corrections pile up (long chains with shortcuts, or
+ * finely spread random weights) it gives up after one and a half passes'
+ * worth of relaxations and returns false, and the caller runs Dijkstra.
  */
 /* Per-node state of label correction, packed: one cache line per visit. */
 typedef struct LcState
@@ -187,7 +188,7 @@ label_correcting(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	int32		nreached = 0;
 	uint32		round = 1;
 	int64		work = 0;
-	int64		budget = 2 * ((int64) g->nedges + n) + 1024;
+	int64		budget = 3 * ((int64) g->nedges + n) / 2 + 1024;
 
 	for (int32 v = 0; v < n; v++)
 	{
