@@ -56,7 +56,7 @@ typedef struct Flow
 	const bool *is_source;
 	const bool *is_target;
 	const bool *relevant;		/* can reach a target */
-	const double *ecap;			/* edge capacity (edge cut) */
+	const double *ecap;			/* edge capacity (edge cut); NULL: all 1 */
 	double	   *ncap;			/* node capacity (node cut) */
 	double	   *eflow;
 	double	   *nflow;
@@ -125,7 +125,7 @@ arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 		return (a & 1) == 0 ? fl->ncap[v] - fl->nflow[v] : fl->nflow[v];
 	}
 	if (arc_forward(fl, b, e))
-		return fl->node_cut ? GRAPH_INF : fl->ecap[e] - fl->eflow[e];
+		return fl->node_cut ? GRAPH_INF : (fl->ecap ? fl->ecap[e] : 1.0) - fl->eflow[e];
 	return fl->eflow[e];
 }
 
@@ -757,14 +757,14 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	}
 	else
 	{
-		double	   *ecap = alloc_array(m, sizeof(double));
-
-		for (int32 e = 0; e < m; e++)
+		if (fix_cost)
 		{
-			ecap[e] = fix_cost ? g->edge_cost[e] : 1.0;
-			maxcap = Max(maxcap, ecap[e]);
+			fl.ecap = g->edge_cost;
+			for (int32 e = 0; e < m; e++)
+				maxcap = Max(maxcap, g->edge_cost[e]);
 		}
-		fl.ecap = ecap;
+		else
+			maxcap = 1.0;
 	}
 	fl.eps = 1e-9 * maxcap;
 	fl.seen_f = alloc_array(fl.nv, sizeof(uint32));
@@ -836,7 +836,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 			if (nitems >= capitems)
 				items = repalloc_huge(items, sizeof(CutItem) * (capitems *= 2));
 			items[nitems].item = e;
-			items[nitems].cost = fl.ecap[e];
+			items[nitems].cost = fl.ecap ? fl.ecap[e] : 1.0;
 			items[nitems++].id = graph_edge_id(g, e);
 		}
 	}
