@@ -14,10 +14,11 @@
  * frontier), which in the usual case (a few disjoint attack routes through
  * a large estate) touches a small part of the graph per path; per-resource
  * counts of flow-carrying relationships let every search skip the residual
- * back-arcs of resources that carry no flow.  If the searches together touch
- * more than a few times the graph (many routes, a large flow), Dinic's
- * algorithm (level graph + blocking flow) finishes the job from the flow
- * found so far, which bounds the worst case.
+ * back-arcs of resources that carry no flow.  Dinic's algorithm (level graph
+ * + blocking flow) takes over from the flow found so far when the searches
+ * together have scanned the graph correlate.graph_cut_search_budget times,
+ * and runs alone when the flow may need many paths (more than 64
+ * relationships leave the sources and more than 64 enter the targets).
  *
  * Edge cut: each relationship has capacity 1 (cost 'unit') or its
  * props->>'fix_cost' (cost 'fix_cost'; 1 when absent or invalid, 0 allowed).

@@ -5,27 +5,31 @@
  *		share.
  *
  * Best paths: a label-setting Dijkstra on weights -ln(likelihood), so the
- * shortest path is the most likely one.  Without a hop limit every node is
- * settled once.  With a hop limit the cheapest path may be too long, so a
- * node may be settled again by a costlier label with strictly fewer hops
- * (a label is dominated when an earlier one at the node has no more hops);
- * the first label of a node is its best path within the limit, and the
- * later ones only carry the search further.  This is exact: each node is
- * settled at most max_hops + 1 times.
+ * shortest path is the most likely one; labels are (cost, hops), ties going
+ * to fewer hops.  Without a hop limit every node is settled once, and label
+ * correction (below) usually gets the same answer without a heap.  With a
+ * hop limit the cheapest path may be too long, so a node may be settled
+ * again by a costlier label with strictly fewer hops (a label is dominated
+ * when an earlier one at the node has no more hops); the first label of a
+ * node is its best path within the limit, and the later ones only carry the
+ * search further.  This is exact: each node is settled at most max_hops + 1
+ * times.
  *
  * AND nodes (forward searches only): a node flagged GRAPH_NODE_AND is
  * reached only when every relationship into it has been crossed (one of a
- * kind the search does not follow never is),
- * each from its source's best path; its cost is the sum of those costs (the
- * product of likelihoods, as if the preconditions were independent) and its
- * hops one more than the longest.  This is Knuth's generalisation of
- * Dijkstra to superior functions and is exact for that cost model; it is an
- * approximation of the true probability when the preconditions share
- * ancestors (counted once per precondition), and, under a hop limit, an
- * AND node whose preconditions' best paths are too long is not reached even
- * if costlier shorter ones exist.  Reverse searches (exposure) treat AND
- * nodes as ordinary nodes: they answer "who could reach the targets if the
- * other preconditions held".
+ * kind the search does not follow never is), each from its source's best
+ * path; its cost is the sum of those costs (the product of likelihoods, as
+ * if the preconditions were independent) and its hops one more than the
+ * longest.  This is Knuth's generalisation of Dijkstra to superior functions
+ * and is exact for that cost model; it is an approximation of the true
+ * probability when the preconditions share ancestors (counted once per
+ * precondition), and, under a hop limit, an AND node whose preconditions'
+ * best paths are too long is not reached even if costlier shorter ones
+ * exist.  Reverse searches (exposure) treat AND nodes as ordinary nodes:
+ * they answer "who could reach the targets if the other preconditions held".
+ *
+ * Reachability: breadth-first search with the same AND rule, on scratch
+ * arrays kept in the snapshot so that a search costs what it explores.
  */
 #include "postgres.h"
 
