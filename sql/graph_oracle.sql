@@ -180,7 +180,9 @@ BEGIN
 	SELECT array_agg(u.id ORDER BY u.ord) INTO ids
 	FROM correlate.upsert_resources(
 		ARRAY(SELECT format('oracle:g%s:n%s', g, i) FROM generate_series(0, n - 1) i),
-		array_fill('aws:resource'::text, ARRAY[n])) u;
+		array_fill('aws:resource'::text, ARRAY[n]),
+		props => ARRAY(SELECT jsonb_build_object('fix_cost', 1 + floor(random() * 5)::int)
+					   FROM generate_series(1, n))) u;
 	IF cardinality(es) > 0 THEN
 		PERFORM correlate.link_many(
 			ARRAY(SELECT ids[x + 1] FROM unnest(es) WITH ORDINALITY AS e(x, o) ORDER BY o),
@@ -250,6 +252,15 @@ SELECT count(*) AS graphs FROM (
 SELECT shape, count(*) AS graphs, sum(n) AS resources, bool_or(parallel) AS some_parallel
 FROM oracle.graph GROUP BY shape ORDER BY shape;
 
+-- What the graphs exercise: how many simple s-t paths they have (0: unreachable; 10 or
+-- more: k = 10 truncates), and how many have ties among their 10 best path costs.
+SELECT count(*) FILTER (WHERE cardinality(c) = 0) AS unreachable,
+	   count(*) FILTER (WHERE cardinality(c) BETWEEN 1 AND 9) AS "1 to 9 paths",
+	   count(*) FILTER (WHERE cardinality(c) = 10) AS "10 or more paths",
+	   count(*) FILTER (WHERE (SELECT count(DISTINCT round(x::numeric, 9)) FROM unnest(c) x) < cardinality(c))
+		   AS "with tied costs"
+FROM (SELECT oracle.cte_path_costs(gr, 10) AS c FROM oracle.graph gr) x;
+
 -- 1. Best path: attack_paths(k => 1) against pgr_dijkstra.
 INSERT INTO oracle.result
 SELECT 'best path cost = pgr_dijkstra', gr.g, oracle.same_costs(ours.c, pgr.c),
@@ -261,6 +272,20 @@ LATERAL (SELECT COALESCE(array_agg(-ln(pl)), '{}') AS c FROM (
 			GROUP BY a.path_rank) x) ours,
 LATERAL (SELECT COALESCE(array_agg(d.agg_cost), '{}') AS c
 		 FROM pgr_dijkstra(oracle.edges_sql(gr), gr.s, gr.t) d WHERE d.edge = -1) pgr;
+
+-- 1b. The same with a relationship-kind filter, against pgr_dijkstra on only those kinds.
+INSERT INTO oracle.result
+SELECT 'best path cost with kinds = pgr_dijkstra', gr.g, oracle.same_costs(ours.c, pgr.c),
+	   format('ours %s, pgr_dijkstra %s', ours.c, pgr.c)
+FROM oracle.graph gr,
+LATERAL (SELECT COALESCE(array_agg(-ln(pl)), '{}') AS c FROM (
+			SELECT max(a.path_likelihood) AS pl
+			FROM correlate.attack_paths(ARRAY[gr.s], ARRAY[gr.t], k => 1, max_hops => gr.n,
+										kinds => ARRAY['connects_to', 'can_access', 'exposes']) a
+			GROUP BY a.path_rank) x) ours,
+LATERAL (SELECT COALESCE(array_agg(d.agg_cost), '{}') AS c
+		 FROM pgr_dijkstra(oracle.edges_sql(gr) || $$ AND kind IN ('connects_to', 'can_access', 'exposes')$$,
+						   gr.s, gr.t) d WHERE d.edge = -1) pgr;
 
 -- 2. The k = 10 most likely paths: their costs against pgr_KSP.  pgr_KSP (Yen) returns
 -- loopless paths that differ by their vertex sequence (it disconnects every edge between
@@ -403,6 +428,18 @@ FROM (SELECT gr.g, dir.backward, oracle.check_radius(gr, hs.h, dir.backward) AS 
 	  FROM oracle.graph gr, (VALUES (1), (2), (3), (NULL::int)) AS hs(h), (VALUES (false), (true)) AS dir(backward)) x
 GROUP BY g, backward;
 
+-- 5b. Both list their start resources themselves with hops 0, likelihood 1 and no via.
+INSERT INTO oracle.result
+SELECT 'blast_radius/exposure list the start at hop 0', gr.g,
+	   (SELECT count(*) FROM correlate.blast_radius(gr.srcs) b
+		WHERE b.resource_id = ANY (gr.srcs) AND b.hops = 0 AND b.likelihood = 1 AND b.via IS NULL)
+		 = cardinality(gr.srcs)
+	   AND (SELECT count(*) FROM correlate.exposure(gr.tgts, max_hops => 2) e
+			WHERE e.resource_id = ANY (gr.tgts) AND e.hops = 0 AND e.likelihood = 1 AND e.via IS NULL)
+		 = cardinality(gr.tgts),
+	   NULL
+FROM oracle.graph gr;
+
 -- 6. reachable(s, v, h) for every resource v of the graph and h in 1, 2, 3, unbounded.
 INSERT INTO oracle.result
 SELECT 'reachable = recursive CTE', gr.g, count(*) FILTER (WHERE ours IS DISTINCT FROM truth) = 0,
@@ -438,6 +475,47 @@ LATERAL (SELECT COALESCE(pgr_maxFlow(format(
 			 WHERE src BETWEEN %s AND %s AND src <> dst',
 			CASE c.cost WHEN 'unit' THEN '1' ELSE $$(props->>'fix_cost')::int$$ END, gr.lo, gr.hi),
 			gr.srcs, gr.tgts), 0) AS flow) pgr;
+
+-- 8. min_node_cut: the same against pgr_maxFlow on the split graph, where each resource
+-- v other than the sources and targets becomes v_in -> v_out with its cost (1, or the
+-- resource's props->>'fix_cost') as capacity, and relationships get a capacity no cut
+-- can pay.  A source linked straight to a target has no node cut: the function must
+-- refuse it, and the flow says so (>= the huge capacity).
+CREATE FUNCTION oracle.node_cut(gr oracle.graph, cost text) RETURNS bigint[] LANGUAGE plpgsql
+AS $$
+BEGIN
+	RETURN ARRAY(SELECT m.resource_id FROM correlate.min_node_cut(gr.srcs, gr.tgts, cost) m);
+EXCEPTION WHEN OTHERS THEN
+	RETURN NULL;
+END
+$$;
+INSERT INTO oracle.result
+SELECT 'min_node_cut ' || c.cost || ' = pgr_maxFlow', gr.g,
+	   CASE WHEN ours.cut IS NULL THEN pgr.flow >= 1000000
+			ELSE ours.total = pgr.flow AND NOT (ours.cut && (gr.srcs || gr.tgts))
+				 AND cardinality(ours.cut) = (SELECT count(DISTINCT x) FROM unnest(ours.cut) x)
+				 AND NOT EXISTS (
+					WITH RECURSIVE walk(node) AS (
+						SELECT unnest(gr.srcs)
+						UNION
+						SELECT r.dst FROM walk w JOIN correlate.relationship r ON r.src = w.node
+						WHERE r.src BETWEEN gr.lo AND gr.hi AND r.dst <> ALL (ours.cut))
+					SELECT 1 FROM walk WHERE node = ANY (gr.tgts)) END,
+	   format('cut %s cost %s, max flow %s', ours.cut, ours.total, pgr.flow)
+FROM oracle.graph gr, (VALUES ('unit'), ('fix_cost')) AS c(cost),
+LATERAL (SELECT x.cut, (SELECT COALESCE(sum(CASE c.cost WHEN 'unit' THEN 1 ELSE (r.props->>'fix_cost')::int END), 0)
+						FROM correlate.resource r WHERE r.id = ANY (x.cut)) AS total
+		 FROM (SELECT oracle.node_cut(gr, c.cost) AS cut) x) ours,
+LATERAL (SELECT COALESCE(pgr_maxFlow(format($f$
+			SELECT r.id, 2 * r.src + 1 AS source, 2 * r.dst AS target, 1000000 AS capacity
+			FROM correlate.relationship r WHERE r.src BETWEEN %1$s AND %2$s AND r.src <> r.dst
+			UNION ALL
+			SELECT -v.id, 2 * v.id, 2 * v.id + 1,
+				   CASE WHEN v.id = ANY ('%3$s'::bigint[]) THEN 1000000 ELSE %4$s END
+			FROM correlate.resource v WHERE v.id BETWEEN %1$s AND %2$s$f$,
+			gr.lo, gr.hi, gr.srcs || gr.tgts,
+			CASE c.cost WHEN 'unit' THEN '1' ELSE $$(v.props->>'fix_cost')::int$$ END),
+			ARRAY(SELECT 2 * x + 1 FROM unnest(gr.srcs) x), ARRAY(SELECT 2 * x FROM unnest(gr.tgts) x)), 0) AS flow) pgr;
 
 -- Summary: every check on every graph it applies to; mismatches must be 0.
 SELECT check_name, count(*) AS graphs, count(*) FILTER (WHERE NOT ok) AS mismatches

@@ -9,6 +9,8 @@
 #
 #   bench_cluster_setup DIR PORT   copy, install, initdb, start (sets PGHOST, PGPORT, PGUSER, BENCH_PG)
 #   bench_cluster_stop             stop the server (DIR is removed unless KEEP=1)
+#
+# BENCH_SRC names another source tree to build correlate from (default: this one).
 
 PG_SYS_BIN=${PG_SYS_BIN:-/usr/lib/postgresql/15/bin}
 
@@ -18,7 +20,7 @@ bench_run_as_owner() {      # run a server binary as the unprivileged owner when
 
 bench_cluster_setup() {
 	local dir=$1 port=$2 src
-	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	src=${BENCH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 	BENCH_DIR=$dir
 	BENCH_PG=$dir/usr/lib/postgresql/15/bin
 	mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql"
