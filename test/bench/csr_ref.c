@@ -839,14 +839,22 @@ main(int argc, char **argv)
 
 				for (int astar = 0; astar <= 1; astar++)
 				{
-					for (int r = 0; r < reps; r++)
+					int			r;
+
+					/* the textbook form is slow on big graphs: once is enough past 2 s */
+					for (r = 0; r < reps; r++)
 					{
 						t0 = now_ms();
 						found = yen(&fwd, astar ? &rev : NULL, srcs[0], target, k, costs);
 						times[r] = now_ms() - t0;
+						if (times[r] > 2000)
+						{
+							r++;
+							break;
+						}
 					}
 					printf("%s_k%d\t%.3f\t%d paths, costs", astar ? "yen_astar" : "yen", k,
-						   median(times, reps), found);
+						   median(times, r), found);
 					for (int i = 0; i < found; i++)
 						printf(" %.9f", costs[i]);
 					printf("\n");

@@ -171,8 +171,11 @@ RELS=$("${PSQL[@]}" -Atc "SELECT count(*) FROM correlate.relationship")
 SRC=$("${PSQL[@]}" -Atc "SELECT correlate.resource_id('internet')")
 TGT=$("${PSQL[@]}" -Atc "SELECT min(b.resource_id) FROM correlate.blast_radius(ARRAY[$SRC]::bigint[]) b
 	JOIN correlate.resource r ON r.id = b.resource_id WHERE r.criticality >= 1")
-ENTRY="SELECT array_agg(dst ORDER BY dst) FROM correlate.relationship WHERE src = $SRC"
-JEWELS="SELECT array_agg(id ORDER BY id) FROM correlate.resource WHERE criticality >= 1"
+"${PSQL[@]}" -c "CREATE TABLE bench.sets AS
+	SELECT (SELECT array_agg(dst ORDER BY dst) FROM correlate.relationship WHERE src = $SRC) AS entry,
+		   (SELECT array_agg(id ORDER BY id) FROM correlate.resource WHERE criticality >= 1) AS jewels"
+ENTRY="SELECT entry FROM bench.sets"
+JEWELS="SELECT jewels FROM bench.sets"
 NENTRY=$("${PSQL[@]}" -Atc "SELECT cardinality(($ENTRY))")
 NJEWELS=$("${PSQL[@]}" -Atc "SELECT cardinality(($JEWELS))")
 log "pair: internet ($SRC) -> crown jewel $TGT"
