@@ -1,0 +1,227 @@
+/*
+ * graph.h
+ *		The graph module: a compact CSR snapshot of one tenant's resources and
+ *		relationships, its per-backend cache, and the algorithms that run on it.
+ *
+ * Prototypes are grouped by the file that defines them:
+ *
+ *	graph_guc.c			settings (ceilings, memory cap, crown-jewel threshold)
+ *	graph_snapshot.c	building the CSR by heap scan; lazy cost tables
+ *	graph_cache.c		per-backend cache, change log and its trigger, graph_stats()
+ *	graph_heap.c		the binary heap every search uses
+ *	graph_args.c		argument checking shared by the SQL entry points
+ *	graph_search.c		best paths (blast radius, exposure), reachability, AND nodes
+ *	graph_paths.c		k most likely simple paths (Yen), attack_paths()
+ *	graph_chokepoints.c	where most likely paths converge
+ *	graph_cut.c			minimum edge cut and node cut (Dinic)
+ *	graph_sql.c			thin SQL-callable wrappers
+ *
+ * Nodes are dense int32 indices in resource-id order (index i is the i-th
+ * smallest resource id), so every tie broken by node index is broken by
+ * resource id.  Edges are int32 indices into the forward CSR; within one
+ * source they are sorted by (destination, relationship id).
+ */
+#ifndef CORRELATE_GRAPH_H
+#define CORRELATE_GRAPH_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+
+/* Node flags. */
+#define GRAPH_NODE_INTERNET		0x01	/* kind 'internet': the default source */
+#define GRAPH_NODE_AND			0x02	/* props->>'requires' = 'all' */
+
+/* A cost that means "cannot be cut" / "unreached". */
+#define GRAPH_INF				((double) INFINITY)
+
+typedef struct GraphSnapshot
+{
+	MemoryContext ctx;			/* owns everything below */
+	char	   *tenant;
+
+	int32		nnodes;
+	int32		nedges;
+
+	/* nodes */
+	int64	   *node_id;		/* sorted resource ids */
+	float4	   *node_crit;		/* criticality */
+	uint8	   *node_flags;		/* GRAPH_NODE_* */
+	int32		nand;			/* AND nodes, ascending */
+	int32	   *and_nodes;
+	int32		nnode_cost;		/* resources with a valid props->>'fix_cost' */
+	int32	   *node_cost_idx;	/* ascending node indices */
+	float8	   *node_cost_val;
+
+	/* forward CSR */
+	int32	   *fwd_off;		/* nnodes + 1 */
+	int32	   *fwd_dst;
+	float8	   *fwd_w;			/* -ln(likelihood), >= 0 */
+	uint16	   *fwd_kind;		/* index into kind_names */
+	int64		eid_base;		/* relationship id = eid_base + fwd_eid32[e] ... */
+	uint32	   *fwd_eid32;		/* ... when the id range fits 32 bits */
+	int64	   *fwd_eid64;		/* ... otherwise the id itself */
+
+	/* reverse CSR */
+	int32	   *rev_off;		/* nnodes + 1 */
+	int32	   *rev_src;
+	int32	   *rev_edge;		/* forward edge index */
+
+	int32		nkinds;
+	char	  **kind_names;
+
+	/* loaded on first use (min_cut with cost 'fix_cost') */
+	float8	   *edge_cost;
+
+	/* build statistics */
+	int64		skipped_edges;	/* unknown end, self-loop or bad likelihood */
+	double		build_ms;
+	int64		version;		/* newest change (xid) the snapshot includes */
+} GraphSnapshot;
+
+static inline int64
+graph_edge_id(const GraphSnapshot *g, int32 e)
+{
+	return g->fwd_eid32 ? g->eid_base + (int64) g->fwd_eid32[e] : g->fwd_eid64[e];
+}
+
+/* Source node of forward edge e (binary search over fwd_off). */
+extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
+
+/* Relationship-kind filter: NULL means every kind. */
+typedef struct GraphFilter
+{
+	bool	   *allowed;		/* nkinds entries */
+} GraphFilter;
+
+static inline bool
+graph_edge_allowed(const GraphSnapshot *g, const GraphFilter *f, int32 e)
+{
+	return f == NULL || f->allowed[g->fwd_kind[e]];
+}
+
+/* graph_guc.c */
+extern int	graph_max_memory_kb;
+extern int	graph_max_k;
+extern int	graph_max_hops;
+extern int	graph_max_rows;
+extern double crown_jewel_criticality;
+
+/* graph_snapshot.c */
+extern GraphSnapshot *graph_snapshot_build(const char *tenant, Oid resource_relid,
+										   Oid relationship_relid, MemoryContext ctx);
+extern void graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relationship_relid);
+extern Size graph_snapshot_memory(const GraphSnapshot *g);
+extern int32 graph_node_index(const GraphSnapshot *g, int64 id);
+extern double graph_node_cost(const GraphSnapshot *g, int32 v);
+
+/* graph_cache.c */
+extern GraphSnapshot *graph_acquire(void);
+extern const char *graph_current_tenant(void);
+extern void graph_ensure_edge_costs(GraphSnapshot *g);
+extern void graph_cache_drop(void);
+extern GraphSnapshot *graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds);
+
+/* graph_heap.c */
+typedef struct GraphHeapItem
+{
+	double		key;
+	int32		hops;
+	int32		node;			/* or a label index, for label searches */
+} GraphHeapItem;
+
+typedef struct GraphHeap
+{
+	GraphHeapItem *items;
+	int64		size;
+	int64		cap;
+} GraphHeap;
+
+extern void graph_heap_init(GraphHeap *h, int64 cap);
+extern void graph_heap_push(GraphHeap *h, double key, int32 hops, int32 node);
+extern bool graph_heap_pop(GraphHeap *h, GraphHeapItem *out);
+extern void graph_heap_free(GraphHeap *h);
+
+/* graph_args.c */
+typedef struct GraphNodeSet
+{
+	int32	   *nodes;			/* distinct, ascending */
+	int32		n;
+} GraphNodeSet;
+
+extern void graph_nodes_from_array(const GraphSnapshot *g, Datum arr, bool isnull,
+								   const char *argname, GraphNodeSet *out);
+extern void graph_default_sources(const GraphSnapshot *g, GraphNodeSet *out);
+extern void graph_default_targets(const GraphSnapshot *g, GraphNodeSet *out);
+extern GraphFilter *graph_filter_from_array(const GraphSnapshot *g, Datum arr, bool isnull);
+extern int	graph_check_hops(const char *fname, bool isnull, int32 hops, bool null_means_unlimited,
+							 int32 dflt, int32 min);
+extern int	graph_check_k(const char *fname, bool isnull, int32 k);
+extern double graph_likelihood(double cost);
+
+/* graph_search.c */
+typedef struct GraphSettled
+{
+	double		dist;			/* -ln of the best path likelihood */
+	int32		node;
+	int32		hops;			/* hops of that path */
+	int32		via;			/* predecessor node; -1 for a source */
+} GraphSettled;
+
+typedef struct GraphBest
+{
+	double	   *dist;			/* per node: best cost; inf if unreached */
+	int32	   *order;			/* reached nodes, most likely first */
+	GraphSettled *settled;		/* the same, with hops and predecessor */
+	int32		norder;
+} GraphBest;
+
+extern void graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources,
+							 const GraphFilter *f, int max_hops, bool reverse,
+							 bool and_nodes, GraphBest *out);
+extern bool graph_reachable(const GraphSnapshot *g, int32 source, int32 target, int max_hops);
+extern bool graph_targets_reachable(const GraphSnapshot *g, const GraphNodeSet *sources,
+									const bool *target, const bool *edge_removed,
+									const bool *node_removed);
+
+/* graph_paths.c */
+typedef struct GraphPath
+{
+	double		cost;			/* sum of effective edge costs */
+	int32		start;			/* first node */
+	int32		nedges;
+	int32	   *edges;			/* forward edge indices */
+} GraphPath;
+
+extern int	graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources,
+						  const GraphNodeSet *targets, int k, int max_hops,
+						  const GraphFilter *f, GraphPath **paths);
+
+/* graph_chokepoints.c */
+typedef struct GraphChoke
+{
+	int32		node;			/* -1 for an edge row */
+	int32		edge;			/* -1 for a node row */
+	double		paths;			/* most likely paths through it */
+	double		share;			/* share of the total likelihood through it */
+} GraphChoke;
+
+extern int	graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources,
+							  const GraphNodeSet *targets, int k, GraphChoke **out);
+
+/* graph_cut.c */
+typedef struct GraphCut
+{
+	int32		n;
+	int32	   *items;			/* edge indices (edge cut) or node indices (node cut) */
+	double	   *cost;
+	double		total;
+} GraphCut;
+
+extern void graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources,
+						  const GraphNodeSet *targets, bool fix_cost, bool node_cut,
+						  GraphCut *out);
+
+#endif							/* CORRELATE_GRAPH_H */

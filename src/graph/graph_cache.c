@@ -1,0 +1,512 @@
+/*
+ * graph_cache.c
+ *		Per-backend cache of the graph snapshot, the change log that keeps it
+ *		honest, and the trigger that writes the log.
+ *
+ * Design
+ * ------
+ * A backend keeps one snapshot (the last tenant it queried) in a memory
+ * context under TopMemoryContext.  The snapshot may be reused by a later
+ * query only if that query would see exactly the same resource and
+ * relationship rows.  Two mechanisms decide this.
+ *
+ * 1. Other transactions' changes: the change log.  Statement-level triggers
+ *    on resource and relationship insert one row per (writing transaction,
+ *    tenant) into correlate.graph_change: (tenant, xid8 of the top-level
+ *    transaction).  The table is insert-only, so concurrent writers never
+ *    wait for each other or conflict under REPEATABLE READ / SERIALIZABLE
+ *    (a per-tenant version row would be a hot row: every writer of a tenant
+ *    would queue behind the first one's row lock until it commits, and
+ *    repeatable-read writers would fail with serialization errors).  The log
+ *    row commits or aborts atomically with the data it describes.
+ *
+ *    With each snapshot we keep a copy of the MVCC snapshot it was built
+ *    under (xmin, xmax, in-progress xids, plus our own xid if we had one).
+ *    A change became visible since the build iff the current snapshot sees a
+ *    log row whose xid the build snapshot considered in progress or future.
+ *    Every such xid is >= build xmin, so validation is one short index range
+ *    scan of graph_change on (tenant, xid >= build xmin), for the tenant and
+ *    for '' (changes by roles that bypass row level security, and TRUNCATE,
+ *    are logged with tenant '' and invalidate every tenant).  Log rows below
+ *    every build xmin are never read; correlate.graph_prune_changes() deletes
+ *    them and logs a '' row of its own, so that any snapshot built before the
+ *    prune is invalidated rather than trusted.
+ *
+ *    A query running under an older MVCC snapshot than the build (possible
+ *    with imported snapshots or stable functions) must not reuse a newer
+ *    graph: validation also requires the current snapshot to see everything
+ *    the build snapshot saw.
+ *
+ * 2. The transaction's own changes: a backend-local counter.  The trigger
+ *    bumps it after every writing statement (and a subtransaction abort bumps
+ *    it too, since the rows it wrote vanished).  A snapshot built while the
+ *    transaction had own changes records (xid, counter) and is valid only in
+ *    that transaction with that counter; once the transaction ends, commit or
+ *    rollback, it no longer matches and the next query rebuilds, so a
+ *    rollback never leaves the cache stale.  A snapshot built without own
+ *    changes is valid across transactions, guarded by the log as above.
+ *
+ * The log insert runs as the table owner (as referential-integrity triggers
+ * do), so writers need no privilege on graph_change, and the table is hidden
+ * from every other role.  Within a transaction, a tenant is logged once; the
+ * memory of that is dropped when a subtransaction aborts (the row may have
+ * gone with it), so the next statement logs again.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+#include "correlate.h"
+#include "graph/graph.h"
+
+#define CHANGE_INDEX	"graph_change_tenant_xid_idx"
+
+typedef struct GraphCacheEntry
+{
+	GraphSnapshot *g;			/* allocated in g->ctx, like this entry */
+	Oid			resource_relid;
+	Oid			relationship_relid;
+	Oid			change_relid;
+	SnapshotData built;			/* visibility the snapshot was built under */
+	FullTransactionId built_fxmin;
+	TransactionId own_xid;		/* valid only if built with own changes */
+	uint64		own_changes;
+} GraphCacheEntry;
+
+static GraphCacheEntry *cache = NULL;
+static int64 cache_hits = 0;
+static int64 cache_rebuilds = 0;
+
+/* The current transaction's own graph changes. */
+static TransactionId own_xid = InvalidTransactionId;
+static uint64 own_changes = 0;
+static List *own_logged = NIL;	/* tenants logged by own_xid (TopMemoryContext) */
+static bool callbacks_registered = false;
+
+static uint64
+current_own_changes(void)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+
+	return (TransactionIdIsValid(xid) && xid == own_xid) ? own_changes : 0;
+}
+
+static void
+forget_logged(void)
+{
+	list_free_deep(own_logged);
+	own_logged = NIL;
+}
+
+static void
+graph_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && own_changes > 0)
+	{
+		/* rows written in the subtransaction (and maybe our log row) are gone */
+		own_changes++;
+		forget_logged();
+	}
+}
+
+static void
+graph_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		own_xid = InvalidTransactionId;
+		own_changes = 0;
+		forget_logged();
+	}
+}
+
+static void
+ensure_callbacks(void)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(graph_xact_callback, NULL);
+		RegisterSubXactCallback(graph_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+}
+
+static Oid
+correlate_relid(const char *name)
+{
+	Oid			nsp = get_namespace_oid("correlate", false);
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation correlate.%s does not exist", name);
+	return relid;
+}
+
+const char *
+graph_current_tenant(void)
+{
+	List	   *name = list_make2(makeString("correlate"), makeString("current_tenant"));
+	Oid			fn = LookupFuncName(name, 0, NULL, false);
+
+	return TextDatumGetCString(OidFunctionCall0(fn));
+}
+
+/* Is top-level xid running (or not yet started) as far as snapshot s knows? */
+static bool
+top_xid_in_progress(TransactionId xid, const SnapshotData *s)
+{
+	if (TransactionIdPrecedes(xid, s->xmin))
+		return false;
+	if (TransactionIdFollowsOrEquals(xid, s->xmax))
+		return true;
+	for (uint32 i = 0; i < s->xcnt; i++)
+		if (s->xip[i] == xid)
+			return true;
+	if (s->takenDuringRecovery)
+		for (int32 i = 0; i < s->subxcnt; i++)
+			if (s->subxip[i] == xid)
+				return true;
+	return false;
+}
+
+/* Does snapshot now see every transaction that snapshot then saw? */
+static bool
+snapshot_covers(const SnapshotData *now, const SnapshotData *then)
+{
+	if (TransactionIdPrecedes(now->xmax, then->xmax))
+		return false;
+	for (uint32 i = 0; i < now->xcnt; i++)
+		if (TransactionIdPrecedes(now->xip[i], then->xmax) && !top_xid_in_progress(now->xip[i], then))
+			return false;
+	if (now->takenDuringRecovery)
+		for (int32 i = 0; i < now->subxcnt; i++)
+			if (TransactionIdPrecedes(now->subxip[i], then->xmax) &&
+				!top_xid_in_progress(now->subxip[i], then))
+				return false;
+	return true;
+}
+
+static FullTransactionId
+widen_xid(TransactionId xid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/*
+ * Copies the visibility information of snap into the cache context; our own
+ * top-level xid, if any, counts as in progress (it has not committed).
+ */
+static void
+copy_visibility(SnapshotData *dst, Snapshot snap, MemoryContext ctx)
+{
+	TransactionId mine = GetTopTransactionIdIfAny();
+	uint32		extra = TransactionIdIsValid(mine) ? 1 : 0;
+
+	memset(dst, 0, sizeof(SnapshotData));
+	dst->snapshot_type = SNAPSHOT_MVCC;
+	dst->xmin = snap->xmin;
+	dst->xmax = snap->xmax;
+	dst->xcnt = snap->xcnt + extra;
+	dst->xip = MemoryContextAlloc(ctx, sizeof(TransactionId) * (dst->xcnt + 1));
+	memcpy(dst->xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	if (extra)
+	{
+		dst->xip[snap->xcnt] = mine;
+		if (TransactionIdPrecedes(mine, dst->xmin))
+			dst->xmin = mine;
+	}
+	dst->subxcnt = snap->subxcnt;
+	dst->subxip = MemoryContextAlloc(ctx, sizeof(TransactionId) * (dst->subxcnt + 1));
+	memcpy(dst->subxip, snap->subxip, sizeof(TransactionId) * Max(snap->subxcnt, 0));
+	dst->suboverflowed = snap->suboverflowed;
+	dst->takenDuringRecovery = snap->takenDuringRecovery;
+	dst->copied = true;
+}
+
+/*
+ * Scans the change log for one tenant label.  With built != NULL: returns true
+ * as soon as a visible row's xid was in progress for built (a change the
+ * snapshot lacks).  With built == NULL: stores the newest visible xid in *max.
+ */
+static bool
+scan_change_log(Oid change_relid, const char *tenant, const SnapshotData *built,
+				FullTransactionId from, int64 *max)
+{
+	Relation	heap = table_open(change_relid, AccessShareLock);
+	Relation	index = index_open(get_relname_relid(CHANGE_INDEX, RelationGetNamespace(heap)),
+								   AccessShareLock);
+	AttrNumber	a_xid = get_attnum(change_relid, "xid");
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	bool		changed = false;
+
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(tenant));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_XID8GE, FullTransactionIdGetDatum(from));
+	scan = index_beginscan(heap, index, GetActiveSnapshot(), built ? 2 : 1, 0);
+	index_rescan(scan, keys, built ? 2 : 1, NULL, 0);
+	while (index_getnext_slot(scan, built ? ForwardScanDirection : BackwardScanDirection, slot))
+	{
+		bool		isnull;
+		FullTransactionId fx = DatumGetFullTransactionId(slot_getattr(slot, a_xid, &isnull));
+		TransactionId xid = XidFromFullTransactionId(fx);
+
+		CHECK_FOR_INTERRUPTS();
+		if (isnull)
+			continue;
+		if (built == NULL)
+		{
+			*max = Max(*max, (int64) U64FromFullTransactionId(fx));
+			break;
+		}
+		if (TransactionIdIsCurrentTransactionId(xid))
+			continue;			/* own changes are tracked by own_changes */
+		if (top_xid_in_progress(xid, built))
+		{
+			changed = true;
+			break;
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+	return changed;
+}
+
+static bool
+cache_valid(GraphCacheEntry *c, const char *tenant, Oid resource, Oid relationship, Oid change)
+{
+	Snapshot	snap = GetActiveSnapshot();
+	uint64		mine = current_own_changes();
+
+	if (c == NULL || strcmp(c->g->tenant, tenant) != 0 ||
+		c->resource_relid != resource || c->relationship_relid != relationship ||
+		c->change_relid != change)
+		return false;
+	if (c->own_changes != mine ||
+		(mine > 0 && c->own_xid != GetTopTransactionIdIfAny()))
+		return false;
+	if (graph_snapshot_memory(c->g) / 1024 > (Size) graph_max_memory_kb)
+		return false;
+	if (!snapshot_covers(snap, &c->built))
+		return false;
+	if (scan_change_log(change, tenant, &c->built, c->built_fxmin, NULL) ||
+		scan_change_log(change, "", &c->built, c->built_fxmin, NULL))
+		return false;
+	return true;
+}
+
+static void
+check_select(Oid relid, const char *name)
+{
+	AclResult	r = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (r != ACLCHECK_OK)
+		aclcheck_error(r, OBJECT_TABLE, name);
+}
+
+/*
+ * Returns the graph snapshot of the current tenant as this statement sees it,
+ * from the cache when it is still exact, else freshly built.
+ */
+GraphSnapshot *
+graph_acquire(void)
+{
+	const char *tenant = graph_current_tenant();
+	Oid			resource = correlate_relid("resource");
+	Oid			relationship = correlate_relid("relationship");
+	Oid			change = correlate_relid("graph_change");
+	MemoryContext ctx;
+	GraphCacheEntry *c;
+	int64		version = 0;
+
+	if (!ActiveSnapshotSet())
+		elog(ERROR, "graph functions need an active snapshot");
+	check_select(resource, "resource");
+	check_select(relationship, "relationship");
+	LockRelationOid(resource, AccessShareLock);
+	LockRelationOid(relationship, AccessShareLock);
+	ensure_callbacks();
+
+	if (cache_valid(cache, tenant, resource, relationship, change))
+	{
+		cache_hits++;
+		return cache->g;
+	}
+
+	/* Free the old snapshot first: two large graphs need not coexist. */
+	if (cache)
+	{
+		MemoryContextDelete(cache->g->ctx);
+		cache = NULL;
+	}
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "correlate graph snapshot",
+								ALLOCSET_DEFAULT_SIZES);
+	c = MemoryContextAllocZero(ctx, sizeof(GraphCacheEntry));
+	c->resource_relid = resource;
+	c->relationship_relid = relationship;
+	c->change_relid = change;
+	copy_visibility(&c->built, GetActiveSnapshot(), ctx);
+	c->built_fxmin = widen_xid(c->built.xmin);
+	c->own_changes = current_own_changes();
+	c->own_xid = c->own_changes > 0 ? GetTopTransactionIdIfAny() : InvalidTransactionId;
+	c->g = graph_snapshot_build(tenant, resource, relationship, ctx);
+	scan_change_log(change, tenant, NULL, FirstNormalFullTransactionId, &version);
+	scan_change_log(change, "", NULL, FirstNormalFullTransactionId, &version);
+	c->g->version = version;
+
+	/* Built: from now on the snapshot outlives the statement. */
+	MemoryContextSetParent(ctx, TopMemoryContext);
+	cache = c;
+	cache_rebuilds++;
+	return c->g;
+}
+
+/* Loads relationship fix costs into the cached snapshot if not yet there. */
+void
+graph_ensure_edge_costs(GraphSnapshot *g)
+{
+	if (g->edge_cost == NULL)
+		graph_snapshot_load_edge_costs(g, correlate_relid("relationship"));
+}
+
+/*
+ * Trigger on resource and relationship (FOR EACH STATEMENT): records that the
+ * current transaction changed the graph of the writer's tenant.
+ */
+PG_FUNCTION_INFO_V1(correlate_graph_changed);
+Datum
+correlate_graph_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	TransactionId xid;
+	const char *tenant;
+	ListCell   *lc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("correlate._graph_changed() must be called as a statement trigger")));
+	ensure_callbacks();
+
+	/*
+	 * A writer under row level security can only have touched its own
+	 * tenant; anyone else (owner, superuser, BYPASSRLS, TRUNCATE) may have
+	 * touched any tenant.
+	 */
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) &&
+		check_enable_rls(RelationGetRelid(trig->tg_relation), InvalidOid, true) == RLS_ENABLED)
+		tenant = (correlate_tenant && correlate_tenant[0]) ? correlate_tenant : "default";
+	else
+		tenant = "";
+
+	xid = GetTopTransactionId();
+	if (xid != own_xid)
+	{
+		own_xid = xid;
+		own_changes = 0;
+		forget_logged();
+	}
+	own_changes++;
+
+	foreach(lc, own_logged)
+		if (strcmp((char *) lfirst(lc), tenant) == 0)
+			PG_RETURN_POINTER(NULL);
+
+	{
+		Relation	rel = table_open(correlate_relid("graph_change"), RowExclusiveLock);
+		Oid			owner = rel->rd_rel->relowner;
+		Oid			save_user;
+		int			save_sec;
+		Oid			types[2] = {TEXTOID, XID8OID};
+		Datum		args[2];
+		MemoryContext old;
+
+		table_close(rel, NoLock);
+		args[0] = CStringGetTextDatum(tenant);
+		args[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("INSERT INTO correlate.graph_change (tenant, xid) VALUES ($1, $2)",
+								  2, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not log a graph change");
+		SPI_finish();
+		SetUserIdAndSecContext(save_user, save_sec);
+
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		own_logged = lappend(own_logged, pstrdup(tenant));
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_POINTER(NULL);
+}
+
+/* Frees the cached snapshot. */
+void
+graph_cache_drop(void)
+{
+	if (cache)
+	{
+		MemoryContextDelete(cache->g->ctx);
+		cache = NULL;
+	}
+}
+
+/*
+ * Describes the cache for graph_stats(): the snapshot of the current tenant
+ * (NULL when none is cached), whether it is current, and the counters.
+ */
+GraphSnapshot *
+graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds)
+{
+	const char *tenant = graph_current_tenant();
+	Oid			resource = correlate_relid("resource");
+	Oid			relationship = correlate_relid("relationship");
+	Oid			change = correlate_relid("graph_change");
+
+	*hits = cache_hits;
+	*rebuilds = cache_rebuilds;
+	*current = false;
+	if (cache == NULL || strcmp(cache->g->tenant, tenant) != 0)
+		return NULL;
+	*current = ActiveSnapshotSet() && cache_valid(cache, tenant, resource, relationship, change);
+	return cache->g;
+}

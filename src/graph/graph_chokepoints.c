@@ -1,0 +1,217 @@
+/*
+ * graph_chokepoints.c
+ *		Where the most likely attack paths converge: betweenness restricted to
+ *		paths from the sources to the targets.
+ *
+ * Model.  The attacker may start at any source, so the sources act as one
+ * virtual start: for each reached target t, the paths counted are t's most
+ * likely paths from any source (all ties, the shortest-path DAG), each
+ * target weighted by the likelihood L(t) of those paths.  For a resource or
+ * relationship x:
+ *
+ *	 paths_through(x)    = number of those paths with x strictly inside them
+ *	 likelihood_share(x) = sum over targets of L(t) * (fraction of t's paths
+ *						   through x), divided by the sum of L(t)
+ *
+ * so a share of 1 means every unit of attack likelihood flows through x
+ * (removing it changes every best path), the natural ranking of fixes.
+ * Sources and a target itself do not count as "inside" (a target that lies
+ * on the way to another target does).
+ *
+ * Computation (Brandes' accumulation, one Dijkstra): sigma(v) counts best
+ * paths from the sources to v in settle order; a backward pass in reverse
+ * settle order accumulates tau(v), the number of best paths from v on to
+ * targets, and psi(v), their likelihood per path.  Ties are exact
+ * floating-point equalities of path costs summed in path order; with
+ * likelihood-1 (zero-cost) relationships only DAG edges from an earlier to a
+ * later settled node count, which keeps the DAG acyclic.
+ *
+ * AND nodes: reached when all preconditions are (graph_search.c); their
+ * "paths" are derivation trees, sigma(AND) is the product of the
+ * preconditions' sigmas and each precondition relationship carries all of
+ * them (every precondition is necessary).  Counts are approximate when
+ * preconditions share ancestors.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "graph/graph.h"
+
+static int
+choke_cmp(const void *a, const void *b)
+{
+	const GraphChoke *x = a;
+	const GraphChoke *y = b;
+
+	if (x->share != y->share)
+		return x->share > y->share ? -1 : 1;
+	if (x->paths != y->paths)
+		return x->paths > y->paths ? -1 : 1;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->edge < y->edge ? -1 : (x->edge > y->edge);
+}
+
+int
+graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+				  int k, GraphChoke **out)
+{
+	int32		n = g->nnodes;
+	GraphBest	best;
+	int32	   *pos;
+	double	   *sigma,
+			   *tau,
+			   *psi;
+	bool	   *is_source = palloc0(Max(n, 1));
+	bool	   *is_target = palloc0(Max(n, 1));
+	double		total = 0;
+	GraphChoke *nodes;
+	GraphChoke *edges;
+	int32		nn = 0,
+				ne = 0,
+				capedges = 1024;
+	int			nout;
+
+	*out = NULL;
+	if (sources->n == 0 || targets->n == 0)
+		return 0;
+	for (int32 i = 0; i < sources->n; i++)
+		is_source[sources->nodes[i]] = true;
+	for (int32 i = 0; i < targets->n; i++)
+		is_target[targets->nodes[i]] = true;
+
+	graph_best_paths(g, sources, NULL, -1, false, true, &best);
+	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	sigma = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	tau = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	psi = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	for (int32 v = 0; v < n; v++)
+	{
+		pos[v] = -1;
+		sigma[v] = tau[v] = psi[v] = 0;
+	}
+	for (int32 i = 0; i < best.norder; i++)
+		pos[best.order[i]] = i;
+
+#define IS_AND(v)		((g->node_flags[v] & GRAPH_NODE_AND) && !is_source[v])
+#define DAG_EDGE(u, e, v) \
+	(pos[u] >= 0 && pos[u] < pos[v] && \
+	 (IS_AND(v) || best.dist[u] + g->fwd_w[e] == best.dist[v]))
+
+	/* forward: number of best paths (derivation trees) from the sources */
+	for (int32 i = 0; i < best.norder; i++)
+	{
+		int32		v = best.order[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (is_source[v])
+		{
+			sigma[v] = 1;
+			continue;
+		}
+		sigma[v] = IS_AND(v) ? 1 : 0;
+		for (int32 j = g->rev_off[v]; j < g->rev_off[v + 1]; j++)
+		{
+			int32		u = g->rev_src[j];
+			int32		e = g->rev_edge[j];
+
+			if (!DAG_EDGE(u, e, v))
+				continue;
+			if (IS_AND(v))
+				sigma[v] *= sigma[u];
+			else
+				sigma[v] += sigma[u];
+		}
+	}
+
+	/* backward: paths on from v to targets, and their likelihood per path */
+	for (int32 i = best.norder - 1; i >= 0; i--)
+	{
+		int32		v = best.order[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (is_target[v] && sigma[v] > 0)
+		{
+			double		l = exp(-best.dist[v]);
+
+			tau[v] += 1;
+			psi[v] += l / sigma[v];
+			if (!is_source[v])
+				total += l;
+		}
+		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
+		{
+			int32		u = g->fwd_dst[e];
+			double		coef;
+
+			if (is_source[u] || !DAG_EDGE(v, e, u) || sigma[v] <= 0)
+				continue;
+			coef = IS_AND(u) ? sigma[u] / sigma[v] : 1.0;
+			tau[v] += tau[u] * coef;
+			psi[v] += psi[u] * coef;
+		}
+	}
+	if (total <= 0)
+		return 0;
+
+	nodes = palloc(sizeof(GraphChoke) * Max(best.norder, 1));
+	edges = palloc(sizeof(GraphChoke) * capedges);
+	for (int32 i = 0; i < best.norder; i++)
+	{
+		int32		v = best.order[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (!is_source[v] && sigma[v] > 0)
+		{
+			double		through = sigma[v] * (tau[v] - (is_target[v] ? 1 : 0));
+			double		share = sigma[v] * psi[v] - (is_target[v] ? exp(-best.dist[v]) : 0);
+
+			if (through > 0.5)
+			{
+				nodes[nn].node = v;
+				nodes[nn].edge = -1;
+				nodes[nn].paths = through;
+				nodes[nn].share = Min(Max(share / total, 0.0), 1.0);
+				nn++;
+			}
+		}
+		if (is_target[v] && !is_source[v])
+			continue;			/* paths end at a target; they do not leave it */
+		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
+		{
+			int32		u = g->fwd_dst[e];
+			double		coef;
+
+			if (is_source[u] || !DAG_EDGE(v, e, u) || sigma[v] <= 0 || tau[u] <= 0)
+				continue;
+			coef = IS_AND(u) ? sigma[u] / sigma[v] : 1.0;
+			if (ne >= capedges)
+			{
+				capedges *= 2;
+				edges = repalloc_huge(edges, sizeof(GraphChoke) * capedges);
+			}
+			edges[ne].node = -1;
+			edges[ne].edge = e;
+			edges[ne].paths = sigma[v] * tau[u] * coef;
+			edges[ne].share = Min(Max(sigma[v] * psi[u] * coef / total, 0.0), 1.0);
+			ne++;
+		}
+	}
+#undef DAG_EDGE
+#undef IS_AND
+
+	qsort(nodes, nn, sizeof(GraphChoke), choke_cmp);
+	qsort(edges, ne, sizeof(GraphChoke), choke_cmp);
+	nn = Min(nn, k);
+	ne = Min(ne, k);
+	*out = palloc(sizeof(GraphChoke) * Max(nn + ne, 1));
+	memcpy(*out, nodes, sizeof(GraphChoke) * nn);
+	memcpy(*out + nn, edges, sizeof(GraphChoke) * ne);
+	nout = nn + ne;
+	qsort(*out, nout, sizeof(GraphChoke), choke_cmp);
+	return nout;
+}

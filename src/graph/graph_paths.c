@@ -1,0 +1,856 @@
+/*
+ * graph_paths.c
+ *		The k most likely simple paths from a set of sources to a set of
+ *		targets, with a hop limit: Yen's algorithm with Lawler's refinement,
+ *		each spur search an A* label-setting search.
+ *
+ * Model.  A path is a sequence of at least one relationship from a source to
+ * a target, visiting no resource twice; parallel relationships make distinct
+ * paths.  Its cost is the sum, taken in path order, of the edge weights
+ * -ln(likelihood), so the cheapest path is the most likely.  Several sources
+ * and targets are handled as one virtual source linked to every source and
+ * one virtual target linked from every target, so a path may pass through a
+ * target on its way to another.  Paths are ranked by (cost, hops, resource
+ * ids along the path, relationship ids along the path), a total order, so
+ * the output is deterministic.
+ *
+ * Search.  Every spur search is an A* search over labels (resource, cost,
+ * hops), guided by a lower bound b(v, r) on the cost from v to a target in
+ * at most r more hops:
+ *
+ *	 - for r <= BOUND_LAYERS, an exact layered Bellman-Ford from the targets
+ *	   (b(v, r) = min over v -> u of w + b(u, r - 1)), stored as float rounded
+ *	   down, so it stays a lower bound; it is infinite where no target is
+ *	   within r hops, which prunes every hopeless label at once;
+ *	 - beyond, the cost of v's cheapest path to a target ignoring hops (a
+ *	   reverse Dijkstra from the targets; infinite if v reaches none).
+ *
+ * b is consistent (b(v, r) <= w + b(u, r - 1) on every edge, also across the
+ * switch between the two parts) and stays so in Yen's spur graphs, which
+ * only remove nodes and edges; so the first target label popped is optimal.
+ * The hop limit is exact: a label is dropped only when an earlier settled
+ * label at the same resource has no more cost and no more hops (Pareto
+ * dominance), so at most max_hops + 1 labels settle per resource; and label
+ * paths are simple, since a label revisiting a resource is dominated by its
+ * own ancestor.
+ *
+ * AND nodes.  A resource with props->>'requires' = 'all' can only be
+ * entered once all its allowed incoming relationships are satisfiable.  A
+ * forward AND/OR evaluation from the sources (graph_search.c) gives each
+ * resource its best cost d(v); an AND node none of whose preconditions is
+ * unreachable is enabled, and entering it by relationship e costs, besides
+ * e itself, the best costs of its other preconditions (sum of d(p) + w over
+ * the other incoming relationships).  Disabled AND nodes are never entered.
+ * The reported path is the main chain; the side preconditions are folded
+ * into path_likelihood.  Exact for that model; approximate when the side
+ * preconditions share resources with the chain (they are counted anyway)
+ * and because side preconditions ignore the hop limit.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "graph/graph.h"
+
+typedef struct Label
+{
+	double		g;
+	int32		node;
+	int32		parent;			/* label index, -1 for an initial label */
+	int32		edge;			/* edge from the parent's node, -1 initially */
+	int32		hops;
+	int32		next;			/* next settled label of the same node */
+} Label;
+
+/* Hop counts up to which the bound is exact per hop budget. */
+#define BOUND_LAYERS 16
+
+typedef struct Yen
+{
+	const GraphSnapshot *g;
+	const GraphFilter *f;
+	int			max_hops;
+	int32		n;
+
+	bool	   *is_source;
+	bool	   *is_target;
+	int			nlayers;		/* layered bounds b(., r) for r < nlayers */
+	float4	  **layer;
+	double	   *h;				/* bound ignoring hops, for r >= nlayers */
+
+	/* AND nodes */
+	bool		use_and;
+	double	   *and_dist;		/* forward AND/OR best cost from the sources */
+	double	   *and_side;		/* sum over preconditions of d(p) + w */
+
+	/* per-search scratch, valid where stamp[v] == gen */
+	uint32		gen;
+	uint32	   *stamp;
+	int32	   *settled;		/* settled labels of the node, a list via Label.next */
+	double	   *tent;
+	int32	   *tenth;
+	uint32	   *blocked;		/* == gen: node is in the root */
+
+	int32	   *root;			/* nodes blocked for the current spur */
+	int32		nroot;
+
+	Label	   *labels;
+	int32		nlabels;
+	int32		caplabels;
+	GraphHeap	heap;
+} Yen;
+
+/* Lower bound on the cost from v to a target in at most r hops. */
+static inline double
+bound(const Yen *y, int32 v, int r)
+{
+	return r < y->nlayers ? (double) y->layer[r][v] : y->h[v];
+}
+
+/* Weight of edge e into node u as path search sees it; inf if u is closed. */
+static inline double
+edge_cost(const Yen *y, int32 e, int32 u)
+{
+	double		w = y->g->fwd_w[e];
+
+	if (y->use_and && (y->g->node_flags[u] & GRAPH_NODE_AND) && !y->is_source[u])
+	{
+		int32		src;
+		double		side;
+
+		if (isinf(y->and_side[u]))
+			return GRAPH_INF;
+		src = graph_edge_src(y->g, e);
+		side = y->and_side[u] - (y->and_dist[src] + w);
+		w += Max(side, 0.0);
+	}
+	return w;
+}
+
+/* Rounds a cost down to float, so that the stored bound stays a lower bound. */
+static inline float4
+float_down(double c)
+{
+	float4		f = (float4) c;
+
+	if ((double) f > c)
+		f = nextafterf(f, -INFINITY);
+	return f;
+}
+
+/*
+ * Hop distance from the sources (breadth first, at most max_hops): every
+ * label at v has at least df[v] hops, so only b(v, r) with r <= max_hops -
+ * df[v] is ever read.
+ */
+static int32 *
+source_depths(Yen *y, const GraphNodeSet *sources)
+{
+	const GraphSnapshot *g = y->g;
+	int32	   *df = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
+	int32	   *queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
+	int32		head = 0,
+				tail = 0;
+
+	for (int32 v = 0; v < y->n; v++)
+		df[v] = PG_INT32_MAX;
+	for (int32 i = 0; i < sources->n; i++)
+	{
+		df[sources->nodes[i]] = 0;
+		queue[tail++] = sources->nodes[i];
+	}
+	while (head < tail)
+	{
+		int32		v = queue[head++];
+
+		CHECK_FOR_INTERRUPTS();
+		if (df[v] >= y->max_hops)
+			continue;
+		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
+		{
+			int32		u = g->fwd_dst[e];
+
+			if (df[u] == PG_INT32_MAX && graph_edge_allowed(g, y->f, e))
+			{
+				df[u] = df[v] + 1;
+				queue[tail++] = u;
+			}
+		}
+	}
+	pfree(queue);
+	return df;
+}
+
+/*
+ * Layered Bellman-Ford from the targets: layer[r][v] is the cheapest cost
+ * from v to a target in at most r hops.  Each layer relaxes only the
+ * in-edges of nodes that improved in the previous one, and only into nodes
+ * whose layer r can be read (r <= max_hops - df), so the work meets in the
+ * middle between sources and targets instead of covering the graph.
+ */
+static void
+compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
+{
+	const GraphSnapshot *g = y->g;
+	int32	   *changed;
+	int32	   *next;
+	uint32	   *mark;
+	int32	   *df;
+	int32		nchanged = 0;
+
+	if (y->nlayers == 0)
+		return;
+	df = source_depths(y, sources);
+	changed = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
+	next = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
+	mark = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y->n, 1));
+	memset(mark, 0, sizeof(uint32) * Max(y->n, 1));
+	y->layer = palloc(sizeof(float4 *) * y->nlayers);
+	y->layer[0] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float4) * Max(y->n, 1));
+	for (int32 v = 0; v < y->n; v++)
+		y->layer[0][v] = INFINITY;
+	for (int32 i = 0; i < targets->n; i++)
+	{
+		y->layer[0][targets->nodes[i]] = 0;
+		changed[nchanged++] = targets->nodes[i];
+	}
+	for (int r = 1; r < y->nlayers; r++)
+	{
+		const float4 *prev = y->layer[r - 1];
+		float4	   *cur = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float4) * Max(y->n, 1));
+		int32		nnext = 0;
+		int32	   *tmp;
+
+		memcpy(cur, prev, sizeof(float4) * Max(y->n, 1));
+		for (int32 i = 0; i < nchanged; i++)
+		{
+			int32		v = changed[i];
+
+			CHECK_FOR_INTERRUPTS();
+			for (int32 j = g->rev_off[v]; j < g->rev_off[v + 1]; j++)
+			{
+				int32		e = g->rev_edge[j];
+				int32		u = g->rev_src[j];
+				float4		c;
+
+				if (df[u] > y->max_hops - r || !graph_edge_allowed(g, y->f, e))
+					continue;
+				c = float_down((double) prev[v] + g->fwd_w[e]);
+				if (c < cur[u])
+				{
+					cur[u] = c;
+					if (mark[u] != (uint32) r)
+					{
+						mark[u] = r;
+						next[nnext++] = u;
+					}
+				}
+			}
+		}
+		y->layer[r] = cur;
+		tmp = changed;
+		changed = next;
+		next = tmp;
+		nchanged = nnext;
+	}
+	pfree(changed);
+	pfree(next);
+	pfree(mark);
+	pfree(df);
+}
+
+/*
+ * Reverse Dijkstra from the targets (base weights): the cost of every
+ * resource's cheapest path to a target, ignoring hops.
+ */
+static void
+compute_bound(Yen *y, const GraphNodeSet *targets)
+{
+	const GraphSnapshot *g = y->g;
+	bool	   *settled = palloc0(Max(y->n, 1));
+	GraphHeap	heap;
+	GraphHeapItem it;
+
+	y->h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(y->n, 1));
+	for (int32 v = 0; v < y->n; v++)
+		y->h[v] = GRAPH_INF;
+	graph_heap_init(&heap, 1024);
+	for (int32 i = 0; i < targets->n; i++)
+		graph_heap_push(&heap, 0, 0, targets->nodes[i]);
+	while (graph_heap_pop(&heap, &it))
+	{
+		int32		v = it.node;
+
+		CHECK_FOR_INTERRUPTS();
+		if (settled[v])
+			continue;
+		settled[v] = true;
+		y->h[v] = it.key;
+		for (int32 i = g->rev_off[v]; i < g->rev_off[v + 1]; i++)
+		{
+			int32		e = g->rev_edge[i];
+			int32		u = g->rev_src[i];
+			double		nk = it.key + g->fwd_w[e];
+
+			if (!settled[u] && graph_edge_allowed(g, y->f, e) && nk < y->h[u])
+			{
+				y->h[u] = nk;
+				graph_heap_push(&heap, nk, 0, u);
+			}
+		}
+	}
+	for (int32 v = 0; v < y->n; v++)
+		if (!settled[v])
+			y->h[v] = GRAPH_INF;
+	graph_heap_free(&heap);
+	pfree(settled);
+}
+
+static void
+compute_and(Yen *y, const GraphNodeSet *sources)
+{
+	const GraphSnapshot *g = y->g;
+	GraphBest	best;
+
+	graph_best_paths(g, sources, y->f, -1, false, true, &best);
+	y->and_dist = best.dist;
+	y->and_side = palloc(sizeof(double) * Max(y->n, 1));
+	for (int32 i = 0; i < g->nand; i++)
+	{
+		int32		a = g->and_nodes[i];
+		double		side = 0;
+		int			npre = 0;
+
+		for (int32 j = g->rev_off[a]; j < g->rev_off[a + 1]; j++)
+		{
+			int32		e = g->rev_edge[j];
+
+			if (!graph_edge_allowed(g, y->f, e))
+				continue;
+			side += best.dist[g->rev_src[j]] + g->fwd_w[e];
+			npre++;
+		}
+		y->and_side[a] = npre > 0 ? side : GRAPH_INF;
+	}
+	pfree(best.order);
+	pfree(best.settled);
+}
+
+static int32
+new_label(Yen *y, double g, int32 node, int32 parent, int32 edge, int32 hops)
+{
+	Label	   *l;
+
+	if (y->nlabels >= y->caplabels)
+	{
+		y->caplabels *= 2;
+		y->labels = repalloc_huge(y->labels, sizeof(Label) * y->caplabels);
+	}
+	l = &y->labels[y->nlabels];
+	l->g = g;
+	l->node = node;
+	l->parent = parent;
+	l->edge = edge;
+	l->hops = hops;
+	l->next = -1;
+	return y->nlabels++;
+}
+
+/*
+ * One spur search: from the initial nodes (cost start_cost, start_hops hops),
+ * avoiding blocked nodes, not leaving spur node by the blocked edges, to the
+ * cheapest target label within max_hops.  An initial label may itself end
+ * the path only if allow_empty.  Returns the label reached, or -1.
+ */
+/*
+ * Is a label (g, hops) at v dominated by one already settled there?  Without
+ * pareto (hops do not matter), any settled label dominates.
+ */
+static inline bool
+dominated(const Yen *y, int32 v, double g, int32 hops, bool pareto)
+{
+	if (y->stamp[v] != y->gen)
+		return false;
+	if (!pareto)
+		return y->settled[v] >= 0;
+	for (int32 l = y->settled[v]; l >= 0; l = y->labels[l].next)
+		if (y->labels[l].g <= g && y->labels[l].hops <= hops)
+			return true;
+	return false;
+}
+
+/* Makes v's per-search state current. */
+static inline void
+touch(Yen *y, int32 v)
+{
+	if (y->stamp[v] != y->gen)
+	{
+		y->stamp[v] = y->gen;
+		y->settled[v] = -1;
+		y->tent[v] = GRAPH_INF;
+		y->tenth[v] = PG_INT32_MAX;
+	}
+}
+
+/*
+ * One spur search: from the initial nodes (cost start_cost, start_hops hops),
+ * avoiding blocked nodes, not leaving the spur node by the blocked edges, to
+ * the cheapest target label within max_hops.  An initial label may itself
+ * end the path only if allow_empty.  Returns the label reached, or -1.
+ */
+static int32
+spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32 start_hops,
+			const int32 *blocked_edges, int32 nblocked_edges, bool allow_empty, bool pareto)
+{
+	const GraphSnapshot *g = y->g;
+	GraphHeapItem it;
+	uint32		gen = y->gen;
+
+	y->nlabels = 0;
+	y->heap.size = 0;
+	for (int32 i = 0; i < nstarts; i++)
+	{
+		int32		s = starts[i];
+		double		b = pareto ? bound(y, s, y->max_hops - start_hops) : y->h[s];
+
+		if (isinf(b))
+			continue;
+		graph_heap_push(&y->heap, start_cost + b, start_hops,
+						new_label(y, start_cost, s, -1, -1, start_hops));
+	}
+
+	while (graph_heap_pop(&y->heap, &it))
+	{
+		int32		li = it.node;	/* a label index */
+		Label		cur = y->labels[li];
+		int32		v = cur.node;
+
+		CHECK_FOR_INTERRUPTS();
+		if (dominated(y, v, cur.g, cur.hops, pareto))
+			continue;
+		touch(y, v);
+		y->labels[li].next = y->settled[v];
+		y->settled[v] = li;
+		if (y->is_target[v] && (cur.parent >= 0 || allow_empty))
+			return li;
+		if (pareto && cur.hops >= y->max_hops)
+			continue;
+
+		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
+		{
+			int32		u = g->fwd_dst[e];
+			int32		nh = cur.hops + 1;
+			double		w,
+						ng,
+						b;
+			bool		skip = false;
+
+			if (!graph_edge_allowed(g, y->f, e) || y->blocked[u] == gen)
+				continue;
+			b = pareto ? bound(y, u, y->max_hops - nh) : y->h[u];
+			if (isinf(b))
+				continue;		/* no target within the hops left */
+			if (cur.parent < 0)
+				for (int32 i = 0; i < nblocked_edges && !skip; i++)
+					skip = blocked_edges[i] == e;
+			if (skip)
+				continue;
+			w = edge_cost(y, e, u);
+			if (isinf(w))
+				continue;
+			ng = cur.g + w;
+			if (dominated(y, u, ng, nh, pareto))
+				continue;
+			touch(y, u);
+			/* a queued label is as cheap and (where it matters) as short */
+			if (pareto ? (y->tent[u] <= ng && y->tenth[u] <= nh)
+				: (y->tent[u] < ng || (y->tent[u] == ng && y->tenth[u] <= nh)))
+				continue;
+			if (ng < y->tent[u] || (ng == y->tent[u] && nh < y->tenth[u]))
+			{
+				y->tent[u] = ng;
+				y->tenth[u] = nh;
+			}
+			graph_heap_push(&y->heap, ng + b, nh, new_label(y, ng, u, li, e, nh));
+		}
+	}
+	return -1;
+}
+
+/*
+ * The best spur within the hop limit.  When the limit is beyond the layered
+ * bound, first search ignoring hops (each resource settled once): if that
+ * path fits the limit it is optimal, since the unconstrained optimum bounds
+ * the constrained one.  Otherwise, and always for small limits, search with
+ * Pareto labels.
+ */
+static int32
+best_spur(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32 start_hops,
+		  const int32 *blocked_edges, int32 nblocked_edges, bool allow_empty)
+{
+	if (y->max_hops >= y->nlayers)
+	{
+		int32		l = spur_search(y, starts, nstarts, start_cost, start_hops,
+									blocked_edges, nblocked_edges, allow_empty, false);
+
+		if (l < 0 || y->labels[l].hops <= y->max_hops)
+			return l;
+		/* next search: fresh per-search state */
+		if (++y->gen == 0)
+		{
+			memset(y->stamp, 0, sizeof(uint32) * Max(y->n, 1));
+			memset(y->blocked, 0, sizeof(uint32) * Max(y->n, 1));
+			y->gen = 1;
+		}
+		/* the root nodes must stay blocked under the new generation */
+		for (int32 i = 0; i < y->nroot; i++)
+			y->blocked[y->root[i]] = y->gen;
+	}
+	return spur_search(y, starts, nstarts, start_cost, start_hops,
+					   blocked_edges, nblocked_edges, allow_empty, true);
+}
+
+/* Node i of path p (0 = start). */
+static inline int32
+path_node(const GraphSnapshot *g, const GraphPath *p, int32 i)
+{
+	return i == 0 ? p->start : g->fwd_dst[p->edges[i - 1]];
+}
+
+/* Total order on paths: cost, hops, resource ids, relationship ids. */
+static int
+path_cmp(const GraphSnapshot *g, const GraphPath *a, const GraphPath *b)
+{
+	if (a->cost != b->cost)
+		return a->cost < b->cost ? -1 : 1;
+	if (a->nedges != b->nedges)
+		return a->nedges < b->nedges ? -1 : 1;
+	for (int32 i = 0; i <= a->nedges; i++)
+	{
+		int32		x = path_node(g, a, i);
+		int32		z = path_node(g, b, i);
+
+		if (x != z)
+			return x < z ? -1 : 1;
+	}
+	for (int32 i = 0; i < a->nedges; i++)
+	{
+		int64		x = graph_edge_id(g, a->edges[i]);
+		int64		z = graph_edge_id(g, b->edges[i]);
+
+		if (x != z)
+			return x < z ? -1 : 1;
+	}
+	return 0;
+}
+
+static bool
+path_equal(const GraphPath *a, const GraphPath *b)
+{
+	return a->start == b->start && a->nedges == b->nedges &&
+		memcmp(a->edges, b->edges, sizeof(int32) * a->nedges) == 0;
+}
+
+static uint32
+path_hash(const GraphPath *p)
+{
+	uint32		h = hash_bytes_uint32((uint32) p->start);
+
+	return hash_combine(h, hash_bytes((const unsigned char *) p->edges, sizeof(int32) * p->nedges));
+}
+
+/* A path with the index it deviated from its parent (Lawler). */
+typedef struct Cand
+{
+	GraphPath	path;
+	int32		dev;
+} Cand;
+
+/* Set of every path generated so far (accepted or candidate). */
+typedef struct PathSet
+{
+	Cand	  **slots;
+	uint32		mask;
+	uint32		count;
+} PathSet;
+
+static bool
+pathset_add(PathSet *s, Cand *c)
+{
+	uint32		i;
+
+	if ((s->count + 1) * 2 > s->mask + 1)
+	{
+		PathSet		bigger;
+
+		bigger.mask = s->mask * 2 + 1;
+		bigger.count = 0;
+		bigger.slots = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Cand *) * (bigger.mask + 1));
+		memset(bigger.slots, 0, sizeof(Cand *) * (bigger.mask + 1));
+		for (uint32 j = 0; j <= s->mask; j++)
+			if (s->slots[j])
+				pathset_add(&bigger, s->slots[j]);
+		pfree(s->slots);
+		*s = bigger;
+	}
+	for (i = path_hash(&c->path) & s->mask; s->slots[i]; i = (i + 1) & s->mask)
+		if (path_equal(&s->slots[i]->path, &c->path))
+			return false;
+	s->slots[i] = c;
+	s->count++;
+	return true;
+}
+
+/* Candidate min-heap ordered by path_cmp. */
+typedef struct CandHeap
+{
+	Cand	  **items;
+	int32		size;
+	int32		cap;
+} CandHeap;
+
+static void
+cand_push(const GraphSnapshot *g, CandHeap *h, Cand *c)
+{
+	int32		i;
+
+	if (h->size >= h->cap)
+	{
+		h->cap = Max(h->cap * 2, 64);
+		h->items = h->items ? repalloc_huge(h->items, sizeof(Cand *) * h->cap)
+			: palloc(sizeof(Cand *) * h->cap);
+	}
+	for (i = h->size++; i > 0; i = (i - 1) / 2)
+	{
+		if (path_cmp(g, &c->path, &h->items[(i - 1) / 2]->path) >= 0)
+			break;
+		h->items[i] = h->items[(i - 1) / 2];
+	}
+	h->items[i] = c;
+}
+
+static Cand *
+cand_pop(const GraphSnapshot *g, CandHeap *h)
+{
+	Cand	   *top,
+			   *last;
+	int32		i = 0;
+
+	if (h->size == 0)
+		return NULL;
+	top = h->items[0];
+	last = h->items[--h->size];
+	for (;;)
+	{
+		int32		c = 2 * i + 1;
+
+		if (c >= h->size)
+			break;
+		if (c + 1 < h->size && path_cmp(g, &h->items[c + 1]->path, &h->items[c]->path) < 0)
+			c++;
+		if (path_cmp(g, &h->items[c]->path, &last->path) >= 0)
+			break;
+		h->items[i] = h->items[c];
+		i = c;
+	}
+	if (h->size > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* Builds root (first nroot edges of base) + the search result ending at label. */
+static Cand *
+make_candidate(Yen *y, const GraphPath *base, int32 nroot, int32 label, int32 dev)
+{
+	Cand	   *c = palloc(sizeof(Cand));
+	int32		nspur = 0;
+	int32		l;
+
+	for (l = label; y->labels[l].parent >= 0; l = y->labels[l].parent)
+		nspur++;
+	c->dev = dev;
+	c->path.cost = y->labels[label].g;
+	c->path.nedges = nroot + nspur;
+	c->path.edges = palloc(sizeof(int32) * Max(c->path.nedges, 1));
+	c->path.start = base ? base->start : y->labels[l].node;
+	if (nroot > 0)
+		memcpy(c->path.edges, base->edges, sizeof(int32) * nroot);
+	for (l = label; y->labels[l].parent >= 0; l = y->labels[l].parent)
+		c->path.edges[nroot + --nspur] = y->labels[l].edge;
+	return c;
+}
+
+static bool
+same_root(const GraphPath *a, const GraphPath *b, int32 nroot)
+{
+	return a->start == b->start && a->nedges >= nroot && b->nedges >= nroot &&
+		memcmp(a->edges, b->edges, sizeof(int32) * nroot) == 0;
+}
+
+int
+graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+			  int k, int max_hops, const GraphFilter *f, GraphPath **paths)
+{
+	Yen			y;
+	Cand	  **accepted = palloc(sizeof(Cand *) * k);
+	int32		naccepted = 0;
+	CandHeap	cands = {NULL, 0, 0};
+	PathSet		seen;
+	int32	   *starts = palloc(sizeof(int32) * Max(sources->n, 1));
+	int32	   *blocked_edges = palloc(sizeof(int32) * k);
+	double	   *cum = palloc(sizeof(double) * (max_hops + 2));
+
+	*paths = NULL;
+	if (sources->n == 0 || targets->n == 0)
+		return 0;
+
+	memset(&y, 0, sizeof(y));
+	y.g = g;
+	y.f = f;
+	y.max_hops = max_hops;
+	y.n = g->nnodes;
+	y.is_source = palloc0(Max(y.n, 1));
+	y.is_target = palloc0(Max(y.n, 1));
+	for (int32 i = 0; i < sources->n; i++)
+		y.is_source[sources->nodes[i]] = true;
+	for (int32 i = 0; i < targets->n; i++)
+		y.is_target[targets->nodes[i]] = true;
+	/* no layers when the limit cannot bind (a simple path has < n hops) */
+	y.nlayers = max_hops >= y.n - 1 ? 0 : Min(max_hops, BOUND_LAYERS) + 1;
+	compute_layers(&y, sources, targets);
+	if (max_hops >= y.nlayers)
+		compute_bound(&y, targets);
+	if (g->nand > 0)
+	{
+		y.use_and = true;
+		compute_and(&y, sources);
+	}
+	y.stamp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y.n, 1));
+	memset(y.stamp, 0, sizeof(uint32) * Max(y.n, 1));
+	y.blocked = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y.n, 1));
+	memset(y.blocked, 0, sizeof(uint32) * Max(y.n, 1));
+	y.settled = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
+	y.tent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(y.n, 1));
+	y.tenth = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
+	y.root = palloc(sizeof(int32) * (max_hops + 1));
+	y.caplabels = 1024;
+	y.labels = palloc(sizeof(Label) * y.caplabels);
+	graph_heap_init(&y.heap, 1024);
+	seen.mask = 1023;
+	seen.count = 0;
+	seen.slots = palloc0(sizeof(Cand *) * (seen.mask + 1));
+
+	/* The first path: a spur from the virtual source with nothing blocked. */
+	y.gen++;
+	{
+		int32		label = best_spur(&y, sources->nodes, sources->n, 0, 0, NULL, 0, false);
+
+		if (label >= 0)
+		{
+			Cand	   *c = make_candidate(&y, NULL, 0, label, -1);
+
+			pathset_add(&seen, c);
+			cand_push(g, &cands, c);
+		}
+	}
+
+	while (naccepted < k)
+	{
+		Cand	   *best = cand_pop(g, &cands);
+		const GraphPath *p;
+
+		if (best == NULL)
+			break;
+		accepted[naccepted++] = best;
+		if (naccepted == k)
+			break;
+		p = &best->path;
+
+		/* prefix costs of the new path, summed in path order */
+		cum[0] = 0;
+		for (int32 i = 0; i < p->nedges; i++)
+			cum[i + 1] = cum[i] + edge_cost(&y, p->edges[i], g->fwd_dst[p->edges[i]]);
+
+		for (int32 i = best->dev; i <= p->nedges; i++)
+		{
+			int32		nblocked = 0;
+			bool		allow_empty = true;
+			int32		label;
+			int32		nstarts = 0;
+
+			CHECK_FOR_INTERRUPTS();
+			y.gen++;
+			if (y.gen == 0)
+			{
+				/* stamps wrapped: clear them so no old search looks current */
+				memset(y.stamp, 0, sizeof(uint32) * Max(y.n, 1));
+				memset(y.blocked, 0, sizeof(uint32) * Max(y.n, 1));
+				y.gen = 1;
+			}
+
+			if (i < 0)
+			{
+				/* change the source: every source an accepted path used is blocked */
+				for (int32 s = 0; s < sources->n; s++)
+				{
+					bool		used = false;
+
+					for (int32 a = 0; a < naccepted && !used; a++)
+						used = accepted[a]->path.start == sources->nodes[s];
+					if (!used)
+						starts[nstarts++] = sources->nodes[s];
+				}
+				y.nroot = 0;
+				label = best_spur(&y, starts, nstarts, 0, 0, NULL, 0, false);
+				if (label >= 0)
+				{
+					Cand	   *c = make_candidate(&y, NULL, 0, label, -1);
+
+					if (pathset_add(&seen, c))
+						cand_push(g, &cands, c);
+				}
+				continue;
+			}
+
+			if (i >= max_hops)
+				break;
+			if (i == p->nedges && targets->n == 1)
+				break;			/* a path cannot go on from the only target */
+			y.nroot = i;
+			for (int32 r = 0; r < i; r++)
+				y.blocked[y.root[r] = path_node(g, p, r)] = y.gen;
+			for (int32 a = 0; a < naccepted; a++)
+			{
+				const GraphPath *q = &accepted[a]->path;
+
+				if (!same_root(q, p, i))
+					continue;
+				if (q->nedges > i)
+					blocked_edges[nblocked++] = q->edges[i];
+				else
+					allow_empty = false;
+			}
+			if (i == 0)
+				allow_empty = false;	/* a path needs a relationship */
+			starts[0] = path_node(g, p, i);
+			label = best_spur(&y, starts, 1, cum[i], i, blocked_edges, nblocked, allow_empty);
+			if (label >= 0)
+			{
+				Cand	   *c = make_candidate(&y, p, i, label, i);
+
+				if (pathset_add(&seen, c))
+					cand_push(g, &cands, c);
+			}
+		}
+	}
+
+	graph_heap_free(&y.heap);
+	*paths = palloc(sizeof(GraphPath) * Max(naccepted, 1));
+	for (int32 i = 0; i < naccepted; i++)
+		(*paths)[i] = accepted[i]->path;
+	return naccepted;
+}

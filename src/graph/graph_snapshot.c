@@ -1,0 +1,823 @@
+/*
+ * graph_snapshot.c
+ *		Builds the CSR snapshot of one tenant's graph by scanning the heaps of
+ *		correlate.resource and correlate.relationship.
+ *
+ * The scans use the active MVCC snapshot, so the graph is exactly what a
+ * SELECT in this statement would see, including the transaction's own
+ * uncommitted rows.  Heap scans bypass row level security; every row is
+ * checked against the tenant instead (the caller obtained the tenant from
+ * correlate.current_tenant(), which checks the role's grant).
+ *
+ * Layout (see graph.h): resources sorted by id become nodes 0..n-1; each
+ * relationship becomes one forward edge (destination, weight -ln(likelihood),
+ * kind, relationship id) and one reverse entry (source, forward edge index).
+ * That is 26 bytes per relationship (30 when relationship ids of the tenant
+ * span more than 2^32) and 21 bytes per resource.
+ *
+ * The data is never trusted: a relationship whose end is not a resource of
+ * the tenant, a self-loop, or a likelihood outside (0,1] (NaN included) is
+ * skipped and counted, never an error, so one bad row cannot make the graph
+ * unusable.  Self-loops are dropped because no simple path, cut or
+ * precondition can use them.
+ *
+ * Building runs in two memory contexts: the snapshot's own (which the cache
+ * re-parents under TopMemoryContext once the build succeeds) and a scratch
+ * context for the scan arrays, deleted before returning.  An error anywhere
+ * frees both with the transaction.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "graph/graph.h"
+
+#define NODE_BYTES	(sizeof(int64) + sizeof(float4) + sizeof(uint8) + 2 * sizeof(int32))
+#define EDGE_BYTES	(sizeof(int32) + sizeof(float8) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
+
+typedef struct ScanNode
+{
+	int64		id;
+	float4		crit;
+	uint8		flags;
+} ScanNode;
+
+typedef struct IdCost
+{
+	int64		id;
+	double		cost;
+} IdCost;
+
+/* Maps resource ids to node indices: a direct table when ids are dense, else a hash. */
+typedef struct IdMap
+{
+	int64		base;
+	int64		range;
+	int32	   *direct;			/* range entries, -1 = absent */
+	int64	   *keys;			/* open addressing, cap entries */
+	int32	   *vals;			/* -1 = empty slot */
+	uint64		mask;
+} IdMap;
+
+/* Interns relationship-kind names to small integers. */
+#define KIND_SLOTS 1024
+typedef struct KindMap
+{
+	int32		nkinds;
+	char	  **names;
+	int32	   *lens;
+	int32		slot[KIND_SLOTS];	/* kind index + 1, 0 = empty */
+} KindMap;
+
+static AttrNumber
+column(Oid relid, const char *name, Oid typid)
+{
+	AttrNumber	att = get_attnum(relid, name);
+
+	if (att == InvalidAttrNumber || get_atttype(relid, att) != typid)
+		elog(ERROR, "column \"%s\" of relation %u is missing or has an unexpected type", name, relid);
+	return att;
+}
+
+/* Does text datum d equal the string s of length len? */
+static inline bool
+text_matches(Datum d, const char *s, int len)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	bool		eq;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+	{
+		struct varlena *t = pg_detoast_datum_packed(v);
+
+		eq = VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+		if (t != v)
+			pfree(t);
+		return eq;
+	}
+	return VARSIZE_ANY_EXHDR(v) == len && memcmp(VARDATA_ANY(v), s, len) == 0;
+}
+
+/* An empty jsonb object ('{}') needs no detoasting to recognise. */
+static inline bool
+jsonb_is_empty(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	return !VARATT_IS_EXTENDED(v) || VARATT_IS_SHORT(v) ?
+		VARSIZE_ANY_EXHDR(v) <= sizeof(uint32) : false;
+}
+
+/*
+ * Reads a non-negative finite cost from a jsonb number or numeric string.
+ * Anything else (absent, negative, NaN, infinite, text) is "no cost".
+ */
+static bool
+jsonb_cost(JsonbValue *v, double *out)
+{
+	char	   *s;
+	char	   *end;
+	double		d;
+
+	if (v->type == jbvNumeric)
+		s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	else if (v->type == jbvString)
+		s = pnstrdup(v->val.string.val, v->val.string.len);
+	else
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || isnan(d) || isinf(d) || d < 0)
+		return false;
+	*out = d;
+	return true;
+}
+
+static bool
+jsonb_get(Jsonb *jb, const char *key, JsonbValue *out)
+{
+	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), out) != NULL;
+}
+
+static void
+check_memory(int64 nodes, int64 edges, const char *tenant)
+{
+	Size		need = nodes * NODE_BYTES + edges * EDGE_BYTES;
+
+	if (need / 1024 > (Size) graph_max_memory_kb)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("graph snapshot of tenant \"%s\" exceeds correlate.graph_max_memory", tenant),
+				 errdetail("%lld resources and at least %lld relationships need at least %zu kB; the limit is %d kB.",
+						   (long long) nodes, (long long) edges, need / 1024, graph_max_memory_kb),
+				 errhint("Raise correlate.graph_max_memory (superuser), or split the estate into tenants.")));
+}
+
+static void *
+grow(void *p, int64 *cap, int64 need, Size elem)
+{
+	int64		ncap;
+
+	if (need <= *cap)
+		return p;
+	ncap = Max(need, Max(*cap * 2, 1024));
+	p = p ? repalloc_huge(p, ncap * elem) : MemoryContextAllocHuge(CurrentMemoryContext, ncap * elem);
+	*cap = ncap;
+	return p;
+}
+
+static int
+scannode_cmp(const void *a, const void *b)
+{
+	int64		x = ((const ScanNode *) a)->id;
+	int64		y = ((const ScanNode *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static void
+idmap_build(IdMap *m, const int64 *ids, int32 n)
+{
+	memset(m, 0, sizeof(*m));
+	if (n == 0)
+		return;
+	m->base = ids[0];
+	m->range = ids[n - 1] - ids[0] + 1;
+	if (m->range > 0 && m->range <= 4 * (int64) n + 1024)
+	{
+		m->direct = MemoryContextAllocHuge(CurrentMemoryContext, m->range * sizeof(int32));
+		memset(m->direct, 0xff, m->range * sizeof(int32));
+		for (int32 i = 0; i < n; i++)
+			m->direct[ids[i] - m->base] = i;
+	}
+	else
+	{
+		uint64		cap = 1024;
+
+		while (cap < (uint64) n * 2)
+			cap <<= 1;
+		m->mask = cap - 1;
+		m->keys = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(int64));
+		m->vals = MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(int32));
+		memset(m->vals, 0xff, cap * sizeof(int32));
+		for (int32 i = 0; i < n; i++)
+		{
+			uint64		h = hash_bytes_uint32((uint32) ids[i]) ^ (uint64) (ids[i] >> 32);
+
+			for (h &= m->mask; m->vals[h] >= 0; h = (h + 1) & m->mask)
+				;
+			m->keys[h] = ids[i];
+			m->vals[h] = i;
+		}
+	}
+}
+
+static inline int32
+idmap_get(const IdMap *m, int64 id)
+{
+	if (m->direct)
+	{
+		int64		off = id - m->base;
+
+		return (off >= 0 && off < m->range) ? m->direct[off] : -1;
+	}
+	if (m->vals == NULL)
+		return -1;
+	for (uint64 h = (hash_bytes_uint32((uint32) id) ^ (uint64) (id >> 32)) & m->mask;
+		 m->vals[h] >= 0; h = (h + 1) & m->mask)
+		if (m->keys[h] == id)
+			return m->vals[h];
+	return -1;
+}
+
+static int32
+kind_intern(KindMap *km, Datum d)
+{
+	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	const char *s = VARDATA_ANY(v);
+	int			len = VARSIZE_ANY_EXHDR(v);
+	uint32		h = hash_bytes((const unsigned char *) s, len) & (KIND_SLOTS - 1);
+
+	for (;; h = (h + 1) & (KIND_SLOTS - 1))
+	{
+		int32		k = km->slot[h] - 1;
+
+		if (k < 0)
+			break;
+		if (km->lens[k] == len && memcmp(km->names[k], s, len) == 0)
+			return k;
+	}
+	if (km->nkinds >= KIND_SLOTS / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many relationship kinds for a graph snapshot"),
+				 errdetail("A snapshot holds at most %d distinct relationship kinds.", KIND_SLOTS / 2)));
+	km->names[km->nkinds] = pnstrdup(s, len);
+	km->lens[km->nkinds] = len;
+	km->slot[h] = km->nkinds + 1;
+	return km->nkinds++;
+}
+
+/* Sorts the edges of one adjacency list by (destination, relationship id). */
+typedef struct AdjEntry
+{
+	int32		dst;
+	uint16		kind;
+	int64		eid;
+	double		w;
+} AdjEntry;
+
+static int
+adj_cmp(const void *a, const void *b)
+{
+	const AdjEntry *x = a;
+	const AdjEntry *y = b;
+
+	if (x->dst != y->dst)
+		return x->dst < y->dst ? -1 : 1;
+	return (x->eid > y->eid) - (x->eid < y->eid);
+}
+
+static void
+sort_adjacency(int32 lo, int32 hi, int32 *dst, double *w, uint16 *kind, int64 *eid, AdjEntry **buf, int64 *bufcap)
+{
+	int32		len = hi - lo;
+	bool		sorted = true;
+
+	for (int32 i = lo + 1; i < hi && sorted; i++)
+		if (dst[i - 1] > dst[i] || (dst[i - 1] == dst[i] && eid[i - 1] > eid[i]))
+			sorted = false;
+	if (sorted)
+		return;
+	*buf = grow(*buf, bufcap, len, sizeof(AdjEntry));
+	for (int32 i = 0; i < len; i++)
+	{
+		(*buf)[i].dst = dst[lo + i];
+		(*buf)[i].kind = kind[lo + i];
+		(*buf)[i].eid = eid[lo + i];
+		(*buf)[i].w = w[lo + i];
+	}
+	qsort(*buf, len, sizeof(AdjEntry), adj_cmp);
+	for (int32 i = 0; i < len; i++)
+	{
+		dst[lo + i] = (*buf)[i].dst;
+		kind[lo + i] = (*buf)[i].kind;
+		eid[lo + i] = (*buf)[i].eid;
+		w[lo + i] = (*buf)[i].w;
+	}
+}
+
+static int64
+reltuples_hint(Relation rel)
+{
+	double		t = rel->rd_rel->reltuples;
+
+	/* reltuples counts every tenant: trust it only up to a modest size */
+	return (t > 1024) ? (int64) Min(t, (double) (1 << 22)) : 1024;
+}
+
+/* Scans correlate.resource; fills the node arrays of g.  Returns the id map in *map. */
+static void
+scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
+{
+	int			tlen = strlen(g->tenant);
+	Relation	rel = table_open(relid, AccessShareLock);
+	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
+	AttrNumber	a_id = column(relid, "id", INT8OID);
+	AttrNumber	a_kind = column(relid, "kind", TEXTOID);
+	AttrNumber	a_props = column(relid, "props", JSONBOID);
+	AttrNumber	a_crit = column(relid, "criticality", FLOAT4OID);
+	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_kind, a_props)), a_crit);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	MemoryContext rowcxt = AllocSetContextCreate(scratch, "graph resource row", ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	ScanNode   *nodes = NULL;
+	int64		cap = 0;
+	int64		n = 0;
+	IdCost	   *costs = NULL;
+	int64		ccap = 0;
+	int64		nc = 0;
+	int32		nand = 0;
+
+	nodes = grow(nodes, &cap, reltuples_hint(rel), sizeof(ScanNode));
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *vals;
+		bool	   *nulls;
+		ScanNode   *nd;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, natts);
+		vals = slot->tts_values;
+		nulls = slot->tts_isnull;
+		if (nulls[a_tenant - 1] || nulls[a_id - 1] || !text_matches(vals[a_tenant - 1], g->tenant, tlen))
+			continue;
+		if (n >= INT32_MAX - 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("tenant \"%s\" has too many resources for a graph snapshot", g->tenant)));
+		if (n >= cap)
+		{
+			check_memory(n + 1, 0, g->tenant);
+			nodes = grow(nodes, &cap, n + 1, sizeof(ScanNode));
+		}
+		nd = &nodes[n++];
+		nd->id = DatumGetInt64(vals[a_id - 1]);
+		nd->crit = nulls[a_crit - 1] ? 0 : DatumGetFloat4(vals[a_crit - 1]);
+		if (isnan(nd->crit))
+			nd->crit = 0;
+		nd->flags = 0;
+		if (!nulls[a_kind - 1] && text_matches(vals[a_kind - 1], "internet", 8))
+			nd->flags |= GRAPH_NODE_INTERNET;
+		if (!nulls[a_props - 1] && !jsonb_is_empty(vals[a_props - 1]))
+		{
+			MemoryContext o = MemoryContextSwitchTo(rowcxt);
+			Jsonb	   *jb = DatumGetJsonbP(vals[a_props - 1]);
+			JsonbValue	v;
+			double		c;
+
+			if (JB_ROOT_IS_OBJECT(jb))
+			{
+				if (jsonb_get(jb, "requires", &v) && v.type == jbvString &&
+					v.val.string.len == 3 && pg_strncasecmp(v.val.string.val, "all", 3) == 0)
+				{
+					nd->flags |= GRAPH_NODE_AND;
+					nand++;
+				}
+				if (jsonb_get(jb, "fix_cost", &v) && jsonb_cost(&v, &c))
+				{
+					MemoryContextSwitchTo(scratch);
+					costs = grow(costs, &ccap, nc + 1, sizeof(IdCost));
+					costs[nc].id = nd->id;
+					costs[nc++].cost = c;
+				}
+			}
+			MemoryContextSwitchTo(o);
+			MemoryContextReset(rowcxt);
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+
+	/* Heap order is usually id order; sort only when it is not. */
+	for (int64 i = 1; i < n; i++)
+		if (nodes[i - 1].id >= nodes[i].id)
+		{
+			qsort(nodes, n, sizeof(ScanNode), scannode_cmp);
+			break;
+		}
+
+	MemoryContextSwitchTo(g->ctx);
+	g->nnodes = n;
+	g->node_id = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int64));
+	g->node_crit = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(float4));
+	g->node_flags = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(uint8));
+	g->and_nodes = palloc(Max(nand, 1) * sizeof(int32));
+	g->nand = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		g->node_id[i] = nodes[i].id;
+		g->node_crit[i] = nodes[i].crit;
+		g->node_flags[i] = nodes[i].flags;
+		if (nodes[i].flags & GRAPH_NODE_AND)
+			g->and_nodes[g->nand++] = i;
+	}
+	g->node_cost_idx = palloc(Max(nc, 1) * sizeof(int32));
+	g->node_cost_val = palloc(Max(nc, 1) * sizeof(float8));
+	g->nnode_cost = 0;
+	MemoryContextSwitchTo(scratch);
+	pfree(nodes);
+
+	idmap_build(map, g->node_id, g->nnodes);
+	/* costs are in id order already only if nodes were; look each up */
+	for (int64 i = 0; i < nc; i++)
+	{
+		int32		v = idmap_get(map, costs[i].id);
+		int32		j;
+
+		if (v < 0)
+			continue;
+		/* insertion keeps node_cost_idx ascending; nc is small in practice */
+		for (j = g->nnode_cost; j > 0 && g->node_cost_idx[j - 1] > v; j--)
+		{
+			g->node_cost_idx[j] = g->node_cost_idx[j - 1];
+			g->node_cost_val[j] = g->node_cost_val[j - 1];
+		}
+		g->node_cost_idx[j] = v;
+		g->node_cost_val[j] = costs[i].cost;
+		g->nnode_cost++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Scans correlate.relationship and builds both CSRs. */
+static void
+scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext scratch)
+{
+	int			tlen = strlen(g->tenant);
+	Relation	rel = table_open(relid, AccessShareLock);
+	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
+	AttrNumber	a_id = column(relid, "id", INT8OID);
+	AttrNumber	a_src = column(relid, "src", INT8OID);
+	AttrNumber	a_dst = column(relid, "dst", INT8OID);
+	AttrNumber	a_kind = column(relid, "kind", TEXTOID);
+	AttrNumber	a_lk = column(relid, "likelihood", FLOAT8OID);
+	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), Max(a_kind, a_lk));
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	KindMap    *km = palloc0(sizeof(KindMap));
+	int32	   *src = NULL,
+			   *dst = NULL;
+	int64	   *eid = NULL;
+	double	   *w = NULL;
+	uint16	   *kind = NULL;
+	int64		cap;
+	int64		m = 0;
+	int32		n = g->nnodes;
+	int32	   *pos;
+	int32	   *cursor;
+	int64		emin = PG_INT64_MAX,
+				emax = PG_INT64_MIN;
+	AdjEntry   *buf = NULL;
+	int64		bufcap = 0;
+
+	km->names = palloc(sizeof(char *) * KIND_SLOTS);
+	km->lens = palloc(sizeof(int32) * KIND_SLOTS);
+
+	cap = reltuples_hint(rel);
+	check_memory(n, 0, g->tenant);
+	src = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
+	dst = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
+	eid = MemoryContextAllocHuge(scratch, cap * sizeof(int64));
+	w = MemoryContextAllocHuge(scratch, cap * sizeof(double));
+	kind = MemoryContextAllocHuge(scratch, cap * sizeof(uint16));
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *vals;
+		bool	   *nulls;
+		int32		s,
+					d;
+		double		lk;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, natts);
+		vals = slot->tts_values;
+		nulls = slot->tts_isnull;
+		if (nulls[a_tenant - 1] || !text_matches(vals[a_tenant - 1], g->tenant, tlen))
+			continue;
+		if (nulls[a_id - 1] || nulls[a_src - 1] || nulls[a_dst - 1] || nulls[a_kind - 1] || nulls[a_lk - 1])
+		{
+			g->skipped_edges++;
+			continue;
+		}
+		s = idmap_get(map, DatumGetInt64(vals[a_src - 1]));
+		d = idmap_get(map, DatumGetInt64(vals[a_dst - 1]));
+		lk = DatumGetFloat8(vals[a_lk - 1]);
+		if (s < 0 || d < 0 || s == d || !(lk > 0.0 && lk <= 1.0))
+		{
+			g->skipped_edges++;
+			continue;
+		}
+		if (m >= INT32_MAX - 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("tenant \"%s\" has too many relationships for a graph snapshot", g->tenant)));
+		if (m >= cap)
+		{
+			/* grow by half: the scan arrays are the build's peak memory */
+			int64		ncap = Min(cap + cap / 2 + 1024, (int64) INT32_MAX);
+
+			check_memory(n, m + 1, g->tenant);
+			src = repalloc_huge(src, ncap * sizeof(int32));
+			dst = repalloc_huge(dst, ncap * sizeof(int32));
+			eid = repalloc_huge(eid, ncap * sizeof(int64));
+			w = repalloc_huge(w, ncap * sizeof(double));
+			kind = repalloc_huge(kind, ncap * sizeof(uint16));
+			cap = ncap;
+		}
+		src[m] = s;
+		dst[m] = d;
+		eid[m] = DatumGetInt64(vals[a_id - 1]);
+		emin = Min(emin, eid[m]);
+		emax = Max(emax, eid[m]);
+		w[m] = lk >= 1.0 ? 0.0 : -log(lk);
+		kind[m] = (uint16) kind_intern(km, vals[a_kind - 1]);
+		m++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	check_memory(n, m, g->tenant);
+
+	/* Counting sort by source: pos[e] is edge e's slot in the forward CSR. */
+	MemoryContextSwitchTo(g->ctx);
+	g->nedges = m;
+	g->fwd_off = MemoryContextAllocHuge(g->ctx, (n + 1) * sizeof(int32));
+	memset(g->fwd_off, 0, (n + 1) * sizeof(int32));
+	for (int64 e = 0; e < m; e++)
+		g->fwd_off[src[e] + 1]++;
+	for (int32 v = 0; v < n; v++)
+		g->fwd_off[v + 1] += g->fwd_off[v];
+
+	MemoryContextSwitchTo(scratch);
+	pos = MemoryContextAllocHuge(scratch, Max(m, 1) * sizeof(int32));
+	cursor = MemoryContextAllocHuge(scratch, (n + 1) * sizeof(int32));
+	memcpy(cursor, g->fwd_off, (n + 1) * sizeof(int32));
+	for (int64 e = 0; e < m; e++)
+		pos[e] = cursor[src[e]]++;
+	pfree(src);
+
+	/* Scatter one field at a time so that peak memory stays near one copy. */
+	{
+		int32	   *fdst = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
+		double	   *fw = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(double));
+		uint16	   *fkind = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(uint16));
+		int64	   *feid;
+
+		for (int64 e = 0; e < m; e++)
+			fdst[pos[e]] = dst[e];
+		pfree(dst);
+		for (int64 e = 0; e < m; e++)
+			fw[pos[e]] = w[e];
+		pfree(w);
+		for (int64 e = 0; e < m; e++)
+			fkind[pos[e]] = kind[e];
+		pfree(kind);
+		feid = MemoryContextAllocHuge(scratch, Max(m, 1) * sizeof(int64));
+		for (int64 e = 0; e < m; e++)
+			feid[pos[e]] = eid[e];
+		pfree(eid);
+		pfree(pos);
+
+		for (int32 v = 0; v < n; v++)
+		{
+			if ((v & 0xffff) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (g->fwd_off[v + 1] - g->fwd_off[v] > 1)
+				sort_adjacency(g->fwd_off[v], g->fwd_off[v + 1], fdst, fw, fkind, feid, &buf, &bufcap);
+		}
+		g->fwd_dst = fdst;
+		g->fwd_w = fw;
+		g->fwd_kind = fkind;
+
+		if (m == 0 || emax - emin <= (int64) PG_UINT32_MAX)
+		{
+			g->eid_base = m > 0 ? emin : 0;
+			g->fwd_eid32 = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(uint32));
+			for (int64 e = 0; e < m; e++)
+				g->fwd_eid32[e] = (uint32) (feid[e] - g->eid_base);
+			pfree(feid);
+		}
+		else
+		{
+			g->fwd_eid64 = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int64));
+			memcpy(g->fwd_eid64, feid, m * sizeof(int64));
+			pfree(feid);
+		}
+	}
+
+	/* Reverse CSR, filled in forward order so each list is sorted by source. */
+	g->rev_off = MemoryContextAllocHuge(g->ctx, (n + 1) * sizeof(int32));
+	memset(g->rev_off, 0, (n + 1) * sizeof(int32));
+	for (int64 e = 0; e < m; e++)
+		g->rev_off[g->fwd_dst[e] + 1]++;
+	for (int32 v = 0; v < n; v++)
+		g->rev_off[v + 1] += g->rev_off[v];
+	memcpy(cursor, g->rev_off, (n + 1) * sizeof(int32));
+	g->rev_src = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
+	g->rev_edge = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
+	for (int32 u = 0; u < n; u++)
+		for (int32 e = g->fwd_off[u]; e < g->fwd_off[u + 1]; e++)
+		{
+			int32		slotno = cursor[g->fwd_dst[e]]++;
+
+			g->rev_src[slotno] = u;
+			g->rev_edge[slotno] = e;
+		}
+
+	g->nkinds = km->nkinds;
+	g->kind_names = MemoryContextAlloc(g->ctx, Max(km->nkinds, 1) * sizeof(char *));
+	for (int32 k = 0; k < km->nkinds; k++)
+		g->kind_names[k] = MemoryContextStrdup(g->ctx, km->names[k]);
+	MemoryContextSwitchTo(old);
+}
+
+GraphSnapshot *
+graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_relid, MemoryContext ctx)
+{
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "correlate graph build",
+												  ALLOCSET_DEFAULT_SIZES);
+	GraphSnapshot *g = MemoryContextAllocZero(ctx, sizeof(GraphSnapshot));
+	IdMap		map;
+	instr_time	start,
+				dur;
+
+	INSTR_TIME_SET_CURRENT(start);
+	g->ctx = ctx;
+	g->tenant = MemoryContextStrdup(ctx, tenant);
+	scan_resources(g, resource_relid, &map, scratch);
+	scan_relationships(g, relationship_relid, &map, scratch);
+	MemoryContextDelete(scratch);
+	if (graph_snapshot_memory(g) / 1024 > (Size) graph_max_memory_kb)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("graph snapshot of tenant \"%s\" exceeds correlate.graph_max_memory", tenant),
+				 errdetail("%d resources and %d relationships take %zu kB; the limit is %d kB.",
+						   g->nnodes, g->nedges, graph_snapshot_memory(g) / 1024, graph_max_memory_kb),
+				 errhint("Raise correlate.graph_max_memory (superuser), or split the estate into tenants.")));
+	INSTR_TIME_SET_CURRENT(dur);
+	INSTR_TIME_SUBTRACT(dur, start);
+	g->build_ms = INSTR_TIME_GET_MILLISEC(dur);
+	return g;
+}
+
+/*
+ * Loads props->>'fix_cost' of every relationship into g->edge_cost (1 when
+ * absent or invalid).  The cache only calls this while the snapshot is
+ * current, so the scan sees exactly the rows the snapshot was built from.
+ */
+void
+graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
+{
+	int			tlen = strlen(g->tenant);
+	Relation	rel = table_open(relid, AccessShareLock);
+	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
+	AttrNumber	a_id = column(relid, "id", INT8OID);
+	AttrNumber	a_src = column(relid, "src", INT8OID);
+	AttrNumber	a_dst = column(relid, "dst", INT8OID);
+	AttrNumber	a_props = column(relid, "props", JSONBOID);
+	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), a_props);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "graph relationship row",
+												 ALLOCSET_SMALL_SIZES);
+	double	   *cost = MemoryContextAllocHuge(g->ctx, Max(g->nedges, 1) * sizeof(double));
+
+	for (int32 e = 0; e < g->nedges; e++)
+		cost[e] = 1.0;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *vals;
+		bool	   *nulls;
+		MemoryContext o;
+		Jsonb	   *jb;
+		JsonbValue	v;
+		double		c;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, natts);
+		vals = slot->tts_values;
+		nulls = slot->tts_isnull;
+		if (nulls[a_tenant - 1] || nulls[a_props - 1] || nulls[a_id - 1] || nulls[a_src - 1] ||
+			nulls[a_dst - 1] || jsonb_is_empty(vals[a_props - 1]) ||
+			!text_matches(vals[a_tenant - 1], g->tenant, tlen))
+			continue;
+		o = MemoryContextSwitchTo(rowcxt);
+		jb = DatumGetJsonbP(vals[a_props - 1]);
+		if (JB_ROOT_IS_OBJECT(jb) && jsonb_get(jb, "fix_cost", &v) && jsonb_cost(&v, &c))
+		{
+			int32		s = graph_node_index(g, DatumGetInt64(vals[a_src - 1]));
+			int32		d = graph_node_index(g, DatumGetInt64(vals[a_dst - 1]));
+			int64		id = DatumGetInt64(vals[a_id - 1]);
+
+			if (s >= 0 && d >= 0)
+				for (int32 e = g->fwd_off[s]; e < g->fwd_off[s + 1] && g->fwd_dst[e] <= d; e++)
+					if (g->fwd_dst[e] == d && graph_edge_id(g, e) == id)
+						cost[e] = c;
+		}
+		MemoryContextSwitchTo(o);
+		MemoryContextReset(rowcxt);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	MemoryContextDelete(rowcxt);
+	g->edge_cost = cost;
+}
+
+Size
+graph_snapshot_memory(const GraphSnapshot *g)
+{
+	return MemoryContextMemAllocated(g->ctx, true);
+}
+
+int32
+graph_node_index(const GraphSnapshot *g, int64 id)
+{
+	int32		lo = 0,
+				hi = g->nnodes - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (g->node_id[mid] == id)
+			return mid;
+		if (g->node_id[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+int32
+graph_edge_src(const GraphSnapshot *g, int32 e)
+{
+	int32		lo = 0,
+				hi = g->nnodes - 1;
+
+	/* the last node u with fwd_off[u] <= e < fwd_off[u + 1] */
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo + 1) / 2;
+
+		if (g->fwd_off[mid] <= e)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	while (g->fwd_off[lo + 1] <= e)
+		lo++;
+	return lo;
+}
+
+double
+graph_node_cost(const GraphSnapshot *g, int32 v)
+{
+	int32		lo = 0,
+				hi = g->nnode_cost - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (g->node_cost_idx[mid] == v)
+			return g->node_cost_val[mid];
+		if (g->node_cost_idx[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 1.0;
+}
