@@ -9,6 +9,9 @@ DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 CREATE EXTENSION IF NOT EXISTS pgrouting CASCADE;
 RESET client_min_messages;
+-- Plans here are costly on paper (pgRouting, set-returning functions) but run on tiny
+-- graphs: JIT would compile every one of them, for minutes.
+SET jit = off;
 
 CREATE SCHEMA oracle;
 
