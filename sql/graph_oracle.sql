@@ -1,4 +1,4 @@
--- Oracle tests for the graph engine: on a few hundred small random graphs of
+-- Oracle tests for the graph engine: on 330 small random graphs of
 -- adversarial shapes, every answer of attack_paths, blast_radius, exposure,
 -- reachable and min_cut is checked against an independent implementation:
 -- pgRouting (pgr_dijkstra, pgr_KSP, pgr_maxFlow) and plain recursive CTEs.
@@ -207,7 +207,7 @@ $$;
 -- The graph's relationships as pgRouting edges (cost = -ln(likelihood)).
 CREATE FUNCTION oracle.edges_sql(gr oracle.graph) RETURNS text LANGUAGE sql
 AS $$ SELECT format('SELECT id, src AS source, dst AS target, -ln(likelihood) AS cost
-					 FROM correlate.relationship WHERE src BETWEEN %s AND %s', gr.lo, gr.hi) $$;
+					 FROM correlate.relationship WHERE tenant = ''default'' AND src BETWEEN %s AND %s', gr.lo, gr.hi) $$;
 
 -- Costs agree when they are within float rounding (the engine may keep float4 weights).
 CREATE FUNCTION oracle.same_costs(a float8[], b float8[]) RETURNS boolean LANGUAGE sql IMMUTABLE
@@ -226,7 +226,7 @@ AS $$
 		UNION
 		SELECT CASE WHEN backward THEN r.src ELSE r.dst END, w.d + 1
 		FROM walk w JOIN correlate.relationship r
-		  ON (CASE WHEN backward THEN r.dst ELSE r.src END) = w.node
+		  ON r.tenant = 'default' AND (CASE WHEN backward THEN r.dst ELSE r.src END) = w.node
 		WHERE (max_hops IS NULL OR w.d < max_hops) AND w.d < gr.n
 		  AND r.src BETWEEN gr.lo AND gr.hi
 	)
@@ -240,7 +240,7 @@ AS $$
 		SELECT gr.s, 0::float8, ARRAY[gr.s]
 		UNION ALL
 		SELECT r.dst, p.cost - ln(r.likelihood), p.seen || r.dst
-		FROM p JOIN correlate.relationship r ON r.src = p.node
+		FROM p JOIN correlate.relationship r ON r.tenant = 'default' AND r.src = p.node
 		WHERE p.node <> gr.t AND r.dst <> ALL (p.seen) AND r.src BETWEEN gr.lo AND gr.hi
 	)
 	SELECT COALESCE(array_agg(c ORDER BY c), '{}')
@@ -251,7 +251,7 @@ SELECT setseed(0.5);
 SELECT count(*) AS graphs FROM (
 	SELECT oracle.make_graph(g, (ARRAY['random', 'multi', 'ones', 'disconnected', 'dense', 'complete',
 									   'star', 'chain', 'bipartite', 'layered', 'cycle'])[1 + (g - 1) % 11])
-	FROM generate_series(1, 242) AS g) x;
+	FROM generate_series(1, 330) AS g) x;
 SELECT shape, count(*) AS graphs, sum(n) AS resources, bool_or(parallel) AS some_parallel
 FROM oracle.graph GROUP BY shape ORDER BY shape;
 
@@ -335,10 +335,10 @@ LATERAL (
 		SELECT p.path_rank, max(p.path_likelihood) AS pl, min(p.path_likelihood) AS pl_min,
 			   exp(sum(ln(r.likelihood))) AS product,
 			   array_agg(p.relationship_id ORDER BY p.hop) AS rels
-		FROM p LEFT JOIN correlate.relationship r ON r.id = p.relationship_id
+		FROM p LEFT JOIN correlate.relationship r ON r.tenant = 'default' AND r.id = p.relationship_id
 		GROUP BY p.path_rank
 	)
-	SELECT (SELECT count(*) FROM p LEFT JOIN correlate.relationship r ON r.id = p.relationship_id
+	SELECT (SELECT count(*) FROM p LEFT JOIN correlate.relationship r ON r.tenant = 'default' AND r.id = p.relationship_id
 			WHERE (p.hop = 0 AND (p.resource_id <> gr.s OR p.relationship_id IS NOT NULL))
 			   OR (p.hop > 0 AND (r.id IS NULL OR r.src <> p.prev OR r.dst <> p.resource_id
 								  OR abs(r.likelihood - p.likelihood) > 1e-6))
@@ -359,7 +359,7 @@ AS $$
 		UNION ALL
 		SELECT CASE WHEN backward THEN r.src ELSE r.dst END, w.d + 1, w.cost - ln(r.likelihood)
 		FROM walk w JOIN correlate.relationship r
-		  ON (CASE WHEN backward THEN r.dst ELSE r.src END) = w.node
+		  ON r.tenant = 'default' AND (CASE WHEN backward THEN r.dst ELSE r.src END) = w.node
 		WHERE w.d < max_hops AND r.src BETWEEN gr.lo AND gr.hi
 	)
 	SELECT node, exp(-min(cost)) FROM walk GROUP BY node
@@ -411,7 +411,8 @@ LANGUAGE sql AS $$
 		WHERE o.hops < 1 OR o.hops > COALESCE(h, gr.n)
 		   OR NOT EXISTS (
 				SELECT 1 FROM correlate.relationship r
-				WHERE ((NOT backward AND r.src = o.via AND r.dst = o.resource_id)
+				WHERE r.tenant = 'default'
+				  AND ((NOT backward AND r.src = o.via AND r.dst = o.resource_id)
 					OR (backward AND r.src = o.resource_id AND r.dst = o.via))
 				  AND (h IS NOT NULL OR (
 						(CASE WHEN o.via = ANY (st.start) THEN 1.0 ELSE pv.likelihood END) * r.likelihood
@@ -447,9 +448,10 @@ FROM oracle.graph gr;
 INSERT INTO oracle.result
 SELECT 'reachable = recursive CTE', gr.g, count(*) FILTER (WHERE ours IS DISTINCT FROM truth) = 0,
 	   string_agg(format('%s->%s h=%s', gr.s, v, h), ', ') FILTER (WHERE ours IS DISTINCT FROM truth)
-FROM oracle.graph gr, generate_series(gr.lo, gr.hi) AS v, (VALUES (1), (2), (3), (NULL::int)) AS hs(h),
-LATERAL (SELECT correlate.reachable(gr.s, v, h) AS ours,
-				EXISTS (SELECT 1 FROM oracle.cte_reach(gr, ARRAY[gr.s], h, false) c WHERE c.node = v) AS truth) x
+FROM oracle.graph gr, (VALUES (1), (2), (3), (NULL::int)) AS hs(h),
+LATERAL (SELECT array_agg(c.node) AS nodes FROM oracle.cte_reach(gr, ARRAY[gr.s], h, false) c) t,
+LATERAL generate_series(gr.lo, gr.hi) AS v,
+LATERAL (SELECT correlate.reachable(gr.s, v, h) AS ours, v = ANY (t.nodes) AS truth) x
 WHERE v <> gr.s
 GROUP BY gr.g;
 
@@ -463,19 +465,19 @@ SELECT 'min_cut ' || c.cost || ' = pgr_maxFlow', gr.g,
 			WITH RECURSIVE walk(node) AS (
 				SELECT unnest(gr.srcs)
 				UNION
-				SELECT r.dst FROM walk w JOIN correlate.relationship r ON r.src = w.node
-				WHERE r.src BETWEEN gr.lo AND gr.hi AND r.id <> ALL (ours.rels))
+				SELECT r.dst FROM walk w JOIN correlate.relationship r ON r.tenant = 'default' AND r.src = w.node
+				WHERE r.id <> ALL (ours.rels))
 			SELECT 1 FROM walk WHERE node = ANY (gr.tgts)),
 	   format('cut %s cost %s, max flow %s', ours.rels, ours.total, pgr.flow)
 FROM oracle.graph gr, (VALUES ('unit'), ('fix_cost')) AS c(cost),
 LATERAL (SELECT COALESCE(round(sum(m.cost)), 0) AS total, COALESCE(array_agg(m.relationship_id), '{}') AS rels,
 				count(*) AS n, count(DISTINCT r.id) AS distinct_n
 		 FROM correlate.min_cut(gr.srcs, gr.tgts, c.cost) m
-		 LEFT JOIN correlate.relationship r ON r.id = m.relationship_id AND r.src = m.src AND r.dst = m.dst
+		 LEFT JOIN correlate.relationship r ON r.tenant = 'default' AND r.id = m.relationship_id AND r.src = m.src AND r.dst = m.dst
 			  AND r.src BETWEEN gr.lo AND gr.hi) ours,
 LATERAL (SELECT COALESCE(pgr_maxFlow(format(
 			'SELECT id, src AS source, dst AS target, %s AS capacity FROM correlate.relationship
-			 WHERE src BETWEEN %s AND %s AND src <> dst',
+			 WHERE tenant = ''default'' AND src BETWEEN %s AND %s AND src <> dst',
 			CASE c.cost WHEN 'unit' THEN '1' ELSE $$(props->>'fix_cost')::int$$ END, gr.lo, gr.hi),
 			gr.srcs, gr.tgts), 0) AS flow) pgr;
 
@@ -501,21 +503,21 @@ SELECT 'min_node_cut ' || c.cost || ' = pgr_maxFlow', gr.g,
 					WITH RECURSIVE walk(node) AS (
 						SELECT unnest(gr.srcs)
 						UNION
-						SELECT r.dst FROM walk w JOIN correlate.relationship r ON r.src = w.node
-						WHERE r.src BETWEEN gr.lo AND gr.hi AND r.dst <> ALL (ours.cut))
+						SELECT r.dst FROM walk w JOIN correlate.relationship r ON r.tenant = 'default' AND r.src = w.node
+						WHERE r.dst <> ALL (ours.cut))
 					SELECT 1 FROM walk WHERE node = ANY (gr.tgts)) END,
 	   format('cut %s cost %s, max flow %s', ours.cut, ours.total, pgr.flow)
 FROM oracle.graph gr, (VALUES ('unit'), ('fix_cost')) AS c(cost),
 LATERAL (SELECT x.cut, (SELECT COALESCE(sum(CASE c.cost WHEN 'unit' THEN 1 ELSE (r.props->>'fix_cost')::int END), 0)
-						FROM correlate.resource r WHERE r.id = ANY (x.cut)) AS total
+						FROM correlate.resource r WHERE r.tenant = 'default' AND r.id = ANY (x.cut)) AS total
 		 FROM (SELECT oracle.node_cut(gr, c.cost) AS cut) x) ours,
 LATERAL (SELECT COALESCE(pgr_maxFlow(format($f$
 			SELECT r.id, 2 * r.src + 1 AS source, 2 * r.dst AS target, 1000000 AS capacity
-			FROM correlate.relationship r WHERE r.src BETWEEN %1$s AND %2$s AND r.src <> r.dst
+			FROM correlate.relationship r WHERE r.tenant = 'default' AND r.src BETWEEN %1$s AND %2$s AND r.src <> r.dst
 			UNION ALL
 			SELECT -v.id, 2 * v.id, 2 * v.id + 1,
 				   CASE WHEN v.id = ANY ('%3$s'::bigint[]) THEN 1000000 ELSE %4$s END
-			FROM correlate.resource v WHERE v.id BETWEEN %1$s AND %2$s$f$,
+			FROM correlate.resource v WHERE v.tenant = 'default' AND v.id BETWEEN %1$s AND %2$s$f$,
 			gr.lo, gr.hi, gr.srcs || gr.tgts,
 			CASE c.cost WHEN 'unit' THEN '1' ELSE $$(v.props->>'fix_cost')::int$$ END),
 			ARRAY(SELECT 2 * x + 1 FROM unnest(gr.srcs) x), ARRAY(SELECT 2 * x FROM unnest(gr.tgts) x)), 0) AS flow) pgr;
