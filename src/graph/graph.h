@@ -34,8 +34,35 @@
 #define GRAPH_NODE_INTERNET		0x01	/* kind 'internet': the default source */
 #define GRAPH_NODE_AND			0x02	/* props->>'requires' = 'all' */
 
-/* A cost that means "cannot be cut" / "unreached". */
+/* A capacity that cannot be cut. */
 #define GRAPH_INF				((double) INFINITY)
+
+/*
+ * Path costs are fixed point: -ln(likelihood) in units of 2^-40, as int64.
+ * Sums are then exact and associative, so equal paths tie exactly and a
+ * cheaper prefix always stays cheaper; one unit is 9e-13, far below any
+ * meaningful difference of likelihoods.  Sums saturate below
+ * GRAPH_COST_INF (which means "unreached"), a cost no real path reaches
+ * (likelihood below e^-8000000).
+ */
+typedef int64 GraphCost;
+
+#define GRAPH_COST_UNIT			1099511627776.0 /* 2^40 */
+#define GRAPH_COST_INF			PG_INT64_MAX
+
+static inline GraphCost
+graph_cost_add(GraphCost a, GraphCost b)
+{
+	if (a == GRAPH_COST_INF || b == GRAPH_COST_INF)
+		return GRAPH_COST_INF;
+	return (b > GRAPH_COST_INF - 1 - a) ? GRAPH_COST_INF - 1 : a + b;
+}
+
+static inline double
+graph_cost_value(GraphCost c)
+{
+	return c == GRAPH_COST_INF ? (double) INFINITY : (double) c / GRAPH_COST_UNIT;
+}
 
 typedef struct GraphSnapshot
 {
@@ -58,7 +85,7 @@ typedef struct GraphSnapshot
 	/* forward CSR */
 	int32	   *fwd_off;		/* nnodes + 1 */
 	int32	   *fwd_dst;
-	float8	   *fwd_w;			/* -ln(likelihood), >= 0 */
+	GraphCost  *fwd_w;			/* -ln(likelihood), fixed point, >= 0 */
 	uint16	   *fwd_kind;		/* index into kind_names */
 	int64		eid_base;		/* relationship id = eid_base + fwd_eid32[e] ... */
 	uint32	   *fwd_eid32;		/* ... when the id range fits 32 bits */
@@ -108,12 +135,14 @@ extern int	graph_max_k;
 extern int	graph_max_hops;
 extern int	graph_max_rows;
 extern double crown_jewel_criticality;
+extern int	graph_cut_search_budget;
 
 /* graph_snapshot.c */
 extern GraphSnapshot *graph_snapshot_build(const char *tenant, Oid resource_relid,
 										   Oid relationship_relid, MemoryContext ctx);
 extern void graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relationship_relid);
 extern Size graph_snapshot_memory(const GraphSnapshot *g);
+extern GraphCost graph_cost_from_likelihood(double l);
 extern int32 graph_node_index(const GraphSnapshot *g, int64 id);
 extern double graph_node_cost(const GraphSnapshot *g, int32 v);
 
@@ -127,7 +156,7 @@ extern GraphSnapshot *graph_cache_peek(bool *current, int64 *hits, int64 *rebuil
 /* graph_heap.c */
 typedef struct GraphHeapItem
 {
-	double		key;
+	GraphCost	key;
 	int32		hops;
 	int32		node;			/* or a label index, for label searches */
 } GraphHeapItem;
@@ -137,10 +166,13 @@ typedef struct GraphHeap
 	GraphHeapItem *items;
 	int64		size;
 	int64		cap;
+	/* optional: orders items of equal key and hops (default: by node) */
+	int			(*tiebreak) (void *arg, int32 a, int32 b);
+	void	   *arg;
 } GraphHeap;
 
 extern void graph_heap_init(GraphHeap *h, int64 cap);
-extern void graph_heap_push(GraphHeap *h, double key, int32 hops, int32 node);
+extern void graph_heap_push(GraphHeap *h, GraphCost key, int32 hops, int32 node);
 extern bool graph_heap_pop(GraphHeap *h, GraphHeapItem *out);
 extern void graph_heap_free(GraphHeap *h);
 
@@ -159,12 +191,12 @@ extern GraphFilter *graph_filter_from_array(const GraphSnapshot *g, Datum arr, b
 extern int	graph_check_hops(const char *fname, bool isnull, int32 hops, bool null_means_unlimited,
 							 int32 dflt, int32 min);
 extern int	graph_check_k(const char *fname, bool isnull, int32 k);
-extern double graph_likelihood(double cost);
+extern double graph_likelihood(GraphCost cost);
 
 /* graph_search.c */
 typedef struct GraphSettled
 {
-	double		dist;			/* -ln of the best path likelihood */
+	GraphCost	dist;			/* -ln of the best path likelihood */
 	int32		node;
 	int32		hops;			/* hops of that path */
 	int32		via;			/* predecessor node; -1 for a source */
@@ -172,7 +204,7 @@ typedef struct GraphSettled
 
 typedef struct GraphBest
 {
-	double	   *dist;			/* per node: best cost; inf if unreached */
+	GraphCost  *dist;			/* per node: best cost; GRAPH_COST_INF if unreached */
 	int32	   *order;			/* reached nodes, most likely first */
 	GraphSettled *settled;		/* the same, with hops and predecessor */
 	int32		norder;
@@ -189,7 +221,7 @@ extern bool graph_targets_reachable(const GraphSnapshot *g, const GraphNodeSet *
 /* graph_paths.c */
 typedef struct GraphPath
 {
-	double		cost;			/* sum of effective edge costs */
+	GraphCost	cost;			/* sum of effective edge costs */
 	int32		start;			/* first node */
 	int32		nedges;
 	int32	   *edges;			/* forward edge indices */

@@ -229,30 +229,34 @@ graph_check_k(const char *fname, bool isnull, int32 k)
 }
 
 /*
- * The likelihood exp(-cost), rounded to 15 significant digits so that a path
- * of one 0.9 edge reports 0.9, not 0.9000000000000001.  Dividing two exactly
- * representable numbers is correctly rounded, so for likelihoods down to
- * 1e-7 rint(l * 10^k) / 10^k is the double nearest the 15-digit decimal,
- * without formatting; smaller ones go through text.
+ * The likelihood exp(-cost), rounded to 10 significant digits: fixed-point
+ * costs carry a relative error below 1e-12 per relationship, so rounding
+ * gives back 0.9 for a 0.9 relationship, and 0.81 for two of them, rather
+ * than digits that only reflect the representation.  For likelihoods down to
+ * 1e-12, rint(l * 10^k) / 10^k divides two exactly representable numbers and
+ * is the double nearest the 10-digit decimal, without formatting.
  */
 double
-graph_likelihood(double cost)
+graph_likelihood(GraphCost cost)
 {
 	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-	double		l = exp(-cost);
+	double		l;
 	char		buf[64];
 	int			k;
 
+	if (cost == GRAPH_COST_INF)
+		return 0;
+	l = exp(-graph_cost_value(cost));
 	if (l == 0 || !isfinite(l))
 		return l;
-	if (l >= 1e-7 && l <= 1)
+	if (l >= 1e-12 && l <= 1)
 	{
-		/* l in [10^-(d+1), 10^-d): 15 significant digits need k = 14 + d + 1 decimals */
-		k = 14 - (int) floor(log10(l));
+		/* l in [10^-(d+1), 10^-d): 10 significant digits need 10 + d decimals */
+		k = 9 - (int) floor(log10(l));
 		if (k >= 0 && k <= 22)
 			return rint(l * pow10[k]) / pow10[k];
 	}
-	snprintf(buf, sizeof(buf), "%.15g", l);
+	snprintf(buf, sizeof(buf), "%.10g", l);
 	return strtod(buf, NULL);
 }

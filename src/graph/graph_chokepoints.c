@@ -21,10 +21,10 @@
  * Computation (Brandes' accumulation, one Dijkstra): sigma(v) counts best
  * paths from the sources to v in settle order; a backward pass in reverse
  * settle order accumulates tau(v), the number of best paths from v on to
- * targets, and psi(v), their likelihood per path.  Ties are exact
- * floating-point equalities of path costs summed in path order; with
- * likelihood-1 (zero-cost) relationships only DAG edges from an earlier to a
- * later settled node count, which keeps the DAG acyclic.
+ * targets, and psi(v), their likelihood per path.  Ties are exact (costs
+ * are fixed point, see graph.h); with likelihood-1 (zero-cost)
+ * relationships only DAG edges from an earlier to a later settled node
+ * count, which keeps the DAG acyclic.
  *
  * AND nodes: reached when all preconditions are (graph_search.c); their
  * "paths" are derivation trees, sigma(AND) is the product of the
@@ -100,7 +100,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 #define IS_AND(v)		((g->node_flags[v] & GRAPH_NODE_AND) && !is_source[v])
 #define DAG_EDGE(u, e, v) \
 	(pos[u] >= 0 && pos[u] < pos[v] && \
-	 (IS_AND(v) || best.dist[u] + g->fwd_w[e] == best.dist[v]))
+	 (IS_AND(v) || graph_cost_add(best.dist[u], g->fwd_w[e]) == best.dist[v]))
 
 	/* forward: number of best paths (derivation trees) from the sources */
 	for (int32 i = 0; i < best.norder; i++)
@@ -136,7 +136,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 		CHECK_FOR_INTERRUPTS();
 		if (is_target[v] && sigma[v] > 0)
 		{
-			double		l = exp(-best.dist[v]);
+			double		l = exp(-graph_cost_value(best.dist[v]));
 
 			tau[v] += 1;
 			psi[v] += l / sigma[v];
@@ -168,7 +168,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 		if (!is_source[v] && sigma[v] > 0)
 		{
 			double		through = sigma[v] * (tau[v] - (is_target[v] ? 1 : 0));
-			double		share = sigma[v] * psi[v] - (is_target[v] ? exp(-best.dist[v]) : 0);
+			double		share = sigma[v] * psi[v] - (is_target[v] ? exp(-graph_cost_value(best.dist[v])) : 0);
 
 			if (through > 0.5)
 			{

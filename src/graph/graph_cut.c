@@ -1,14 +1,23 @@
 /*
  * graph_cut.c
  *		Minimum edge cut and minimum node cut between a set of sources and a
- *		set of targets: Dinic's max-flow on the snapshot itself.
+ *		set of targets: max-flow on the snapshot itself.
  *
  * The flow network is never copied: arcs are enumerated from the forward and
  * reverse CSR, and flow lives in one double per relationship (plus one per
  * resource for the node cut).  Sources act as one super-source of unlimited
  * supply and targets as sinks (a path ends at the first target it meets).
- * Only resources that are reachable from a source and can reach a target
- * take part.
+ * Only resources that can reach a target take part.
+ *
+ * Max-flow: augmenting paths found by bidirectional breadth-first search
+ * (from the sources and from the targets, always growing the smaller
+ * frontier), which in the usual case (a few disjoint attack routes through
+ * a large estate) touches a small part of the graph per path; per-resource
+ * counts of flow-carrying relationships let every search skip the residual
+ * back-arcs of resources that carry no flow.  If the searches together touch
+ * more than a few times the graph (many routes, a large flow), Dinic's
+ * algorithm (level graph + blocking flow) finishes the job from the flow
+ * found so far, which bounds the worst case.
  *
  * Edge cut: each relationship has capacity 1 (cost 'unit') or its
  * props->>'fix_cost' (cost 'fix_cost'; 1 when absent or invalid, 0 allowed).
@@ -46,14 +55,30 @@ typedef struct Flow
 	int32		nv;				/* vertices: n (edge cut) or 2n (node cut) */
 	const bool *is_source;
 	const bool *is_target;
-	const bool *relevant;
+	const bool *relevant;		/* can reach a target */
 	const double *ecap;			/* edge capacity (edge cut) */
 	double	   *ncap;			/* node capacity (node cut) */
 	double	   *eflow;
 	double	   *nflow;
+	int32	   *nin;			/* per resource: flow-carrying relationships in */
+	int32	   *nout;			/* ... and out */
+	double		eps;
+
+	/* Dinic */
 	int32	   *level;
 	int32	   *iter;
-	double		eps;
+
+	/* bidirectional search, valid where seen == gen */
+	uint32		gen;
+	uint32	   *seen_f;
+	uint32	   *seen_b;
+	int32	   *par_f;
+	int32	   *arc_f;
+	int32	   *par_b;
+	int32	   *arc_b;
+	int32	   *qf;
+	int32	   *qb;
+	int64		work;			/* arcs looked at by the searches so far */
 } Flow;
 
 static inline int32
@@ -62,145 +87,368 @@ start_vertex(const Flow *fl, int32 s)
 	return fl->node_cut ? 2 * s + 1 : s;
 }
 
+static inline int32
+sink_vertex(const Flow *fl, int32 t)
+{
+	return fl->node_cut ? 2 * t : t;
+}
+
 static inline bool
 is_sink(const Flow *fl, int32 x)
 {
 	return fl->node_cut ? ((x & 1) == 0 && fl->is_target[x >> 1]) : fl->is_target[x];
 }
 
+static inline bool
+is_start(const Flow *fl, int32 x)
+{
+	return fl->node_cut ? ((x & 1) == 1 && fl->is_source[x >> 1]) : fl->is_source[x];
+}
+
+static inline bool
+arc_forward(const Flow *fl, int32 b, int32 e)
+{
+	int32		d = fl->g->fwd_dst[e];
+
+	return fl->node_cut ? b == 2 * d : b == d;
+}
+
+/* Residual capacity of the arc a -> b (relationship e, or -1: node arc). */
+static inline double
+arc_res(const Flow *fl, int32 a, int32 b, int32 e)
+{
+	if (e < 0)
+	{
+		int32		v = a >> 1;
+
+		return (a & 1) == 0 ? fl->ncap[v] - fl->nflow[v] : fl->nflow[v];
+	}
+	if (arc_forward(fl, b, e))
+		return fl->node_cut ? GRAPH_INF : fl->ecap[e] - fl->eflow[e];
+	return fl->eflow[e];
+}
+
+static inline void
+add_eflow(Flow *fl, int32 e, double d)
+{
+	bool		before = fl->eflow[e] > fl->eps;
+	bool		after;
+
+	fl->eflow[e] += d;
+	after = fl->eflow[e] > fl->eps;
+	if (before != after)
+	{
+		int32		delta = after ? 1 : -1;
+
+		fl->nin[fl->g->fwd_dst[e]] += delta;
+		fl->nout[graph_edge_src(fl->g, e)] += delta;
+	}
+}
+
+/* Pushes d along the arc a -> b. */
+static inline void
+arc_push(Flow *fl, int32 a, int32 b, int32 e, double d)
+{
+	if (e < 0)
+	{
+		int32		v = a >> 1;
+
+		fl->nflow[v] += (a & 1) == 0 ? d : -d;
+		return;
+	}
+	add_eflow(fl, e, arc_forward(fl, b, e) ? d : -d);
+}
+
+/*
+ * Residual arcs out of x, by index: sets *to (-1 when unusable: leaving the
+ * relevant subgraph or entering a source) and *e.  Back-arcs come last and
+ * are counted only when the resource carries flow.
+ */
 static inline int32
-arc_count(const Flow *fl, int32 x)
+out_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
 	int32		v = fl->node_cut ? x >> 1 : x;
 	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
-	int32		indeg = g->rev_off[v + 1] - g->rev_off[v];
+	int32		indeg = fl->nin[v] > 0 ? g->rev_off[v + 1] - g->rev_off[v] : 0;
 
 	if (!fl->node_cut)
 		return outdeg + indeg;
 	return (x & 1) ? outdeg + 1 : indeg + 1;
 }
 
-/*
- * Arc idx of vertex x: sets *to (-1 when the arc leaves the relevant
- * subgraph) and its residual capacity.
- */
 static inline void
-arc_at(const Flow *fl, int32 x, int32 idx, int32 *to, double *res)
+out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 {
 	const GraphSnapshot *g = fl->g;
+	int32		v = fl->node_cut ? x >> 1 : x;
+	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
 
-	if (!fl->node_cut)
+	if (!fl->node_cut || (x & 1))
 	{
-		int32		v = x;
-		int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
-
 		if (idx < outdeg)
 		{
-			int32		e = g->fwd_off[v] + idx;
-			int32		u = g->fwd_dst[e];
+			int32		u;
 
-			*to = (fl->relevant[u] && !fl->is_source[u]) ? u : -1;
-			*res = fl->ecap[e] - fl->eflow[e];
+			*e = g->fwd_off[v] + idx;
+			u = g->fwd_dst[*e];
+			*to = (fl->relevant[u] && !fl->is_source[u]) ? (fl->node_cut ? 2 * u : u) : -1;
+		}
+		else if (fl->node_cut)
+		{
+			*e = -1;			/* v_out -> v_in, back along the node arc */
+			*to = x - 1;
 		}
 		else
 		{
 			int32		j = g->rev_off[v] + idx - outdeg;
 
+			*e = g->rev_edge[j];
 			*to = g->rev_src[j];
-			*res = fl->eflow[g->rev_edge[j]];
 		}
+		return;
+	}
+	/* node cut, v_in: the node arc, then back along relationships into v */
+	if (idx == 0)
+	{
+		*e = -1;
+		*to = x + 1;
 	}
 	else
 	{
-		int32		v = x >> 1;
+		int32		j = g->rev_off[v] + idx - 1;
 
-		if ((x & 1) == 0)
-		{
-			/* v_in: to v_out, or back along a relationship into v */
-			if (idx == 0)
-			{
-				*to = x + 1;
-				*res = fl->ncap[v] - fl->nflow[v];
-			}
-			else
-			{
-				int32		j = g->rev_off[v] + idx - 1;
-
-				*to = 2 * g->rev_src[j] + 1;
-				*res = fl->eflow[g->rev_edge[j]];
-			}
-		}
-		else
-		{
-			int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
-
-			/* v_out: along a relationship, or back to v_in */
-			if (idx < outdeg)
-			{
-				int32		e = g->fwd_off[v] + idx;
-				int32		u = g->fwd_dst[e];
-
-				*to = (fl->relevant[u] && !fl->is_source[u]) ? 2 * u : -1;
-				*res = GRAPH_INF;
-			}
-			else
-			{
-				*to = x - 1;
-				*res = fl->nflow[v];
-			}
-		}
+		*e = g->rev_edge[j];
+		*to = 2 * g->rev_src[j] + 1;
 	}
 }
 
-static inline void
-arc_push(Flow *fl, int32 x, int32 idx, double d)
+/* Residual arcs into x (y -> x), by index; the mirror of out_arc. */
+static inline int32
+in_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
+	int32		v = fl->node_cut ? x >> 1 : x;
+	int32		indeg = g->rev_off[v + 1] - g->rev_off[v];
+	int32		outdeg = fl->nout[v] > 0 ? g->fwd_off[v + 1] - g->fwd_off[v] : 0;
 
 	if (!fl->node_cut)
-	{
-		int32		outdeg = g->fwd_off[x + 1] - g->fwd_off[x];
+		return indeg + outdeg;
+	return (x & 1) ? outdeg + 1 : indeg + 1;
+}
 
-		if (idx < outdeg)
-			fl->eflow[g->fwd_off[x] + idx] += d;
+static inline void
+in_arc(const Flow *fl, int32 x, int32 idx, int32 *from, int32 *e)
+{
+	const GraphSnapshot *g = fl->g;
+	int32		v = fl->node_cut ? x >> 1 : x;
+	int32		indeg = g->rev_off[v + 1] - g->rev_off[v];
+
+	if (!fl->node_cut || (x & 1) == 0)
+	{
+		if (idx < indeg)
+		{
+			int32		j = g->rev_off[v] + idx;
+			int32		u = g->rev_src[j];
+
+			*e = g->rev_edge[j];
+			*from = fl->relevant[u] ? (fl->node_cut ? 2 * u + 1 : u) : -1;
+		}
+		else if (fl->node_cut)
+		{
+			*e = -1;			/* v_out -> v_in, back along the node arc */
+			*from = x + 1;
+		}
 		else
-			fl->eflow[g->rev_edge[g->rev_off[x] + idx - outdeg]] -= d;
+		{
+			*e = g->fwd_off[v] + idx - indeg;
+			*from = g->fwd_dst[*e];
+		}
+		return;
+	}
+	/* node cut, v_out: from v_in by the node arc, then back from relationships out of v */
+	if (idx == 0)
+	{
+		*e = -1;
+		*from = x - 1;
 	}
 	else
 	{
-		int32		v = x >> 1;
+		*e = g->fwd_off[v] + idx - 1;
+		*from = 2 * g->fwd_dst[*e];
+	}
+}
 
-		if ((x & 1) == 0)
-		{
-			if (idx == 0)
-				fl->nflow[v] += d;
-			else
-				fl->eflow[g->rev_edge[g->rev_off[v] + idx - 1]] -= d;
-		}
-		else
-		{
-			int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
+static void
+no_node_cut(const Flow *fl, int32 s, int32 t)
+{
+	const GraphSnapshot *g = fl->g;
 
-			if (idx < outdeg)
-				fl->eflow[g->fwd_off[v] + idx] += d;
-			else
-				fl->nflow[v] -= d;
-		}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("no node cut separates source %lld from target %lld",
+					(long long) g->node_id[s], (long long) g->node_id[t]),
+			 errdetail("Resource %lld links directly to resource %lld; sources and targets themselves cannot be cut.",
+					   (long long) g->node_id[s], (long long) g->node_id[t]),
+			 errhint("Use correlate.min_cut() to cut the relationship instead.")));
+}
+
+static void
+next_generation(Flow *fl)
+{
+	if (++fl->gen == 0)
+	{
+		memset(fl->seen_f, 0, sizeof(uint32) * Max(fl->nv, 1));
+		memset(fl->seen_b, 0, sizeof(uint32) * Max(fl->nv, 1));
+		fl->gen = 1;
 	}
 }
 
 /*
- * Breadth-first search of the residual network from the sources.  With
- * levels, records each vertex's distance (Dinic's level graph); returns
- * whether a sink was reached.  Sinks are not expanded.
+ * Finds one augmenting path by bidirectional breadth-first search and pushes
+ * its bottleneck.  Returns false when no path is left.
  */
 static bool
-residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue)
+augment(Flow *fl, const GraphNodeSet *sources, const GraphNodeSet *targets)
+{
+	uint32		gen;
+	int32		nf = 0,
+				nb = 0,
+				hf = 0,
+				hb = 0,
+				endf,
+				endb;
+	int32		meet = -1;
+	double		d = GRAPH_INF;
+
+	next_generation(fl);
+	gen = fl->gen;
+	for (int32 i = 0; i < sources->n; i++)
+	{
+		int32		x = start_vertex(fl, sources->nodes[i]);
+
+		if (!fl->relevant[sources->nodes[i]])
+			continue;
+		fl->seen_f[x] = gen;
+		fl->par_f[x] = -1;
+		fl->qf[nf++] = x;
+	}
+	for (int32 i = 0; i < targets->n; i++)
+	{
+		int32		x = sink_vertex(fl, targets->nodes[i]);
+
+		fl->seen_b[x] = gen;
+		fl->par_b[x] = -1;
+		fl->qb[nb++] = x;
+	}
+	endf = nf;
+	endb = nb;
+
+	while (meet < 0 && hf < nf && hb < nb)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (nf - hf <= nb - hb)
+		{
+			/* one level forward from the sources */
+			for (; hf < endf && meet < 0; hf++)
+			{
+				int32		x = fl->qf[hf];
+				int32		narcs = out_count(fl, x);
+
+				fl->work += narcs;
+				for (int32 idx = 0; idx < narcs; idx++)
+				{
+					int32		y,
+								e;
+
+					out_arc(fl, x, idx, &y, &e);
+					if (y < 0 || fl->seen_f[y] == gen || arc_res(fl, x, y, e) <= fl->eps)
+						continue;
+					fl->seen_f[y] = gen;
+					fl->par_f[y] = x;
+					fl->arc_f[y] = e;
+					if (fl->seen_b[y] == gen)
+					{
+						meet = y;
+						break;
+					}
+					fl->qf[nf++] = y;
+				}
+			}
+			endf = nf;
+		}
+		else
+		{
+			/* one level backward from the targets */
+			for (; hb < endb && meet < 0; hb++)
+			{
+				int32		x = fl->qb[hb];
+				int32		narcs;
+
+				if (is_start(fl, x))
+					continue;
+				narcs = in_count(fl, x);
+				fl->work += narcs;
+				for (int32 idx = 0; idx < narcs; idx++)
+				{
+					int32		y,
+								e;
+
+					in_arc(fl, x, idx, &y, &e);
+					if (y < 0 || fl->seen_b[y] == gen || is_sink(fl, y) ||
+						arc_res(fl, y, x, e) <= fl->eps)
+						continue;
+					fl->seen_b[y] = gen;
+					fl->par_b[y] = x;
+					fl->arc_b[y] = e;
+					if (fl->seen_f[y] == gen)
+					{
+						meet = y;
+						break;
+					}
+					fl->qb[nb++] = y;
+				}
+			}
+			endb = nb;
+		}
+	}
+	if (meet < 0)
+		return false;
+
+	for (int32 y = meet; fl->par_f[y] >= 0; y = fl->par_f[y])
+		d = Min(d, arc_res(fl, fl->par_f[y], y, fl->arc_f[y]));
+	for (int32 y = meet; fl->par_b[y] >= 0; y = fl->par_b[y])
+		d = Min(d, arc_res(fl, y, fl->par_b[y], fl->arc_b[y]));
+	if (isinf(d))
+	{
+		int32		s = meet,
+					t = meet;
+
+		while (fl->par_f[s] >= 0)
+			s = fl->par_f[s];
+		while (fl->par_b[t] >= 0)
+			t = fl->par_b[t];
+		no_node_cut(fl, s >> 1, t >> 1);
+	}
+	for (int32 y = meet; fl->par_f[y] >= 0; y = fl->par_f[y])
+		arc_push(fl, fl->par_f[y], y, fl->arc_f[y], d);
+	for (int32 y = meet; fl->par_b[y] >= 0; y = fl->par_b[y])
+		arc_push(fl, y, fl->par_b[y], fl->arc_b[y], d);
+	return true;
+}
+
+/*
+ * Breadth-first search of the residual network from the sources.  With
+ * stop_at_sink, stops after the level where a sink appears (Dinic's level
+ * graph); returns whether a sink was reached.  level >= 0 marks the vertices
+ * reached; sinks are not expanded.
+ */
+static bool
+residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue, bool stop_at_sink)
 {
 	int32		head = 0,
 				tail = 0;
-	bool		reached = false;
+	int32		sink_level = PG_INT32_MAX;
 
 	for (int32 x = 0; x < fl->nv; x++)
 		fl->level[x] = -1;
@@ -221,32 +469,31 @@ residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue)
 		CHECK_FOR_INTERRUPTS();
 		if (is_sink(fl, x))
 		{
-			reached = true;
+			sink_level = Min(sink_level, fl->level[x]);
 			continue;
 		}
-		narcs = arc_count(fl, x);
+		if (stop_at_sink && fl->level[x] >= sink_level)
+			continue;
+		narcs = out_count(fl, x);
 		for (int32 idx = 0; idx < narcs; idx++)
 		{
-			int32		to;
-			double		res;
+			int32		to,
+						e;
 
-			arc_at(fl, x, idx, &to, &res);
-			if (to < 0 || res <= fl->eps || fl->level[to] >= 0)
+			out_arc(fl, x, idx, &to, &e);
+			if (to < 0 || fl->level[to] >= 0 || arc_res(fl, x, to, e) <= fl->eps)
 				continue;
 			fl->level[to] = fl->level[x] + 1;
 			queue[tail++] = to;
 		}
 	}
-	return reached;
+	return sink_level != PG_INT32_MAX;
 }
 
-/* Pushes a blocking flow through the level graph; returns the flow pushed. */
-static double
+/* Dinic: pushes a blocking flow through the level graph. */
+static void
 blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 {
-	const GraphSnapshot *g = fl->g;
-	double		total = 0;
-
 	for (int32 x = 0; x < fl->nv; x++)
 		fl->iter[x] = 0;
 	for (int32 si = 0; si < sources->n; si++)
@@ -260,43 +507,33 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 		while (depth >= 0)
 		{
 			int32		x = stack[depth];
-			int32		narcs;
 			bool		advanced = false;
 
 			CHECK_FOR_INTERRUPTS();
 			if (is_sink(fl, x))
 			{
 				double		d = GRAPH_INF;
-				int32		to;
-				double		res;
 				int32		back = 0;
+				int32		to,
+							e;
 
 				for (int32 i = 0; i < depth; i++)
 				{
-					arc_at(fl, stack[i], fl->iter[stack[i]], &to, &res);
-					d = Min(d, res);
+					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					d = Min(d, arc_res(fl, stack[i], to, e));
 				}
 				if (isinf(d))
-				{
-					int32		s = fl->node_cut ? x0 >> 1 : x0;
-					int32		t = fl->node_cut ? x >> 1 : x;
-
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("no node cut separates source %lld from target %lld",
-									(long long) g->node_id[s], (long long) g->node_id[t]),
-							 errdetail("Resource %lld links directly to resource %lld; sources and targets themselves cannot be cut.",
-									   (long long) g->node_id[s], (long long) g->node_id[t]),
-							 errhint("Use correlate.min_cut() to cut the relationship instead.")));
-				}
+					no_node_cut(fl, x0 >> 1, x >> 1);
 				for (int32 i = 0; i < depth; i++)
-					arc_push(fl, stack[i], fl->iter[stack[i]], d);
-				total += d;
+				{
+					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					arc_push(fl, stack[i], to, e, d);
+				}
 				/* retreat to the tail of the first saturated arc */
 				for (int32 i = 0; i < depth; i++)
 				{
-					arc_at(fl, stack[i], fl->iter[stack[i]], &to, &res);
-					if (res <= fl->eps)
+					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					if (arc_res(fl, stack[i], to, e) <= fl->eps)
 					{
 						back = i;
 						break;
@@ -305,14 +542,13 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 				depth = back;
 				continue;
 			}
-			narcs = arc_count(fl, x);
-			while (fl->iter[x] < narcs)
+			while (fl->iter[x] < out_count(fl, x))
 			{
-				int32		to;
-				double		res;
+				int32		to,
+							e;
 
-				arc_at(fl, x, fl->iter[x], &to, &res);
-				if (to >= 0 && res > fl->eps && fl->level[to] == fl->level[x] + 1)
+				out_arc(fl, x, fl->iter[x], &to, &e);
+				if (to >= 0 && fl->level[to] == fl->level[x] + 1 && arc_res(fl, x, to, e) > fl->eps)
 				{
 					stack[++depth] = to;
 					advanced = true;
@@ -328,47 +564,34 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 			}
 		}
 	}
-	return total;
 }
 
-/* Marks resources reachable from from[] (forward or reverse), not passing through stop[]. */
+/* Marks the resources that can reach a target without passing a source. */
 static bool *
-reach(const GraphSnapshot *g, const GraphNodeSet *from, const bool *stop, bool reverse, int32 *queue)
+coreachable(const GraphSnapshot *g, const GraphNodeSet *targets, const bool *is_source, int32 *queue)
 {
 	bool	   *seen = palloc0(Max(g->nnodes, 1));
 	int32		head = 0,
 				tail = 0;
 
-	for (int32 i = 0; i < from->n; i++)
+	for (int32 i = 0; i < targets->n; i++)
 	{
-		seen[from->nodes[i]] = true;
-		queue[tail++] = from->nodes[i];
+		seen[targets->nodes[i]] = true;
+		queue[tail++] = targets->nodes[i];
 	}
 	while (head < tail)
 	{
 		int32		v = queue[head++];
 
 		CHECK_FOR_INTERRUPTS();
-		if (stop[v])
+		if (is_source[v])
 			continue;
-		if (!reverse)
-		{
-			for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
-				if (!seen[g->fwd_dst[e]])
-				{
-					seen[g->fwd_dst[e]] = true;
-					queue[tail++] = g->fwd_dst[e];
-				}
-		}
-		else
-		{
-			for (int32 j = g->rev_off[v]; j < g->rev_off[v + 1]; j++)
-				if (!seen[g->rev_src[j]])
-				{
-					seen[g->rev_src[j]] = true;
-					queue[tail++] = g->rev_src[j];
-				}
-		}
+		for (int32 j = g->rev_off[v]; j < g->rev_off[v + 1]; j++)
+			if (!seen[g->rev_src[j]])
+			{
+				seen[g->rev_src[j]] = true;
+				queue[tail++] = g->rev_src[j];
+			}
 	}
 	return seen;
 }
@@ -400,6 +623,15 @@ cutitem_id_asc(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+static void *
+alloc_array(Size n, Size elem)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
+}
+
+/* How much augmenting-path search may touch before Dinic takes over. */
+#define AUGMENT_BUDGET(fl, m)	((int64) graph_cut_search_budget * ((int64) (fl)->nv + 2 * (int64) (m)))
+
 void
 graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
 			  bool fix_cost, bool node_cut, GraphCut *out)
@@ -409,13 +641,11 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	bool	   *is_source = palloc0(Max(n, 1));
 	bool	   *is_target = palloc0(Max(n, 1));
 	int32	   *queue;
-	bool	   *fwd,
-			   *bwd,
-			   *relevant;
 	Flow		fl;
 	double		maxcap = 0;
 	CutItem    *items;
 	int32		nitems = 0;
+	int32		capitems = 64;
 
 	memset(out, 0, sizeof(*out));
 	for (int32 i = 0; i < sources->n; i++)
@@ -433,27 +663,24 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	if (sources->n == 0 || targets->n == 0)
 		return;
 
-	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(2 * (int64) n, 1));
-	fwd = reach(g, sources, is_target, false, queue);
-	bwd = reach(g, targets, is_source, true, queue);
-	relevant = fwd;
-	for (int32 v = 0; v < n; v++)
-		relevant[v] = fwd[v] && bwd[v];
-	pfree(bwd);
-
 	memset(&fl, 0, sizeof(fl));
 	fl.g = g;
 	fl.node_cut = node_cut;
 	fl.nv = node_cut ? 2 * n : n;
 	fl.is_source = is_source;
 	fl.is_target = is_target;
-	fl.relevant = relevant;
-	fl.eflow = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(m, 1));
+	queue = alloc_array(fl.nv, sizeof(int32));
+	fl.relevant = coreachable(g, targets, is_source, queue);
+	fl.eflow = alloc_array(m, sizeof(double));
 	memset(fl.eflow, 0, sizeof(double) * Max(m, 1));
+	fl.nin = alloc_array(n, sizeof(int32));
+	fl.nout = alloc_array(n, sizeof(int32));
+	memset(fl.nin, 0, sizeof(int32) * Max(n, 1));
+	memset(fl.nout, 0, sizeof(int32) * Max(n, 1));
 	if (node_cut)
 	{
-		fl.ncap = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
-		fl.nflow = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+		fl.ncap = alloc_array(n, sizeof(double));
+		fl.nflow = alloc_array(n, sizeof(double));
 		for (int32 v = 0; v < n; v++)
 		{
 			fl.nflow[v] = 0;
@@ -462,14 +689,14 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 			else
 			{
 				fl.ncap[v] = fix_cost ? graph_node_cost(g, v) : 1.0;
-				if (relevant[v])
+				if (fl.relevant[v])
 					maxcap = Max(maxcap, fl.ncap[v]);
 			}
 		}
 	}
 	else
 	{
-		double	   *ecap = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(m, 1));
+		double	   *ecap = alloc_array(m, sizeof(double));
 
 		for (int32 e = 0; e < m; e++)
 		{
@@ -479,48 +706,60 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 		fl.ecap = ecap;
 	}
 	fl.eps = 1e-9 * maxcap;
-	fl.level = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(fl.nv, 1));
-	fl.iter = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(fl.nv, 1));
+	fl.seen_f = alloc_array(fl.nv, sizeof(uint32));
+	fl.seen_b = alloc_array(fl.nv, sizeof(uint32));
+	memset(fl.seen_f, 0, sizeof(uint32) * Max(fl.nv, 1));
+	memset(fl.seen_b, 0, sizeof(uint32) * Max(fl.nv, 1));
+	fl.par_f = alloc_array(fl.nv, sizeof(int32));
+	fl.arc_f = alloc_array(fl.nv, sizeof(int32));
+	fl.par_b = alloc_array(fl.nv, sizeof(int32));
+	fl.arc_b = alloc_array(fl.nv, sizeof(int32));
+	fl.qf = alloc_array(fl.nv, sizeof(int32));
+	fl.qb = alloc_array(fl.nv, sizeof(int32));
+	fl.level = alloc_array(fl.nv, sizeof(int32));
+	fl.iter = alloc_array(fl.nv, sizeof(int32));
 
-	while (residual_bfs(&fl, sources, queue))
-		blocking_flow(&fl, sources, queue);
+	/* augmenting paths while they stay cheap, then Dinic for the rest */
+	while (fl.work <= AUGMENT_BUDGET(&fl, m) && augment(&fl, sources, targets))
+		;
+	if (fl.work > AUGMENT_BUDGET(&fl, m))
+		while (residual_bfs(&fl, sources, queue, true))
+			blocking_flow(&fl, sources, queue);
 
-	/* after the last search, level >= 0 marks the source side of the cut */
-	items = palloc(sizeof(CutItem) * 64);
+	/* the source side of the cut: what the sources still reach */
+	residual_bfs(&fl, sources, queue, false);
+
+	items = palloc(sizeof(CutItem) * capitems);
+	for (int32 v = 0; v < n; v++)
 	{
-		int32		capitems = 64;
-
-		for (int32 v = 0; v < n; v++)
+		CHECK_FOR_INTERRUPTS();
+		if (!fl.relevant[v])
+			continue;
+		if (node_cut)
 		{
-			CHECK_FOR_INTERRUPTS();
-			if (!relevant[v])
-				continue;
-			if (node_cut)
+			if (fl.level[2 * v] >= 0 && fl.level[2 * v + 1] < 0 && !is_source[v] && !is_target[v])
 			{
-				if (fl.level[2 * v] >= 0 && fl.level[2 * v + 1] < 0 && !is_source[v] && !is_target[v])
-				{
-					if (nitems >= capitems)
-						items = repalloc_huge(items, sizeof(CutItem) * (capitems *= 2));
-					items[nitems].item = v;
-					items[nitems].cost = fl.ncap[v];
-					items[nitems++].id = g->node_id[v];
-				}
-				continue;
-			}
-			if (fl.level[v] < 0 || is_target[v])
-				continue;
-			for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
-			{
-				int32		u = g->fwd_dst[e];
-
-				if (!relevant[u] || is_source[u] || fl.level[u] >= 0)
-					continue;
 				if (nitems >= capitems)
 					items = repalloc_huge(items, sizeof(CutItem) * (capitems *= 2));
-				items[nitems].item = e;
-				items[nitems].cost = fl.ecap[e];
-				items[nitems++].id = graph_edge_id(g, e);
+				items[nitems].item = v;
+				items[nitems].cost = fl.ncap[v];
+				items[nitems++].id = g->node_id[v];
 			}
+			continue;
+		}
+		if (fl.level[v] < 0 || is_target[v])
+			continue;
+		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
+		{
+			int32		u = g->fwd_dst[e];
+
+			if (!fl.relevant[u] || is_source[u] || fl.level[u] >= 0)
+				continue;
+			if (nitems >= capitems)
+				items = repalloc_huge(items, sizeof(CutItem) * (capitems *= 2));
+			items[nitems].item = e;
+			items[nitems].cost = fl.ecap[e];
+			items[nitems++].id = graph_edge_id(g, e);
 		}
 	}
 

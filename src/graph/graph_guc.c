@@ -21,6 +21,7 @@ int			graph_max_k = 1000;
 int			graph_max_hops = 64;
 int			graph_max_rows = 10000000;
 double		crown_jewel_criticality = 0.8;
+int			graph_cut_search_budget = 8;
 
 void
 graph_define_gucs(void)
@@ -80,4 +81,15 @@ graph_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("correlate.graph_cut_search_budget",
+							"How many times the graph min_cut's augmenting-path searches may scan before Dinic takes over.",
+							"A developer setting: 0 runs Dinic's algorithm alone (tests use it to check both paths).",
+							&graph_cut_search_budget,
+							8,
+							0,
+							1000,
+							PGC_USERSET,
+							GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 }

@@ -5,8 +5,8 @@
  * Items are 16 bytes, ordered by (key, hops, node), a total order, so that
  * every search pops equal-cost entries in the same order on every run: fewer
  * hops first, then the lower node index (lower resource id).  A label
- * search stores a label index in "node" instead, so its ties go by label
- * creation order, equally deterministic.  Searches push lazily (no
+ * search stores a label index in "node" instead and may install a tie-break
+ * callback, consulted only when key and hops are equal.  Searches push lazily (no
  * decrease-key) and skip stale entries when they pop them.  Four children
  * per node halve the depth of a binary heap and keep siblings in one cache
  * line.
@@ -18,12 +18,14 @@
 #include "graph/graph.h"
 
 static inline bool
-item_less(const GraphHeapItem *a, const GraphHeapItem *b)
+item_less(const GraphHeap *h, const GraphHeapItem *a, const GraphHeapItem *b)
 {
 	if (a->key != b->key)
 		return a->key < b->key;
 	if (a->hops != b->hops)
 		return a->hops < b->hops;
+	if (h->tiebreak && a->node != b->node)
+		return h->tiebreak(h->arg, a->node, b->node) < 0;
 	return a->node < b->node;
 }
 
@@ -32,11 +34,13 @@ graph_heap_init(GraphHeap *h, int64 cap)
 {
 	h->cap = Max(cap, 64);
 	h->size = 0;
+	h->tiebreak = NULL;
+	h->arg = NULL;
 	h->items = MemoryContextAllocHuge(CurrentMemoryContext, h->cap * sizeof(GraphHeapItem));
 }
 
 void
-graph_heap_push(GraphHeap *h, double key, int32 hops, int32 node)
+graph_heap_push(GraphHeap *h, GraphCost key, int32 hops, int32 node)
 {
 	GraphHeapItem it;
 	int64		i;
@@ -54,7 +58,7 @@ graph_heap_push(GraphHeap *h, double key, int32 hops, int32 node)
 	{
 		int64		parent = (i - 1) >> 2;
 
-		if (!item_less(&it, &h->items[parent]))
+		if (!item_less(h, &it, &h->items[parent]))
 			break;
 		h->items[i] = h->items[parent];
 		i = parent;
@@ -88,9 +92,9 @@ graph_heap_pop(GraphHeap *h, GraphHeapItem *out)
 		best = first;
 		end = Min(first + 4, size);
 		for (int64 c = first + 1; c < end; c++)
-			if (item_less(&items[c], &items[best]))
+			if (item_less(h, &items[c], &items[best]))
 				best = c;
-		if (!item_less(&items[best], &last))
+		if (!item_less(h, &items[best], &last))
 			break;
 		items[i] = items[best];
 		i = best;

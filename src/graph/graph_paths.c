@@ -6,8 +6,9 @@
  *
  * Model.  A path is a sequence of at least one relationship from a source to
  * a target, visiting no resource twice; parallel relationships make distinct
- * paths.  Its cost is the sum, taken in path order, of the edge weights
- * -ln(likelihood), so the cheapest path is the most likely.  Several sources
+ * paths.  Its cost is the sum of the edge weights -ln(likelihood), in fixed
+ * point (graph.h), so the cheapest path is the most likely and equal sums
+ * tie exactly.  Several sources
  * and targets are handled as one virtual source linked to every source and
  * one virtual target linked from every target, so a path may pass through a
  * target on its way to another.  Paths are ranked by (cost, hops, resource
@@ -20,7 +21,8 @@
  *
  *	 - for r <= BOUND_LAYERS, an exact layered Bellman-Ford from the targets
  *	   (b(v, r) = min over v -> u of w + b(u, r - 1)), stored as float rounded
- *	   down, so it stays a lower bound; it is infinite where no target is
+ *	   down (computed from the stored values), so it stays a consistent
+ *	   lower bound; it is infinite where no target is
  *	   within r hops, which prunes every hopeless label at once;
  *	 - beyond, the cost of v's cheapest path to a target ignoring hops (a
  *	   reverse Dijkstra from the targets; infinite if v reaches none).
@@ -35,16 +37,17 @@
  * own ancestor.
  *
  * AND nodes.  A resource with props->>'requires' = 'all' can only be
- * entered once all its allowed incoming relationships are satisfiable.  A
- * forward AND/OR evaluation from the sources (graph_search.c) gives each
- * resource its best cost d(v); an AND node none of whose preconditions is
- * unreachable is enabled, and entering it by relationship e costs, besides
- * e itself, the best costs of its other preconditions (sum of d(p) + w over
- * the other incoming relationships).  Disabled AND nodes are never entered.
- * The reported path is the main chain; the side preconditions are folded
- * into path_likelihood.  Exact for that model; approximate when the side
- * preconditions share resources with the chain (they are counted anyway)
- * and because side preconditions ignore the hop limit.
+ * entered once all its incoming relationships are satisfiable (one of a kind
+ * outside the kinds filter never is).  A forward AND/OR evaluation from the
+ * sources (graph_search.c) gives each resource its best cost d(v); an AND
+ * node all of whose preconditions are reachable is enabled, and entering it
+ * by relationship e costs, besides e itself, the best costs of its other
+ * preconditions (the sum of d(p) + w over the other incoming relationships).
+ * Disabled AND nodes are never entered.  The reported path is the main
+ * chain; the side preconditions are folded into path_likelihood.  Exact for
+ * that model; approximate when the side preconditions share resources with
+ * the chain (they are counted anyway) and because side preconditions ignore
+ * the hop limit.
  */
 #include "postgres.h"
 
@@ -58,7 +61,7 @@
 
 typedef struct Label
 {
-	double		g;
+	GraphCost	g;
 	int32		node;
 	int32		parent;			/* label index, -1 for an initial label */
 	int32		edge;			/* edge from the parent's node, -1 initially */
@@ -79,24 +82,28 @@ typedef struct Yen
 	bool	   *is_source;
 	bool	   *is_target;
 	int			nlayers;		/* layered bounds b(., r) for r < nlayers */
-	float4	  **layer;
-	double	   *h;				/* bound ignoring hops, for r >= nlayers */
+	float4	  **layer;			/* NULL until computed */
+	const GraphNodeSet *sources;
+	const GraphNodeSet *targets;
+	GraphCost  *h;				/* bound ignoring hops, for r >= nlayers */
 
 	/* AND nodes */
 	bool		use_and;
-	double	   *and_dist;		/* forward AND/OR best cost from the sources */
-	double	   *and_side;		/* sum over preconditions of d(p) + w */
+	GraphCost  *and_dist;		/* forward AND/OR best cost from the sources */
+	GraphCost  *and_side;		/* sum over preconditions of d(p) + w */
 
 	/* per-search scratch, valid where stamp[v] == gen */
 	uint32		gen;
 	uint32	   *stamp;
 	int32	   *settled;		/* settled labels of the node, a list via Label.next */
-	double	   *tent;
+	GraphCost  *tent;
 	int32	   *tenth;
 	uint32	   *blocked;		/* == gen: node is in the root */
 
 	int32	   *root;			/* nodes blocked for the current spur */
 	int32		nroot;
+	int32	   *chain_a;		/* scratch for comparing label chains */
+	int32	   *chain_b;
 
 	Label	   *labels;
 	int32		nlabels;
@@ -105,40 +112,51 @@ typedef struct Yen
 } Yen;
 
 /* Lower bound on the cost from v to a target in at most r hops. */
-static inline double
+static inline GraphCost
 bound(const Yen *y, int32 v, int r)
 {
-	return r < y->nlayers ? (double) y->layer[r][v] : y->h[v];
+	float4		b;
+
+	if (r >= y->nlayers)
+		return y->h[v];
+	b = y->layer[r][v];
+	return isinf(b) ? GRAPH_COST_INF : (GraphCost) b;
 }
 
 /* Weight of edge e into node u as path search sees it; inf if u is closed. */
-static inline double
+static inline GraphCost
 edge_cost(const Yen *y, int32 e, int32 u)
 {
-	double		w = y->g->fwd_w[e];
+	GraphCost	w = y->g->fwd_w[e];
 
 	if (y->use_and && (y->g->node_flags[u] & GRAPH_NODE_AND) && !y->is_source[u])
 	{
 		int32		src;
-		double		side;
+		GraphCost	side;
 
-		if (isinf(y->and_side[u]))
-			return GRAPH_INF;
+		if (y->and_side[u] == GRAPH_COST_INF)
+			return GRAPH_COST_INF;
+		/* the other preconditions: the sum of all minus this one (exact) */
 		src = graph_edge_src(y->g, e);
-		side = y->and_side[u] - (y->and_dist[src] + w);
-		w += Max(side, 0.0);
+		side = y->and_side[u] - graph_cost_add(y->and_dist[src], w);
+		w = graph_cost_add(w, Max(side, 0));
 	}
 	return w;
 }
 
 /* Rounds a cost down to float, so that the stored bound stays a lower bound. */
 static inline float4
-float_down(double c)
+float_down(GraphCost c)
 {
-	float4		f = (float4) c;
+	float4		f;
 
-	if ((double) f > c)
-		f = nextafterf(f, -INFINITY);
+	if (c == GRAPH_COST_INF)
+		return INFINITY;
+	if (c >= ((GraphCost) 1 << 62))
+		return (float4) ((GraphCost) 1 << 62);
+	f = (float4) c;
+	while ((GraphCost) f > c)
+		f = nextafterf(f, 0);
 	return f;
 }
 
@@ -239,7 +257,8 @@ compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
 
 				if (df[u] > y->max_hops - r || !graph_edge_allowed(g, y->f, e))
 					continue;
-				c = float_down((double) prev[v] + g->fwd_w[e]);
+				c = float_down(graph_cost_add(isinf(prev[v]) ? GRAPH_COST_INF : (GraphCost) prev[v],
+											  g->fwd_w[e]));
 				if (c < cur[u])
 				{
 					cur[u] = c;
@@ -275,9 +294,9 @@ compute_bound(Yen *y, const GraphNodeSet *targets)
 	GraphHeap	heap;
 	GraphHeapItem it;
 
-	y->h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(y->n, 1));
+	y->h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y->n, 1));
 	for (int32 v = 0; v < y->n; v++)
-		y->h[v] = GRAPH_INF;
+		y->h[v] = GRAPH_COST_INF;
 	graph_heap_init(&heap, 1024);
 	for (int32 i = 0; i < targets->n; i++)
 		graph_heap_push(&heap, 0, 0, targets->nodes[i]);
@@ -294,7 +313,7 @@ compute_bound(Yen *y, const GraphNodeSet *targets)
 		{
 			int32		e = g->rev_edge[i];
 			int32		u = g->rev_src[i];
-			double		nk = it.key + g->fwd_w[e];
+			GraphCost	nk = graph_cost_add(it.key, g->fwd_w[e]);
 
 			if (!settled[u] && graph_edge_allowed(g, y->f, e) && nk < y->h[u])
 			{
@@ -305,7 +324,7 @@ compute_bound(Yen *y, const GraphNodeSet *targets)
 	}
 	for (int32 v = 0; v < y->n; v++)
 		if (!settled[v])
-			y->h[v] = GRAPH_INF;
+			y->h[v] = GRAPH_COST_INF;
 	graph_heap_free(&heap);
 	pfree(settled);
 }
@@ -318,30 +337,31 @@ compute_and(Yen *y, const GraphNodeSet *sources)
 
 	graph_best_paths(g, sources, y->f, -1, false, true, &best);
 	y->and_dist = best.dist;
-	y->and_side = palloc(sizeof(double) * Max(y->n, 1));
+	y->and_side = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y->n, 1));
 	for (int32 i = 0; i < g->nand; i++)
 	{
 		int32		a = g->and_nodes[i];
-		double		side = 0;
+		GraphCost	side = 0;
 		int			npre = 0;
 
 		for (int32 j = g->rev_off[a]; j < g->rev_off[a + 1]; j++)
 		{
 			int32		e = g->rev_edge[j];
 
-			if (!graph_edge_allowed(g, y->f, e))
-				continue;
-			side += best.dist[g->rev_src[j]] + g->fwd_w[e];
+			/* a precondition the kind filter hides cannot be satisfied */
+			side = graph_edge_allowed(g, y->f, e) ?
+				graph_cost_add(side, graph_cost_add(best.dist[g->rev_src[j]], g->fwd_w[e])) :
+				GRAPH_COST_INF;
 			npre++;
 		}
-		y->and_side[a] = npre > 0 ? side : GRAPH_INF;
+		y->and_side[a] = npre > 0 ? side : GRAPH_COST_INF;
 	}
 	pfree(best.order);
 	pfree(best.settled);
 }
 
 static int32
-new_label(Yen *y, double g, int32 node, int32 parent, int32 edge, int32 hops)
+new_label(Yen *y, GraphCost g, int32 node, int32 parent, int32 edge, int32 hops)
 {
 	Label	   *l;
 
@@ -360,18 +380,56 @@ new_label(Yen *y, double g, int32 node, int32 parent, int32 edge, int32 hops)
 	return y->nlabels++;
 }
 
+/* Collects the labels of l's chain, first label first; returns the count. */
+static int32
+label_chain(const Yen *y, int32 l, int32 *out)
+{
+	int32		n = 0;
+
+	for (int32 x = l; x >= 0; x = y->labels[x].parent)
+		n++;
+	for (int32 i = n - 1, x = l; x >= 0; x = y->labels[x].parent, i--)
+		out[i] = x;
+	return n;
+}
+
 /*
- * One spur search: from the initial nodes (cost start_cost, start_hops hops),
- * avoiding blocked nodes, not leaving spur node by the blocked edges, to the
- * cheapest target label within max_hops.  An initial label may itself end
- * the path only if allow_empty.  Returns the label reached, or -1.
+ * Heap tie-break for labels of equal cost and hops: the path order's next
+ * criteria, resource ids along the path, then relationship ids.  Equal hops
+ * mean equal chain lengths.
  */
+static int
+label_order(void *arg, int32 a, int32 b)
+{
+	Yen		   *y = (Yen *) arg;
+	int32		na = label_chain(y, a, y->chain_a);
+	int32		nb = label_chain(y, b, y->chain_b);
+
+	for (int32 i = 0; i < Min(na, nb); i++)
+	{
+		int32		x = y->labels[y->chain_a[i]].node;
+		int32		z = y->labels[y->chain_b[i]].node;
+
+		if (x != z)
+			return x < z ? -1 : 1;
+	}
+	for (int32 i = 1; i < Min(na, nb); i++)
+	{
+		int64		x = graph_edge_id(y->g, y->labels[y->chain_a[i]].edge);
+		int64		z = graph_edge_id(y->g, y->labels[y->chain_b[i]].edge);
+
+		if (x != z)
+			return x < z ? -1 : 1;
+	}
+	return (na > nb) - (na < nb);
+}
+
 /*
  * Is a label (g, hops) at v dominated by one already settled there?  Without
  * pareto (hops do not matter), any settled label dominates.
  */
 static inline bool
-dominated(const Yen *y, int32 v, double g, int32 hops, bool pareto)
+dominated(const Yen *y, int32 v, GraphCost g, int32 hops, bool pareto)
 {
 	if (y->stamp[v] != y->gen)
 		return false;
@@ -391,7 +449,7 @@ touch(Yen *y, int32 v)
 	{
 		y->stamp[v] = y->gen;
 		y->settled[v] = -1;
-		y->tent[v] = GRAPH_INF;
+		y->tent[v] = GRAPH_COST_INF;
 		y->tenth[v] = PG_INT32_MAX;
 	}
 }
@@ -403,7 +461,7 @@ touch(Yen *y, int32 v)
  * end the path only if allow_empty.  Returns the label reached, or -1.
  */
 static int32
-spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32 start_hops,
+spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int32 start_hops,
 			const int32 *blocked_edges, int32 nblocked_edges, bool allow_empty, bool pareto)
 {
 	const GraphSnapshot *g = y->g;
@@ -415,11 +473,11 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32
 	for (int32 i = 0; i < nstarts; i++)
 	{
 		int32		s = starts[i];
-		double		b = pareto ? bound(y, s, y->max_hops - start_hops) : y->h[s];
+		GraphCost	b = pareto ? bound(y, s, y->max_hops - start_hops) : y->h[s];
 
-		if (isinf(b))
+		if (b == GRAPH_COST_INF)
 			continue;
-		graph_heap_push(&y->heap, start_cost + b, start_hops,
+		graph_heap_push(&y->heap, graph_cost_add(start_cost, b), start_hops,
 						new_label(y, start_cost, s, -1, -1, start_hops));
 	}
 
@@ -444,7 +502,7 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32
 		{
 			int32		u = g->fwd_dst[e];
 			int32		nh = cur.hops + 1;
-			double		w,
+			GraphCost	w,
 						ng,
 						b;
 			bool		skip = false;
@@ -452,7 +510,7 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32
 			if (!graph_edge_allowed(g, y->f, e) || y->blocked[u] == gen)
 				continue;
 			b = pareto ? bound(y, u, y->max_hops - nh) : y->h[u];
-			if (isinf(b))
+			if (b == GRAPH_COST_INF)
 				continue;		/* no target within the hops left */
 			if (cur.parent < 0)
 				for (int32 i = 0; i < nblocked_edges && !skip; i++)
@@ -460,22 +518,27 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32
 			if (skip)
 				continue;
 			w = edge_cost(y, e, u);
-			if (isinf(w))
+			if (w == GRAPH_COST_INF)
 				continue;
-			ng = cur.g + w;
+			ng = graph_cost_add(cur.g, w);
 			if (dominated(y, u, ng, nh, pareto))
 				continue;
 			touch(y, u);
-			/* a queued label is as cheap and (where it matters) as short */
-			if (pareto ? (y->tent[u] <= ng && y->tenth[u] <= nh)
-				: (y->tent[u] < ng || (y->tent[u] == ng && y->tenth[u] <= nh)))
+			/*
+			 * A queued label is cheaper, or as cheap and (where it matters)
+			 * shorter.  Exact ties are queued too: the heap's tie-break
+			 * settles the one earlier in path order first.
+			 */
+			if (pareto ? (y->tent[u] <= ng && y->tenth[u] <= nh &&
+						  (y->tent[u] < ng || y->tenth[u] < nh))
+				: (y->tent[u] < ng || (y->tent[u] == ng && y->tenth[u] < nh)))
 				continue;
 			if (ng < y->tent[u] || (ng == y->tent[u] && nh < y->tenth[u]))
 			{
 				y->tent[u] = ng;
 				y->tenth[u] = nh;
 			}
-			graph_heap_push(&y->heap, ng + b, nh, new_label(y, ng, u, li, e, nh));
+			graph_heap_push(&y->heap, graph_cost_add(ng, b), nh, new_label(y, ng, u, li, e, nh));
 		}
 	}
 	return -1;
@@ -489,7 +552,7 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32
  * Pareto labels.
  */
 static int32
-best_spur(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32 start_hops,
+best_spur(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int32 start_hops,
 		  const int32 *blocked_edges, int32 nblocked_edges, bool allow_empty)
 {
 	if (y->max_hops >= y->nlayers)
@@ -509,6 +572,9 @@ best_spur(Yen *y, const int32 *starts, int32 nstarts, double start_cost, int32 s
 		/* the root nodes must stay blocked under the new generation */
 		for (int32 i = 0; i < y->nroot; i++)
 			y->blocked[y->root[i]] = y->gen;
+		/* the layered bound is built the first time a limit binds */
+		if (y->layer == NULL)
+			compute_layers(y, y->sources, y->targets);
 	}
 	return spur_search(y, starts, nstarts, start_cost, start_hops,
 					   blocked_edges, nblocked_edges, allow_empty, true);
@@ -702,7 +768,7 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	PathSet		seen;
 	int32	   *starts = palloc(sizeof(int32) * Max(sources->n, 1));
 	int32	   *blocked_edges = palloc(sizeof(int32) * k);
-	double	   *cum = palloc(sizeof(double) * (max_hops + 2));
+	GraphCost  *cum = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * ((Size) max_hops + 2));
 
 	*paths = NULL;
 	if (sources->n == 0 || targets->n == 0)
@@ -721,7 +787,10 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 		y.is_target[targets->nodes[i]] = true;
 	/* no layers when the limit cannot bind (a simple path has < n hops) */
 	y.nlayers = max_hops >= y.n - 1 ? 0 : Min(max_hops, BOUND_LAYERS) + 1;
-	compute_layers(&y, sources, targets);
+	y.sources = sources;
+	y.targets = targets;
+	if (max_hops < y.nlayers)
+		compute_layers(&y, sources, targets);
 	if (max_hops >= y.nlayers)
 		compute_bound(&y, targets);
 	if (g->nand > 0)
@@ -734,12 +803,16 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	y.blocked = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y.n, 1));
 	memset(y.blocked, 0, sizeof(uint32) * Max(y.n, 1));
 	y.settled = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
-	y.tent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(y.n, 1));
+	y.tent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y.n, 1));
 	y.tenth = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
 	y.root = palloc(sizeof(int32) * (max_hops + 1));
+	y.chain_a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));
+	y.chain_b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));
 	y.caplabels = 1024;
 	y.labels = palloc(sizeof(Label) * y.caplabels);
 	graph_heap_init(&y.heap, 1024);
+	y.heap.tiebreak = label_order;
+	y.heap.arg = &y;
 	seen.mask = 1023;
 	seen.count = 0;
 	seen.slots = palloc0(sizeof(Cand *) * (seen.mask + 1));
@@ -773,7 +846,7 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 		/* prefix costs of the new path, summed in path order */
 		cum[0] = 0;
 		for (int32 i = 0; i < p->nedges; i++)
-			cum[i + 1] = cum[i] + edge_cost(&y, p->edges[i], g->fwd_dst[p->edges[i]]);
+			cum[i + 1] = graph_cost_add(cum[i], edge_cost(&y, p->edges[i], g->fwd_dst[p->edges[i]]));
 
 		for (int32 i = best->dev; i <= p->nedges; i++)
 		{

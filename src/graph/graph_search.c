@@ -14,7 +14,8 @@
  * settled at most max_hops + 1 times.
  *
  * AND nodes (forward searches only): a node flagged GRAPH_NODE_AND is
- * reached only when every allowed relationship into it has been crossed,
+ * reached only when every relationship into it has been crossed (one of a
+ * kind the search does not follow never is),
  * each from its source's best path; its cost is the sum of those costs (the
  * product of likelihoods, as if the preconditions were independent) and its
  * hops one more than the longest.  This is Knuth's generalisation of
@@ -43,19 +44,23 @@ fill_int32(int32 n, int32 value)
 	return a;
 }
 
-static double *
-fill_double(int32 n, double value)
+static GraphCost *
+fill_cost(int32 n, GraphCost value)
 {
-	double	   *a = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(double));
+	GraphCost  *a = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(GraphCost));
 
 	for (int32 i = 0; i < n; i++)
 		a[i] = value;
 	return a;
 }
 
-/* Allowed relationships into each AND node (others: 0, never consulted). */
+/*
+ * Relationships into each AND node (others: 0, never consulted).  Every
+ * relationship counts, also those of kinds the search does not follow: a
+ * precondition that cannot be crossed is not satisfied.
+ */
 static int32 *
-and_in_degrees(const GraphSnapshot *g, const GraphFilter *f)
+and_in_degrees(const GraphSnapshot *g)
 {
 	int32	   *left = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->nnodes, 1) * sizeof(int32));
 
@@ -64,9 +69,7 @@ and_in_degrees(const GraphSnapshot *g, const GraphFilter *f)
 	{
 		int32		a = g->and_nodes[i];
 
-		for (int32 j = g->rev_off[a]; j < g->rev_off[a + 1]; j++)
-			if (graph_edge_allowed(g, f, g->rev_edge[j]))
-				left[a]++;
+		left[a] = g->rev_off[a + 1] - g->rev_off[a];
 	}
 	return left;
 }
@@ -74,7 +77,7 @@ and_in_degrees(const GraphSnapshot *g, const GraphFilter *f)
 /* Per-node search state, packed so that relaxing an edge touches one line. */
 typedef struct BestState
 {
-	double		tent;			/* cheapest label pushed */
+	GraphCost	tent;			/* cheapest label pushed */
 	int32		tenth;			/* its hops */
 	int32		minhops;		/* fewest hops of a settled label; INT32_MAX: unsettled */
 } BestState;
@@ -89,10 +92,10 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	BestState  *st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
 	int32	   *tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
 	int32	   *and_left = NULL;
-	double	   *and_acc = NULL;
+	GraphCost  *and_acc = NULL;
 	int32	   *and_maxh = NULL;
 	int32	   *and_via = NULL;
-	double	   *and_viacost = NULL;
+	GraphCost  *and_viacost = NULL;
 	bool	   *contributed = NULL;
 	const int32 *off = reverse ? g->rev_off : g->fwd_off;
 	const int32 *adj = reverse ? g->rev_src : g->fwd_dst;
@@ -101,21 +104,21 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 
 	for (int32 v = 0; v < n; v++)
 	{
-		st[v].tent = GRAPH_INF;
+		st[v].tent = GRAPH_COST_INF;
 		st[v].tenth = PG_INT32_MAX;
 		st[v].minhops = PG_INT32_MAX;
 	}
-	out->dist = fill_double(n, GRAPH_INF);
+	out->dist = fill_cost(n, GRAPH_COST_INF);
 	out->order = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
 	out->settled = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(GraphSettled));
 	out->norder = 0;
 	if (use_and)
 	{
-		and_left = and_in_degrees(g, f);
-		and_acc = fill_double(n, 0);
+		and_left = and_in_degrees(g);
+		and_acc = fill_cost(n, 0);
 		and_maxh = fill_int32(n, 0);
 		and_via = fill_int32(n, -1);
-		and_viacost = fill_double(n, -1);
+		and_viacost = fill_cost(n, -1);
 		contributed = palloc0(Max(n, 1) * sizeof(bool));
 	}
 
@@ -129,7 +132,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 			st[s].tent = 0;
 			st[s].tenth = 0;
 			tvia[s] = -1;
-			graph_heap_push(&heap, 0.0, 0, s);
+			graph_heap_push(&heap, 0, 0, s);
 		}
 	}
 
@@ -165,16 +168,16 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 			int32		e = reverse ? g->rev_edge[i] : i;
 			int32		u = adj[i];
 			BestState  *su = &st[u];
-			double		nk;
+			GraphCost	nk;
 
 			if (!graph_edge_allowed(g, f, e))
 				continue;
-			nk = it.key + g->fwd_w[e];
+			nk = graph_cost_add(it.key, g->fwd_w[e]);
 			if (use_and && (g->node_flags[u] & GRAPH_NODE_AND))
 			{
 				if (!contribute || su->minhops != PG_INT32_MAX)
 					continue;
-				and_acc[u] += nk;
+				and_acc[u] = graph_cost_add(and_acc[u], nk);
 				and_maxh[u] = Max(and_maxh[u], h + 1);
 				if (nk > and_viacost[u])
 				{
@@ -223,7 +226,7 @@ bfs(const GraphSnapshot *g, const int32 *sources, int32 nsources, const bool *ta
 	int32		n = g->nnodes;
 	int32	   *level = fill_int32(n, -1);
 	int32	   *queue = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
-	int32	   *and_left = g->nand > 0 ? and_in_degrees(g, NULL) : NULL;
+	int32	   *and_left = g->nand > 0 ? and_in_degrees(g) : NULL;
 	int32		head = 0,
 				tail = 0;
 	int32		found = -1;

@@ -49,7 +49,7 @@
 #include "graph/graph.h"
 
 #define NODE_BYTES	(sizeof(int64) + sizeof(float4) + sizeof(uint8) + 2 * sizeof(int32))
-#define EDGE_BYTES	(sizeof(int32) + sizeof(float8) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
+#define EDGE_BYTES	(sizeof(int32) + sizeof(GraphCost) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
 
 typedef struct ScanNode
 {
@@ -280,7 +280,7 @@ typedef struct AdjEntry
 	int32		dst;
 	uint16		kind;
 	int64		eid;
-	double		w;
+	GraphCost	w;
 } AdjEntry;
 
 static int
@@ -295,7 +295,7 @@ adj_cmp(const void *a, const void *b)
 }
 
 static void
-sort_adjacency(int32 lo, int32 hi, int32 *dst, double *w, uint16 *kind, int64 *eid, AdjEntry **buf, int64 *bufcap)
+sort_adjacency(int32 lo, int32 hi, int32 *dst, GraphCost *w, uint16 *kind, int64 *eid, AdjEntry **buf, int64 *bufcap)
 {
 	int32		len = hi - lo;
 	bool		sorted = true;
@@ -330,6 +330,15 @@ reltuples_hint(Relation rel)
 
 	/* reltuples counts every tenant: trust it only up to a modest size */
 	return (t > 1024) ? (int64) Min(t, (double) (1 << 22)) : 1024;
+}
+
+/* The fixed-point cost -ln(l) of a likelihood in (0,1]. */
+GraphCost
+graph_cost_from_likelihood(double l)
+{
+	double		c = l >= 1.0 ? 0.0 : -log(l) * GRAPH_COST_UNIT;
+
+	return (GraphCost) llround(Min(c, 9.0e18));
 }
 
 /* Scans correlate.resource; fills the node arrays of g.  Returns the id map in *map. */
@@ -488,7 +497,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	int32	   *src = NULL,
 			   *dst = NULL;
 	int64	   *eid = NULL;
-	double	   *w = NULL;
+	GraphCost  *w = NULL;
 	uint16	   *kind = NULL;
 	int64		cap;
 	int64		m = 0;
@@ -508,7 +517,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	src = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
 	dst = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
 	eid = MemoryContextAllocHuge(scratch, cap * sizeof(int64));
-	w = MemoryContextAllocHuge(scratch, cap * sizeof(double));
+	w = MemoryContextAllocHuge(scratch, cap * sizeof(GraphCost));
 	kind = MemoryContextAllocHuge(scratch, cap * sizeof(uint16));
 
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -551,7 +560,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 			src = repalloc_huge(src, ncap * sizeof(int32));
 			dst = repalloc_huge(dst, ncap * sizeof(int32));
 			eid = repalloc_huge(eid, ncap * sizeof(int64));
-			w = repalloc_huge(w, ncap * sizeof(double));
+			w = repalloc_huge(w, ncap * sizeof(GraphCost));
 			kind = repalloc_huge(kind, ncap * sizeof(uint16));
 			cap = ncap;
 		}
@@ -560,7 +569,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 		eid[m] = DatumGetInt64(vals[a_id - 1]);
 		emin = Min(emin, eid[m]);
 		emax = Max(emax, eid[m]);
-		w[m] = lk >= 1.0 ? 0.0 : -log(lk);
+		w[m] = graph_cost_from_likelihood(lk);
 		kind[m] = (uint16) kind_intern(km, vals[a_kind - 1]);
 		m++;
 	}
@@ -590,7 +599,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	/* Scatter one field at a time so that peak memory stays near one copy. */
 	{
 		int32	   *fdst = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
-		double	   *fw = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(double));
+		GraphCost  *fw = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(GraphCost));
 		uint16	   *fkind = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(uint16));
 		int64	   *feid;
 
