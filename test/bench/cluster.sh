@@ -26,8 +26,13 @@ bench_cluster_setup() {
 	mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql"
 	cp -a "$(dirname "$PG_SYS_BIN")" "$dir/usr/lib/postgresql/"
 	cp -a "$($PG_SYS_BIN/pg_config --sharedir)" "$dir/usr/share/postgresql/"
-	make -s -C "$src" PG_CONFIG=$PG_SYS_BIN/pg_config >/dev/null
-	make -s -C "$src" PG_CONFIG=$PG_SYS_BIN/pg_config install DESTDIR="$dir" >/dev/null
+	# A clean build from a copy of the tree: PGXS does not track header
+	# dependencies, so objects left in the tree may be stale.
+	mkdir -p "$dir/build"
+	tar -C "$src" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		--exclude=./test/bench/out -cf - . | tar -C "$dir/build" -xf -
+	make -s -C "$dir/build" PG_CONFIG=$PG_SYS_BIN/pg_config >/dev/null
+	make -s -C "$dir/build" PG_CONFIG=$PG_SYS_BIN/pg_config install DESTDIR="$dir" >/dev/null
 	if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$dir"; fi
 	bench_run_as_owner "$BENCH_PG/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
 	cat >>"$dir/data/postgresql.conf" <<-EOF
