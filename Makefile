@@ -42,3 +42,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) correlate.control
 .PHONY: check-shell
 check-shell:
 	bash test/run_all.sh
+
+# PGXS does not track header dependencies; rebuild every object when any header changes
+# (coarse, but a stale object built against an old struct layout can crash the server).
+$(OBJS): $(C_HEADERS)
