@@ -102,6 +102,17 @@ typedef struct GraphSnapshot
 	/* loaded on first use (min_cut with cost 'fix_cost') */
 	float8	   *edge_cost;
 
+	/*
+	 * Scratch for breadth-first searches (graph_search.c), allocated on first
+	 * use and reused across calls so that a search costs what it explores,
+	 * not the size of the graph: entries are valid where bfs_stamp == bfs_gen.
+	 */
+	uint32		bfs_gen;
+	uint32	   *bfs_stamp;
+	int32	   *bfs_level;
+	int32	   *bfs_queue;
+	int32	   *bfs_and_left;
+
 	/* build statistics */
 	int64		skipped_edges;	/* unknown end, self-loop or bad likelihood */
 	double		build_ms;
@@ -116,6 +127,13 @@ graph_edge_id(const GraphSnapshot *g, int32 e)
 
 /* Source node of forward edge e (binary search over fwd_off). */
 extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
+
+/* Per-resource or per-relationship arrays may exceed 1 GB: allocate them "huge". */
+#define graph_alloc(n, elem) \
+	MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem))
+#define graph_alloc0(n, elem) \
+	MemoryContextAllocExtended(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem), \
+							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO)
 
 /* Relationship-kind filter: NULL means every kind. */
 typedef struct GraphFilter
@@ -213,8 +231,8 @@ typedef struct GraphBest
 extern void graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources,
 							 const GraphFilter *f, int max_hops, bool reverse,
 							 bool and_nodes, GraphBest *out);
-extern bool graph_reachable(const GraphSnapshot *g, int32 source, int32 target, int max_hops);
-extern bool graph_targets_reachable(const GraphSnapshot *g, const GraphNodeSet *sources,
+extern bool graph_reachable(GraphSnapshot *g, int32 source, int32 target, int max_hops);
+extern bool graph_targets_reachable(GraphSnapshot *g, const GraphNodeSet *sources,
 									const bool *target, const bool *edge_removed,
 									const bool *node_removed);
 
@@ -252,7 +270,7 @@ typedef struct GraphCut
 	double		total;
 } GraphCut;
 
-extern void graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources,
+extern void graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources,
 						  const GraphNodeSet *targets, bool fix_cost, bool node_cut,
 						  GraphCut *out);
 

@@ -66,7 +66,7 @@ graph_nodes_from_array(const GraphSnapshot *g, Datum arr, bool isnull,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", argname),
 				 errhint("Pass NULL for the default, where the function has one.")));
-	nodes = palloc(sizeof(int32) * n);
+	nodes = graph_alloc(n, sizeof(int32));
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -89,7 +89,7 @@ graph_nodes_from_array(const GraphSnapshot *g, Datum arr, bool isnull,
 void
 graph_default_sources(const GraphSnapshot *g, GraphNodeSet *out)
 {
-	int32	   *nodes = palloc(sizeof(int32) * Max(g->nnodes, 1));
+	int32	   *nodes = graph_alloc(g->nnodes, sizeof(int32));
 	int32		m = 0;
 
 	for (int32 v = 0; v < g->nnodes; v++)
@@ -103,7 +103,7 @@ graph_default_sources(const GraphSnapshot *g, GraphNodeSet *out)
 void
 graph_default_targets(const GraphSnapshot *g, GraphNodeSet *out)
 {
-	int32	   *nodes = palloc(sizeof(int32) * Max(g->nnodes, 1));
+	int32	   *nodes = graph_alloc(g->nnodes, sizeof(int32));
 	int32		m = 0;
 	float4		threshold = (float4) crown_jewel_criticality;
 
@@ -253,8 +253,10 @@ graph_likelihood(GraphCost cost)
 	if (l >= 1e-12 && l <= 1)
 	{
 		/* l in [10^-(d+1), 10^-d): 10 significant digits need 10 + d decimals */
-		k = 9 - (int) floor(log10(l));
-		if (k >= 0 && k <= 22)
+		k = 9;
+		while (l * pow10[k - 9] < 1.0)
+			k++;
+		if (k <= 22)
 			return rint(l * pow10[k]) / pow10[k];
 	}
 	snprintf(buf, sizeof(buf), "%.10g", l);

@@ -66,8 +66,8 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	double	   *sigma,
 			   *tau,
 			   *psi;
-	bool	   *is_source = palloc0(Max(n, 1));
-	bool	   *is_target = palloc0(Max(n, 1));
+	bool	   *is_source = graph_alloc0(n, sizeof(bool));
+	bool	   *is_target = graph_alloc0(n, sizeof(bool));
 	double		total = 0;
 	GraphChoke *nodes;
 	GraphChoke *edges;
@@ -158,7 +158,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	if (total <= 0)
 		return 0;
 
-	nodes = palloc(sizeof(GraphChoke) * Max(best.norder, 1));
+	nodes = graph_alloc(best.norder, sizeof(GraphChoke));
 	edges = palloc(sizeof(GraphChoke) * capedges);
 	for (int32 i = 0; i < best.norder; i++)
 	{
@@ -208,7 +208,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	qsort(edges, ne, sizeof(GraphChoke), choke_cmp);
 	nn = Min(nn, k);
 	ne = Min(ne, k);
-	*out = palloc(sizeof(GraphChoke) * Max(nn + ne, 1));
+	*out = graph_alloc(nn + ne, sizeof(GraphChoke));
 	memcpy(*out, nodes, sizeof(GraphChoke) * nn);
 	memcpy(*out + nn, edges, sizeof(GraphChoke) * ne);
 	nout = nn + ne;

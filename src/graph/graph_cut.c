@@ -14,10 +14,11 @@
  * frontier), which in the usual case (a few disjoint attack routes through
  * a large estate) touches a small part of the graph per path; per-resource
  * counts of flow-carrying relationships let every search skip the residual
- * back-arcs of resources that carry no flow.  If the searches together touch
- * more than a few times the graph (many routes, a large flow), Dinic's
- * algorithm (level graph + blocking flow) finishes the job from the flow
- * found so far, which bounds the worst case.
+ * back-arcs of resources that carry no flow.  Dinic's algorithm (level graph
+ * + blocking flow) takes over from the flow found so far when the searches
+ * together have scanned the graph correlate.graph_cut_search_budget times,
+ * and runs alone when the flow may need many paths (more than 64
+ * relationships leave the sources and more than 64 enter the targets).
  *
  * Edge cut: each relationship has capacity 1 (cost 'unit') or its
  * props->>'fix_cost' (cost 'fix_cost'; 1 when absent or invalid, 0 allowed).
@@ -56,7 +57,7 @@ typedef struct Flow
 	const bool *is_source;
 	const bool *is_target;
 	const bool *relevant;		/* can reach a target */
-	const double *ecap;			/* edge capacity (edge cut) */
+	const double *ecap;			/* edge capacity (edge cut); NULL: all 1 */
 	double	   *ncap;			/* node capacity (node cut) */
 	double	   *eflow;
 	double	   *nflow;
@@ -66,6 +67,7 @@ typedef struct Flow
 
 	/* Dinic */
 	int32	   *level;
+	int32	   *base_level;		/* -1: may be entered; -2: never (irrelevant, or a source's inner half) */
 	int32	   *iter;
 
 	/* bidirectional search, valid where seen == gen */
@@ -81,7 +83,7 @@ typedef struct Flow
 	int64		work;			/* arcs looked at by the searches so far */
 } Flow;
 
-static inline int32
+static pg_attribute_always_inline int32
 start_vertex(const Flow *fl, int32 s)
 {
 	return fl->node_cut ? 2 * s + 1 : s;
@@ -93,7 +95,7 @@ sink_vertex(const Flow *fl, int32 t)
 	return fl->node_cut ? 2 * t : t;
 }
 
-static inline bool
+static pg_attribute_always_inline bool
 is_sink(const Flow *fl, int32 x)
 {
 	return fl->node_cut ? ((x & 1) == 0 && fl->is_target[x >> 1]) : fl->is_target[x];
@@ -105,7 +107,7 @@ is_start(const Flow *fl, int32 x)
 	return fl->node_cut ? ((x & 1) == 1 && fl->is_source[x >> 1]) : fl->is_source[x];
 }
 
-static inline bool
+static pg_attribute_always_inline bool
 arc_forward(const Flow *fl, int32 b, int32 e)
 {
 	int32		d = fl->g->fwd_dst[e];
@@ -114,7 +116,7 @@ arc_forward(const Flow *fl, int32 b, int32 e)
 }
 
 /* Residual capacity of the arc a -> b (relationship e, or -1: node arc). */
-static inline double
+static pg_attribute_always_inline double
 arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 {
 	if (e < 0)
@@ -124,7 +126,7 @@ arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 		return (a & 1) == 0 ? fl->ncap[v] - fl->nflow[v] : fl->nflow[v];
 	}
 	if (arc_forward(fl, b, e))
-		return fl->node_cut ? GRAPH_INF : fl->ecap[e] - fl->eflow[e];
+		return fl->node_cut ? GRAPH_INF : (fl->ecap ? fl->ecap[e] : 1.0) - fl->eflow[e];
 	return fl->eflow[e];
 }
 
@@ -164,7 +166,7 @@ arc_push(Flow *fl, int32 a, int32 b, int32 e, double d)
  * relevant subgraph or entering a source) and *e.  Back-arcs come last and
  * are counted only when the resource carries flow.
  */
-static inline int32
+static pg_attribute_always_inline int32
 out_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
@@ -177,7 +179,7 @@ out_count(const Flow *fl, int32 x)
 	return (x & 1) ? outdeg + 1 : indeg + 1;
 }
 
-static inline void
+static pg_attribute_always_inline void
 out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 {
 	const GraphSnapshot *g = fl->g;
@@ -223,8 +225,51 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 	}
 }
 
+/* out_arc without the relevance test: the caller's level array encodes it. */
+static pg_attribute_always_inline void
+out_arc_raw(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+{
+	const GraphSnapshot *g = fl->g;
+	int32		v = fl->node_cut ? x >> 1 : x;
+	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
+
+	if (!fl->node_cut || (x & 1))
+	{
+		if (idx < outdeg)
+		{
+			*e = g->fwd_off[v] + idx;
+			*to = fl->node_cut ? 2 * g->fwd_dst[*e] : g->fwd_dst[*e];
+		}
+		else if (fl->node_cut)
+		{
+			*e = -1;
+			*to = x - 1;
+		}
+		else
+		{
+			int32		j = g->rev_off[v] + idx - outdeg;
+
+			*e = g->rev_edge[j];
+			*to = g->rev_src[j];
+		}
+		return;
+	}
+	if (idx == 0)
+	{
+		*e = -1;
+		*to = x + 1;
+	}
+	else
+	{
+		int32		j = g->rev_off[v] + idx - 1;
+
+		*e = g->rev_edge[j];
+		*to = 2 * g->rev_src[j] + 1;
+	}
+}
+
 /* Residual arcs into x (y -> x), by index; the mirror of out_arc. */
-static inline int32
+static pg_attribute_always_inline int32
 in_count(const Flow *fl, int32 x)
 {
 	const GraphSnapshot *g = fl->g;
@@ -237,7 +282,7 @@ in_count(const Flow *fl, int32 x)
 	return (x & 1) ? outdeg + 1 : indeg + 1;
 }
 
-static inline void
+static pg_attribute_always_inline void
 in_arc(const Flow *fl, int32 x, int32 idx, int32 *from, int32 *e)
 {
 	const GraphSnapshot *g = fl->g;
@@ -450,8 +495,7 @@ residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue, bool stop_at_s
 				tail = 0;
 	int32		sink_level = PG_INT32_MAX;
 
-	for (int32 x = 0; x < fl->nv; x++)
-		fl->level[x] = -1;
+	memcpy(fl->level, fl->base_level, sizeof(int32) * Max(fl->nv, 1));
 	for (int32 i = 0; i < sources->n; i++)
 	{
 		int32		x = start_vertex(fl, sources->nodes[i]);
@@ -480,8 +524,8 @@ residual_bfs(Flow *fl, const GraphNodeSet *sources, int32 *queue, bool stop_at_s
 			int32		to,
 						e;
 
-			out_arc(fl, x, idx, &to, &e);
-			if (to < 0 || fl->level[to] >= 0 || arc_res(fl, x, to, e) <= fl->eps)
+			out_arc_raw(fl, x, idx, &to, &e);
+			if (fl->level[to] != -1 || arc_res(fl, x, to, e) <= fl->eps)
 				continue;
 			fl->level[to] = fl->level[x] + 1;
 			queue[tail++] = to;
@@ -519,20 +563,20 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					d = Min(d, arc_res(fl, stack[i], to, e));
 				}
 				if (isinf(d))
 					no_node_cut(fl, x0 >> 1, x >> 1);
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					arc_push(fl, stack[i], to, e, d);
 				}
 				/* retreat to the tail of the first saturated arc */
 				for (int32 i = 0; i < depth; i++)
 				{
-					out_arc(fl, stack[i], fl->iter[stack[i]], &to, &e);
+					out_arc_raw(fl, stack[i], fl->iter[stack[i]], &to, &e);
 					if (arc_res(fl, stack[i], to, e) <= fl->eps)
 					{
 						back = i;
@@ -547,8 +591,8 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 				int32		to,
 							e;
 
-				out_arc(fl, x, fl->iter[x], &to, &e);
-				if (to >= 0 && fl->level[to] == fl->level[x] + 1 && arc_res(fl, x, to, e) > fl->eps)
+				out_arc_raw(fl, x, fl->iter[x], &to, &e);
+				if (fl->level[to] == fl->level[x] + 1 && arc_res(fl, x, to, e) > fl->eps)
 				{
 					stack[++depth] = to;
 					advanced = true;
@@ -558,7 +602,7 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 			}
 			if (!advanced)
 			{
-				fl->level[x] = -1;	/* dead end for this phase */
+				fl->level[x] = -3;	/* dead end for this phase */
 				if (--depth >= 0)
 					fl->iter[stack[depth]]++;
 			}
@@ -570,7 +614,7 @@ blocking_flow(Flow *fl, const GraphNodeSet *sources, int32 *stack)
 static bool *
 coreachable(const GraphSnapshot *g, const GraphNodeSet *targets, const bool *is_source, int32 *queue)
 {
-	bool	   *seen = palloc0(Max(g->nnodes, 1));
+	bool	   *seen = graph_alloc0(g->nnodes, sizeof(bool));
 	int32		head = 0,
 				tail = 0;
 
@@ -629,17 +673,35 @@ alloc_array(Size n, Size elem)
 	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
 }
 
+/*
+ * An upper bound on the number of augmenting paths: relationships leaving
+ * the sources, or entering the targets, whichever are fewer.
+ */
+static int64
+flow_bound(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+		   bool node_cut)
+{
+	int64		out = 0,
+				in = 0;
+
+	for (int32 i = 0; i < sources->n; i++)
+		out += g->fwd_off[sources->nodes[i] + 1] - g->fwd_off[sources->nodes[i]];
+	for (int32 i = 0; i < targets->n; i++)
+		in += g->rev_off[targets->nodes[i] + 1] - g->rev_off[targets->nodes[i]];
+	return Min(out, in);
+}
+
 /* How much augmenting-path search may touch before Dinic takes over. */
 #define AUGMENT_BUDGET(fl, m)	((int64) graph_cut_search_budget * ((int64) (fl)->nv + 2 * (int64) (m)))
 
 void
-graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
 			  bool fix_cost, bool node_cut, GraphCut *out)
 {
 	int32		n = g->nnodes;
 	int32		m = g->nedges;
-	bool	   *is_source = palloc0(Max(n, 1));
-	bool	   *is_target = palloc0(Max(n, 1));
+	bool	   *is_source = graph_alloc0(n, sizeof(bool));
+	bool	   *is_target = graph_alloc0(n, sizeof(bool));
 	int32	   *queue;
 	Flow		fl;
 	double		maxcap = 0;
@@ -696,14 +758,14 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	}
 	else
 	{
-		double	   *ecap = alloc_array(m, sizeof(double));
-
-		for (int32 e = 0; e < m; e++)
+		if (fix_cost)
 		{
-			ecap[e] = fix_cost ? g->edge_cost[e] : 1.0;
-			maxcap = Max(maxcap, ecap[e]);
+			fl.ecap = g->edge_cost;
+			for (int32 e = 0; e < m; e++)
+				maxcap = Max(maxcap, g->edge_cost[e]);
 		}
-		fl.ecap = ecap;
+		else
+			maxcap = 1.0;
 	}
 	fl.eps = 1e-9 * maxcap;
 	fl.seen_f = alloc_array(fl.nv, sizeof(uint32));
@@ -718,16 +780,33 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	fl.qb = alloc_array(fl.nv, sizeof(int32));
 	fl.level = alloc_array(fl.nv, sizeof(int32));
 	fl.iter = alloc_array(fl.nv, sizeof(int32));
+	fl.base_level = alloc_array(fl.nv, sizeof(int32));
+	for (int32 x = 0; x < fl.nv; x++)
+	{
+		int32		v = node_cut ? x >> 1 : x;
 
-	/* augmenting paths while they stay cheap, then Dinic for the rest */
+		/* never enter an irrelevant resource, or a source (it starts at level 0) */
+		fl.base_level[x] = (!fl.relevant[v] || (is_source[v] && (!node_cut || (x & 1) == 0))) ? -2 : -1;
+	}
+
+	/*
+	 * Augmenting paths while they stay cheap, then Dinic for the rest.  A
+	 * flow that may need many paths (more than the sources' or the targets'
+	 * relationships, whichever is fewer, can carry) goes to Dinic at once.
+	 */
+	if (flow_bound(g, sources, targets, node_cut) > 64)
+		fl.work = AUGMENT_BUDGET(&fl, m) + 1;
 	while (fl.work <= AUGMENT_BUDGET(&fl, m) && augment(&fl, sources, targets))
 		;
 	if (fl.work > AUGMENT_BUDGET(&fl, m))
+	{
 		while (residual_bfs(&fl, sources, queue, true))
 			blocking_flow(&fl, sources, queue);
-
-	/* the source side of the cut: what the sources still reach */
-	residual_bfs(&fl, sources, queue, false);
+		/* the last search reached no sink, so it went everywhere it could */
+	}
+	else
+		residual_bfs(&fl, sources, queue, false);
+	/* level >= 0 now marks the source side of the cut: what the sources still reach */
 
 	items = palloc(sizeof(CutItem) * capitems);
 	for (int32 v = 0; v < n; v++)
@@ -758,7 +837,7 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 			if (nitems >= capitems)
 				items = repalloc_huge(items, sizeof(CutItem) * (capitems *= 2));
 			items[nitems].item = e;
-			items[nitems].cost = fl.ecap[e];
+			items[nitems].cost = fl.ecap ? fl.ecap[e] : 1.0;
 			items[nitems++].id = graph_edge_id(g, e);
 		}
 	}
@@ -766,8 +845,8 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	/* AND nodes: drop every cut item the AND semantics do not need */
 	if (g->nand > 0 && nitems > 0)
 	{
-		bool	   *edge_removed = node_cut ? NULL : palloc0(Max(m, 1));
-		bool	   *node_removed = node_cut ? palloc0(Max(n, 1)) : NULL;
+		bool	   *edge_removed = node_cut ? NULL : graph_alloc0(m, sizeof(bool));
+		bool	   *node_removed = node_cut ? graph_alloc0(n, sizeof(bool)) : NULL;
 		int32		kept = 0;
 
 		for (int32 i = 0; i < nitems; i++)
@@ -789,8 +868,8 @@ graph_min_cut(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 
 	qsort(items, nitems, sizeof(CutItem), cutitem_id_asc);
 	out->n = nitems;
-	out->items = palloc(sizeof(int32) * Max(nitems, 1));
-	out->cost = palloc(sizeof(double) * Max(nitems, 1));
+	out->items = graph_alloc(nitems, sizeof(int32));
+	out->cost = graph_alloc(nitems, sizeof(double));
 	for (int32 i = 0; i < nitems; i++)
 	{
 		out->items[i] = items[i].item;

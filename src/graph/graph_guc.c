@@ -21,7 +21,7 @@ int			graph_max_k = 1000;
 int			graph_max_hops = 64;
 int			graph_max_rows = 10000000;
 double		crown_jewel_criticality = 0.8;
-int			graph_cut_search_budget = 8;
+int			graph_cut_search_budget = 2;
 
 void
 graph_define_gucs(void)
@@ -29,7 +29,7 @@ graph_define_gucs(void)
 	DefineCustomIntVariable("correlate.graph_max_memory",
 							"Largest graph snapshot a backend may build.",
 							"A snapshot that would exceed this raises an error naming its size; "
-							"it costs about 26 bytes per relationship and 21 per resource.",
+							"It costs about 26 bytes per relationship and 21 per resource.",
 							&graph_max_memory_kb,
 							1024 * 1024,
 							1024,
@@ -86,7 +86,7 @@ graph_define_gucs(void)
 							"How many times the graph min_cut's augmenting-path searches may scan before Dinic takes over.",
 							"A developer setting: 0 runs Dinic's algorithm alone (tests use it to check both paths).",
 							&graph_cut_search_budget,
-							8,
+							2,
 							0,
 							1000,
 							PGC_USERSET,

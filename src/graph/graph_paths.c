@@ -290,7 +290,7 @@ static void
 compute_bound(Yen *y, const GraphNodeSet *targets)
 {
 	const GraphSnapshot *g = y->g;
-	bool	   *settled = palloc0(Max(y->n, 1));
+	bool	   *settled = graph_alloc0(y->n, sizeof(bool));
 	GraphHeap	heap;
 	GraphHeapItem it;
 
@@ -766,7 +766,7 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	int32		naccepted = 0;
 	CandHeap	cands = {NULL, 0, 0};
 	PathSet		seen;
-	int32	   *starts = palloc(sizeof(int32) * Max(sources->n, 1));
+	int32	   *starts = graph_alloc(sources->n, sizeof(int32));
 	int32	   *blocked_edges = palloc(sizeof(int32) * k);
 	GraphCost  *cum = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * ((Size) max_hops + 2));
 
@@ -779,8 +779,8 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	y.f = f;
 	y.max_hops = max_hops;
 	y.n = g->nnodes;
-	y.is_source = palloc0(Max(y.n, 1));
-	y.is_target = palloc0(Max(y.n, 1));
+	y.is_source = graph_alloc0(y.n, sizeof(bool));
+	y.is_target = graph_alloc0(y.n, sizeof(bool));
 	for (int32 i = 0; i < sources->n; i++)
 		y.is_source[sources->nodes[i]] = true;
 	for (int32 i = 0; i < targets->n; i++)
@@ -805,7 +805,7 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	y.settled = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
 	y.tent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y.n, 1));
 	y.tenth = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
-	y.root = palloc(sizeof(int32) * (max_hops + 1));
+	y.root = graph_alloc((int64) max_hops + 1, sizeof(int32));
 	y.chain_a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));
 	y.chain_b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));
 	y.caplabels = 1024;

@@ -439,7 +439,7 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	g->node_id = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int64));
 	g->node_crit = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(float4));
 	g->node_flags = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(uint8));
-	g->and_nodes = palloc(Max(nand, 1) * sizeof(int32));
+	g->and_nodes = graph_alloc(nand, sizeof(int32));
 	g->nand = 0;
 	for (int64 i = 0; i < n; i++)
 	{
@@ -449,8 +449,8 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 		if (nodes[i].flags & GRAPH_NODE_AND)
 			g->and_nodes[g->nand++] = i;
 	}
-	g->node_cost_idx = palloc(Max(nc, 1) * sizeof(int32));
-	g->node_cost_val = palloc(Max(nc, 1) * sizeof(float8));
+	g->node_cost_idx = graph_alloc(nc, sizeof(int32));
+	g->node_cost_val = graph_alloc(nc, sizeof(float8));
 	g->nnode_cost = 0;
 	MemoryContextSwitchTo(scratch);
 	pfree(nodes);

@@ -15,10 +15,33 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
 #include "graph/graph.h"
+
+/*
+ * Gives a result of about nrows rows a tuplestore that holds it in memory:
+ * spilling a result the snapshot already paid for to a temporary file only
+ * costs time.  Capped by correlate.graph_max_memory.
+ */
+static void
+result_fits(FunctionCallInfo fcinfo, int64 nrows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		kb = nrows * 64 / 1024 + 64;
+	MemoryContext old;
+
+	if (kb <= work_mem)
+		return;
+	kb = Min(kb, (int64) graph_max_memory_kb);
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tuplestore_end(rsinfo->setResult);
+	rsinfo->setResult = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+											  false, (int) kb);
+	MemoryContextSwitchTo(old);
+}
 
 static void
 truncated_notice(const char *fname)
@@ -87,6 +110,7 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 	graph_nodes_from_array(g, PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0), argname, &set);
 	f = graph_filter_from_array(g, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
 	graph_best_paths(g, &set, f, hops, reverse, true, &best);
+	result_fits(fcinfo, Min(best.norder, graph_max_rows));
 
 	for (int32 i = 0; i < best.norder; i++)
 	{
