@@ -7,7 +7,7 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
-CREATE EXTENSION IF NOT EXISTS pgrouting CASCADE;
+CREATE EXTENSION pgrouting CASCADE;
 RESET client_min_messages;
 -- Plans here are costly on paper (pgRouting, set-returning functions) but run on tiny
 -- graphs: JIT would compile every one of them, for minutes.
@@ -529,3 +529,5 @@ FROM oracle.result GROUP BY check_name ORDER BY check_name;
 SELECT check_name, g, detail FROM oracle.result WHERE NOT ok ORDER BY check_name, g;
 
 DROP SCHEMA oracle CASCADE;
+-- Leave later tests the database as they expect it.
+DROP EXTENSION pgrouting, postgis;
