@@ -426,22 +426,12 @@ void
 fmt_grype(IngestCtx *ctx, const char *payload, size_t len)
 {
 	GrypeState *st = palloc0(sizeof(GrypeState));
-	const char *why = NULL;
 	json_object *doc;
 
 	st->ctx = ctx;
 	st->recctx = AllocSetContextCreate(CurrentMemoryContext, "grype record", ALLOCSET_DEFAULT_SIZES);
-	doc = ju_parse(payload, len, &why);
-	if (doc == NULL)
-	{
-		size_t		rawlen;
-		char	   *raw = kj_raw_bytes(payload, len, &rawlen);
-
-		st->recno = 1;
-		ingest_record_begin(ctx, 1, raw, rawlen);
-		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
-	}
-	else
+	doc = kj_parse_report(ctx, payload, len);
+	if (doc != NULL)
 		grype_run(st, doc);
 	MemoryContextDelete(st->recctx);
 	pfree(st);

@@ -672,23 +672,13 @@ void
 fmt_trivy(IngestCtx *ctx, const char *payload, size_t len)
 {
 	TrivyState *st = palloc0(sizeof(TrivyState));
-	const char *why = NULL;
 	json_object *doc;
 
 	st->ctx = ctx;
 	st->callctx = CurrentMemoryContext;
 	st->recctx = AllocSetContextCreate(CurrentMemoryContext, "trivy record", ALLOCSET_DEFAULT_SIZES);
-	doc = ju_parse(payload, len, &why);
-	if (doc == NULL)
-	{
-		size_t		rawlen;
-		char	   *raw = kj_raw_bytes(payload, len, &rawlen);
-
-		st->recno = 1;
-		ingest_record_begin(ctx, 1, raw, rawlen);
-		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
-	}
-	else
+	doc = kj_parse_report(ctx, payload, len);
+	if (doc != NULL)
 		trivy_run(st, doc);
 	MemoryContextDelete(st->recctx);
 	pfree(st);

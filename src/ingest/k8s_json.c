@@ -17,6 +17,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
+#include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
 
 #define KJ_TO_STRING (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -399,4 +400,21 @@ kj_severity(const char *s)
 	if (kj_eq(s, "negligible") || kj_eq(s, "info") || kj_eq(s, "informational") || kj_eq(s, "none"))
 		return "info";
 	return "unknown";
+}
+
+json_object *
+kj_parse_report(IngestCtx *ctx, const char *payload, size_t len)
+{
+	const char *why = NULL;
+	json_object *doc = ju_parse(payload, len, &why);
+
+	if (doc == NULL)
+	{
+		size_t		rawlen;
+		char	   *raw = kj_raw_bytes(payload, len, &rawlen);
+
+		ingest_record_begin(ctx, 1, raw, rawlen);
+		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
+	}
+	return doc;
 }

@@ -60,6 +60,12 @@ extern char *kj_text_put(KjRec *r, json_object *o, const char *what);
 extern char *kj_raw(json_object *o, size_t *rawlen);
 extern char *kj_raw_bytes(const char *data, size_t len, size_t *rawlen);
 
+/*
+ * Parses a payload that is one whole report (a scanner run, an inventory dump);
+ * returns NULL after rejecting it as record 1 when it cannot be read.
+ */
+extern json_object *kj_parse_report(IngestCtx *ctx, const char *payload, size_t len);
+
 /* An ISO 8601 / RFC 3339 time member ("2023-04-05T19:38:08Z", fractions, offsets). */
 extern bool kj_time(KjRec *r, json_object *o, const char *key, TimestampTz *out);
 
