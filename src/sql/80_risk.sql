@@ -373,7 +373,10 @@ BEGIN
 			   LEAST(30, 10 * count(DISTINCT COALESCE(d.rule, '')) + 2 * (count(*) - count(DISTINCT COALESCE(d.rule, '')))
 						 + CASE WHEN max(d.severity_id) >= 4 THEN 5 ELSE 0 END)::integer,
 			   format('%s detector %s in the %s before %s: %s', count(*), CASE count(*) WHEN 1 THEN 'alert' ELSE 'alerts' END,
-					  detection_window, to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+					  CASE WHEN extract(epoch FROM detection_window) % 86400 = 0
+						   THEN (extract(epoch FROM detection_window) / 86400)::bigint || ' days'
+						   ELSE round(extract(epoch FROM detection_window) / 3600, 1) || ' hours' END,
+					  to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
 					  (SELECT string_agg(format('%s (%s)', z.rule, z.n), ', ' ORDER BY z.n DESC, z.rule)
 					   FROM (SELECT COALESCE(y.rule, 'detection finding') AS rule, count(*) AS n FROM dets y WHERE y.rid = d.rid
 							 GROUP BY 1) z)),
