@@ -73,10 +73,13 @@ AS $$
 #variable_conflict use_column
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	members bigint[];
 BEGIN
+	-- Resolved first, so an unknown namespace is an error even when there are no events.
+	members := ARRAY(SELECT x.member FROM correlate._namespace_members(observed_flows.namespace, observed_flows.cluster) x);
 	RETURN QUERY
 	WITH m AS MATERIALIZED (
-		SELECT x.member, x.pod FROM correlate._namespace_members(observed_flows.namespace, observed_flows.cluster) x
+		SELECT x AS member FROM unnest(members) x
 	), flows AS (
 		SELECT e.id, e.rule,
 			   CASE WHEN e.actor IN (SELECT m.member FROM m) THEN 'egress' ELSE 'ingress' END AS dir,
