@@ -1,0 +1,664 @@
+-- 80_risk.sql: risk scores that explain themselves, toxic combinations, and
+-- scheduled rescoring.
+--
+-- correlate.rescore() recomputes, for the current tenant, one row per resource in
+-- correlate.risk_score: a score in [0,100] and the reasons behind it, each a
+-- factor with a weight, a readable detail and the ids of its evidence (findings,
+-- events, relationships, resources, policy statements).  The factors:
+--
+--   internet_exposure          most likely path from the internet (graph engine)
+--   crown_jewel_access         most likely path to a crown jewel (graph engine)
+--   crown_jewel                the resource is a crown jewel itself
+--   vulnerability /            worst open vulnerability of the resource, its
+--   exploitable_vulnerability  containers and images (exploitable: known exploited,
+--                              flagged exploitable, or EPSS >= 0.5)
+--   privileged                 privileged / root / host-path / escalation checks
+--   excess_permissions /       grants the identity (or the identity a workload runs
+--   unused_admin_permissions   as) never used legitimately; admin when an unused grant
+--                              is a wildcard, iam: or sts:AssumeRole
+--   detection                  detector alerts (Falco...) within the window
+--
+-- A weight is what the factor alone would score.  Factors combine as independent
+-- chances (noisy-OR): score = 100 * (1 - prod(1 - weight/100)), so each factor takes
+-- its share of what the others left, no single one saturates the scale, and the
+-- score never leaves [0,100].  Toxic combinations (correlate.toxic_rule: named sets
+-- of factors that are worse together) add their bonus as one more reason and are
+-- recorded in correlate.toxic_combination with their evidence.
+--
+-- Legitimate use excludes events that correlate.correlate() tied to an incident and
+-- detector alerts, so run correlate() first (the scheduled job does both).  One
+-- rescoring of a tenant at a time: a per-tenant transaction advisory lock.  Scores
+-- are derived data; they are dumped only so a restored database shows them before
+-- the next rescoring.
+
+-- Misconfiguration checks that mean the workload runs with more power than it needs.
+CREATE FUNCTION correlate.risk_privilege_checks()
+RETURNS TABLE (check_id text, weight integer, description text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	VALUES
+		('privileged', 20, 'privileged container'),
+		('KSV017', 20, 'privileged container'),
+		('host-path', 12, 'mounts a host path'),
+		('KSV023', 12, 'mounts a host path'),
+		('host-network', 10, 'shares the host network'),
+		('KSV009', 10, 'shares the host network'),
+		('host-pid', 10, 'shares the host PID namespace'),
+		('KSV010', 10, 'shares the host PID namespace'),
+		('host-ipc', 8, 'shares the host IPC namespace'),
+		('KSV008', 8, 'shares the host IPC namespace'),
+		('sys-admin', 12, 'has CAP_SYS_ADMIN'),
+		('KSV005', 12, 'has CAP_SYS_ADMIN'),
+		('run-as-root', 6, 'runs as root'),
+		('KSV012', 6, 'runs as root'),
+		('allow-privilege-escalation', 6, 'allows privilege escalation'),
+		('KSV001', 6, 'allows privilege escalation')
+$$;
+COMMENT ON FUNCTION correlate.risk_privilege_checks()
+	IS 'Misconfiguration check ids (correlate''s own and Trivy''s KSV ids) that make the privileged risk factor, with the weight each adds (the factor is capped at 25).';
+
+CREATE TABLE correlate.toxic_rule (
+	name        text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9_.-]{0,62}$'),
+	description text NOT NULL CHECK (description <> ''),
+	factors     text[] NOT NULL CHECK (cardinality(factors) BETWEEN 2 AND 8 AND array_position(factors, NULL) IS NULL
+								   AND factors <@ ARRAY['internet_exposure', 'crown_jewel_access', 'crown_jewel',
+														'vulnerability', 'exploitable_vulnerability', 'privileged',
+														'excess_permissions', 'unused_admin_permissions', 'detection']),
+	domains     text[] CHECK (domains IS NULL OR (cardinality(domains) > 0 AND array_position(domains, NULL) IS NULL
+								   AND domains <@ ARRAY['network', 'identity', 'workload', 'kubernetes', 'data', 'cloud', 'compliance'])),
+	severity    text NOT NULL DEFAULT 'high' CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+	bonus       integer NOT NULL CHECK (bonus BETWEEN 0 AND 50),
+	enabled     boolean NOT NULL DEFAULT true,
+	builtin     boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE correlate.toxic_rule IS 'Named combinations of risk factors that are worse together than apart; a resource whose reasons include every factor matches.';
+COMMENT ON COLUMN correlate.toxic_rule.name IS 'Rule name, lower case (e.g. exposed-exploitable-privileged).';
+COMMENT ON COLUMN correlate.toxic_rule.description IS 'What the combination means, shown as the reason''s detail.';
+COMMENT ON COLUMN correlate.toxic_rule.factors IS 'Risk factors that must all be among the resource''s reasons (2 to 8 of the factors correlate.rescore() computes).';
+COMMENT ON COLUMN correlate.toxic_rule.domains IS 'Resource domains the rule applies to; NULL for any.';
+COMMENT ON COLUMN correlate.toxic_rule.severity IS 'low, medium, high or critical.';
+COMMENT ON COLUMN correlate.toxic_rule.bonus IS 'Weight in [0,50] of the extra reason a match adds to the score.';
+COMMENT ON COLUMN correlate.toxic_rule.enabled IS 'Disabled rules are not evaluated.';
+COMMENT ON COLUMN correlate.toxic_rule.builtin IS 'True for rules shipped with the extension (not dumped; recreated by CREATE EXTENSION).';
+
+INSERT INTO correlate.toxic_rule (name, description, factors, domains, severity, bonus, builtin) VALUES
+	('exposed-exploitable-privileged',
+	 'reachable from the internet, carries an exploitable vulnerability and runs privileged: one exploit owns the host',
+	 ARRAY['internet_exposure', 'exploitable_vulnerability', 'privileged'], ARRAY['workload'], 'critical', 30, true),
+	('data-path-unused-admin',
+	 'has a path to sensitive data and carries admin permissions it never uses: compromise turns into a data breach',
+	 ARRAY['crown_jewel_access', 'unused_admin_permissions'], ARRAY['workload', 'identity'], 'high', 20, true),
+	('exposed-under-attack',
+	 'reachable from the internet and a detector is firing on it: likely being exploited now',
+	 ARRAY['internet_exposure', 'detection'], ARRAY['workload'], 'critical', 25, true),
+	('exploitable-path-to-crown-jewel',
+	 'carries an exploitable vulnerability and has a path to a crown jewel',
+	 ARRAY['exploitable_vulnerability', 'crown_jewel_access'], ARRAY['workload'], 'high', 15, true);
+
+CREATE TABLE correlate.risk_score (
+	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
+	resource_id bigint NOT NULL,
+	score       smallint NOT NULL CHECK (score BETWEEN 0 AND 100),
+	reasons     jsonb NOT NULL CHECK (jsonb_typeof(reasons) = 'array'),
+	scored_at   timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, resource_id),
+	FOREIGN KEY (tenant, resource_id) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX risk_score_score_idx ON correlate.risk_score (tenant, score DESC);
+COMMENT ON TABLE correlate.risk_score IS 'Risk of each resource with at least one risk factor, and why; rebuilt by correlate.rescore().';
+COMMENT ON COLUMN correlate.risk_score.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.risk_score.resource_id IS 'The scored resource.';
+COMMENT ON COLUMN correlate.risk_score.score IS 'Risk in [0,100]: 100 * (1 - product of (1 - weight/100)) over the reasons.';
+COMMENT ON COLUMN correlate.risk_score.reasons IS 'Array of {factor, weight, detail, evidence}, heaviest first; evidence holds ids of findings, events, relationships, resources and statements.';
+COMMENT ON COLUMN correlate.risk_score.scored_at IS 'When the score was computed.';
+
+CREATE TABLE correlate.toxic_combination (
+	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
+	id          bigint GENERATED ALWAYS AS IDENTITY,
+	rule        text NOT NULL REFERENCES correlate.toxic_rule (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	resource_id bigint NOT NULL,
+	severity    text NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+	reasons     jsonb NOT NULL CHECK (jsonb_typeof(reasons) = 'array'),
+	evidence    jsonb NOT NULL CHECK (jsonb_typeof(evidence) = 'object'),
+	first_seen  timestamptz NOT NULL DEFAULT now(),
+	last_seen   timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, rule, resource_id),
+	FOREIGN KEY (tenant, resource_id) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX toxic_combination_resource_idx ON correlate.toxic_combination (tenant, resource_id);
+COMMENT ON TABLE correlate.toxic_combination IS 'Toxic combinations matched by the latest rescoring: which rule, on which resource, with the reasons and evidence that made it.';
+COMMENT ON COLUMN correlate.toxic_combination.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.toxic_combination.id IS 'Surrogate id.';
+COMMENT ON COLUMN correlate.toxic_combination.rule IS 'The matched correlate.toxic_rule.';
+COMMENT ON COLUMN correlate.toxic_combination.resource_id IS 'Resource the combination is on.';
+COMMENT ON COLUMN correlate.toxic_combination.severity IS 'The rule''s severity.';
+COMMENT ON COLUMN correlate.toxic_combination.reasons IS 'The risk reasons (one per factor of the rule) that matched.';
+COMMENT ON COLUMN correlate.toxic_combination.evidence IS 'Union of the evidence ids of those reasons.';
+COMMENT ON COLUMN correlate.toxic_combination.first_seen IS 'First rescoring that matched it (kept while it keeps matching).';
+COMMENT ON COLUMN correlate.toxic_combination.last_seen IS 'Latest rescoring that matched it.';
+
+DO $rls$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['risk_score', 'toxic_combination'] LOOP
+		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
+						USING (tenant = (SELECT correlate.current_tenant()))
+						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
+	END LOOP;
+END
+$rls$;
+
+-- Evidence objects: {"findings": [...], "events": [...], ...}, empty lists left out.
+CREATE FUNCTION correlate._evidence(findings bigint[] DEFAULT NULL, events bigint[] DEFAULT NULL,
+	relationships bigint[] DEFAULT NULL, resources bigint[] DEFAULT NULL, statements bigint[] DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(jsonb_object_agg(k, to_jsonb(v) ORDER BY k), '{}')
+	FROM (VALUES ('findings', ARRAY(SELECT DISTINCT x FROM unnest(findings) x WHERE x IS NOT NULL ORDER BY x)),
+				 ('events', ARRAY(SELECT DISTINCT x FROM unnest(events) x WHERE x IS NOT NULL ORDER BY x)),
+				 ('relationships', ARRAY(SELECT DISTINCT x FROM unnest(relationships) x WHERE x IS NOT NULL ORDER BY x)),
+				 ('resources', ARRAY(SELECT DISTINCT x FROM unnest(resources) x WHERE x IS NOT NULL ORDER BY x)),
+				 ('statements', ARRAY(SELECT DISTINCT x FROM unnest(statements) x WHERE x IS NOT NULL ORDER BY x))) e(k, v)
+	WHERE cardinality(v) > 0;
+$$;
+COMMENT ON FUNCTION correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]) IS 'Internal: an evidence object from id lists (sorted, deduplicated, empty lists omitted).';
+
+-- The ids of one kind in a set of evidence objects.
+CREATE FUNCTION correlate._evidence_ids(evidence jsonb, what text) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(
+		CASE WHEN jsonb_typeof(evidence->what) = 'array' THEN evidence->what ELSE '[]' END) x);
+$$;
+COMMENT ON FUNCTION correlate._evidence_ids(jsonb, text) IS 'Internal: the ids listed under one key of an evidence object.';
+
+-- The union of a JSON array of evidence objects.
+CREATE FUNCTION correlate._evidence_union(evidences jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(jsonb_object_agg(s.k, s.ids), '{}')
+	FROM (SELECT e.key AS k, jsonb_agg(DISTINCT x.v::bigint ORDER BY x.v::bigint) AS ids
+		  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(evidences) = 'array' THEN evidences ELSE '[]' END) o(ev)
+		  CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(o.ev) = 'object' THEN o.ev ELSE '{}' END) e
+		  CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value ELSE '[]' END) x(v)
+		  WHERE x.v ~ '^[0-9]+$'
+		  GROUP BY e.key) s;
+$$;
+COMMENT ON FUNCTION correlate._evidence_union(jsonb) IS 'Internal: merges an array of evidence objects into one (ids deduplicated and sorted per key).';
+
+-- Noisy-OR of weights in [0,100].
+CREATE FUNCTION correlate._combine_weights(weights integer[]) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT round(100 * (1 - COALESCE(exp(sum(ln(1 - LEAST(GREATEST(w, 0), 99) / 100.0))), 1)))::smallint
+	FROM unnest(weights) w;
+$$;
+COMMENT ON FUNCTION correlate._combine_weights(integer[]) IS 'Internal: combines reason weights into a score: 100 * (1 - product of (1 - weight/100)).';
+
+-- Identities a principal used legitimately: its events' actions, except detector
+-- alerts and events tied to an incident.
+CREATE FUNCTION correlate._legitimate_actions(principal bigint, since timestamptz DEFAULT NULL)
+RETURNS TABLE (action text, used bigint, events bigint[], resources text[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	RETURN QUERY
+	SELECT e.action, count(*), array_agg(e.id ORDER BY e.id),
+		   CASE WHEN bool_and(tr.uid LIKE 'arn:%') THEN array_agg(DISTINCT tr.uid ORDER BY tr.uid) END
+	FROM correlate.event e
+	LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.id = e.target
+	WHERE e.tenant = t AND e.actor = _legitimate_actions.principal AND e.action ~ '^[A-Za-z0-9-]+:[A-Za-z0-9*]+$'
+	  AND (since IS NULL OR e.ts >= since)
+	  AND e.rule IS NULL
+	  AND (e.outcome IS NULL OR lower(e.outcome) IN ('success', 'succeeded', 'ok'))
+	  AND NOT EXISTS (SELECT 1 FROM correlate.incident_event ie WHERE ie.tenant = t AND ie.event_id = e.id)
+	GROUP BY e.action;
+END
+$$;
+COMMENT ON FUNCTION correlate._legitimate_actions(bigint, timestamptz)
+	IS 'Internal: actions a principal performed successfully, outside incidents and detector alerts, with the events and (when every event has an ARN target) the resources.';
+
+-- One row per (resource, factor): the reasons rescore() stores.
+CREATE FUNCTION correlate._risk_reasons(as_of timestamptz, detection_window interval)
+RETURNS TABLE (resource_id bigint, factor text, weight integer, detail text, evidence jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	inet_id bigint := correlate.resource_id('internet');
+	jewel_min real := COALESCE(NULLIF(current_setting('correlate.crown_jewel_criticality', true), '')::real, 0.8);
+	jewels bigint[];
+BEGIN
+	jewels := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.criticality >= jewel_min ORDER BY r.id);
+
+	RETURN QUERY
+	WITH RECURSIVE
+	res AS MATERIALIZED (
+		SELECT r.id, r.kind, r.domain, r.name, r.uid, r.criticality FROM correlate.resource r
+		WHERE r.tenant = t AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+	),
+	rel AS MATERIALIZED (
+		SELECT l.id, l.src, l.dst, l.kind, l.likelihood FROM correlate.relationship l WHERE l.tenant = t
+	),
+	-- A workload's parts: its containers (pod -contains-> container, container -runs_on-> pod)
+	-- and the images it or they use.
+	parts AS (
+		SELECT l.src AS rid, l.dst AS mid FROM rel l JOIN res m ON m.id = l.dst AND m.kind = 'container'
+		WHERE l.kind = 'contains'
+		UNION
+		SELECT l.dst, l.src FROM rel l JOIN res m ON m.id = l.src AND m.kind = 'container'
+		JOIN res p ON p.id = l.dst AND p.kind <> 'container'
+		WHERE l.kind = 'runs_on'
+	),
+	members AS MATERIALIZED (
+		SELECT r.id AS rid, r.id AS mid FROM res r
+		UNION SELECT p.rid, p.mid FROM parts p
+		UNION SELECT l.src, l.dst FROM rel l WHERE l.kind = 'uses_image'
+		UNION SELECT p.rid, l.dst FROM parts p JOIN rel l ON l.src = p.mid AND l.kind = 'uses_image'
+	),
+	-- Internet exposure: the most likely path from the internet, walked back through via.
+	from_inet AS MATERIALIZED (
+		SELECT b.resource_id, b.hops, b.likelihood, b.via FROM correlate.blast_radius(ARRAY[inet_id]) b
+		WHERE inet_id IS NOT NULL
+	),
+	inet_walk (rid, cur, names, rels) AS (
+		SELECT f.resource_id, f.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM from_inet f WHERE f.hops > 0
+		UNION ALL
+		SELECT w.rid, f.via, (SELECT r.name FROM res r WHERE r.id = w.cur) || w.names,
+			   (SELECT l.id FROM rel l WHERE l.src = f.via AND l.dst = w.cur ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
+		FROM inet_walk w JOIN from_inet f ON f.resource_id = w.cur WHERE f.via IS NOT NULL
+	),
+	inet_reason AS (
+		SELECT f.resource_id AS rid, 'internet_exposure'::text AS factor,
+			   round(30 * f.likelihood)::integer AS weight,
+			   format('reachable from the internet: internet -> %s (%s %s, likelihood %s)',
+					  array_to_string(w.names, ' -> '), f.hops, CASE f.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
+					  round(f.likelihood::numeric, 3)) AS detail,
+			   correlate._evidence(relationships => w.rels) AS evidence
+		FROM from_inet f JOIN inet_walk w ON w.rid = f.resource_id AND w.cur = inet_id
+		JOIN res r ON r.id = f.resource_id
+		WHERE f.hops > 0
+	),
+	-- Crown jewel access: the most likely path to a crown jewel, walked forward through via.
+	to_jewel AS MATERIALIZED (
+		SELECT x.resource_id, x.hops, x.likelihood, x.via FROM correlate.exposure(jewels) x
+		WHERE cardinality(jewels) > 0
+	),
+	jewel_walk (rid, cur, names, rels) AS (
+		SELECT x.resource_id, x.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM to_jewel x WHERE x.hops > 0
+		UNION ALL
+		SELECT w.rid, x.via, w.names || (SELECT r.name FROM res r WHERE r.id = x.via),
+			   w.rels || (SELECT l.id FROM rel l WHERE l.src = w.cur AND l.dst = x.via ORDER BY l.likelihood DESC, l.id LIMIT 1)
+		FROM jewel_walk w JOIN to_jewel x ON x.resource_id = w.cur WHERE x.via IS NOT NULL
+	),
+	jewel_reason AS (
+		SELECT x.resource_id AS rid, 'crown_jewel_access'::text AS factor,
+			   round(25 * x.likelihood)::integer AS weight,
+			   format('can reach crown jewel %s: %s -> %s (%s %s, likelihood %s)',
+					  w.names[cardinality(w.names)], r.name, array_to_string(w.names, ' -> '), x.hops,
+					  CASE x.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(x.likelihood::numeric, 3)),
+			   correlate._evidence(relationships => w.rels, resources => ARRAY[w.cur])
+		FROM to_jewel x JOIN jewel_walk w ON w.rid = x.resource_id AND w.cur = ANY (jewels)
+		JOIN res r ON r.id = x.resource_id
+		WHERE x.hops > 0
+	),
+	crown_reason AS (
+		SELECT r.id AS rid, 'crown_jewel'::text AS factor, round(15 * r.criticality)::integer AS weight,
+			   format('is a crown jewel (criticality %s)', round(r.criticality::numeric, 2)),
+			   correlate._evidence(resources => ARRAY[r.id])
+		FROM res r WHERE r.id = ANY (jewels)
+	),
+	-- Vulnerabilities of the resource and its parts.
+	vulns AS (
+		SELECT m.rid, f.id AS fid, f.check_id, f.package, f.severity, f.cvss, f.known_exploited, mr.name AS on_name,
+			   (f.known_exploited OR lower(COALESCE(f.props->>'exploitable', '')) IN ('true', 'yes')
+				OR COALESCE(f.epss, 0) >= 0.5) AS exploitable,
+			   LEAST(35, round(2 * COALESCE(f.cvss, CASE f.severity WHEN 'critical' THEN 9.5 WHEN 'high' THEN 7.5
+															WHEN 'medium' THEN 5 WHEN 'low' THEN 2.5 ELSE 0 END)
+							   + CASE WHEN f.known_exploited THEN 10 ELSE 0 END + 5 * COALESCE(f.epss, 0)))::integer AS w
+		FROM members m
+		JOIN correlate.finding f ON f.tenant = t AND f.resource = m.mid AND f.kind = 'vulnerability' AND f.status = 'open'
+		JOIN res mr ON mr.id = m.mid
+	),
+	vuln_reason AS (
+		SELECT DISTINCT ON (v.rid) v.rid,
+			   CASE WHEN v.exploitable THEN 'exploitable_vulnerability' ELSE 'vulnerability' END AS factor,
+			   v.w AS weight,
+			   format('%s%s on %s: %s%s%s%s', v.check_id, COALESCE(' in ' || NULLIF(v.package, ''), ''), v.on_name, v.severity,
+					  ', CVSS ' || v.cvss, CASE WHEN v.known_exploited THEN ', known exploited' WHEN v.exploitable THEN ', exploitable' ELSE '' END,
+					  CASE WHEN n.c > 1 THEN format(' (and %s more open)', n.c - 1) ELSE '' END),
+			   correlate._evidence(findings => n.ids)
+		FROM vulns v
+		JOIN (SELECT x.rid, count(*) AS c, array_agg(x.fid) AS ids FROM vulns x GROUP BY x.rid) n ON n.rid = v.rid
+		ORDER BY v.rid, v.exploitable DESC, v.w DESC, v.cvss DESC NULLS LAST, v.check_id, v.fid
+	),
+	-- Privileged, root, host-path and similar misconfigurations.
+	privs AS (
+		SELECT m.rid, f.id AS fid, c.weight AS w, c.description, f.check_id
+		FROM members m
+		JOIN correlate.finding f ON f.tenant = t AND f.resource = m.mid AND f.kind = 'misconfiguration' AND f.status = 'open'
+		JOIN correlate.risk_privilege_checks() c ON lower(c.check_id) = lower(f.check_id)
+	),
+	priv_reason AS (
+		SELECT p.rid, 'privileged'::text, LEAST(25, sum(DISTINCT p.w))::integer,
+			   string_agg(DISTINCT p.description, ', '),
+			   correlate._evidence(findings => array_agg(p.fid))
+		FROM (SELECT DISTINCT ON (x.rid, x.description) x.* FROM privs x ORDER BY x.rid, x.description, x.w DESC) d
+		JOIN privs p ON p.rid = d.rid AND p.description = d.description
+		GROUP BY p.rid
+	),
+	-- Detector alerts on the resource or its parts within the window.
+	dets AS (
+		SELECT DISTINCT m.rid, e.id AS eid, e.rule, e.severity_id
+		FROM members m
+		JOIN correlate.event e ON e.tenant = t AND (e.actor = m.mid OR e.target = m.mid)
+		WHERE (e.rule IS NOT NULL OR e.class_uid = 2004)
+		  AND e.ts > as_of - detection_window AND e.ts <= as_of
+	),
+	det_reason AS (
+		SELECT d.rid, 'detection'::text,
+			   LEAST(30, 10 * count(DISTINCT COALESCE(d.rule, '')) + 2 * (count(*) - count(DISTINCT COALESCE(d.rule, '')))
+						 + CASE WHEN max(d.severity_id) >= 4 THEN 5 ELSE 0 END)::integer,
+			   format('%s detector %s in the %s before %s: %s', count(*), CASE count(*) WHEN 1 THEN 'alert' ELSE 'alerts' END,
+					  CASE WHEN extract(epoch FROM detection_window) % 86400 = 0
+						   THEN (extract(epoch FROM detection_window) / 86400)::bigint || ' days'
+						   ELSE round(extract(epoch FROM detection_window) / 3600, 1) || ' hours' END,
+					  to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+					  (SELECT string_agg(format('%s (%s)', z.rule, z.n), ', ' ORDER BY z.n DESC, z.rule)
+					   FROM (SELECT COALESCE(y.rule, 'detection finding') AS rule, count(*) AS n FROM dets y WHERE y.rid = d.rid
+							 GROUP BY 1) z)),
+			   correlate._evidence(events => array_agg(d.eid))
+		FROM dets d GROUP BY d.rid
+	),
+	-- Grants never used legitimately, per user or role.
+	idents AS (
+		SELECT r.id FROM res r WHERE r.kind IN ('aws:iam:role', 'aws:iam:user')
+	),
+	grants AS MATERIALIZED (
+		SELECT i.id AS pid, w.action AS pat, w.except_actions, w.statement
+		FROM idents i CROSS JOIN LATERAL correlate.what_can(i.id) w
+		WHERE w.decision IN ('allow', 'conditional', 'partial')
+	),
+	used AS MATERIALIZED (
+		SELECT i.id AS pid, u.action FROM idents i CROSS JOIN LATERAL correlate._legitimate_actions(i.id) u
+	),
+	unused AS (
+		SELECT g.pid, g.pat::text AS pat, g.statement,
+			   (g.pat::text = '*' OR g.pat::text LIKE '%:*' OR g.pat::text LIKE 'iam:%'
+				OR g.pat::text LIKE 'sts:AssumeRole%') AS admin
+		FROM grants g
+		WHERE NOT EXISTS (SELECT 1 FROM used u WHERE u.pid = g.pid AND g.pat OPERATOR(correlate.~~>) u.action
+							AND (g.except_actions IS NULL OR NOT g.except_actions OPERATOR(correlate.~~>) u.action))
+	),
+	perm_own AS (
+		SELECT u.pid,
+			   CASE WHEN bool_or(u.admin) THEN 'unused_admin_permissions' ELSE 'excess_permissions' END AS factor,
+			   CASE WHEN bool_or(u.admin) THEN LEAST(25, 10 + 5 * count(DISTINCT u.pat) FILTER (WHERE u.admin)
+														+ 2 * count(DISTINCT u.pat) FILTER (WHERE NOT u.admin))
+					ELSE LEAST(15, 3 * count(DISTINCT u.pat)) END::integer AS weight,
+			   string_agg(DISTINCT u.pat, ', ') AS pats,
+			   (SELECT string_agg(DISTINCT x.action, ', ') FROM used x WHERE x.pid = u.pid) AS used_actions,
+			   array_agg(u.statement) AS stmts
+		FROM unused u GROUP BY u.pid
+	),
+	-- Workloads and service accounts take on the grants of the identities they run as.
+	ident_chain AS (
+		SELECT l.src AS rid, l.dst AS iid, ARRAY[l.dst] AS via, ARRAY[l.id] AS rels
+		FROM rel l WHERE l.kind IN ('runs_as', 'assumes')
+		UNION ALL
+		SELECT c.rid, l.dst, c.via || l.dst, c.rels || l.id
+		FROM ident_chain c JOIN rel l ON l.src = c.iid AND l.kind = 'assumes'
+		WHERE cardinality(c.via) < 3 AND NOT l.dst = ANY (c.via) AND l.dst <> c.rid
+	),
+	perm_reason AS (
+		SELECT p.pid AS rid, p.factor, p.weight,
+			   format('granted but never used legitimately: %s (used: %s)', p.pats, COALESCE(p.used_actions, 'nothing')),
+			   correlate._evidence(statements => p.stmts)
+		FROM perm_own p
+		UNION ALL
+		SELECT * FROM (
+		SELECT DISTINCT ON (c.rid) c.rid, p.factor, p.weight,
+			   format('runs as %s, granted but never used legitimately: %s (used: %s)',
+					  (SELECT string_agg(r.name, ' -> ' ORDER BY o) FROM unnest(c.via) WITH ORDINALITY v(x, o) JOIN res r ON r.id = v.x),
+					  p.pats, COALESCE(p.used_actions, 'nothing')),
+			   correlate._evidence(statements => p.stmts, relationships => c.rels, resources => ARRAY[c.iid])
+		FROM ident_chain c JOIN perm_own p ON p.pid = c.iid
+		JOIN res r ON r.id = c.rid
+		WHERE NOT EXISTS (SELECT 1 FROM perm_own q WHERE q.pid = c.rid)
+		ORDER BY c.rid, p.weight DESC, cardinality(c.via), c.iid) via_identity
+	),
+	all_reasons AS (
+		SELECT * FROM inet_reason
+		UNION ALL SELECT * FROM jewel_reason
+		UNION ALL SELECT * FROM crown_reason
+		UNION ALL SELECT * FROM vuln_reason
+		UNION ALL SELECT * FROM priv_reason
+		UNION ALL SELECT * FROM det_reason
+		UNION ALL SELECT * FROM perm_reason
+	)
+	SELECT a.rid, a.factor, a.weight, a.detail, a.evidence FROM all_reasons a
+	WHERE a.weight > 0;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_reasons(timestamptz, interval) IS 'Internal: the risk reasons of every resource of the tenant, one row per (resource, factor).';
+
+CREATE FUNCTION correlate.rescore(as_of timestamptz DEFAULT NULL, detection_window interval DEFAULT '7 days')
+RETURNS TABLE (resources bigint, toxic_combinations bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	at timestamptz := COALESCE(as_of, now());
+	n_res bigint;
+	n_toxic bigint;
+BEGIN
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'as_of must be a finite time'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('as_of is %s.', at);
+	END IF;
+	IF detection_window IS NULL OR detection_window < interval '0' THEN
+		RAISE EXCEPTION 'detection_window must be a non-negative interval'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('detection_window is %s.', COALESCE(detection_window::text, 'NULL'));
+	END IF;
+
+	-- One rescoring of a tenant at a time; readers see the previous scores until commit.
+	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.rescore/' || t, 7124));
+
+	-- One statement: the reasons are computed once, then scores and toxic combinations
+	-- are replaced (upsert what holds, delete what no longer does).
+	WITH reason AS MATERIALIZED (
+		SELECT * FROM correlate._risk_reasons(at, detection_window)
+	), toxic AS MATERIALIZED (
+		-- Every factor of an enabled rule among the resource's reasons.
+		SELECT tr.name AS rule, x.resource_id, tr.severity, tr.bonus, tr.description,
+			   jsonb_agg(jsonb_build_object('factor', x.factor, 'weight', x.weight, 'detail', x.detail, 'evidence', x.evidence)
+						 ORDER BY x.weight DESC, x.factor) AS reasons,
+			   correlate._evidence_union(jsonb_agg(x.evidence)) AS evidence
+		FROM correlate.toxic_rule tr
+		JOIN reason x ON x.factor = ANY (tr.factors)
+		JOIN correlate.resource r ON r.tenant = t AND r.id = x.resource_id
+		WHERE tr.enabled AND (tr.domains IS NULL OR r.domain = ANY (tr.domains))
+		GROUP BY tr.name, x.resource_id, tr.severity, tr.bonus, tr.description, tr.factors
+		HAVING count(DISTINCT x.factor) = cardinality(tr.factors)
+	), score AS (
+		SELECT a.resource_id, correlate._combine_weights(array_agg(a.weight)) AS score,
+			   jsonb_agg(jsonb_build_object('factor', a.factor, 'weight', a.weight, 'detail', a.detail, 'evidence', a.evidence)
+						 ORDER BY a.weight DESC, a.factor, a.detail) AS reasons
+		FROM (SELECT x.resource_id, x.factor, x.weight, x.detail, x.evidence FROM reason x
+			  UNION ALL
+			  SELECT y.resource_id, 'toxic_combination', y.bonus, y.rule || ': ' || y.description, y.evidence
+			  FROM toxic y) a
+		GROUP BY a.resource_id
+	), del_score AS (
+		DELETE FROM correlate.risk_score s
+		WHERE s.tenant = t AND NOT EXISTS (SELECT 1 FROM score x WHERE x.resource_id = s.resource_id)
+		RETURNING 1
+	), up_score AS (
+		INSERT INTO correlate.risk_score AS s (tenant, resource_id, score, reasons, scored_at)
+		SELECT t, x.resource_id, x.score, x.reasons, now() FROM score x
+		ON CONFLICT (tenant, resource_id) DO UPDATE SET
+			score = EXCLUDED.score, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
+		RETURNING 1
+	), del_toxic AS (
+		DELETE FROM correlate.toxic_combination c
+		WHERE c.tenant = t AND NOT EXISTS (SELECT 1 FROM toxic y WHERE y.rule = c.rule AND y.resource_id = c.resource_id)
+		RETURNING 1
+	), up_toxic AS (
+		INSERT INTO correlate.toxic_combination AS c (tenant, rule, resource_id, severity, reasons, evidence, first_seen, last_seen)
+		SELECT t, y.rule, y.resource_id, y.severity, y.reasons, y.evidence, now(), now() FROM toxic y
+		ON CONFLICT (tenant, rule, resource_id) DO UPDATE SET
+			severity = EXCLUDED.severity, reasons = EXCLUDED.reasons, evidence = EXCLUDED.evidence,
+			last_seen = EXCLUDED.last_seen
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM up_score), (SELECT count(*) FROM up_toxic) INTO n_res, n_toxic;
+
+	RETURN QUERY SELECT n_res, n_toxic;
+END
+$$;
+COMMENT ON FUNCTION correlate.rescore(timestamptz, interval)
+	IS 'Recomputes the current tenant''s risk scores, reasons and toxic combinations (detections count within detection_window before as_of, default now()); returns how many resources were scored and how many toxic combinations matched.';
+
+CREATE FUNCTION correlate.explain_risk(resource_id bigint)
+RETURNS TABLE (factor text, weight integer, detail text, evidence text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	IF explain_risk.resource_id IS NULL THEN
+		RAISE EXCEPTION 'resource_id must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = explain_risk.resource_id) THEN
+		RAISE EXCEPTION 'resource % does not exist', explain_risk.resource_id
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('No resource with id %s in tenant "%s".', explain_risk.resource_id, t),
+				  HINT = 'Look the id up with correlate.resource_id(uid).';
+	END IF;
+	RETURN QUERY
+	SELECT x.r->>'factor', (x.r->>'weight')::integer, x.r->>'detail',
+		   (SELECT string_agg(format('%s %s', e.key, (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(e.value) v)),
+							  '; ' ORDER BY e.key)
+			FROM jsonb_each(x.r->'evidence') e)
+	FROM correlate.risk_score s, jsonb_array_elements(s.reasons) WITH ORDINALITY x(r, o)
+	WHERE s.tenant = t AND s.resource_id = explain_risk.resource_id
+	ORDER BY x.o;
+END
+$$;
+COMMENT ON FUNCTION correlate.explain_risk(bigint)
+	IS 'The reasons behind a resource''s risk score, heaviest first: factor, weight, a readable detail and the evidence ids (no rows when the resource has no risk factor or was not rescored).';
+
+-- Scheduled rescoring with pg_cron.  The job's command is a fixed call with the
+-- tenant as a quoted literal; it runs as the role that scheduled it, so it sees and
+-- writes exactly what that role may.
+CREATE FUNCTION correlate.run_scheduled_rescore(tenant text)
+RETURNS TABLE (incidents bigint, resources bigint, toxic_combinations bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n_inc bigint;
+	r record;
+BEGIN
+	IF run_scheduled_rescore.tenant IS NULL THEN
+		RAISE EXCEPTION 'tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM set_config('correlate.tenant', run_scheduled_rescore.tenant, true);
+	PERFORM correlate.current_tenant();		-- raises unless the role was granted the tenant
+	SELECT count(*) INTO n_inc FROM correlate.correlate() c WHERE c.created;
+	SELECT * INTO r FROM correlate.rescore();
+	RETURN QUERY SELECT n_inc, r.resources, r.toxic_combinations;
+END
+$$;
+COMMENT ON FUNCTION correlate.run_scheduled_rescore(text)
+	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate() then rescore(); returns incidents created, resources scored and toxic combinations.';
+
+CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	job bigint;
+BEGIN
+	IF schedule IS NULL OR btrim(schedule) = '' THEN
+		RAISE EXCEPTION 'schedule must not be empty'
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a cron schedule such as ''*/15 * * * *''.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Scheduled rescoring runs as a pg_cron job.',
+				  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call correlate.rescore() from your own scheduler.';
+	END IF;
+	-- cron.schedule(name, ...) replaces the calling role's job of that name.
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+		INTO job
+		USING 'correlate-rescore/' || t, schedule, format('SELECT * FROM correlate.run_scheduled_rescore(%L)', t);
+	RETURN job;
+END
+$$;
+COMMENT ON FUNCTION correlate.schedule_rescoring(text)
+	IS 'Schedules correlate() and rescore() for the current tenant as a pg_cron job named correlate-rescore/<tenant>, run as the calling role; returns the job id. Errors when pg_cron is not installed.';
+
+CREATE FUNCTION correlate.unschedule_rescoring()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	found_job boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Nothing can be scheduled without pg_cron; see correlate.schedule_rescoring().';
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job j WHERE j.jobname = $1 AND j.username = current_user)'
+		INTO found_job USING 'correlate-rescore/' || t;
+	IF found_job THEN
+		EXECUTE 'SELECT cron.unschedule($1)' USING 'correlate-rescore/' || t;
+	END IF;
+	RETURN found_job;
+END
+$$;
+COMMENT ON FUNCTION correlate.unschedule_rescoring()
+	IS 'Removes the calling role''s rescoring job of the current tenant; false when there was none.';
+
+SELECT pg_catalog.pg_extension_config_dump('correlate.toxic_rule', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('correlate.risk_score', '');
+SELECT pg_catalog.pg_extension_config_dump('correlate.toxic_combination', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.toxic_combination', 'id')::regclass, '');
+
+GRANT SELECT ON correlate.toxic_rule, correlate.risk_score, correlate.toxic_combination TO correlate_reader;
+GRANT INSERT, UPDATE, DELETE ON correlate.risk_score, correlate.toxic_combination TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
+GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
+	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]), correlate._evidence_ids(jsonb, text),
+	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
+	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval)
+	TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
+	correlate.schedule_rescoring(text), correlate.unschedule_rescoring()
+	TO correlate_writer;

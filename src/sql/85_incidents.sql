@@ -1,0 +1,423 @@
+-- 85_incidents.sql: multi-domain correlation of events into incidents.
+--
+-- A correlation rule is data: a row in correlate.correlation_rule and its ordered
+-- steps in correlate.correlation_step.  A step matches events by domain, OCSF
+-- class, action and detector-rule patterns (globs: * and ?, case-insensitive),
+-- minimum severity and target kind.  correlate.correlate() takes each event that
+-- matches a rule's first step (the anchor) and looks for the following steps in
+-- order, each no earlier than the previous step's first match and all within the
+-- rule's time window after the anchor.  Steps chain through entity resolution:
+-- an event's entities are its actor and target (or the owner of its source
+-- address when it names no actor), extended along the identity chain container
+-- -> pod -> service account -> IAM role (contains / runs_on, runs_as, assumes).
+-- With link 'identity_chain' a step's events must share an entity with the
+-- anchor's; with 'same_resource' they must share the anchor's own actor or target.
+--
+-- Every matching event of every step joins the incident.  Incidents are keyed by
+-- (rule, anchor event), so running correlate() again creates no duplicates: it
+-- adds events that arrived since and leaves the rest alone; an event already
+-- inside an incident of a rule does not anchor another one of the same rule.
+-- incident_event refers to events by id and time without a foreign key (events
+-- live in partitions that retention drops); the timeline skips events gone.
+
+CREATE TABLE correlate.correlation_rule (
+	name        text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9_.-]{0,62}$'),
+	title       text NOT NULL CHECK (title <> '' AND length(title) <= 200),
+	description text NOT NULL,
+	severity    text NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+	time_window interval NOT NULL CHECK (time_window > interval '0' AND time_window <= interval '30 days'),
+	enabled     boolean NOT NULL DEFAULT true,
+	builtin     boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE correlate.correlation_rule IS 'Declarative multi-step correlation rules; correlate.correlate() turns their matches into incidents.';
+COMMENT ON COLUMN correlate.correlation_rule.name IS 'Rule name, lower case.';
+COMMENT ON COLUMN correlate.correlation_rule.title IS 'Incident title for matches of this rule.';
+COMMENT ON COLUMN correlate.correlation_rule.description IS 'What the rule detects.';
+COMMENT ON COLUMN correlate.correlation_rule.severity IS 'Severity of its incidents: low, medium, high or critical.';
+COMMENT ON COLUMN correlate.correlation_rule.time_window IS 'How long after the anchor event (first step) the later steps may happen (at most 30 days).';
+COMMENT ON COLUMN correlate.correlation_rule.enabled IS 'Disabled rules are not evaluated.';
+COMMENT ON COLUMN correlate.correlation_rule.builtin IS 'True for rules shipped with the extension (not dumped; recreated by CREATE EXTENSION).';
+
+-- A non-empty list of non-empty glob patterns of at most 256 characters.
+CREATE FUNCTION correlate._patterns_ok(patterns text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT cardinality(patterns) BETWEEN 1 AND 100
+	   AND NOT EXISTS (SELECT 1 FROM unnest(patterns) p WHERE p IS NULL OR p = '' OR length(p) > 256);
+$$;
+COMMENT ON FUNCTION correlate._patterns_ok(text[]) IS 'Internal: whether a correlation step''s pattern list is 1 to 100 non-empty patterns of at most 256 characters.';
+
+CREATE TABLE correlate.correlation_step (
+	rule         text NOT NULL REFERENCES correlate.correlation_rule (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	step         integer NOT NULL CHECK (step BETWEEN 1 AND 20),
+	label        text NOT NULL CHECK (label <> ''),
+	domains      text[] CHECK (domains IS NULL OR (cardinality(domains) > 0 AND array_position(domains, NULL) IS NULL
+							  AND domains <@ ARRAY['network', 'identity', 'workload', 'kubernetes', 'data', 'cloud', 'compliance'])),
+	class_uids   integer[] CHECK (class_uids IS NULL OR (cardinality(class_uids) > 0 AND array_position(class_uids, NULL) IS NULL
+							  AND 0 <= ALL (class_uids) AND 999999 >= ALL (class_uids))),
+	actions      text[] CHECK (actions IS NULL OR correlate._patterns_ok(actions)),
+	rules        text[] CHECK (rules IS NULL OR correlate._patterns_ok(rules)),
+	min_severity smallint CHECK (min_severity BETWEEN 0 AND 6),
+	target_kinds text[] CHECK (target_kinds IS NULL OR (cardinality(target_kinds) > 0 AND array_position(target_kinds, NULL) IS NULL)),
+	link         text NOT NULL DEFAULT 'identity_chain' CHECK (link IN ('identity_chain', 'same_resource')),
+	PRIMARY KEY (rule, step),
+	CHECK (domains IS NOT NULL OR class_uids IS NOT NULL OR actions IS NOT NULL OR rules IS NOT NULL)
+);
+COMMENT ON TABLE correlate.correlation_step IS 'The ordered steps of a correlation rule: which events each step matches and how it links to the anchor.';
+COMMENT ON COLUMN correlate.correlation_step.rule IS 'The rule the step belongs to.';
+COMMENT ON COLUMN correlate.correlation_step.step IS 'Position in the rule (1 is the anchor); steps are matched in this order.';
+COMMENT ON COLUMN correlate.correlation_step.label IS 'What the step stands for (shown nowhere else but documents the rule).';
+COMMENT ON COLUMN correlate.correlation_step.domains IS 'Event domains that match; NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.class_uids IS 'OCSF classes that match; NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.actions IS 'Glob patterns (* and ?, case-insensitive) one of which the event''s action must match; NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.rules IS 'Glob patterns one of which the event''s detector rule must match (so the event must carry a rule); NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.min_severity IS 'Minimum OCSF severity_id; NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.target_kinds IS 'Resource kinds the event''s target must have; ''internet'' also matches a destination address no resource owns. NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.link IS 'identity_chain: the event shares an entity (identity chain included) with the anchor; same_resource: it names the anchor''s actor or target.';
+
+INSERT INTO correlate.correlation_rule (name, title, description, severity, time_window, builtin) VALUES
+	('workload-compromise-to-data-access',
+	 'Compromised workload used its cloud identity to read data',
+	 'A detector fires in a workload, the workload connects out to addresses nobody owns, its cloud role is assumed and then used to list or read data.',
+	 'critical', '1 hour', true),
+	('k8s-exec-then-egress',
+	 'Interactive exec into a pod followed by outbound connections',
+	 'Someone opens an exec session in a pod and the pod then connects to addresses nobody owns.',
+	 'high', '30 minutes', true);
+INSERT INTO correlate.correlation_step (rule, step, label, domains, class_uids, actions, rules, min_severity, target_kinds, link) VALUES
+	('workload-compromise-to-data-access', 1, 'workload detection', ARRAY['workload'], NULL, NULL, ARRAY['*'], NULL, NULL, 'identity_chain'),
+	('workload-compromise-to-data-access', 2, 'outbound connection to an unknown address', ARRAY['network'], ARRAY[4001], NULL, NULL, NULL,
+	 ARRAY['internet', 'network:ip'], 'identity_chain'),
+	('workload-compromise-to-data-access', 3, 'the workload''s cloud role is assumed', ARRAY['identity'], NULL,
+	 ARRAY['sts:AssumeRole*'], NULL, NULL, NULL, 'identity_chain'),
+	('workload-compromise-to-data-access', 4, 'data listed or read with the role', ARRAY['data'], NULL,
+	 ARRAY['s3:Get*', 's3:List*', 'dynamodb:Get*', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:BatchGet*',
+		   'secretsmanager:GetSecretValue', 'ssm:GetParameter*', 'kms:Decrypt', 'rds:*Snapshot*'], NULL, NULL, NULL, 'identity_chain'),
+	('k8s-exec-then-egress', 1, 'exec into a pod', ARRAY['kubernetes'], NULL, ARRAY['k8s:create pods/exec', 'k8s:get pods/exec'], NULL, NULL, NULL,
+	 'identity_chain'),
+	('k8s-exec-then-egress', 2, 'outbound connection to an unknown address', ARRAY['network'], ARRAY[4001], NULL, NULL, NULL,
+	 ARRAY['internet', 'network:ip'], 'identity_chain');
+
+CREATE TABLE correlate.incident (
+	tenant       text NOT NULL DEFAULT correlate.current_tenant(),
+	id           bigint GENERATED ALWAYS AS IDENTITY,
+	rule         text NOT NULL,
+	title        text NOT NULL,
+	severity     text NOT NULL CHECK (severity IN ('low', 'medium', 'high', 'critical')),
+	status       text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'acknowledged', 'resolved', 'false_positive')),
+	anchor_event bigint NOT NULL,
+	first_ts     timestamptz NOT NULL,
+	last_ts      timestamptz NOT NULL,
+	entities     bigint[] NOT NULL DEFAULT '{}',
+	created_at   timestamptz NOT NULL DEFAULT now(),
+	updated_at   timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, rule, anchor_event),
+	CHECK (first_ts <= last_ts)
+);
+COMMENT ON TABLE correlate.incident IS 'A match of a correlation rule: events across domains tied to the same entities within the rule''s window.';
+COMMENT ON COLUMN correlate.incident.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.incident.id IS 'Surrogate id.';
+COMMENT ON COLUMN correlate.incident.rule IS 'Name of the correlation rule that matched (kept if the rule is later dropped).';
+COMMENT ON COLUMN correlate.incident.title IS 'The rule''s title at the time of the match.';
+COMMENT ON COLUMN correlate.incident.severity IS 'The rule''s severity at the time of the match.';
+COMMENT ON COLUMN correlate.incident.status IS 'open, acknowledged, resolved or false_positive (set by analysts; correlate() never changes it).';
+COMMENT ON COLUMN correlate.incident.anchor_event IS 'Id of the event that matched the first step.';
+COMMENT ON COLUMN correlate.incident.first_ts IS 'Time of the earliest event.';
+COMMENT ON COLUMN correlate.incident.last_ts IS 'Time of the latest event.';
+COMMENT ON COLUMN correlate.incident.entities IS 'Resources the anchor resolved to (its actor and target and their identity chain), sorted.';
+COMMENT ON COLUMN correlate.incident.created_at IS 'When correlate() created it.';
+COMMENT ON COLUMN correlate.incident.updated_at IS 'When correlate() last added events to it.';
+
+CREATE TABLE correlate.incident_event (
+	tenant   text NOT NULL DEFAULT correlate.current_tenant(),
+	incident bigint NOT NULL,
+	event_id bigint NOT NULL,
+	event_ts timestamptz NOT NULL,
+	step     integer NOT NULL CHECK (step BETWEEN 1 AND 20),
+	PRIMARY KEY (tenant, incident, event_id),
+	FOREIGN KEY (tenant, incident) REFERENCES correlate.incident (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX incident_event_event_idx ON correlate.incident_event (tenant, event_id);
+COMMENT ON TABLE correlate.incident_event IS 'The events of an incident and the rule step each matched.';
+COMMENT ON COLUMN correlate.incident_event.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.incident_event.incident IS 'The incident.';
+COMMENT ON COLUMN correlate.incident_event.event_id IS 'The event''s id (no foreign key: event partitions are dropped by retention).';
+COMMENT ON COLUMN correlate.incident_event.event_ts IS 'The event''s time, so the event is found in its partition.';
+COMMENT ON COLUMN correlate.incident_event.step IS 'The rule step the event matched.';
+
+DO $rls$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['incident', 'incident_event'] LOOP
+		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
+						USING (tenant = (SELECT correlate.current_tenant()))
+						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
+	END LOOP;
+END
+$rls$;
+
+-- Glob (* any run, ? one character) to a LIKE pattern; everything else is literal.
+CREATE FUNCTION correlate._glob_like(pattern text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT translate(replace(replace(replace(pattern, '\', '\\'), '%', '\%'), '_', '\_'), '*?', '%_');
+$$;
+COMMENT ON FUNCTION correlate._glob_like(text) IS 'Internal: a glob pattern (* and ?) as a LIKE pattern with the default escape.';
+
+-- The entities of an event: actor and target (or the owner of the source address
+-- when there is no actor), and their identity chain.
+CREATE FUNCTION correlate._entity_chain(actor bigint, target bigint, src_ip inet, at timestamptz)
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE
+	t AS (SELECT correlate.current_tenant() AS t),
+	start AS (
+		SELECT x AS id FROM unnest(ARRAY[actor, target,
+			CASE WHEN actor IS NULL AND src_ip IS NOT NULL THEN correlate.resolve_ip(src_ip, at) END]) x
+		WHERE x IS NOT NULL
+	),
+	chain (id, depth) AS (
+		SELECT s.id, 0 FROM start s
+		JOIN correlate.resource r ON r.tenant = (SELECT t FROM t) AND r.id = s.id
+		WHERE r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		UNION
+		SELECT n.next, c.depth + 1
+		FROM chain c
+		CROSS JOIN LATERAL (
+			-- container -> pod
+			SELECT l.src AS next FROM correlate.relationship l JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.src
+			WHERE l.tenant = (SELECT t FROM t) AND l.dst = c.id AND l.kind = 'contains' AND p.kind = 'k8s:pod'
+			  AND EXISTS (SELECT 1 FROM correlate.resource k WHERE k.tenant = l.tenant AND k.id = c.id AND k.kind = 'container')
+			UNION ALL
+			SELECT l.dst FROM correlate.relationship l JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.dst
+			WHERE l.tenant = (SELECT t FROM t) AND l.src = c.id AND l.kind = 'runs_on' AND p.kind = 'k8s:pod'
+			UNION ALL
+			-- workload -> identity -> assumed identity
+			SELECT l.dst FROM correlate.relationship l
+			WHERE l.tenant = (SELECT t FROM t) AND l.src = c.id AND l.kind IN ('runs_as', 'assumes')
+		) n
+		WHERE c.depth < 4
+	)
+	SELECT ARRAY(SELECT DISTINCT c.id FROM chain c ORDER BY c.id);
+$$;
+COMMENT ON FUNCTION correlate._entity_chain(bigint, bigint, inet, timestamptz)
+	IS 'Internal: an event''s entities (actor, target, or the owner of its source address) and their identity chain container -> pod -> service account -> role.';
+
+-- Whether an event matches a step (its entities are checked by the caller).
+CREATE FUNCTION correlate._step_matches(s correlate.correlation_step, e correlate.event) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT (s.domains IS NULL OR e.domain = ANY (s.domains))
+	   AND (s.class_uids IS NULL OR e.class_uid = ANY (s.class_uids))
+	   AND (s.min_severity IS NULL OR e.severity_id >= s.min_severity)
+	   AND (s.actions IS NULL OR EXISTS (SELECT 1 FROM unnest(s.actions) p WHERE e.action ILIKE correlate._glob_like(p)))
+	   AND (s.rules IS NULL OR EXISTS (SELECT 1 FROM unnest(s.rules) p WHERE e.rule ILIKE correlate._glob_like(p)))
+	   AND (s.target_kinds IS NULL
+			OR EXISTS (SELECT 1 FROM correlate.resource r
+					   WHERE r.tenant = e.tenant AND r.id = e.target AND r.kind = ANY (s.target_kinds))
+			OR ('internet' = ANY (s.target_kinds) AND e.target IS NULL AND e.dst_ip IS NOT NULL
+				AND correlate.resolve_ip(e.dst_ip, e.ts) IS NULL));
+$$;
+COMMENT ON FUNCTION correlate._step_matches(correlate.correlation_step, correlate.event) IS 'Internal: whether an event matches a correlation step''s domain, class, action, rule, severity and target filters.';
+
+CREATE FUNCTION correlate.correlate(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS TABLE (incident_id bigint, rule text, created boolean, events integer)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	r record;
+	s correlate.correlation_step;
+	steps correlate.correlation_step[];
+	a correlate.event;
+	anchor_chain bigint[];
+	anchor_own bigint[];
+	prev_ts timestamptz;
+	matched_ids bigint[];
+	matched_ts timestamptz[];
+	matched_steps integer[];
+	step_ids bigint[];
+	step_ts timestamptz[];
+	complete boolean;
+	inc_id bigint;
+	was_new boolean;
+	n_new integer;
+BEGIN
+	IF since IS NOT NULL AND until IS NOT NULL AND since > until THEN
+		RAISE EXCEPTION 'since must not be after until'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('since is %s and until is %s.', since, until);
+	END IF;
+
+	-- One correlation run of a tenant at a time, so two runs never create the same incident.
+	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
+
+	FOR r IN SELECT cr.* FROM correlate.correlation_rule cr WHERE cr.enabled ORDER BY cr.name LOOP
+		steps := ARRAY(SELECT cs FROM correlate.correlation_step cs WHERE cs.rule = r.name ORDER BY cs.step);
+		CONTINUE WHEN cardinality(steps) = 0;
+
+		FOR a IN
+			SELECT e.* FROM correlate.event e
+			WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until)
+			  AND correlate._step_matches(steps[1], e)
+			ORDER BY e.ts, e.id
+		LOOP
+			-- An event already inside an incident of this rule anchors no other one.
+			CONTINUE WHEN EXISTS (SELECT 1 FROM correlate.incident_event ie
+								  JOIN correlate.incident i ON i.tenant = ie.tenant AND i.id = ie.incident
+								  WHERE ie.tenant = t AND ie.event_id = a.id AND i.rule = r.name AND i.anchor_event <> a.id);
+
+			anchor_chain := correlate._entity_chain(a.actor, a.target, a.src_ip, a.ts);
+			CONTINUE WHEN cardinality(anchor_chain) = 0;
+			anchor_own := ARRAY(SELECT x FROM unnest(ARRAY[a.actor, a.target]) x WHERE x IS NOT NULL);
+			prev_ts := a.ts;
+			matched_ids := ARRAY[a.id];
+			matched_ts := ARRAY[a.ts];
+			matched_steps := ARRAY[1];
+			complete := true;
+
+			FOREACH s IN ARRAY steps LOOP
+				SELECT COALESCE(array_agg(e.id ORDER BY e.ts, e.id), '{}'), COALESCE(array_agg(e.ts ORDER BY e.ts, e.id), '{}')
+				INTO step_ids, step_ts
+				FROM correlate.event e
+				WHERE e.tenant = t AND e.ts >= prev_ts AND e.ts <= a.ts + r.time_window AND e.id <> a.id
+				  AND correlate._step_matches(s, e)
+				  AND CASE s.link
+						WHEN 'same_resource' THEN (e.actor = ANY (anchor_own) OR e.target = ANY (anchor_own))
+						ELSE correlate._entity_chain(e.actor, e.target, e.src_ip, e.ts) && anchor_chain
+					  END;
+				IF s.step > steps[1].step THEN
+					IF cardinality(step_ids) = 0 THEN
+						complete := false;
+						EXIT;
+					END IF;
+					prev_ts := step_ts[1];
+				END IF;
+				matched_ids := matched_ids || step_ids;
+				matched_ts := matched_ts || step_ts;
+				matched_steps := matched_steps || array_fill(s.step, ARRAY[cardinality(step_ids)]);
+			END LOOP;
+			CONTINUE WHEN NOT complete;
+
+			INSERT INTO correlate.incident AS i (tenant, rule, title, severity, anchor_event, first_ts, last_ts, entities)
+			SELECT t, r.name, r.title, r.severity, a.id, min(x), max(x), anchor_chain FROM unnest(matched_ts) x
+			ON CONFLICT (tenant, rule, anchor_event) DO UPDATE SET
+				first_ts = LEAST(i.first_ts, EXCLUDED.first_ts), last_ts = GREATEST(i.last_ts, EXCLUDED.last_ts)
+			RETURNING i.id, (i.xmax = 0) INTO inc_id, was_new;
+
+			-- An event matching two steps keeps the earlier one.
+			INSERT INTO correlate.incident_event (tenant, incident, event_id, event_ts, step)
+			SELECT DISTINCT ON (m.id) t, inc_id, m.id, m.ts, m.step
+			FROM unnest(matched_ids, matched_ts, matched_steps) m(id, ts, step)
+			ORDER BY m.id, m.step
+			ON CONFLICT DO NOTHING;
+			GET DIAGNOSTICS n_new = ROW_COUNT;
+			IF n_new > 0 AND NOT was_new THEN
+				UPDATE correlate.incident i SET updated_at = now() WHERE i.tenant = t AND i.id = inc_id;
+			END IF;
+
+			incident_id := inc_id;
+			rule := r.name;
+			created := was_new;
+			events := n_new;
+			RETURN NEXT;
+		END LOOP;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION correlate.correlate(timestamptz, timestamptz)
+	IS 'Runs every enabled correlation rule over the current tenant''s events whose anchor (first step) falls in [since, until) (NULL: unbounded) and creates or extends incidents; idempotent. Returns one row per incident matched, whether it was created and how many events it gained.';
+
+-- OCSF class names for the classes correlate's ingesters write.
+CREATE FUNCTION correlate.ocsf_class_name(class_uid integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE class_uid
+		WHEN 1001 THEN 'File System Activity' WHEN 1002 THEN 'Kernel Extension Activity'
+		WHEN 1003 THEN 'Kernel Activity' WHEN 1004 THEN 'Memory Activity' WHEN 1005 THEN 'Module Activity'
+		WHEN 1006 THEN 'Scheduled Job Activity' WHEN 1007 THEN 'Process Activity'
+		WHEN 2001 THEN 'Security Finding' WHEN 2002 THEN 'Vulnerability Finding' WHEN 2003 THEN 'Compliance Finding'
+		WHEN 2004 THEN 'Detection Finding'
+		WHEN 3001 THEN 'Account Change' WHEN 3002 THEN 'Authentication' WHEN 3003 THEN 'Authorize Session'
+		WHEN 3004 THEN 'Entity Management' WHEN 3005 THEN 'User Access Management' WHEN 3006 THEN 'Group Management'
+		WHEN 4001 THEN 'Network Activity' WHEN 4002 THEN 'HTTP Activity' WHEN 4003 THEN 'DNS Activity'
+		WHEN 4004 THEN 'DHCP Activity' WHEN 4005 THEN 'RDP Activity' WHEN 4006 THEN 'SMB Activity'
+		WHEN 4007 THEN 'SSH Activity' WHEN 4008 THEN 'FTP Activity' WHEN 4009 THEN 'Email Activity'
+		WHEN 5001 THEN 'Device Inventory Info' WHEN 5002 THEN 'Device Config State'
+		WHEN 6001 THEN 'Web Resources Activity' WHEN 6002 THEN 'Application Lifecycle'
+		WHEN 6003 THEN 'API Activity' WHEN 6004 THEN 'Web Resource Access Activity' WHEN 6005 THEN 'Datastore Activity'
+		ELSE 'class ' || class_uid END;
+$$;
+COMMENT ON FUNCTION correlate.ocsf_class_name(integer) IS 'The OCSF 1.x name of a class_uid (''class N'' for classes it does not know).';
+
+CREATE FUNCTION correlate.incident_timeline(incident_id bigint)
+RETURNS TABLE (ts timestamptz, domain text, class text, actor text, target text, action text, summary text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	IF incident_timeline.incident_id IS NULL THEN
+		RAISE EXCEPTION 'incident_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM correlate.incident i WHERE i.tenant = t AND i.id = incident_timeline.incident_id) THEN
+		RAISE EXCEPTION 'incident % does not exist', incident_timeline.incident_id
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('No incident with id %s in tenant "%s".', incident_timeline.incident_id, t),
+				  HINT = 'List incidents with SELECT id, title FROM correlate.incident; run correlate.correlate() to create them.';
+	END IF;
+	RETURN QUERY
+	SELECT e.ts, e.domain, correlate.ocsf_class_name(e.class_uid),
+		   COALESCE(ar.name, ar.uid, host(e.src_ip)),
+		   COALESCE(CASE WHEN tr.kind = 'internet' AND e.dst_ip IS NOT NULL THEN NULL ELSE COALESCE(tr.name, tr.uid) END,
+					host(e.dst_ip) || COALESCE(':' || e.dst_port, '')),
+		   e.action,
+		   concat_ws(' ',
+			   CASE WHEN e.rule IS NOT NULL THEN e.rule || ':' END,
+			   CASE WHEN e.process IS NOT NULL THEN e.process || CASE WHEN e.command_line IS NOT NULL AND e.command_line <> e.process
+																	  THEN ' (' || e.command_line || ')' ELSE '' END END,
+			   CASE WHEN e.src_ip IS NOT NULL AND e.dst_ip IS NOT NULL
+					THEN host(e.src_ip) || ' -> ' || host(e.dst_ip) || COALESCE(':' || e.dst_port, '') END,
+			   CASE WHEN e.rule IS NULL AND e.action IS NOT NULL AND (e.src_ip IS NULL OR e.dst_ip IS NULL)
+					THEN e.action || COALESCE(' ' || COALESCE(tr.name, tr.uid), '')
+						 || COALESCE(' by ' || COALESCE(ar.name, ar.uid), '') || COALESCE(' from ' || host(e.src_ip), '') END,
+			   CASE WHEN e.rule IS NULL AND e.outcome IS NOT NULL THEN '[' || e.outcome || ']' END)
+	FROM correlate.incident_event ie
+	JOIN correlate.event e ON e.tenant = ie.tenant AND e.id = ie.event_id AND e.ts = ie.event_ts
+	LEFT JOIN correlate.resource ar ON ar.tenant = e.tenant AND ar.id = e.actor
+	LEFT JOIN correlate.resource tr ON tr.tenant = e.tenant AND tr.id = e.target
+	WHERE ie.tenant = t AND ie.incident = incident_timeline.incident_id
+	ORDER BY e.ts, e.id;
+END
+$$;
+COMMENT ON FUNCTION correlate.incident_timeline(bigint)
+	IS 'The events of an incident in time order across domains: time, domain, OCSF class, actor, target, action and a one-line summary.';
+
+SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_rule', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_step',
+	'WHERE rule NOT IN (SELECT r.name FROM correlate.correlation_rule r WHERE r.builtin)');
+SELECT pg_catalog.pg_extension_config_dump('correlate.incident', '');
+SELECT pg_catalog.pg_extension_config_dump('correlate.incident_event', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.incident', 'id')::regclass, '');
+
+GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlate.incident, correlate.incident_event
+	TO correlate_reader;
+GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE ON correlate.correlation_rule, correlate.correlation_step TO correlate_admin;
+GRANT EXECUTE ON FUNCTION correlate._patterns_ok(text[]), correlate._glob_like(text), correlate._entity_chain(bigint, bigint, inet, timestamptz),
+	correlate._step_matches(correlate.correlation_step, correlate.event), correlate.ocsf_class_name(integer),
+	correlate.incident_timeline(bigint)
+	TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz) TO correlate_writer;

@@ -1,0 +1,517 @@
+-- 90_remediation.sql: what to change, generated from what was observed.
+--
+--   network_policy()          a Kubernetes NetworkPolicy for a namespace: ingress only
+--                             from in-cluster peers seen talking to it, egress only to
+--                             destinations seen and DNS; traffic an incident or a
+--                             detector flagged never counts as legitimate
+--   least_privilege_policy()  an IAM policy allowing only the actions a role used
+--                             legitimately (not in an incident, not failed)
+--   fix_plan()                candidate fixes ranked by how many attack paths each
+--                             removes, then by how much risk it takes away
+--
+-- Everything here reads; nothing is applied.  The artifacts are JSON documents to
+-- review and apply with kubectl or the AWS API.
+
+-- Pods of a namespace (in one cluster) and their containers.
+CREATE FUNCTION correlate._namespace_members(namespace text, cluster text DEFAULT NULL)
+RETURNS TABLE (member bigint, pod bigint, kind text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	clusters text[];
+BEGIN
+	IF _namespace_members.namespace IS NULL OR _namespace_members.namespace = '' THEN
+		RAISE EXCEPTION 'namespace must not be NULL or empty' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	clusters := ARRAY(SELECT DISTINCT COALESCE(r.cluster, '') FROM correlate.resource r
+					  WHERE r.tenant = t AND r.kind IN ('k8s:pod', 'k8s:namespace')
+						AND (r.namespace = _namespace_members.namespace
+							 OR (r.kind = 'k8s:namespace' AND r.name = _namespace_members.namespace))
+						AND (_namespace_members.cluster IS NULL OR r.cluster = _namespace_members.cluster)
+					  ORDER BY 1);
+	IF cardinality(clusters) = 0 THEN
+		RAISE EXCEPTION 'namespace "%" is not known%', _namespace_members.namespace,
+			CASE WHEN _namespace_members.cluster IS NOT NULL THEN format(' in cluster "%s"', _namespace_members.cluster) ELSE '' END
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('Tenant "%s" has no pod or namespace resource for it.', t),
+				  HINT = 'Ingest the cluster''s inventory (format k8s_inventory) first.';
+	ELSIF cardinality(clusters) > 1 THEN
+		RAISE EXCEPTION 'namespace "%" exists in several clusters', _namespace_members.namespace
+			USING ERRCODE = 'ambiguous_parameter',
+				  DETAIL = format('Clusters: %s.', array_to_string(clusters, ', ')),
+				  HINT = 'Pass the cluster argument.';
+	END IF;
+	RETURN QUERY
+	WITH pods AS (
+		SELECT r.id FROM correlate.resource r
+		WHERE r.tenant = t AND r.kind = 'k8s:pod' AND r.namespace = _namespace_members.namespace
+		  AND COALESCE(r.cluster, '') = clusters[1]
+	)
+	SELECT p.id, p.id, 'k8s:pod'::text FROM pods p
+	UNION
+	SELECT l.dst, p.id, 'container' FROM pods p
+	JOIN correlate.relationship l ON l.tenant = t AND l.src = p.id AND l.kind = 'contains'
+	JOIN correlate.resource c ON c.tenant = t AND c.id = l.dst AND c.kind = 'container'
+	UNION
+	SELECT l.src, p.id, 'container' FROM pods p
+	JOIN correlate.relationship l ON l.tenant = t AND l.dst = p.id AND l.kind = 'runs_on'
+	JOIN correlate.resource c ON c.tenant = t AND c.id = l.src AND c.kind = 'container';
+END
+$$;
+COMMENT ON FUNCTION correlate._namespace_members(text, text) IS 'Internal: the pods of a namespace and their containers, with the pod each belongs to; errors for an unknown or ambiguous namespace.';
+
+-- Network activity of a namespace's pods, peer by peer, and whether it is legitimate.
+CREATE FUNCTION correlate.observed_flows(namespace text, cluster text DEFAULT NULL)
+RETURNS TABLE (direction text, peer bigint, peer_ip inet, port integer, protocol text,
+			   in_cluster boolean, legitimate boolean, reason text, events bigint[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	members bigint[];
+BEGIN
+	-- Resolved first, so an unknown namespace is an error even when there are no events.
+	members := ARRAY(SELECT x.member FROM correlate._namespace_members(observed_flows.namespace, observed_flows.cluster) x);
+	RETURN QUERY
+	WITH m AS MATERIALIZED (
+		SELECT x AS member FROM unnest(members) x
+	), flows AS (
+		SELECT e.id, e.rule,
+			   CASE WHEN e.actor IN (SELECT m.member FROM m) THEN 'egress' ELSE 'ingress' END AS dir,
+			   CASE WHEN e.actor IN (SELECT m.member FROM m) THEN e.target ELSE e.actor END AS peer_res,
+			   CASE WHEN e.actor IN (SELECT m.member FROM m) THEN e.dst_ip ELSE e.src_ip END AS ip,
+			   e.dst_port,
+			   COALESCE(CASE e.raw->>'protocol' WHEN '6' THEN 'TCP' WHEN '17' THEN 'UDP' WHEN '132' THEN 'SCTP' END,
+						CASE upper(e.raw #>> '{output_fields,fd.l4proto}') WHEN 'TCP' THEN 'TCP' WHEN 'UDP' THEN 'UDP' END,
+						'TCP') AS proto,
+			   EXISTS (SELECT 1 FROM correlate.incident_event ie WHERE ie.tenant = t AND ie.event_id = e.id) AS in_incident
+		FROM correlate.event e
+		WHERE e.tenant = t AND (e.class_uid = 4001 OR (e.domain = 'network' AND e.dst_ip IS NOT NULL))
+		  AND (e.actor IN (SELECT m.member FROM m) OR e.target IN (SELECT m.member FROM m))
+		  AND NOT (e.actor IN (SELECT m.member FROM m) AND e.target IN (SELECT m.member FROM m))
+	), flagged AS (
+		SELECT f.dir, f.ip, f.peer_res, string_agg(DISTINCT CASE WHEN f.in_incident THEN 'incident' ELSE 'detection: ' || f.rule END, ', ') AS why
+		FROM flows f WHERE f.in_incident OR f.rule IS NOT NULL
+		GROUP BY f.dir, f.ip, f.peer_res
+	), peer_info AS (
+		SELECT f.*, pr.kind AS peer_kind,
+			   -- a container peer stands for its pod
+			   COALESCE((SELECT l.src FROM correlate.relationship l JOIN correlate.resource p ON p.tenant = t AND p.id = l.src
+						 WHERE l.tenant = t AND l.dst = f.peer_res AND l.kind = 'contains' AND p.kind = 'k8s:pod'
+						 ORDER BY l.src LIMIT 1), f.peer_res) AS peer_pod
+		FROM flows f LEFT JOIN correlate.resource pr ON pr.tenant = t AND pr.id = f.peer_res
+	), judged AS (
+		SELECT p.dir, p.peer_pod AS peer, p.ip, p.dst_port, p.proto, p.id,
+			   (p.peer_kind IN ('k8s:pod', 'container', 'k8s:service')) AS in_cluster,
+			   (SELECT fl.why FROM flagged fl
+				WHERE fl.dir = p.dir AND (fl.ip = p.ip OR (fl.peer_res = p.peer_res AND p.peer_kind NOT IN ('internet', 'network:ip')))
+				ORDER BY fl.why LIMIT 1) AS why
+		FROM peer_info p
+	)
+	SELECT j.dir, CASE WHEN j.in_cluster THEN j.peer END, j.ip, j.dst_port, j.proto,
+		   COALESCE(j.in_cluster, false),
+		   j.why IS NULL AND (j.dir = 'egress' OR COALESCE(j.in_cluster, false)),
+		   COALESCE('flagged (' || j.why || ')', CASE WHEN j.dir = 'ingress' AND NOT COALESCE(j.in_cluster, false)
+													  THEN 'from outside the cluster' ELSE 'observed' END),
+		   array_agg(j.id ORDER BY j.id)
+	FROM judged j
+	GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+	ORDER BY 1, 2, 3, 4, 5;
+END
+$$;
+COMMENT ON FUNCTION correlate.observed_flows(text, text)
+	IS 'Network activity between a namespace''s pods and the outside, one row per (direction, peer, address, port, protocol): whether the peer is in the cluster, whether the flow counts as legitimate and why not (flagged by an incident or a detector, or ingress from outside the cluster), and the events.';
+
+-- The NetworkPolicy peer (namespaceSelector + podSelector) for an in-cluster resource.
+CREATE FUNCTION correlate._k8s_peer(peer bigint) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'namespaceSelector', jsonb_build_object('matchLabels', jsonb_build_object('kubernetes.io/metadata.name', r.namespace)),
+		'podSelector', CASE
+			WHEN r.kind = 'k8s:service' AND jsonb_typeof(r.props->'selector') = 'object'
+				THEN jsonb_build_object('matchLabels', r.props->'selector')
+			WHEN r.kind = 'k8s:pod' AND r.labels - 'pod-template-hash' - 'controller-revision-hash' <> '{}'
+				THEN jsonb_build_object('matchLabels', r.labels - 'pod-template-hash' - 'controller-revision-hash')
+			ELSE '{}'::jsonb END)
+	FROM correlate.resource r
+	WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = peer;
+$$;
+COMMENT ON FUNCTION correlate._k8s_peer(bigint) IS 'Internal: the NetworkPolicy peer selecting an in-cluster pod (by its labels) or service (by its selector) in its namespace.';
+
+CREATE FUNCTION correlate.network_policy(namespace text, cluster text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	rules jsonb;
+	excluded text;
+	n_flows bigint;
+	dns jsonb := jsonb_build_object(
+		'to', jsonb_build_array(jsonb_build_object(
+			'namespaceSelector', jsonb_build_object('matchLabels', jsonb_build_object('kubernetes.io/metadata.name', 'kube-system')),
+			'podSelector', jsonb_build_object('matchLabels', jsonb_build_object('k8s-app', 'kube-dns')))),
+		'ports', jsonb_build_array(jsonb_build_object('protocol', 'UDP', 'port', 53),
+								   jsonb_build_object('protocol', 'TCP', 'port', 53)));
+BEGIN
+	WITH f AS MATERIALIZED (
+		SELECT * FROM correlate.observed_flows(network_policy.namespace, network_policy.cluster)
+	), peers AS (
+		SELECT f.direction,
+			   CASE WHEN f.in_cluster THEN correlate._k8s_peer(f.peer)
+					ELSE jsonb_build_object('ipBlock', jsonb_build_object('cidr',
+						 host(f.peer_ip) || CASE family(f.peer_ip) WHEN 4 THEN '/32' ELSE '/128' END)) END AS sel,
+			   f.port, f.protocol
+		FROM f
+		WHERE f.legitimate AND (f.in_cluster OR f.peer_ip IS NOT NULL)
+		  AND NOT (f.direction = 'egress' AND f.port = 53)		-- DNS is always allowed below
+	), grouped AS (
+		SELECT p.direction, p.sel,
+			   jsonb_agg(DISTINCT jsonb_build_object('protocol', p.protocol, 'port', p.port))
+				   FILTER (WHERE p.port IS NOT NULL) AS ports,
+			   bool_or(p.port IS NULL) AS any_port
+		FROM peers p GROUP BY p.direction, p.sel
+	)
+	SELECT jsonb_build_object(
+			   'ingress', COALESCE(jsonb_agg(
+				   jsonb_build_object('from', jsonb_build_array(g.sel))
+				   || CASE WHEN g.any_port OR g.ports IS NULL THEN '{}' ELSE jsonb_build_object('ports', g.ports) END
+				   ORDER BY g.sel::text) FILTER (WHERE g.direction = 'ingress'), '[]'),
+			   'egress', COALESCE(jsonb_agg(
+				   jsonb_build_object('to', jsonb_build_array(g.sel))
+				   || CASE WHEN g.any_port OR g.ports IS NULL THEN '{}' ELSE jsonb_build_object('ports', g.ports) END
+				   ORDER BY g.sel::text) FILTER (WHERE g.direction = 'egress'), '[]')),
+		   (SELECT count(*) FROM f),
+		   (SELECT string_agg(format('%s %s%s/%s: %s', x.direction, COALESCE(host(x.peer_ip), 'peer ' || x.peer),
+									 COALESCE(':' || x.port, ''), x.protocol, x.reason), '; '
+							  ORDER BY x.direction, x.peer_ip, x.port, x.protocol)
+			FROM f x WHERE NOT x.legitimate)
+	INTO rules, n_flows, excluded
+	FROM grouped g;
+
+	RETURN jsonb_build_object(
+		'apiVersion', 'networking.k8s.io/v1',
+		'kind', 'NetworkPolicy',
+		'metadata', jsonb_build_object(
+			'name', 'correlate-' || network_policy.namespace,
+			'namespace', network_policy.namespace,
+			'labels', jsonb_build_object('app.kubernetes.io/managed-by', 'correlate'),
+			'annotations', jsonb_strip_nulls(jsonb_build_object(
+				'correlate.io/observed-flows', n_flows::text,
+				'correlate.io/excluded', excluded))),
+		'spec', jsonb_build_object(
+			'podSelector', '{}'::jsonb,
+			'policyTypes', jsonb_build_array('Ingress', 'Egress'),
+			'ingress', rules->'ingress',
+			'egress', jsonb_build_array(dns) || (rules->'egress')));
+END
+$$;
+COMMENT ON FUNCTION correlate.network_policy(text, text)
+	IS 'A networking.k8s.io/v1 NetworkPolicy for every pod of the namespace: ingress only from in-cluster peers observed talking to it, egress only to observed destinations plus DNS (UDP/TCP 53 to kube-dns); flows tied to an incident or a detector are left out and listed in an annotation.';
+
+CREATE FUNCTION correlate.least_privilege_policy(role_id bigint, since timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	k text;
+	stmts jsonb;
+BEGIN
+	IF role_id IS NULL THEN
+		RAISE EXCEPTION 'role_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT r.kind INTO k FROM correlate.resource r WHERE r.tenant = t AND r.id = role_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'resource % does not exist', role_id
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('No resource with id %s in tenant "%s".', role_id, t),
+				  HINT = 'Look the role up with correlate.resource_id(''arn:aws:iam::ACCOUNT:role/NAME'').';
+	ELSIF k NOT IN ('aws:iam:role', 'aws:iam:user') THEN
+		RAISE EXCEPTION 'resource % is a %, not an IAM role or user', role_id, k
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF since = 'infinity' THEN
+		RAISE EXCEPTION 'since must not be infinity' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Pass NULL to consider every event.';
+	END IF;
+
+	-- Actions with the same resources share a statement; resources are the ARNs the
+	-- events name when every event of the action names one, else "*".
+	WITH used AS (
+		SELECT u.action, COALESCE(to_jsonb(u.resources), '"*"'::jsonb) AS res
+		FROM correlate._legitimate_actions(role_id, since) u
+	), grouped AS (
+		SELECT g.res, jsonb_agg(g.action ORDER BY g.action) AS actions, min(g.action) AS first_action
+		FROM used g GROUP BY g.res
+	)
+	SELECT COALESCE(jsonb_agg(jsonb_build_object(
+			   'Sid', 'ObservedUse' || row_number,
+			   'Effect', 'Allow',
+			   'Action', x.actions,
+			   'Resource', x.res) ORDER BY x.row_number), '[]')
+	INTO stmts
+	FROM (SELECT g.*, row_number() OVER (ORDER BY g.first_action, g.res::text) FROM grouped g) x;
+
+	RETURN jsonb_build_object('Version', '2012-10-17', 'Statement', stmts);
+END
+$$;
+COMMENT ON FUNCTION correlate.least_privilege_policy(bigint, timestamptz)
+	IS 'An IAM policy document (Version 2012-10-17) allowing only the actions the role or user performed successfully since the given time (NULL: ever), leaving out events tied to incidents; resources are the ARNs the events name when known, else "*". No statements means it used nothing legitimately.';
+
+CREATE FUNCTION correlate.fix_plan(sources bigint[] DEFAULT NULL, targets bigint[] DEFAULT NULL, k integer DEFAULT 10)
+RETURNS TABLE (rank integer, kind text, target text, description text, paths_removed integer, paths_total integer,
+			   likelihood_removed float8, risk_reduction integer, resource_id bigint, relationship_id bigint,
+			   artifact jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	max_paths integer := 100;
+	node_cut bigint[] := '{}';
+	edge_cut bigint[] := '{}';
+BEGIN
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('k is %s.', COALESCE(k::text, 'NULL'));
+	END IF;
+
+	-- Minimum cuts (when they exist: a source linked straight to a target has no node cut).
+	BEGIN
+		edge_cut := ARRAY(SELECT c.relationship_id FROM correlate.min_cut(sources, targets) c ORDER BY 1);
+	EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+		edge_cut := '{}';
+	END;
+	BEGIN
+		node_cut := ARRAY(SELECT c.resource_id FROM correlate.min_node_cut(sources, targets) c ORDER BY 1);
+	EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+		node_cut := '{}';
+	END;
+
+	RETURN QUERY
+	WITH RECURSIVE
+	hops AS MATERIALIZED (
+		SELECT * FROM correlate.attack_paths(sources, targets, max_paths, 8)
+	),
+	paths AS MATERIALIZED (
+		SELECT h.path_rank AS pr, min(h.path_likelihood) AS lk,
+			   array_agg(h.relationship_id ORDER BY h.hop) FILTER (WHERE h.relationship_id IS NOT NULL) AS rels,
+			   array_agg(h.resource_id ORDER BY h.hop) AS nodes
+		FROM hops h GROUP BY h.path_rank
+	),
+	tot AS (SELECT count(*)::integer AS n, COALESCE(sum(p.lk), 0) AS s FROM paths p),
+	path_rels AS (SELECT DISTINCT unnest(p.rels) AS id FROM paths p),
+	path_nodes AS (SELECT DISTINCT unnest(p.nodes) AS id FROM paths p),
+	nodes_r AS MATERIALIZED (
+		SELECT r.* FROM correlate.resource r JOIN path_nodes n ON n.id = r.id WHERE r.tenant = t
+	),
+	-- Path resources with their parts (containers, images) and controllers (deployment contains pod).
+	parts AS (
+		SELECT n.id AS rid, n.id AS mid FROM nodes_r n
+		UNION
+		SELECT n.id, l.dst FROM nodes_r n JOIN correlate.relationship l ON l.tenant = t AND l.src = n.id
+		WHERE l.kind IN ('contains', 'uses_image') AND n.kind IN ('k8s:pod', 'container')
+		UNION
+		SELECT n.id, l.src FROM nodes_r n JOIN correlate.relationship l ON l.tenant = t AND l.dst = n.id
+		JOIN correlate.resource c ON c.tenant = t AND c.id = l.src
+		WHERE n.kind = 'k8s:pod' AND ((l.kind = 'contains' AND c.kind = 'k8s:deployment')
+									   OR (l.kind = 'runs_on' AND c.kind = 'container'))
+		UNION
+		SELECT p.rid, l.dst FROM parts p JOIN correlate.resource c ON c.tenant = t AND c.id = p.mid AND c.kind = 'container'
+		JOIN correlate.relationship l ON l.tenant = t AND l.src = p.mid AND l.kind = 'uses_image'
+	),
+	-- Candidate fixes: what each removes from the graph (relationships, resources) and
+	-- which evidence (findings, statements) it makes obsolete.
+	cand_rel AS (
+		SELECT 'remove_relationship'::text AS kind, l.id AS rel_id, NULL::bigint AS res_id,
+			   s.name || ' -' || l.kind || '-> ' || d.name AS target,
+			   CASE l.kind
+				   WHEN 'exposes' THEN CASE WHEN s.kind = 'internet' THEN format('stop exposing %s to the internet (make it internal or put it behind an authenticating proxy)', d.name)
+											ELSE format('stop %s from forwarding traffic to %s', s.name, d.name) END
+				   WHEN 'connects_to' THEN format('block network traffic from %s to %s', s.name, d.name)
+				   WHEN 'runs_as' THEN format('run %s without the identity %s (a service account or role without cloud permissions)', s.name, d.name)
+				   WHEN 'assumes' THEN format('remove %s from the trust policy of %s', s.name, d.name)
+				   WHEN 'can_access' THEN format('revoke %s''s access to %s', s.name, d.name)
+				   WHEN 'can_escalate_to' THEN format('remove the permissions that let %s escalate to %s', s.name, d.name)
+				   WHEN 'runs_on' THEN format('stop %s from reaching its host %s (no privileged mode, no host mounts)', s.name, d.name)
+				   ELSE format('remove the %s relationship from %s to %s', l.kind, s.name, d.name) END AS description,
+			   ARRAY[l.id] AS rm_rels, '{}'::bigint[] AS rm_nodes, '{}'::bigint[] AS fnd, '{}'::bigint[] AS stm,
+			   NULL::jsonb AS artifact
+		FROM path_rels pr
+		JOIN correlate.relationship l ON l.tenant = t AND l.id = pr.id
+		JOIN correlate.resource s ON s.tenant = t AND s.id = l.src
+		JOIN correlate.resource d ON d.tenant = t AND d.id = l.dst
+	),
+	cand_node AS (
+		SELECT 'isolate_resource'::text, NULL::bigint, r.id, r.name,
+			   format('isolate %s %s (a minimum node cut: no attack path is left without it)', r.kind, r.name),
+			   ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND (l.src = r.id OR l.dst = r.id)),
+			   ARRAY[r.id], '{}'::bigint[], '{}'::bigint[], NULL::jsonb
+		FROM correlate.resource r WHERE r.tenant = t AND r.id = ANY (node_cut)
+	),
+	cand_cut AS (
+		SELECT 'apply_min_cut'::text, NULL::bigint, NULL::bigint, format('%s relationships', cardinality(edge_cut)),
+			   'remove the minimum cut: ' || (SELECT string_agg(s.name || ' -' || l.kind || '-> ' || d.name, ', ' ORDER BY l.id)
+											  FROM correlate.relationship l
+											  JOIN correlate.resource s ON s.tenant = t AND s.id = l.src
+											  JOIN correlate.resource d ON d.tenant = t AND d.id = l.dst
+											  WHERE l.tenant = t AND l.id = ANY (edge_cut)),
+			   edge_cut, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], NULL::jsonb
+		WHERE cardinality(edge_cut) > 1
+	),
+	-- NetworkPolicy per namespace of a pod on a path: it cuts network relationships into
+	-- the namespace's pods from anything it does not allow, and out of them likewise.
+	np_ns AS (
+		SELECT DISTINCT n.namespace, n.cluster FROM nodes_r n
+		WHERE n.kind IN ('k8s:pod', 'container') AND n.namespace IS NOT NULL
+	),
+	np AS (
+		SELECT ns.namespace, ns.cluster,
+			   ARRAY(SELECT m.member FROM correlate._namespace_members(ns.namespace, ns.cluster) m) AS members,
+			   ARRAY(SELECT f.peer FROM correlate.observed_flows(ns.namespace, ns.cluster) f
+					 WHERE f.legitimate AND f.direction = 'ingress' AND f.peer IS NOT NULL) AS ok_in,
+			   ARRAY(SELECT f.peer FROM correlate.observed_flows(ns.namespace, ns.cluster) f
+					 WHERE f.legitimate AND f.direction = 'egress' AND f.peer IS NOT NULL) AS ok_out,
+			   correlate.network_policy(ns.namespace, ns.cluster) AS doc
+		FROM np_ns ns
+	),
+	cand_np AS (
+		SELECT 'apply_network_policy'::text, NULL::bigint, NULL::bigint, 'namespace ' || np.namespace,
+			   format('apply NetworkPolicy correlate-%s: %s ingress, egress only %s',
+					  np.namespace,
+					  CASE WHEN jsonb_array_length(np.doc #> '{spec,ingress}') = 0 THEN 'deny all'
+						   ELSE format('only from %s observed peers', jsonb_array_length(np.doc #> '{spec,ingress}')) END,
+					  CASE WHEN jsonb_array_length(np.doc #> '{spec,egress}') = 1 THEN 'to DNS'
+						   ELSE format('to DNS and %s observed destinations', jsonb_array_length(np.doc #> '{spec,egress}') - 1) END),
+			   ARRAY(SELECT l.id FROM correlate.relationship l
+					 WHERE l.tenant = t AND l.kind IN ('exposes', 'connects_to', 'routes_to')
+					   AND ((l.dst = ANY (np.members) AND NOT l.src = ANY (np.members) AND NOT l.src = ANY (np.ok_in))
+							OR (l.src = ANY (np.members) AND NOT l.dst = ANY (np.members) AND l.kind = 'connects_to'
+								AND NOT l.dst = ANY (np.ok_out)))
+					 ORDER BY l.id),
+			   '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], np.doc
+		FROM np
+	),
+	-- Least-privilege policy per IAM role or user on a path: the permission edges
+	-- (from the policy engine) the new policy would no longer justify go.
+	lp AS (
+		SELECT n.id, n.name, correlate.least_privilege_policy(n.id) AS doc
+		FROM nodes_r n WHERE n.kind IN ('aws:iam:role', 'aws:iam:user')
+	),
+	lp_actions AS (
+		SELECT lp.id, ARRAY(SELECT lower(a) FROM jsonb_array_elements(lp.doc->'Statement') st,
+								 jsonb_array_elements_text(st->'Action') a) AS acts
+		FROM lp
+	),
+	cand_iam AS (
+		SELECT 'replace_iam_policy'::text, NULL::bigint, lp.id, lp.name,
+			   format('replace the policies of %s with the least-privilege policy (%s)', lp.name,
+					  COALESCE((SELECT string_agg(a, ', ' ORDER BY a) FROM jsonb_array_elements(lp.doc->'Statement') st,
+								jsonb_array_elements_text(st->'Action') a), 'no actions')),
+			   ARRAY(SELECT l.id FROM correlate.relationship l
+					 WHERE l.tenant = t AND l.src = lp.id AND l.source = 'iam_policy'
+					   AND CASE l.kind
+							   WHEN 'can_access' THEN NOT EXISTS (
+								   SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.props->'actions') = 'array'
+																				THEN l.props->'actions' ELSE '[]' END) x
+								   WHERE lower(x) = ANY (la.acts))
+							   WHEN 'assumes' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'sts:assumerole%')
+							   WHEN 'can_escalate_to' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'iam:%')
+							   ELSE false END
+					 ORDER BY l.id),
+			   '{}'::bigint[], '{}'::bigint[],
+			   ARRAY(SELECT s.id FROM correlate.iam_attachment a
+					 JOIN correlate.iam_statement s ON s.tenant = t AND s.policy = a.policy
+					 WHERE a.tenant = t AND a.principal = lp.id AND a.how <> 'boundary'),
+			   lp.doc
+		FROM lp JOIN lp_actions la ON la.id = lp.id
+	),
+	-- Patch: open vulnerabilities with a fix on a path resource or its parts.
+	cand_patch AS (
+		SELECT 'patch_vulnerability'::text, NULL::bigint, f.resource, f.check_id || ' in ' || r.name,
+			   format('upgrade %s%s to %s in %s (%s, %s%s)', COALESCE(NULLIF(f.package, ''), 'the package'),
+					  COALESCE(' ' || f.installed_version, ''), f.fixed_version, r.name, f.check_id, f.severity,
+					  CASE WHEN f.known_exploited THEN ', known exploited' ELSE '' END),
+			   ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.resource AND l.kind = 'has_vuln'
+					 ORDER BY l.id),
+			   '{}'::bigint[], ARRAY[f.id], '{}'::bigint[], NULL::jsonb
+		FROM (SELECT DISTINCT p.mid FROM parts p) pm
+		JOIN correlate.finding f ON f.tenant = t AND f.resource = pm.mid AND f.kind = 'vulnerability'
+								AND f.status = 'open' AND f.fixed_version IS NOT NULL
+		JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource
+	),
+	-- Drop privileged: the privilege misconfigurations of a path pod, its containers and
+	-- its controller; host-escape relationships out of the pod go with them.
+	priv AS (
+		SELECT p.rid, f.id AS fid, c.description
+		FROM parts p
+		JOIN correlate.finding f ON f.tenant = t AND f.resource = p.mid AND f.kind = 'misconfiguration' AND f.status = 'open'
+		JOIN correlate.risk_privilege_checks() c ON lower(c.check_id) = lower(f.check_id)
+		JOIN correlate.resource r ON r.tenant = t AND r.id = p.rid AND r.kind = 'k8s:pod'
+	),
+	cand_priv AS (
+		SELECT 'drop_privileges'::text, NULL::bigint, r.id, r.name,
+			   format('run %s unprivileged: %s -> privileged: false, runAsNonRoot: true, allowPrivilegeEscalation: false, no host namespaces or mounts',
+					  r.name, string_agg(DISTINCT p.description, ', ')),
+			   ARRAY(SELECT l.id FROM correlate.relationship l
+					 WHERE l.tenant = t AND l.kind = 'runs_on' AND l.props ? 'escape'
+					   AND (l.src = r.id OR l.src IN (SELECT pp.mid FROM parts pp WHERE pp.rid = r.id))
+					 ORDER BY l.id),
+			   '{}'::bigint[], array_agg(DISTINCT p.fid), '{}'::bigint[], NULL::jsonb
+		FROM priv p JOIN correlate.resource r ON r.tenant = t AND r.id = p.rid
+		GROUP BY r.id, r.name
+	),
+	cand AS (
+		SELECT * FROM cand_rel UNION ALL SELECT * FROM cand_node UNION ALL SELECT * FROM cand_cut
+		UNION ALL SELECT * FROM cand_np UNION ALL SELECT * FROM cand_iam UNION ALL SELECT * FROM cand_patch
+		UNION ALL SELECT * FROM cand_priv
+	),
+	-- What each candidate removes: paths through what it cuts, and risk reasons whose
+	-- evidence it makes obsolete (scores recombined without them).
+	effect AS (
+		SELECT c.*,
+			   (SELECT count(*) FROM paths p
+				WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes)::integer AS n_removed,
+			   (SELECT COALESCE(sum(p.lk), 0) FROM paths p
+				WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes) AS lk_removed,
+			   (SELECT COALESCE(sum(rs.score - correlate._combine_weights(ARRAY(
+						SELECT (x->>'weight')::integer FROM jsonb_array_elements(rs.reasons) x
+						WHERE NOT (correlate._evidence_ids(x->'evidence', 'relationships') && c.rm_rels
+								   OR correlate._evidence_ids(x->'evidence', 'resources') && c.rm_nodes
+								   OR correlate._evidence_ids(x->'evidence', 'findings') && c.fnd
+								   OR correlate._evidence_ids(x->'evidence', 'statements') && c.stm)))), 0)
+				FROM correlate.risk_score rs WHERE rs.tenant = t)::integer AS risk_cut
+		FROM cand c
+	)
+	SELECT (row_number() OVER w)::integer, e.kind, e.target, e.description, e.n_removed, (SELECT n FROM tot),
+		   CASE WHEN (SELECT s FROM tot) > 0 THEN round((e.lk_removed / (SELECT s FROM tot))::numeric, 4)::float8 ELSE 0 END,
+		   e.risk_cut, e.res_id, e.rel_id, e.artifact
+	FROM effect e
+	WHERE e.n_removed > 0 OR e.risk_cut > 0
+	WINDOW w AS (ORDER BY e.n_removed DESC, e.lk_removed DESC, e.risk_cut DESC,
+				 array_position(ARRAY['apply_network_policy', 'replace_iam_policy', 'patch_vulnerability', 'drop_privileges',
+									  'remove_relationship', 'isolate_resource', 'apply_min_cut'], e.kind),
+				 e.target, e.rel_id, e.res_id)
+	ORDER BY 1
+	LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION correlate.fix_plan(bigint[], bigint[], integer)
+	IS 'The k best candidate fixes against the attack paths from sources (default: the internet) to targets (default: crown jewels): apply a NetworkPolicy, replace an IAM policy, patch a vulnerability, drop privileges, remove a relationship, isolate a resource of the minimum node cut or apply the minimum cut; ranked by attack paths removed (of the 100 most likely within 8 hops), their likelihood share, then risk score taken away; with the generated artifact where there is one.';
+
+GRANT EXECUTE ON FUNCTION correlate._namespace_members(text, text), correlate.observed_flows(text, text),
+	correlate._k8s_peer(bigint), correlate.network_policy(text, text),
+	correlate.least_privilege_policy(bigint, timestamptz), correlate.fix_plan(bigint[], bigint[], integer)
+	TO correlate_reader;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Scheduled rescoring: correlate.schedule_rescoring() makes a pg_cron job that runs as the
+# calling role in its tenant; the job's first run correlates the seed scenario into an
+# incident and fills risk_score for that tenant only. pg_cron runs in the database named
+# by cron.database_name (default postgres).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+db=$(psql -X -A -t -c "SHOW cron.database_name")
+cleanup() {
+  psql -X -q -d "$db" >/dev/null 2>&1 <<'SQL' || true
+SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'correlate-rescore/%';
+DROP EXTENSION IF EXISTS correlate CASCADE;
+DROP OWNED BY rescore_acme;
+DROP ROLE IF EXISTS rescore_acme;
+SQL
+}
+trap cleanup EXIT
+cleanup
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION correlate;
+CREATE ROLE rescore_acme LOGIN IN ROLE correlate_writer;
+SELECT correlate.grant_tenant('acme', 'rescore_acme');
+GRANT USAGE ON SCHEMA cron TO rescore_acme;
+SQL
+# The tenant's own role loads the seed scenario and schedules the job.
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
+SET ROLE rescore_acme;
+SET correlate.tenant = 'acme';
+\i test/data/seed/load.sql
+SELECT correlate.refresh_policies();
+SELECT correlate.schedule_rescoring('* * * * *');
+SQL
+psql -X -A -t -v ON_ERROR_STOP=1 -d "$db" -c "SELECT jobname, schedule, command, username FROM cron.job
+   WHERE jobname LIKE 'correlate-rescore/%'"
+# The job runs at the top of the next minute; wait for its first finished run (at most ~2 minutes).
+status=
+for _ in $(seq 1 130); do
+  status=$(psql -X -A -t -d "$db" -c "SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+            WHERE j.jobname = 'correlate-rescore/acme' ORDER BY d.runid DESC LIMIT 1")
+  [ -n "$status" ] && [ "$status" != "running" ] && [ "$status" != "starting" ] && break
+  sleep 1
+done
+echo "job status: ${status:-none}"
+psql -X -A -t -d "$db" -c "SELECT return_message FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+   WHERE j.jobname = 'correlate-rescore/acme' ORDER BY d.runid DESC LIMIT 1"
+result=$(psql -X -A -t -F ' ' -d "$db" -c "SELECT
+   (SELECT count(*) FROM correlate.risk_score WHERE tenant = 'acme'),
+   (SELECT count(*) FROM correlate.risk_score WHERE tenant <> 'acme'),
+   (SELECT count(*) FROM correlate.incident WHERE tenant = 'acme'),
+   (SELECT score FROM correlate.risk_score s JOIN correlate.resource r ON r.tenant = s.tenant AND r.id = s.resource_id
+     WHERE r.uid = 'k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')")
+echo "acme scores, other tenants' scores, acme incidents, pod score: $result"
+# Unscheduling removes the job; a second call finds none.
+unsched=$(psql -X -q -A -t -d "$db" -c "SET ROLE rescore_acme" -c "SET correlate.tenant = 'acme'" \
+            -c "SELECT correlate.unschedule_rescoring()" -c "SELECT correlate.unschedule_rescoring()" | tr '\n' ' ')
+echo "unschedule: $unsched"
+read -r scored others incidents pod_score <<<"$result"
+[ "$status" = "succeeded" ] && [ "$scored" -gt 0 ] && [ "$others" -eq 0 ] && [ "$incidents" -eq 1 ] \
+  && [ "$pod_score" -gt 50 ] && [ "$unsched" = "t f " ]
