@@ -39,6 +39,8 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -51,6 +53,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "ingest/ingest.h"
@@ -220,6 +223,10 @@ struct IngestCtx
 	SPIPlanPtr	plan_finding;
 	SPIPlanPtr	plan_event;
 	SPIPlanPtr	plan_reject;
+	SPIPlanPtr	plan_analyze;
+
+	/* rows this call has written to resource and relationship when their planner statistics were last refreshed */
+	int64		analyzed_at;
 
 	/*
 	 * What this call has written, so that unchanged resources and edges are
@@ -1046,6 +1053,7 @@ prepare_plans(IngestCtx *ctx)
 								   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.src = u.src "
 								   "AND r.dst = u.dst AND r.kind = u.kind",
 								   5, widen_link_types);
+	ctx->plan_analyze = prepare("SELECT correlate._ingest_analyze()", 0, NULL);
 	ctx->plan_reject = prepare("INSERT INTO correlate.ingest_reject AS j (format, recno, reason, raw, digest) "
 							   "SELECT $1, u.r, u.why, u.raw, u.d FROM unnest($2, $3, $4, $5) AS u(r, why, raw, d) "
 							   "ON CONFLICT (tenant, format, digest) DO NOTHING",
@@ -2087,6 +2095,44 @@ flush_rejects(IngestCtx *ctx)
 	exec_plan(ctx->plan_reject, values, NULL, SPI_OK_INSERT);
 }
 
+/*
+ * Keeps the planner's statistics of resource and relationship in step with
+ * what this call writes.  Every foreign-key check of the call reuses one plan,
+ * made when the tables looked as they did at the first flush; when the
+ * statistics say "nearly empty" that plan can scan all of the tenant's
+ * resources for each check, and a 100,000-record load took 40 s instead of 5.
+ * ANALYZE counts this transaction's own rows and invalidates those plans, so
+ * the next check is planned for the table as it now is.  Run when what this
+ * call wrote has grown fourfold (from 1,000 rows) and the tables' statistics
+ * count fewer rows than that: a handful of times per call, never for a load
+ * into tables that are already large.
+ */
+static void
+keep_statistics(IngestCtx *ctx)
+{
+	int64		written = ctx->counts.resources + ctx->counts.relationships;
+	float4		known = 0;
+	Oid			nsp,
+				rel;
+	HeapTuple	tup;
+
+	if (written < 1000 || written < 4 * ctx->analyzed_at)
+		return;
+	ctx->analyzed_at = written;
+	nsp = get_namespace_oid("correlate", false);
+	rel = get_relname_relid("resource", nsp);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (HeapTupleIsValid(tup))
+	{
+		known = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	if (known >= (float4) written)
+		return;
+	exec_plan(ctx->plan_analyze, NULL, NULL, SPI_OK_SELECT);
+	SPI_freetuptable(SPI_tuptable);
+}
+
 static void
 flush_batch(IngestCtx *ctx)
 {
@@ -2102,6 +2148,7 @@ flush_batch(IngestCtx *ctx)
 		!try_range(ctx, 0, ctx->nrecs, &err))
 		bisect(ctx, 0, ctx->nrecs, err);
 	flush_rejects(ctx);
+	keep_statistics(ctx);
 	MemoryContextSwitchTo(old);
 
 	MemoryContextReset(ctx->batchcxt);

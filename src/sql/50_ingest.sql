@@ -251,6 +251,23 @@ $$;
 COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
 	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), resolving addresses through ip_lease and counting flows on links for newly stored events.';
 
+-- Refreshes the planner's statistics of the tables an ingest call grows, from
+-- inside the call (ANALYZE counts the transaction's own rows and invalidates
+-- cached plans, the foreign-key checks' among them); see keep_statistics() in
+-- src/ingest/writer.c.  SECURITY DEFINER because ANALYZE needs the tables'
+-- owner; it takes no input and touches nothing but statistics.
+CREATE FUNCTION correlate._ingest_analyze() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	ANALYZE correlate.resource;
+	ANALYZE correlate.relationship;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_analyze()
+	IS 'Internal to correlate.ingest: refreshes the planner statistics of resource and relationship while a large ingest call grows them.';
+
 CREATE FUNCTION correlate.ingest(format text, payload text, on_error text DEFAULT 'error')
 RETURNS TABLE (events bigint, resources bigint, relationships bigint, findings bigint, rejected bigint)
 AS 'MODULE_PATHNAME', 'correlate_ingest'
@@ -270,6 +287,7 @@ COMMENT ON FUNCTION correlate.ingest_file(text, text, text)
 GRANT SELECT ON correlate.ingest_reject TO correlate_reader;
 GRANT INSERT, DELETE ON correlate.ingest_reject TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate.ingest(text, text, text), correlate.ingest_file(text, text, text),
+	correlate._ingest_analyze(),
 	correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[]),
 	correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[]),
 	correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])

@@ -46,7 +46,7 @@ CREATE SCHEMA bench;
 CREATE FUNCTION bench.cpu() RETURNS float8 LANGUAGE sql AS $$
   SELECT (f[12]::float8 + f[13]::float8) / 100.0
   FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') AS f) s $$;
-CREATE FUNCTION bench.reset() RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION bench.reset() RETURNS void LANGUAGE sql SET client_min_messages = warning AS $$
   TRUNCATE correlate.event, correlate.resource, correlate.relationship, correlate.finding, correlate.ingest_reject CASCADE;
   DELETE FROM correlate.ip_lease $$;
 SQL
