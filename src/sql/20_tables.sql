@@ -116,7 +116,7 @@ DECLARE
 	n text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
 BEGIN
 	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (tenant, id, ts)', part, n || '_pkey');
-	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant, source, uid, ts)', part, n || '_identity');
+	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant, source, ts, uid)', part, n || '_identity');
 	EXECUTE format('CREATE INDEX %I ON %s (tenant, ts)', n || '_ts_idx', part);
 	EXECUTE format('CREATE INDEX %I ON %s (tenant, actor, ts) WHERE actor IS NOT NULL', n || '_actor_idx', part);
 	EXECUTE format('CREATE INDEX %I ON %s (tenant, target, ts) WHERE target IS NOT NULL', n || '_target_idx', part);

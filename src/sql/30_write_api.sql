@@ -107,7 +107,14 @@ BEGIN
 			props      = r.props || EXCLUDED.props,
 			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
 			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
-		WHERE r.kind = EXCLUDED.kind
+		WHERE r.kind = EXCLUDED.kind AND ((EXCLUDED.name IS NOT NULL AND EXCLUDED.name IS DISTINCT FROM r.name)
+			OR (EXCLUDED.account IS NOT NULL AND EXCLUDED.account IS DISTINCT FROM r.account)
+			OR (EXCLUDED.region IS NOT NULL AND EXCLUDED.region IS DISTINCT FROM r.region)
+			OR (EXCLUDED.cluster IS NOT NULL AND EXCLUDED.cluster IS DISTINCT FROM r.cluster)
+			OR (EXCLUDED.namespace IS NOT NULL AND EXCLUDED.namespace IS DISTINCT FROM r.namespace)
+			OR r.labels || EXCLUDED.labels IS DISTINCT FROM r.labels
+			OR r.props || EXCLUDED.props IS DISTINCT FROM r.props
+			OR EXCLUDED.first_seen < r.first_seen OR EXCLUDED.last_seen > r.last_seen)
 		RETURNING r.uid, r.id
 	), set_crit AS (
 		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
@@ -127,12 +134,27 @@ BEGIN
 			criticality = EXCLUDED.criticality,
 			first_seen  = LEAST(r.first_seen, EXCLUDED.first_seen),
 			last_seen   = GREATEST(r.last_seen, EXCLUDED.last_seen)
-		WHERE r.kind = EXCLUDED.kind
+		WHERE r.kind = EXCLUDED.kind AND ((EXCLUDED.name IS NOT NULL AND EXCLUDED.name IS DISTINCT FROM r.name)
+			OR (EXCLUDED.account IS NOT NULL AND EXCLUDED.account IS DISTINCT FROM r.account)
+			OR (EXCLUDED.region IS NOT NULL AND EXCLUDED.region IS DISTINCT FROM r.region)
+			OR (EXCLUDED.cluster IS NOT NULL AND EXCLUDED.cluster IS DISTINCT FROM r.cluster)
+			OR (EXCLUDED.namespace IS NOT NULL AND EXCLUDED.namespace IS DISTINCT FROM r.namespace)
+			OR r.labels || EXCLUDED.labels IS DISTINCT FROM r.labels
+			OR r.props || EXCLUDED.props IS DISTINCT FROM r.props
+			OR EXCLUDED.first_seen < r.first_seen OR EXCLUDED.last_seen > r.last_seen
+			OR EXCLUDED.criticality IS DISTINCT FROM r.criticality)
 		RETURNING r.uid, r.id
 	)
 	SELECT k.uid, k.id FROM keep_crit k
 	UNION ALL
-	SELECT c.uid, c.id FROM set_crit c;
+	SELECT c.uid, c.id FROM set_crit c
+	UNION ALL
+	-- stored before and left as it was: no new row version (a row rewritten by
+	-- every batch of one transaction grows a chain every later lookup walks)
+	SELECT r.uid, r.id
+	FROM merged m JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid AND r.kind = m.kind
+	WHERE NOT EXISTS (SELECT 1 FROM keep_crit k WHERE k.uid = m.uid)
+	  AND NOT EXISTS (SELECT 1 FROM set_crit c WHERE c.uid = m.uid);
 END
 $$;
 COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[])
@@ -524,7 +546,7 @@ BEGIN
 		END IF;
 	END IF;
 
-	-- Identity is (tenant, source, uid, ts), unique in every partition.  The parent
+	-- Identity is (tenant, source, ts, uid), unique in every partition.  The parent
 	-- has no index to arbitrate ON CONFLICT (see 20_tables.sql), so writers of one
 	-- tenant and source take turns and skip the events already stored.
 	PERFORM pg_advisory_xact_lock(s.h)

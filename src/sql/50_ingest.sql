@@ -43,7 +43,8 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('co
 -- Events of one flush.  Parallel arrays, one element per event; the C writer
 -- has validated every field.  src_modes / dst_modes: 0 keep actor / target as
 -- given, 1 resolve the address through ip_lease at ts and otherwise use its own
--- network:ip resource, 2 resolve and otherwise use the internet resource.
+-- network:ip resource, 2 resolve and otherwise use the internet resource; 3 and 4
+-- as 1 and 2 for an address the writer found no lease for (not looked up again).
 CREATE FUNCTION correlate._ingest_events(
 	p_source        text,
 	p_ts            timestamptz[],
@@ -81,6 +82,8 @@ DECLARE
 	ip_ids bigint[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
+	old_lo timestamptz;
+	old_hi timestamptz;
 BEGIN
 	PERFORM correlate._check_lengths('_ingest_events', n, cardinality(p_uids), cardinality(p_class_uids),
 		cardinality(p_activity_ids), cardinality(p_domains), cardinality(p_severity_ids), cardinality(p_actors),
@@ -95,29 +98,31 @@ BEGIN
 
 	-- Addresses: the lease holder at the event's time, else the internet or the address itself.
 	IF EXISTS (SELECT 1 FROM unnest(p_src_modes, p_dst_modes) AS m(s, d) WHERE m.s > 0 OR m.d > 0) THEN
+		IF EXISTS (SELECT 1 FROM unnest(p_src_modes, p_dst_modes) AS m(s, d) WHERE m.s IN (1, 2) OR m.d IN (1, 2)) THEN
 		SELECT array_agg(COALESCE(u.actor,
-					CASE WHEN u.sm > 0 THEN (SELECT l.resource FROM correlate.ip_lease l
+					CASE WHEN u.sm IN (1, 2) THEN (SELECT l.resource FROM correlate.ip_lease l
 											 WHERE l.tenant = t AND l.ip = u.sip AND l.valid @> u.ts
 											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o),
 			   array_agg(COALESCE(u.target,
-					CASE WHEN u.dm > 0 THEN (SELECT l.resource FROM correlate.ip_lease l
+					CASE WHEN u.dm IN (1, 2) THEN (SELECT l.resource FROM correlate.ip_lease l
 											 WHERE l.tenant = t AND l.ip = u.dip AND l.valid @> u.ts
 											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o)
 		INTO p_actors, p_targets
 		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_ts, p_src_modes, p_dst_modes)
 			 WITH ORDINALITY AS u(actor, target, sip, dip, ts, sm, dm, o);
+		END IF;
 
 		IF EXISTS (SELECT 1 FROM unnest(p_actors, p_src_modes, p_targets, p_dst_modes) AS u(a, sm, b, dm)
-				   WHERE (u.a IS NULL AND u.sm = 2) OR (u.b IS NULL AND u.dm = 2)) THEN
+				   WHERE (u.a IS NULL AND u.sm IN (2, 4)) OR (u.b IS NULL AND u.dm IN (2, 4))) THEN
 			inet_id := correlate.internet();
 		END IF;
 
 		SELECT array_agg('ip://' || x.h ORDER BY x.h), array_agg(x.h ORDER BY x.h) INTO ip_uids, ip_names
 		FROM (SELECT host(u.sip) AS h FROM unnest(p_actors, p_src_ips, p_src_modes) AS u(a, sip, m)
-			  WHERE u.a IS NULL AND u.m = 1
+			  WHERE u.a IS NULL AND u.m IN (1, 3)
 			  UNION
 			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
-			  WHERE u.a IS NULL AND u.m = 1) x;
+			  WHERE u.a IS NULL AND u.m IN (1, 3)) x;
 		IF ip_uids IS NOT NULL THEN
 			SELECT array_agg(r.stored_id ORDER BY x.o) INTO ip_ids
 			FROM unnest(ip_uids) WITH ORDINALITY AS x(uid, o)
@@ -126,13 +131,13 @@ BEGIN
 											 array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r ON r.stored_uid = x.uid;
 		END IF;
 
-		SELECT array_agg(COALESCE(u.a, CASE u.sm WHEN 2 THEN inet_id WHEN 1 THEN s.id END) ORDER BY u.o),
-			   array_agg(COALESCE(u.b, CASE u.dm WHEN 2 THEN inet_id WHEN 1 THEN d.id END) ORDER BY u.o)
+		SELECT array_agg(COALESCE(u.a, CASE WHEN u.sm IN (2, 4) THEN inet_id WHEN u.sm IN (1, 3) THEN s.id END) ORDER BY u.o),
+			   array_agg(COALESCE(u.b, CASE WHEN u.dm IN (2, 4) THEN inet_id WHEN u.dm IN (1, 3) THEN d.id END) ORDER BY u.o)
 		INTO p_actors, p_targets
 		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_src_modes, p_dst_modes)
 			 WITH ORDINALITY AS u(a, b, sip, dip, sm, dm, o)
-		LEFT JOIN unnest(ip_names, ip_ids) AS s(h, id) ON u.a IS NULL AND u.sm = 1 AND s.h = host(u.sip)
-		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm = 1 AND d.h = host(u.dip);
+		LEFT JOIN unnest(ip_names, ip_ids) AS s(h, id) ON u.a IS NULL AND u.sm IN (1, 3) AND s.h = host(u.sip)
+		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm IN (1, 3) AND d.h = host(u.dip);
 	END IF;
 
 	-- The default domain of each class, computed once per class rather than once per event.
@@ -143,7 +148,7 @@ BEGIN
 				   FROM (SELECT DISTINCT y.c FROM unnest(p_class_uids) AS y(c)) x) k ON k.c = u.c;
 	END IF;
 
-	-- Identity is (tenant, source, uid, ts), unique in every partition but with no
+	-- Identity is (tenant, source, ts, uid), unique in every partition but with no
 	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
 	-- source) lock record_events takes, then skip events already stored, probing
 	-- the identity key row by row (a scalar subquery, so no statistics can turn it
@@ -153,6 +158,15 @@ BEGIN
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
 	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
+
+	-- Only events inside the time span this source already has stored in the
+	-- batch's span can be repeats: two probes of the identity index (tenant,
+	-- source, ts, uid) bound that span, and events outside it skip the per-event
+	-- probe.  Loading new logs, which is the common case, probes almost nothing.
+	SELECT min(old.ts), max(old.ts) INTO old_lo, old_hi
+	FROM correlate.event old
+	WHERE old.tenant = t AND old.source = p_source
+	  AND old.ts BETWEEN (SELECT min(x) FROM unnest(p_ts) AS x) AND (SELECT max(x) FROM unnest(p_ts) AS x);
 
 	IF NOT EXISTS (SELECT 1 FROM unnest(p_link_kinds) AS k WHERE k IS NOT NULL) THEN
 		WITH ins AS (
@@ -164,9 +178,9 @@ BEGIN
 						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
 						p_rules, p_raws)
 				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
-			WHERE (SELECT true FROM correlate.event old
+			WHERE old_lo IS NULL OR u.ts < old_lo OR u.ts > old_hi OR (SELECT true FROM correlate.event old
 				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
-				   ORDER BY old.source, old.uid LIMIT 1) IS NULL
+				   ORDER BY old.source, old.ts LIMIT 1) IS NULL
 			RETURNING 1
 		)
 		SELECT count(*) INTO n_ev FROM ins;
@@ -187,9 +201,9 @@ BEGIN
 		SELECT t, i.ts, i.uid, p_source, i.c, i.a, i.dom, i.sev, i.actor,
 			   i.target, i.sip, i.dip, i.dport, i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
 		FROM input i
-		WHERE (SELECT true FROM correlate.event old
+		WHERE old_lo IS NULL OR i.ts < old_lo OR i.ts > old_hi OR (SELECT true FROM correlate.event old
 			   WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts
-			   ORDER BY old.source, old.uid LIMIT 1) IS NULL
+			   ORDER BY old.source, old.ts LIMIT 1) IS NULL
 		RETURNING e.uid, e.ts
 	), added AS (
 		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
@@ -237,6 +251,23 @@ $$;
 COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
 	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), resolving addresses through ip_lease and counting flows on links for newly stored events.';
 
+-- Refreshes the planner's statistics of the tables an ingest call grows, from
+-- inside the call (ANALYZE counts the transaction's own rows and invalidates
+-- cached plans, the foreign-key checks' among them); see keep_statistics() in
+-- src/ingest/writer.c.  SECURITY DEFINER because ANALYZE needs the tables'
+-- owner; it takes no input and touches nothing but statistics.
+CREATE FUNCTION correlate._ingest_analyze() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	ANALYZE correlate.resource;
+	ANALYZE correlate.relationship;
+END
+$$;
+COMMENT ON FUNCTION correlate._ingest_analyze()
+	IS 'Internal to correlate.ingest: refreshes the planner statistics of resource and relationship while a large ingest call grows them.';
+
 CREATE FUNCTION correlate.ingest(format text, payload text, on_error text DEFAULT 'error')
 RETURNS TABLE (events bigint, resources bigint, relationships bigint, findings bigint, rejected bigint)
 AS 'MODULE_PATHNAME', 'correlate_ingest'
@@ -256,6 +287,7 @@ COMMENT ON FUNCTION correlate.ingest_file(text, text, text)
 GRANT SELECT ON correlate.ingest_reject TO correlate_reader;
 GRANT INSERT, DELETE ON correlate.ingest_reject TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate.ingest(text, text, text), correlate.ingest_file(text, text, text),
+	correlate._ingest_analyze(),
 	correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[]),
 	correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[]),
 	correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
