@@ -392,8 +392,15 @@ BEGIN
 		FROM idents i CROSS JOIN LATERAL correlate.what_can(i.id) w
 		WHERE w.decision IN ('allow', 'conditional', 'partial')
 	),
+	-- Legitimate use of every identity in one pass (the rule of _legitimate_actions).
 	used AS MATERIALIZED (
-		SELECT i.id AS pid, u.action FROM idents i CROSS JOIN LATERAL correlate._legitimate_actions(i.id) u
+		SELECT e.actor AS pid, e.action
+		FROM correlate.event e JOIN idents i ON i.id = e.actor
+		WHERE e.tenant = t AND e.actor IS NOT NULL AND e.action ~ '^[A-Za-z0-9-]+:[A-Za-z0-9*]+$'
+		  AND e.rule IS NULL
+		  AND (e.outcome IS NULL OR lower(e.outcome) IN ('success', 'succeeded', 'ok'))
+		  AND NOT EXISTS (SELECT 1 FROM correlate.incident_event ie WHERE ie.tenant = t AND ie.event_id = e.id)
+		GROUP BY e.actor, e.action
 	),
 	unused AS (
 		SELECT g.pid, g.pat::text AS pat, g.statement,
@@ -584,13 +591,13 @@ BEGIN
 	END IF;
 	PERFORM set_config('correlate.tenant', run_scheduled_rescore.tenant, true);
 	PERFORM correlate.current_tenant();		-- raises unless the role was granted the tenant
-	SELECT count(*) INTO n_inc FROM correlate.correlate() c WHERE c.created;
+	SELECT count(*) INTO n_inc FROM correlate.correlate_new_events() c WHERE c.created;
 	SELECT * INTO r FROM correlate.rescore();
 	RETURN QUERY SELECT n_inc, r.resources, r.toxic_combinations;
 END
 $$;
 COMMENT ON FUNCTION correlate.run_scheduled_rescore(text)
-	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate() then rescore(); returns incidents created, resources scored and toxic combinations.';
+	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate_new_events() (correlate() over what arrived since the last run) then rescore(); returns incidents created, resources scored and toxic combinations.';
 
 CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
 RETURNS bigint
