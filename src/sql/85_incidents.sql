@@ -246,6 +246,7 @@ DECLARE
 	anchor_chain bigint[];
 	anchor_own bigint[];
 	prev_ts timestamptz;
+	first_ts timestamptz;
 	matched_ids bigint[];
 	matched_ts timestamptz[];
 	matched_steps integer[];
@@ -297,6 +298,8 @@ BEGIN
 	WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until + max_window);
 	CREATE INDEX ON correlate_cand (rule, step, ts, id);
 	CREATE INDEX ON correlate_cand (id);
+	CREATE INDEX ON correlate_cand (rule, step, actor, ts);
+	CREATE INDEX ON correlate_cand (rule, step, target, ts);
 
 	-- ... then the entities of each such event, from one walk of the identity chain
 	-- per distinct start resource rather than one per event and anchor.
@@ -343,7 +346,8 @@ BEGIN
 
 	-- Then anchor by anchor, in time order: whether an anchor was already taken into an
 	-- incident depends on the anchors before it.  Each step is an index probe per
-	-- anchor entity within the window.
+	-- anchor entity within the window; an anchor whose chain does not complete costs
+	-- one ordered probe per entity and step.
 	FOR r IN
 		SELECT cr.name, cr.title, cr.severity, cr.time_window,
 			   (SELECT min(cs.step) FROM correlate.correlation_step cs WHERE cs.rule = cr.name) AS first_step
@@ -365,6 +369,45 @@ BEGIN
 								  WHERE x.rule = r.name AND x.step = r.first_step AND x.id = a.id ORDER BY 1);
 			CONTINUE WHEN cardinality(anchor_chain) = 0;
 			anchor_own := ARRAY(SELECT x FROM unnest(ARRAY[a.actor, a.target]) x WHERE x IS NOT NULL);
+
+			-- Whether the chain completes, before collecting anything: the earliest match
+			-- of each later step is one ordered index probe per anchor entity.  Most
+			-- anchors fail here, cheaply.
+			prev_ts := a.ts;
+			complete := true;
+			FOR s IN SELECT cs.step, cs.link FROM correlate.correlation_step cs
+					 WHERE cs.rule = r.name AND cs.step > r.first_step ORDER BY cs.step LOOP
+				IF s.link = 'same_resource' THEN
+					SELECT min(m.ts) INTO first_ts
+					FROM unnest(anchor_own) o(x)
+					CROSS JOIN LATERAL (
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.actor = o.x
+						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
+						 ORDER BY c.ts LIMIT 1)
+						UNION ALL
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.target = o.x
+						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
+						 ORDER BY c.ts LIMIT 1)) m;
+				ELSE
+					SELECT min(m.ts) INTO first_ts
+					FROM unnest(anchor_chain) en(x)
+					CROSS JOIN LATERAL (
+						SELECT x.ts FROM correlate_ent x
+						WHERE x.rule = r.name AND x.step = s.step AND x.entity = en.x
+						  AND x.ts >= prev_ts AND x.ts <= a.ts + r.time_window AND x.id <> a.id
+						ORDER BY x.ts LIMIT 1) m;
+				END IF;
+				IF first_ts IS NULL THEN
+					complete := false;
+					EXIT;
+				END IF;
+				prev_ts := first_ts;
+			END LOOP;
+			CONTINUE WHEN NOT complete;
+
+			-- Complete: collect every matching event of every step.
 			prev_ts := a.ts;
 			matched_ids := ARRAY[a.id];
 			matched_ts := ARRAY[a.ts];
