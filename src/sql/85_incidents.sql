@@ -277,7 +277,7 @@ BEGIN
 		DROP TABLE pg_temp.correlate_cand;		-- left by a run caught in an exception block
 	END IF;
 	CREATE TEMP TABLE correlate_cand ON COMMIT DROP AS
-	WITH st AS (
+	WITH st AS MATERIALIZED (
 		SELECT cs.rule, cs.step, cs.domains, cs.class_uids, cs.min_severity, cs.target_kinds,
 			   CASE WHEN cs.actions IS NOT NULL THEN ARRAY(SELECT correlate._glob_like(p) FROM unnest(cs.actions) p) END AS act_like,
 			   CASE WHEN cs.rules IS NOT NULL THEN ARRAY(SELECT correlate._glob_like(p) FROM unnest(cs.rules) p) END AS rule_like
@@ -341,6 +341,7 @@ BEGIN
 	SELECT DISTINCT c.rule, c.step, ch.id AS entity, c.ts, c.id
 	FROM start s JOIN chain ch ON ch.root = s.rid JOIN correlate_cand c ON c.id = s.eid;
 	CREATE INDEX ON correlate_ent (rule, step, entity, ts);
+	CREATE INDEX ON correlate_ent (id);
 	ANALYZE correlate_cand;
 	ANALYZE correlate_ent;
 
