@@ -83,6 +83,30 @@ SELECT (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM correlate.resource 
 	correlate._entity_chain(correlate.resource_id('container://8c2f1e7a9b3d'), NULL, NULL, '2026-11-20'))) AS chain;
 SELECT rule, created, events FROM correlate.correlate() ORDER BY rule;
 
+-- Incremental correlation (what the scheduled job runs): the first call correlates
+-- all history and sets the tenant's watermark; with nothing new it does nothing; an
+-- event arriving later, whose chain began before the watermark, joins its incident.
+DELETE FROM correlate.incident;
+SELECT rule, created, events FROM correlate.correlate_new_events() ORDER BY rule;
+SELECT tenant, last_event_id = (SELECT max(id) FROM correlate.event) AS at_newest, last_event_ts
+FROM correlate.correlation_watermark;
+SELECT * FROM correlate.correlate_new_events();
+SELECT correlate.record_event('2026-11-20 10:40+00', 6003, 'cloudtrail', uid => 'late-3', domain => 'data',
+	actor => correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
+	action => 's3:GetObject', outcome => 'success') > 0 AS recorded;
+SELECT rule, created, events FROM correlate.correlate_new_events() ORDER BY rule;
+SELECT last_event_id = (SELECT max(id) FROM correlate.event) AS at_newest FROM correlate.correlation_watermark;
+
+-- Ceiling: one step adds at most 1000 events to one incident per run (the earliest).
+BEGIN;
+SELECT count(correlate.record_event('2026-11-20 10:07+00'::timestamptz + g * interval '10 ms', 6003, 'cloudtrail',
+	uid => 'flood-' || g, domain => 'data', actor => correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
+	action => 's3:GetObject', outcome => 'success')) AS flood
+FROM generate_series(1, 1200) g;
+DELETE FROM correlate.incident;
+SELECT rule, created, events FROM correlate.correlate() ORDER BY rule;
+ROLLBACK;
+
 -- Malformed rules are rejected by CHECK constraints.
 INSERT INTO correlate.correlation_rule (name, title, description, severity, time_window) VALUES ('Bad Name', 't', 'd', 'high', '1 hour');
 INSERT INTO correlate.correlation_rule (name, title, description, severity, time_window) VALUES ('zero', 't', 'd', 'high', '0');
@@ -117,6 +141,8 @@ SET ROLE inc_globex;
 SET correlate.tenant = 'globex';
 SELECT count(*) AS visible_incidents FROM correlate.incident;
 SELECT count(*) AS visible_incident_events FROM correlate.incident_event;
+SELECT count(*) AS visible_watermarks FROM correlate.correlation_watermark;
+SELECT * FROM correlate.correlate_new_events();
 SELECT * FROM correlate.correlate();
 SELECT * FROM correlate.incident_timeline(1);
 -- Rules are shared configuration, readable by every role, writable by admins only.

@@ -277,8 +277,9 @@ BEGIN
 	inet_walk (rid, cur, names, rels) AS (
 		SELECT f.resource_id, f.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM from_inet f WHERE f.hops > 0
 		UNION ALL
-		SELECT w.rid, f.via, (SELECT r.name FROM res r WHERE r.id = w.cur) || w.names,
-			   (SELECT l.id FROM rel l WHERE l.src = f.via AND l.dst = w.cur ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
+		SELECT w.rid, f.via, (SELECT r.name FROM correlate.resource r WHERE r.tenant = t AND r.id = w.cur) || w.names,
+			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = w.cur
+				ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
 		FROM inet_walk w JOIN from_inet f ON f.resource_id = w.cur WHERE f.via IS NOT NULL
 	),
 	inet_reason AS (
@@ -300,8 +301,9 @@ BEGIN
 	jewel_walk (rid, cur, names, rels) AS (
 		SELECT x.resource_id, x.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM to_jewel x WHERE x.hops > 0
 		UNION ALL
-		SELECT w.rid, x.via, w.names || (SELECT r.name FROM res r WHERE r.id = x.via),
-			   w.rels || (SELECT l.id FROM rel l WHERE l.src = w.cur AND l.dst = x.via ORDER BY l.likelihood DESC, l.id LIMIT 1)
+		SELECT w.rid, x.via, w.names || (SELECT r.name FROM correlate.resource r WHERE r.tenant = t AND r.id = x.via),
+			   w.rels || (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = w.cur AND l.dst = x.via
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1)
 		FROM jewel_walk w JOIN to_jewel x ON x.resource_id = w.cur WHERE x.via IS NOT NULL
 	),
 	jewel_reason AS (
@@ -361,12 +363,18 @@ BEGIN
 		GROUP BY p.rid
 	),
 	-- Detector alerts on the resource or its parts within the window.
-	dets AS (
-		SELECT DISTINCT m.rid, e.id AS eid, e.rule, e.severity_id
-		FROM members m
-		JOIN correlate.event e ON e.tenant = t AND (e.actor = m.mid OR e.target = m.mid)
-		WHERE (e.rule IS NOT NULL OR e.class_uid = 2004)
+	-- (The window's alerts first, then their resources: no OR join against members.)
+	alerts AS MATERIALIZED (
+		SELECT e.id, e.rule, e.severity_id, e.actor, e.target FROM correlate.event e
+		WHERE e.tenant = t AND (e.rule IS NOT NULL OR e.class_uid = 2004)
 		  AND e.ts > as_of - detection_window AND e.ts <= as_of
+	),
+	dets AS (
+		SELECT DISTINCT m.rid, a.id AS eid, a.rule, a.severity_id
+		FROM (SELECT a.id, a.rule, a.severity_id, a.actor AS mid FROM alerts a WHERE a.actor IS NOT NULL
+			  UNION
+			  SELECT a.id, a.rule, a.severity_id, a.target FROM alerts a WHERE a.target IS NOT NULL) a
+		JOIN members m ON m.mid = a.mid
 	),
 	det_reason AS (
 		SELECT d.rid, 'detection'::text,
@@ -392,8 +400,15 @@ BEGIN
 		FROM idents i CROSS JOIN LATERAL correlate.what_can(i.id) w
 		WHERE w.decision IN ('allow', 'conditional', 'partial')
 	),
+	-- Legitimate use of every identity in one pass (the rule of _legitimate_actions).
 	used AS MATERIALIZED (
-		SELECT i.id AS pid, u.action FROM idents i CROSS JOIN LATERAL correlate._legitimate_actions(i.id) u
+		SELECT e.actor AS pid, e.action
+		FROM correlate.event e JOIN idents i ON i.id = e.actor
+		WHERE e.tenant = t AND e.actor IS NOT NULL AND e.action ~ '^[A-Za-z0-9-]+:[A-Za-z0-9*]+$'
+		  AND e.rule IS NULL
+		  AND (e.outcome IS NULL OR lower(e.outcome) IN ('success', 'succeeded', 'ok'))
+		  AND NOT EXISTS (SELECT 1 FROM correlate.incident_event ie WHERE ie.tenant = t AND ie.event_id = e.id)
+		GROUP BY e.actor, e.action
 	),
 	unused AS (
 		SELECT g.pid, g.pat::text AS pat, g.statement,
@@ -432,7 +447,8 @@ BEGIN
 		SELECT * FROM (
 		SELECT DISTINCT ON (c.rid) c.rid, p.factor, p.weight,
 			   format('runs as %s, granted but never used legitimately: %s (used: %s)',
-					  (SELECT string_agg(r.name, ' -> ' ORDER BY o) FROM unnest(c.via) WITH ORDINALITY v(x, o) JOIN res r ON r.id = v.x),
+					  (SELECT string_agg(r.name, ' -> ' ORDER BY o) FROM unnest(c.via) WITH ORDINALITY v(x, o)
+					   JOIN correlate.resource r ON r.tenant = t AND r.id = v.x),
 					  p.pats, COALESCE(p.used_actions, 'nothing')),
 			   correlate._evidence(statements => p.stmts, relationships => c.rels, resources => ARRAY[c.iid])
 		FROM ident_chain c JOIN perm_own p ON p.pid = c.iid
@@ -584,13 +600,13 @@ BEGIN
 	END IF;
 	PERFORM set_config('correlate.tenant', run_scheduled_rescore.tenant, true);
 	PERFORM correlate.current_tenant();		-- raises unless the role was granted the tenant
-	SELECT count(*) INTO n_inc FROM correlate.correlate() c WHERE c.created;
+	SELECT count(*) INTO n_inc FROM correlate.correlate_new_events() c WHERE c.created;
 	SELECT * INTO r FROM correlate.rescore();
 	RETURN QUERY SELECT n_inc, r.resources, r.toxic_combinations;
 END
 $$;
 COMMENT ON FUNCTION correlate.run_scheduled_rescore(text)
-	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate() then rescore(); returns incidents created, resources scored and toxic combinations.';
+	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate_new_events() (correlate() over what arrived since the last run) then rescore(); returns incidents created, resources scored and toxic combinations.';
 
 CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
 RETURNS bigint

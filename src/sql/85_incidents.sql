@@ -236,19 +236,24 @@ AS $$
 #variable_conflict use_column
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	-- Ceiling: at most this many events of one step join one incident per run (the
+	-- earliest); an anchor that would pull in more is a flood, not a story.
+	max_step_events constant integer := 1000;
+	max_window interval;
 	r record;
-	s correlate.correlation_step;
-	steps correlate.correlation_step[];
-	a correlate.event;
+	s record;
+	a record;
 	anchor_chain bigint[];
 	anchor_own bigint[];
 	prev_ts timestamptz;
+	first_ts timestamptz;
 	matched_ids bigint[];
 	matched_ts timestamptz[];
 	matched_steps integer[];
 	step_ids bigint[];
 	step_ts timestamptz[];
 	complete boolean;
+	capped boolean := false;
 	inc_id bigint;
 	was_new boolean;
 	n_new integer;
@@ -257,45 +262,181 @@ BEGIN
 		RAISE EXCEPTION 'since must not be after until'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('since is %s and until is %s.', since, until);
 	END IF;
-
 	-- One correlation run of a tenant at a time, so two runs never create the same incident.
 	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
 
-	FOR r IN SELECT cr.* FROM correlate.correlation_rule cr WHERE cr.enabled ORDER BY cr.name LOOP
-		steps := ARRAY(SELECT cs FROM correlate.correlation_step cs WHERE cs.rule = r.name ORDER BY cs.step);
-		CONTINUE WHEN cardinality(steps) = 0;
+	SELECT max(cr.time_window) INTO max_window FROM correlate.correlation_rule cr WHERE cr.enabled;
+	IF max_window IS NULL THEN
+		RETURN;
+	END IF;
+
+	-- Set-based first: every event of the range that matches some step of an enabled
+	-- rule, in one pass over the events (anchors in [since, until), later steps up to
+	-- the longest window after until) ...
+	IF pg_catalog.to_regclass('pg_temp.correlate_cand') IS NOT NULL THEN
+		DROP TABLE pg_temp.correlate_cand;		-- left by a run caught in an exception block
+	END IF;
+	CREATE TEMP TABLE correlate_cand ON COMMIT DROP AS
+	WITH st AS MATERIALIZED (
+		SELECT cs.rule, cs.step, cs.domains, cs.class_uids, cs.min_severity, cs.target_kinds,
+			   CASE WHEN cs.actions IS NOT NULL THEN ARRAY(SELECT correlate._glob_like(p) FROM unnest(cs.actions) p) END AS act_like,
+			   CASE WHEN cs.rules IS NOT NULL THEN ARRAY(SELECT correlate._glob_like(p) FROM unnest(cs.rules) p) END AS rule_like
+		FROM correlate.correlation_step cs JOIN correlate.correlation_rule cr ON cr.name = cs.rule
+		WHERE cr.enabled
+	)
+	SELECT st.rule, st.step, e.id, e.ts, e.actor, e.target, e.src_ip
+	FROM correlate.event e
+	LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.id = e.target
+	JOIN st ON (st.domains IS NULL OR e.domain = ANY (st.domains))
+		   AND (st.class_uids IS NULL OR e.class_uid = ANY (st.class_uids))
+		   AND (st.min_severity IS NULL OR e.severity_id >= st.min_severity)
+		   AND (st.act_like IS NULL OR e.action ILIKE ANY (st.act_like))
+		   AND (st.rule_like IS NULL OR e.rule ILIKE ANY (st.rule_like))
+		   AND (st.target_kinds IS NULL OR tr.kind = ANY (st.target_kinds)
+				OR ('internet' = ANY (st.target_kinds) AND e.target IS NULL AND e.dst_ip IS NOT NULL
+					AND correlate.resolve_ip(e.dst_ip, e.ts) IS NULL))
+	WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until + max_window);
+	CREATE INDEX ON correlate_cand (rule, step, ts, id);
+	CREATE INDEX ON correlate_cand (id);
+	CREATE INDEX ON correlate_cand (rule, step, actor, ts);
+	CREATE INDEX ON correlate_cand (rule, step, target, ts);
+
+	-- ... then the entities of each such event, from one walk of the identity chain
+	-- per distinct start resource rather than one per event and anchor.
+	IF pg_catalog.to_regclass('pg_temp.correlate_ent') IS NOT NULL THEN
+		DROP TABLE pg_temp.correlate_ent;
+	END IF;
+	CREATE TEMP TABLE correlate_ent ON COMMIT DROP AS
+	WITH RECURSIVE ev AS (
+		SELECT DISTINCT c.id, c.ts, c.actor, c.target, c.src_ip FROM correlate_cand c
+	), start AS (
+		SELECT ev.id AS eid, x.rid
+		FROM ev CROSS JOIN LATERAL unnest(ARRAY[ev.actor, ev.target,
+			CASE WHEN ev.actor IS NULL AND ev.src_ip IS NOT NULL THEN correlate.resolve_ip(ev.src_ip, ev.ts) END]) x(rid)
+		WHERE x.rid IS NOT NULL
+	), roots AS (
+		SELECT DISTINCT s.rid FROM start s
+		JOIN correlate.resource r ON r.tenant = t AND r.id = s.rid
+		WHERE r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+	), chain (root, id, depth) AS (
+		SELECT ro.rid, ro.rid, 0 FROM roots ro
+		UNION
+		SELECT c.root, n.next, c.depth + 1
+		FROM chain c
+		CROSS JOIN LATERAL (
+			-- container -> pod
+			SELECT l.src AS next FROM correlate.relationship l JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.src
+			WHERE l.tenant = t AND l.dst = c.id AND l.kind = 'contains' AND p.kind = 'k8s:pod'
+			  AND EXISTS (SELECT 1 FROM correlate.resource k WHERE k.tenant = l.tenant AND k.id = c.id AND k.kind = 'container')
+			UNION ALL
+			SELECT l.dst FROM correlate.relationship l JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.dst
+			WHERE l.tenant = t AND l.src = c.id AND l.kind = 'runs_on' AND p.kind = 'k8s:pod'
+			UNION ALL
+			-- workload -> identity -> assumed identity
+			SELECT l.dst FROM correlate.relationship l
+			WHERE l.tenant = t AND l.src = c.id AND l.kind IN ('runs_as', 'assumes')
+		) n
+		WHERE c.depth < 4
+	)
+	SELECT DISTINCT c.rule, c.step, ch.id AS entity, c.ts, c.id
+	FROM start s JOIN chain ch ON ch.root = s.rid JOIN correlate_cand c ON c.id = s.eid;
+	CREATE INDEX ON correlate_ent (rule, step, entity, ts);
+	CREATE INDEX ON correlate_ent (id);
+	ANALYZE correlate_cand;
+	ANALYZE correlate_ent;
+
+	-- Then anchor by anchor, in time order: whether an anchor was already taken into an
+	-- incident depends on the anchors before it.  Each step is an index probe per
+	-- anchor entity within the window; an anchor whose chain does not complete costs
+	-- one ordered probe per entity and step.
+	FOR r IN
+		SELECT cr.name, cr.title, cr.severity, cr.time_window,
+			   (SELECT min(cs.step) FROM correlate.correlation_step cs WHERE cs.rule = cr.name) AS first_step
+		FROM correlate.correlation_rule cr WHERE cr.enabled ORDER BY cr.name
+	LOOP
+		CONTINUE WHEN r.first_step IS NULL;
 
 		FOR a IN
-			SELECT e.* FROM correlate.event e
-			WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until)
-			  AND correlate._step_matches(steps[1], e)
-			ORDER BY e.ts, e.id
+			SELECT c.id, c.ts, c.actor, c.target FROM correlate_cand c
+			WHERE c.rule = r.name AND c.step = r.first_step AND (until IS NULL OR c.ts < until)
+			ORDER BY c.ts, c.id
 		LOOP
 			-- An event already inside an incident of this rule anchors no other one.
 			CONTINUE WHEN EXISTS (SELECT 1 FROM correlate.incident_event ie
 								  JOIN correlate.incident i ON i.tenant = ie.tenant AND i.id = ie.incident
 								  WHERE ie.tenant = t AND ie.event_id = a.id AND i.rule = r.name AND i.anchor_event <> a.id);
 
-			anchor_chain := correlate._entity_chain(a.actor, a.target, a.src_ip, a.ts);
+			anchor_chain := ARRAY(SELECT DISTINCT x.entity FROM correlate_ent x
+								  WHERE x.rule = r.name AND x.step = r.first_step AND x.id = a.id ORDER BY 1);
 			CONTINUE WHEN cardinality(anchor_chain) = 0;
 			anchor_own := ARRAY(SELECT x FROM unnest(ARRAY[a.actor, a.target]) x WHERE x IS NOT NULL);
+
+			-- Whether the chain completes, before collecting anything: the earliest match
+			-- of each later step is one ordered index probe per anchor entity.  Most
+			-- anchors fail here, cheaply.
+			prev_ts := a.ts;
+			complete := true;
+			FOR s IN SELECT cs.step, cs.link FROM correlate.correlation_step cs
+					 WHERE cs.rule = r.name AND cs.step > r.first_step ORDER BY cs.step LOOP
+				IF s.link = 'same_resource' THEN
+					SELECT min(m.ts) INTO first_ts
+					FROM unnest(anchor_own) o(x)
+					CROSS JOIN LATERAL (
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.actor = o.x
+						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
+						 ORDER BY c.ts LIMIT 1)
+						UNION ALL
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.target = o.x
+						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
+						 ORDER BY c.ts LIMIT 1)) m;
+				ELSE
+					SELECT min(m.ts) INTO first_ts
+					FROM unnest(anchor_chain) en(x)
+					CROSS JOIN LATERAL (
+						SELECT x.ts FROM correlate_ent x
+						WHERE x.rule = r.name AND x.step = s.step AND x.entity = en.x
+						  AND x.ts >= prev_ts AND x.ts <= a.ts + r.time_window AND x.id <> a.id
+						ORDER BY x.ts LIMIT 1) m;
+				END IF;
+				IF first_ts IS NULL THEN
+					complete := false;
+					EXIT;
+				END IF;
+				prev_ts := first_ts;
+			END LOOP;
+			CONTINUE WHEN NOT complete;
+
+			-- Complete: collect every matching event of every step.
 			prev_ts := a.ts;
 			matched_ids := ARRAY[a.id];
 			matched_ts := ARRAY[a.ts];
-			matched_steps := ARRAY[1];
+			matched_steps := ARRAY[r.first_step];
 			complete := true;
 
-			FOREACH s IN ARRAY steps LOOP
-				SELECT COALESCE(array_agg(e.id ORDER BY e.ts, e.id), '{}'), COALESCE(array_agg(e.ts ORDER BY e.ts, e.id), '{}')
-				INTO step_ids, step_ts
-				FROM correlate.event e
-				WHERE e.tenant = t AND e.ts >= prev_ts AND e.ts <= a.ts + r.time_window AND e.id <> a.id
-				  AND correlate._step_matches(s, e)
-				  AND CASE s.link
-						WHEN 'same_resource' THEN (e.actor = ANY (anchor_own) OR e.target = ANY (anchor_own))
-						ELSE correlate._entity_chain(e.actor, e.target, e.src_ip, e.ts) && anchor_chain
-					  END;
-				IF s.step > steps[1].step THEN
+			FOR s IN SELECT cs.step, cs.link FROM correlate.correlation_step cs WHERE cs.rule = r.name ORDER BY cs.step LOOP
+				IF s.link = 'same_resource' THEN
+					SELECT COALESCE(array_agg(m.id ORDER BY m.ts, m.id), '{}'), COALESCE(array_agg(m.ts ORDER BY m.ts, m.id), '{}')
+					INTO step_ids, step_ts
+					FROM (SELECT c.id, c.ts FROM correlate_cand c
+						  WHERE c.rule = r.name AND c.step = s.step AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window
+							AND c.id <> a.id AND (c.actor = ANY (anchor_own) OR c.target = ANY (anchor_own))
+						  ORDER BY c.ts, c.id LIMIT max_step_events + 1) m;
+				ELSE
+					SELECT COALESCE(array_agg(m.id ORDER BY m.ts, m.id), '{}'), COALESCE(array_agg(m.ts ORDER BY m.ts, m.id), '{}')
+					INTO step_ids, step_ts
+					FROM (SELECT DISTINCT x.id, x.ts FROM correlate_ent x
+						  WHERE x.rule = r.name AND x.step = s.step AND x.entity = ANY (anchor_chain)
+							AND x.ts >= prev_ts AND x.ts <= a.ts + r.time_window AND x.id <> a.id
+						  ORDER BY x.ts, x.id LIMIT max_step_events + 1) m;
+				END IF;
+				IF cardinality(step_ids) > max_step_events THEN
+					step_ids := step_ids[1:max_step_events];
+					step_ts := step_ts[1:max_step_events];
+					capped := true;
+				END IF;
+				IF s.step > r.first_step THEN
 					IF cardinality(step_ids) = 0 THEN
 						complete := false;
 						EXIT;
@@ -332,10 +473,85 @@ BEGIN
 			RETURN NEXT;
 		END LOOP;
 	END LOOP;
+
+	IF capped THEN
+		RAISE WARNING 'correlate() kept the first % events of a step of some incidents', max_step_events
+			USING DETAIL = 'A rule step matched more events of one incident''s entities within the window than that.',
+				  HINT = 'Tighten the rule''s steps or window; run correlate() again to add the events that arrive later.';
+	END IF;
+	DROP TABLE pg_temp.correlate_ent;
+	DROP TABLE pg_temp.correlate_cand;
 END
 $$;
 COMMENT ON FUNCTION correlate.correlate(timestamptz, timestamptz)
-	IS 'Runs every enabled correlation rule over the current tenant''s events whose anchor (first step) falls in [since, until) (NULL: unbounded) and creates or extends incidents; idempotent. Returns one row per incident matched, whether it was created and how many events it gained.';
+	IS 'Runs every enabled correlation rule over the current tenant''s events whose anchor (first step) falls in [since, until) (NULL: unbounded) and creates or extends incidents; idempotent. Returns one row per incident matched, whether it was created and how many events it gained. At most 1000 events of one step join an incident per run.';
+
+CREATE TABLE correlate.correlation_watermark (
+	tenant        text PRIMARY KEY DEFAULT correlate.current_tenant(),
+	last_event_id bigint NOT NULL,
+	last_event_ts timestamptz NOT NULL,
+	correlated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE correlate.correlation_watermark IS 'How far correlate.correlate_new_events() has correlated each tenant''s events.';
+COMMENT ON COLUMN correlate.correlation_watermark.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.correlation_watermark.last_event_id IS 'Highest event id the last run saw; events above it are new to the next run.';
+COMMENT ON COLUMN correlate.correlation_watermark.last_event_ts IS 'Latest event time the last run saw.';
+COMMENT ON COLUMN correlate.correlation_watermark.correlated_at IS 'When the last run committed.';
+ALTER TABLE correlate.correlation_watermark ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON correlate.correlation_watermark
+	USING (tenant = (SELECT correlate.current_tenant()))
+	WITH CHECK (tenant = (SELECT correlate.current_tenant()));
+
+-- Incremental correlation for the scheduled job.  New events are those with an id
+-- above the watermark (so late arrivals count, whatever their time); anchors are
+-- re-examined from the earliest new event, or the previous watermark time if that
+-- is earlier, minus the longest enabled rule window, which catches every chain a new
+-- event can complete or extend, including chains that straddle the watermark.
+-- correlate() is idempotent, so the overlap costs time, never duplicates.
+CREATE FUNCTION correlate.correlate_new_events()
+RETURNS TABLE (incident_id bigint, rule text, created boolean, events integer)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	wm correlate.correlation_watermark;
+	max_window interval;
+	top_id bigint;
+	top_ts timestamptz;
+	new_min timestamptz;
+	lo timestamptz;
+BEGIN
+	-- The lock correlate() takes, held from before the watermark is read.
+	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
+
+	SELECT * INTO wm FROM correlate.correlation_watermark w WHERE w.tenant = t;
+	SELECT max(e.id), max(e.ts) INTO top_id, top_ts FROM correlate.event e WHERE e.tenant = t;
+	IF top_id IS NULL THEN
+		RETURN;
+	END IF;
+	IF wm.tenant IS NOT NULL THEN
+		SELECT min(e.ts) INTO new_min FROM correlate.event e WHERE e.tenant = t AND e.id > wm.last_event_id;
+		IF new_min IS NULL THEN
+			RETURN;			-- nothing new
+		END IF;
+		SELECT max(cr.time_window) INTO max_window FROM correlate.correlation_rule cr WHERE cr.enabled;
+		lo := LEAST(new_min, wm.last_event_ts) - COALESCE(max_window, interval '0');
+	END IF;
+
+	RETURN QUERY SELECT * FROM correlate.correlate(since => lo);
+
+	INSERT INTO correlate.correlation_watermark AS w (tenant, last_event_id, last_event_ts, correlated_at)
+	VALUES (t, top_id, top_ts, now())
+	ON CONFLICT (tenant) DO UPDATE SET
+		last_event_id = GREATEST(w.last_event_id, EXCLUDED.last_event_id),
+		last_event_ts = GREATEST(w.last_event_ts, EXCLUDED.last_event_ts),
+		correlated_at = EXCLUDED.correlated_at;
+END
+$$;
+COMMENT ON FUNCTION correlate.correlate_new_events()
+	IS 'correlate() over what is new since the last call (all history the first time): anchors from the earliest new event (by id) minus the longest rule window; then moves the tenant''s watermark. What the scheduled job runs.';
 
 -- OCSF class names for the classes correlate's ingesters write.
 CREATE FUNCTION correlate.ocsf_class_name(class_uid integer) RETURNS text
@@ -410,14 +626,16 @@ SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_step',
 	'WHERE rule NOT IN (SELECT r.name FROM correlate.correlation_rule r WHERE r.builtin)');
 SELECT pg_catalog.pg_extension_config_dump('correlate.incident', '');
 SELECT pg_catalog.pg_extension_config_dump('correlate.incident_event', '');
+SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_watermark', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.incident', 'id')::regclass, '');
 
-GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlate.incident, correlate.incident_event
+GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlate.incident, correlate.incident_event,
+	correlate.correlation_watermark
 	TO correlate_reader;
-GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event, correlate.correlation_watermark TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.correlation_rule, correlate.correlation_step TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._patterns_ok(text[]), correlate._glob_like(text), correlate._entity_chain(bigint, bigint, inet, timestamptz),
 	correlate._step_matches(correlate.correlation_step, correlate.event), correlate.ocsf_class_name(integer),
 	correlate.incident_timeline(bigint)
 	TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz) TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz), correlate.correlate_new_events() TO correlate_writer;

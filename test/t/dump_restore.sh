@@ -2,7 +2,11 @@
 # pg_dump / pg_restore of a database using correlate round-trips its user data:
 # resources, relationships, events (default and monthly partitions), findings, leases,
 # user-added kinds and tenant grants; identity sequences continue after restore.
+# Incidents and their events, risk scores, toxic combinations and user-added rules
+# (correlation rules with their steps, toxic rules) round-trip too; builtin rules
+# are recreated by CREATE EXTENSION and not duplicated by the restore.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 src=corr_dump_src dst=corr_dump_dst
 dump=$(mktemp /tmp/correlate-dump.XXXXXX)
 trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst' EXIT
@@ -25,6 +29,23 @@ SELECT correlate.record_event('2026-11-21 00:00+00', 4001, 'vpc_flow', uid => 'n
 SELECT correlate.record_finding(correlate.resource_id('arn:aws:s3:::acme-customer-pii'), 'misconfiguration', 'public-read', 'high');
 SELECT correlate.record_ip_lease('10.0.1.57', correlate.internet(), '2026-11-01');
 SQL
+# The seed scenario in tenant acme: an incident, scores, toxic combinations; and
+# user-added rules next to the builtin ones.
+psql -X -q -v ON_ERROR_STOP=1 -d $src >/dev/null <<'SQL'
+SET TIME ZONE 'UTC';
+SET correlate.tenant = 'acme';
+\i test/data/seed/load.sql
+SELECT correlate.refresh_policies();
+INSERT INTO correlate.correlation_rule (name, title, description, severity, time_window)
+VALUES ('detection-then-data', 'Detection then data access', 'A detector fires, then the workload''s identity reads data.', 'high', '10 minutes');
+INSERT INTO correlate.correlation_step (rule, step, label, domains, rules, actions) VALUES
+	('detection-then-data', 1, 'shell', ARRAY['workload'], ARRAY['terminal shell*'], NULL),
+	('detection-then-data', 2, 'read', ARRAY['data'], NULL, ARRAY['s3:GetObject']);
+INSERT INTO correlate.toxic_rule (name, description, factors, severity, bonus)
+VALUES ('privileged-with-detections', 'privileged and a detector fired', ARRAY['privileged', 'detection'], 'critical', 10);
+SELECT * FROM correlate.run_scheduled_rescore('acme');
+UPDATE correlate.incident SET status = 'acknowledged' WHERE rule = 'detection-then-data';
+SQL
 
 fingerprint() {
   psql -X -A -t -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
@@ -35,7 +56,14 @@ UNION ALL SELECT 'event', count(*), md5(string_agg(concat_ws('|', id, ts, uid, s
 UNION ALL SELECT 'finding', count(*), md5(string_agg(concat_ws('|', id, resource, check_id, severity), ',' ORDER BY id)) FROM correlate.finding
 UNION ALL SELECT 'ip_lease', count(*), md5(string_agg(concat_ws('|', id, ip, resource, valid), ',' ORDER BY id)) FROM correlate.ip_lease
 UNION ALL SELECT 'kinds', count(*), md5(string_agg(kind, ',' ORDER BY kind)) FROM correlate.resource_kind
-UNION ALL SELECT 'tenants', count(*), md5(string_agg(tenant || role, ',' ORDER BY tenant, role)) FROM correlate.tenant_access;
+UNION ALL SELECT 'tenants', count(*), md5(string_agg(tenant || role, ',' ORDER BY tenant, role)) FROM correlate.tenant_access
+UNION ALL SELECT 'correlation_rule', count(*), md5(string_agg(concat_ws('|', name, title, severity, time_window, enabled, builtin), ',' ORDER BY name)) FROM correlate.correlation_rule
+UNION ALL SELECT 'correlation_step', count(*), md5(string_agg(concat_ws('|', rule, step, label, domains, class_uids, actions, rules, min_severity, target_kinds, link), ',' ORDER BY rule, step)) FROM correlate.correlation_step
+UNION ALL SELECT 'toxic_rule', count(*), md5(string_agg(concat_ws('|', name, factors, domains, severity, bonus, enabled, builtin), ',' ORDER BY name)) FROM correlate.toxic_rule
+UNION ALL SELECT 'incident', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, title, severity, status, anchor_event, first_ts, last_ts, entities, created_at, updated_at), ',' ORDER BY tenant, id)) FROM correlate.incident
+UNION ALL SELECT 'incident_event', count(*), md5(string_agg(concat_ws('|', tenant, incident, event_id, event_ts, step), ',' ORDER BY tenant, incident, event_id)) FROM correlate.incident_event
+UNION ALL SELECT 'risk_score', count(*), md5(string_agg(concat_ws('|', tenant, resource_id, score, reasons, scored_at), ',' ORDER BY tenant, resource_id)) FROM correlate.risk_score
+UNION ALL SELECT 'toxic_combination', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, resource_id, severity, reasons, evidence, first_seen, last_seen), ',' ORDER BY tenant, id)) FROM correlate.toxic_combination;
 SQL
 }
 
@@ -52,4 +80,24 @@ fi
 max_before=$(psql -X -A -t -d $dst -c "SELECT max(id) FROM correlate.resource")
 new_id=$(psql -X -A -t -v ON_ERROR_STOP=1 -d $dst -c "SELECT correlate.upsert_resource('k8s://c/ns/pod/new', 'k8s:pod')")
 [ "$new_id" -gt "$max_before" ] || { echo "identity restarted: new id $new_id <= $max_before"; exit 1; }
-echo "dump/restore round-trip ok; new id $new_id > $max_before"
+# The restored tenant rescored and correlated again: no new incident, the user rules
+# still match, builtin rules exist once each, new incidents get fresh ids.
+check=$(psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d $dst <<'SQL'
+SET correlate.tenant = 'acme';
+SELECT (SELECT count(*) FROM correlate.correlate() c WHERE c.created),
+       (SELECT toxic_combinations FROM correlate.rescore(as_of => '2026-11-21')),
+       (SELECT count(*) FROM correlate.toxic_combination WHERE rule = 'privileged-with-detections'),
+       (SELECT count(*) FROM correlate.correlation_rule WHERE builtin) = 2 AND (SELECT count(*) FROM correlate.toxic_rule WHERE builtin) = 4,
+       (SELECT count(*) FROM correlate.incident WHERE status = 'acknowledged');
+SQL
+)
+echo "after restore: created incidents, toxic combinations, user toxic matches, builtins once, acknowledged: $check"
+read -r created toxic user_toxic builtins_once acked <<<"$check"
+[ "$created" -eq 0 ] && [ "$toxic" -gt 0 ] && [ "$user_toxic" -gt 0 ] && [ "$builtins_once" = t ] && [ "$acked" -eq 1 ] \
+  || { echo "restored rules or incidents are wrong"; exit 1; }
+max_inc=$(psql -X -A -t -d $dst -c "SELECT max(id) FROM correlate.incident")
+psql -X -q -v ON_ERROR_STOP=1 -d $dst -c "DELETE FROM correlate.incident WHERE rule = 'detection-then-data'" >/dev/null
+new_inc=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d $dst -c "SET correlate.tenant = 'acme'" \
+            -c "SELECT max(incident_id) FROM correlate.correlate() WHERE created")
+[ "$new_inc" -gt "$max_inc" ] || { echo "incident identity restarted: new id $new_inc <= $max_inc"; exit 1; }
+echo "dump/restore round-trip ok; new id $new_id > $max_before; new incident $new_inc > $max_inc"

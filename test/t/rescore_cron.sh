@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scheduled rescoring: correlate.schedule_rescoring() makes a pg_cron job that runs as the
 # calling role in its tenant; the job's first run correlates the seed scenario into an
-# incident and fills risk_score for that tenant only. pg_cron runs in the database named
+# incident, moves that tenant's correlation watermark to its newest event and fills
+# risk_score for that tenant only. pg_cron runs in the database named
 # by cron.database_name (default postgres).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,13 +50,15 @@ result=$(psql -X -A -t -F ' ' -d "$db" -c "SELECT
    (SELECT count(*) FROM correlate.risk_score WHERE tenant = 'acme'),
    (SELECT count(*) FROM correlate.risk_score WHERE tenant <> 'acme'),
    (SELECT count(*) FROM correlate.incident WHERE tenant = 'acme'),
+   (SELECT count(*) FROM correlate.correlation_watermark WHERE tenant = 'acme'
+      AND last_event_id = (SELECT max(id) FROM correlate.event WHERE tenant = 'acme')),
    (SELECT score FROM correlate.risk_score s JOIN correlate.resource r ON r.tenant = s.tenant AND r.id = s.resource_id
      WHERE r.uid = 'k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')")
-echo "acme scores, other tenants' scores, acme incidents, pod score: $result"
+echo "acme scores, other tenants' scores, acme incidents, acme watermark at newest event, pod score: $result"
 # Unscheduling removes the job; a second call finds none.
 unsched=$(psql -X -q -A -t -d "$db" -c "SET ROLE rescore_acme" -c "SET correlate.tenant = 'acme'" \
             -c "SELECT correlate.unschedule_rescoring()" -c "SELECT correlate.unschedule_rescoring()" | tr '\n' ' ')
 echo "unschedule: $unsched"
-read -r scored others incidents pod_score <<<"$result"
-[ "$status" = "succeeded" ] && [ "$scored" -gt 0 ] && [ "$others" -eq 0 ] && [ "$incidents" -eq 1 ] \
+read -r scored others incidents watermark pod_score <<<"$result"
+[ "$status" = "succeeded" ] && [ "$scored" -gt 0 ] && [ "$others" -eq 0 ] && [ "$incidents" -eq 1 ] && [ "$watermark" -eq 1 ] \
   && [ "$pod_score" -gt 50 ] && [ "$unsched" = "t f " ]
