@@ -63,7 +63,8 @@ UNION ALL SELECT 'toxic_rule', count(*), md5(string_agg(concat_ws('|', name, fac
 UNION ALL SELECT 'incident', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, title, severity, status, anchor_event, first_ts, last_ts, entities, created_at, updated_at), ',' ORDER BY tenant, id)) FROM correlate.incident
 UNION ALL SELECT 'incident_event', count(*), md5(string_agg(concat_ws('|', tenant, incident, event_id, event_ts, step), ',' ORDER BY tenant, incident, event_id)) FROM correlate.incident_event
 UNION ALL SELECT 'risk_score', count(*), md5(string_agg(concat_ws('|', tenant, resource_id, score, reasons, scored_at), ',' ORDER BY tenant, resource_id)) FROM correlate.risk_score
-UNION ALL SELECT 'toxic_combination', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, resource_id, severity, reasons, evidence, first_seen, last_seen), ',' ORDER BY tenant, id)) FROM correlate.toxic_combination;
+UNION ALL SELECT 'toxic_combination', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, resource_id, severity, reasons, evidence, first_seen, last_seen), ',' ORDER BY tenant, id)) FROM correlate.toxic_combination
+UNION ALL SELECT 'correlation_watermark', count(*), md5(string_agg(concat_ws('|', tenant, last_event_id, last_event_ts, correlated_at), ',' ORDER BY tenant)) FROM correlate.correlation_watermark;
 SQL
 }
 
