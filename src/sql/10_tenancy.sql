@@ -90,6 +90,27 @@ AS $$
 $$;
 COMMENT ON FUNCTION correlate.revoke_tenant(text, name) IS 'Withdraws a tenant grant; correlate_admin only.';
 
+-- The one definition of tenant isolation: each table with a tenant column gets
+-- row level security and this policy (the script calls it as each concern
+-- creates its tables).  Internal; no role may call it.
+CREATE FUNCTION correlate._isolate_tenants(VARIADIC tables regclass[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t regclass;
+BEGIN
+	FOREACH t IN ARRAY tables LOOP
+		EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY tenant_isolation ON %s
+						USING (tenant = (SELECT correlate.current_tenant()))
+						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION correlate._isolate_tenants(regclass[])
+	IS 'Internal to the extension script: enables row level security on each table with the policy tenant = current_tenant().';
+
 GRANT EXECUTE ON FUNCTION correlate.current_tenant() TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.grant_tenant(text, name), correlate.revoke_tenant(text, name) TO correlate_admin;
 GRANT SELECT ON correlate.tenant_access TO correlate_reader;

@@ -218,18 +218,7 @@ COMMENT ON COLUMN correlate.ip_lease.valid IS 'Interval of ownership; an open up
 COMMENT ON COLUMN correlate.ip_lease.source IS 'Observation that reported the lease.';
 
 -- Row level security: a session sees and writes only its tenant's rows.
-DO $rls$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['resource', 'relationship', 'event', 'finding', 'ip_lease'] LOOP
-		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
-						USING (tenant = (SELECT correlate.current_tenant()))
-						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
-	END LOOP;
-END
-$rls$;
+SELECT correlate._isolate_tenants('correlate.resource', 'correlate.relationship', 'correlate.event', 'correlate.finding', 'correlate.ip_lease');
 
 GRANT SELECT ON correlate.resource, correlate.relationship, correlate.event, correlate.finding,
 	correlate.ip_lease, correlate.resource_kind, correlate.relationship_kind TO correlate_reader;

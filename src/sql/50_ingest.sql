@@ -32,10 +32,7 @@ COMMENT ON COLUMN correlate.ingest_reject.reason IS 'Why the record was rejected
 COMMENT ON COLUMN correlate.ingest_reject.raw IS 'The record as received, up to correlate.ingest_reject_raw_max; NUL bytes and invalid UTF-8 appear as \xNN.';
 COMMENT ON COLUMN correlate.ingest_reject.digest IS 'Hash of the full record and reason: the same reject is stored once however often it is ingested.';
 
-ALTER TABLE correlate.ingest_reject ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON correlate.ingest_reject
-	USING (tenant = (SELECT correlate.current_tenant()))
-	WITH CHECK (tenant = (SELECT correlate.current_tenant()));
+SELECT correlate._isolate_tenants('correlate.ingest_reject');
 
 SELECT pg_catalog.pg_extension_config_dump('correlate.ingest_reject', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.ingest_reject', 'id')::regclass, '');

@@ -135,18 +135,7 @@ COMMENT ON COLUMN correlate.iam_policy_problem.policy IS 'Which document: the po
 COMMENT ON COLUMN correlate.iam_policy_problem.position IS '1-based statement position, NULL when the whole document is affected.';
 COMMENT ON COLUMN correlate.iam_policy_problem.reason IS 'What is wrong.';
 
-DO $rls$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['iam_policy', 'iam_statement', 'iam_attachment', 'iam_policy_problem'] LOOP
-		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
-						USING (tenant = (SELECT correlate.current_tenant()))
-						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
-	END LOOP;
-END
-$rls$;
+SELECT correlate._isolate_tenants('correlate.iam_policy', 'correlate.iam_statement', 'correlate.iam_attachment', 'correlate.iam_policy_problem');
 
 -- ---- statement parsing helpers (C, src/iam/iam_policy.c) ---------------------------
 

@@ -139,18 +139,7 @@ COMMENT ON COLUMN correlate.toxic_combination.evidence IS 'Union of the evidence
 COMMENT ON COLUMN correlate.toxic_combination.first_seen IS 'First rescoring that matched it (kept while it keeps matching).';
 COMMENT ON COLUMN correlate.toxic_combination.last_seen IS 'Latest rescoring that matched it.';
 
-DO $rls$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['risk_score', 'toxic_combination'] LOOP
-		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
-						USING (tenant = (SELECT correlate.current_tenant()))
-						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
-	END LOOP;
-END
-$rls$;
+SELECT correlate._isolate_tenants('correlate.risk_score', 'correlate.toxic_combination');
 
 -- Evidence objects: {"findings": [...], "events": [...], ...}, empty lists left out.
 CREATE FUNCTION correlate._evidence(findings bigint[] DEFAULT NULL, events bigint[] DEFAULT NULL,

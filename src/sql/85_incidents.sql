@@ -147,18 +147,7 @@ COMMENT ON COLUMN correlate.incident_event.event_id IS 'The event''s id (no fore
 COMMENT ON COLUMN correlate.incident_event.event_ts IS 'The event''s time, so the event is found in its partition.';
 COMMENT ON COLUMN correlate.incident_event.step IS 'The rule step the event matched.';
 
-DO $rls$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['incident', 'incident_event'] LOOP
-		EXECUTE format('ALTER TABLE correlate.%I ENABLE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY tenant_isolation ON correlate.%I
-						USING (tenant = (SELECT correlate.current_tenant()))
-						WITH CHECK (tenant = (SELECT correlate.current_tenant()))', t);
-	END LOOP;
-END
-$rls$;
+SELECT correlate._isolate_tenants('correlate.incident', 'correlate.incident_event');
 
 -- Glob (* any run, ? one character) to a LIKE pattern; everything else is literal.
 CREATE FUNCTION correlate._glob_like(pattern text) RETURNS text
@@ -497,10 +486,7 @@ COMMENT ON COLUMN correlate.correlation_watermark.tenant IS 'Owning tenant.';
 COMMENT ON COLUMN correlate.correlation_watermark.last_event_id IS 'Highest event id the last run saw; events above it are new to the next run.';
 COMMENT ON COLUMN correlate.correlation_watermark.last_event_ts IS 'Latest event time the last run saw.';
 COMMENT ON COLUMN correlate.correlation_watermark.correlated_at IS 'When the last run committed.';
-ALTER TABLE correlate.correlation_watermark ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON correlate.correlation_watermark
-	USING (tenant = (SELECT correlate.current_tenant()))
-	WITH CHECK (tenant = (SELECT correlate.current_tenant()));
+SELECT correlate._isolate_tenants('correlate.correlation_watermark');
 
 -- Incremental correlation for the scheduled job.  New events are those with an id
 -- above the watermark (so late arrivals count, whatever their time); anchors are
