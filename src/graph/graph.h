@@ -135,6 +135,13 @@ extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
 	MemoryContextAllocExtended(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem), \
 							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO)
 
+/* A hint to fetch memory that will soon be read (no-op where unsupported). */
+#if defined(__GNUC__) || defined(__clang__)
+#define graph_prefetch(p)	__builtin_prefetch(p)
+#else
+#define graph_prefetch(p)	((void) 0)
+#endif
+
 /* Relationship-kind filter: NULL means every kind. */
 typedef struct GraphFilter
 {

@@ -4,16 +4,19 @@
  *		reverse graph), hop-bounded reachability, and the AND-node rules they
  *		share.
  *
- * Best paths: a label-setting Dijkstra on weights -ln(likelihood), so the
- * shortest path is the most likely one; labels are (cost, hops), ties going
- * to fewer hops.  Without a hop limit every node is settled once, and label
- * correction (below) usually gets the same answer without a heap.  With a
- * hop limit the cheapest path may be too long, so a node may be settled
- * again by a costlier label with strictly fewer hops (a label is dominated
- * when an earlier one at the node has no more hops); the first label of a
- * node is its best path within the limit, and the later ones only carry the
- * search further.  This is exact: each node is settled at most max_hops + 1
- * times.
+ * Best paths: the most likely path is the shortest on weights
+ * -ln(likelihood); labels are (cost, hops), ties going to fewer hops.  Without
+ * AND nodes, Bellman-Ford in rounds (below): round k gives every node its
+ * best path of at most k hops, so a hop limit h is exactly h rounds, and no
+ * limit is rounds until nothing improves (handing over to Dijkstra if
+ * corrections pile up).  With AND nodes, a label-setting Dijkstra.  Without a
+ * hop limit every node is settled once.  With a hop limit the cheapest path
+ * may be too long, so a node may be settled again by a costlier label with
+ * strictly fewer hops (a label is dominated when an earlier one at the node
+ * has no more hops); the first label of a node is its best path within the
+ * limit, and the later ones only carry the search further.  This is exact:
+ * each node is settled at most max_hops + 1 times.  Both give the same rows
+ * (costs, hops, predecessors and order).
  *
  * AND nodes (forward searches only): a node flagged GRAPH_NODE_AND is
  * reached only when every relationship into it has been crossed (one of a
@@ -154,152 +157,220 @@ sort_settled(GraphSettled *a, int32 n)
 }
 
 /*
- * Best paths without a hop limit or AND nodes by label correction: rounds
- * of relaxation over the nodes improved in the previous round, no heap.
- * The order on labels is (cost, hops), a monotone path algebra, so this
- * converges to the same labels as Dijkstra; each node keeps the predecessor
- * Dijkstra would (among optimal ones, the smallest (cost, hops, node), which
- * Dijkstra settles and hears from first), and the nodes are sorted in
- * Dijkstra's settle order, so the result is Dijkstra's, row for row.
+ * Best paths by Bellman-Ford in rounds (no heap): round k relaxes the
+ * relationships out of the nodes whose label improved in round k - 1, from
+ * the costs they had at the end of that round (kept with the frontier), so
+ * after round k every node holds its best path of at most k hops.  With a
+ * hop limit h this is exact after h rounds; without, after the round in
+ * which nothing improves.  It gives the labels the label-setting search
+ * gives, row for row:
  *
- * On the shallow graphs of real estates, whose likelihoods take few distinct
- * values, this converges in about one pass over the relationships and beats
- * the heap.  Where corrections pile up (long chains with shortcuts, or
- * finely spread random weights) it gives up after one and a half passes'
- * worth of relaxations and returns false, and the caller runs Dijkstra.
+ *	- cost: the cheapest path within the limit;
+ *	- hops: the round in which the node last improved, i.e. the fewest hops
+ *	  of a cheapest path (ties go to fewer hops);
+ *	- via: among the frontier nodes of that round offering the same cost
+ *	  (all with hops - 1 hops), the one with the smallest (cost, node), which
+ *	  is the one Dijkstra settles and hears from first.  A tie compares the
+ *	  candidate's round-(k-1) cost with the one remembered for the current
+ *	  predecessor (via_cost), never with a cost changed during the round.
+ *
+ * Only the cost array is read on every relaxation: a relaxation into a node
+ * already cheaper than the frontier node cannot improve it (costs are never
+ * negative) and is dropped before the relationship's own cost is even
+ * loaded; hops, via and via_cost are written only on improvement.  The hops
+ * array doubles as the "queued in this round" mark.
+ *
+ * On the shallow graphs of real estates this converges in a few passes over
+ * the reached relationships and beats the heap several times.  Without a hop
+ * limit, where corrections pile up (long chains with shortcuts, finely
+ * spread random weights), it gives up after budget relaxations and returns
+ * false, and the caller runs Dijkstra.
  */
-/* Per-node state of label correction, packed: one cache line per visit. */
-typedef struct LcState
+/* graph_cost_add for two finite costs, without branches */
+static pg_attribute_always_inline GraphCost
+cost_add_finite(GraphCost a, GraphCost b)
 {
-	GraphCost	dist;
-	int32		hops;
-	uint32		mark;			/* round in which the node was queued */
-	int32		via;
-} LcState;
+	uint64		sum = (uint64) a + (uint64) b;	/* both below 2^63: no overflow */
 
-static bool
-label_correcting(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphFilter *f,
-				 bool reverse, GraphBest *out)
+	return (GraphCost) Min(sum, (uint64) (GRAPH_COST_INF - 1));
+}
+
+typedef struct RoundsState
 {
-	int32		n = g->nnodes;
+	GraphCost  *dist;
+	int32	   *hops;			/* round of the last improvement; 0 for unreached */
+	int32	   *via;
+	GraphCost  *via_cost;		/* cost of via when chosen (its round-(k-1) cost) */
+	int32	   *cur;			/* frontier: nodes improved in the previous round */
+	GraphCost  *cur_dist;		/* ... with their costs at the end of that round */
+	int32	   *next;
+	int32		ncur;
+} RoundsState;
+
+/*
+ * One round.  Written once, instantiated for each direction and filter, so
+ * that the common case (forward, no filter) has no per-relationship branch
+ * on either.  Returns the number of nodes queued for the next round.
+ */
+static pg_attribute_always_inline int32
+relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool filtered,
+			RoundsState *rs, int32 round, int64 *work)
+{
 	const int32 *off = reverse ? g->rev_off : g->fwd_off;
 	const int32 *adj = reverse ? g->rev_src : g->fwd_dst;
+	const int32 *rev_edge = g->rev_edge;
 	const GraphCost *w = g->fwd_w;
-	LcState    *st = graph_alloc(n, sizeof(LcState));
-	int32	   *cur = graph_alloc(n, sizeof(int32));
-	int32	   *next = graph_alloc(n, sizeof(int32));
-	int32		ncur = 0;
-	int32		nreached = 0;
-	uint32		round = 1;
-	int64		work = 0;
-	int64		budget = 3 * ((int64) g->nedges + n) / 2 + 1024;
+	const uint16 *kind = g->fwd_kind;
+	const bool *allowed = filtered ? f->allowed : NULL;
+	GraphCost  *dist = rs->dist;
+	int32	   *hops = rs->hops;
+	int32	   *via = rs->via;
+	GraphCost  *via_cost = rs->via_cost;
+	int32	   *next = rs->next;
+	int32		nnext = 0;
+	int64		scanned = 0;
 
-	for (int32 v = 0; v < n; v++)
+	for (int32 i = 0; i < rs->ncur; i++)
 	{
-		st[v].dist = GRAPH_COST_INF;
-		st[v].hops = PG_INT32_MAX;
-		st[v].mark = 0;
-		st[v].via = -1;
+		int32		v = rs->cur[i];
+		GraphCost	dv = rs->cur_dist[i];
+		int32		jend = off[v + 1];
+
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		scanned += jend - off[v];
+		for (int32 j = off[v]; j < jend; j++)
+		{
+			int32		u = adj[j];
+			GraphCost	du = dist[u];
+			int32		e;
+			GraphCost	nd;
+
+			/*
+			 * Backwards, the relationship's cost is a random load: skip it
+			 * when u is already cheaper than v (costs are never negative, so
+			 * nd >= dv > du).  Forwards the costs are read in order, and the
+			 * branch would only cost mispredictions.
+			 */
+			if (reverse && du < dv)
+				continue;
+			e = reverse ? rev_edge[j] : j;
+			if (filtered && !allowed[kind[e]])
+				continue;
+			nd = cost_add_finite(dv, w[e]);
+			if (nd < du)
+			{
+				dist[u] = nd;
+				via[u] = v;
+				via_cost[u] = dv;
+				if (hops[u] != round)
+				{
+					hops[u] = round;
+					next[nnext++] = u;
+				}
+			}
+			else if (nd == du && hops[u] == round &&
+					 (dv < via_cost[u] || (dv == via_cost[u] && v < via[u])))
+			{
+				/* same cost and hops: the predecessor Dijkstra settles first */
+				via[u] = v;
+				via_cost[u] = dv;
+			}
+		}
 	}
+	*work += scanned;
+	return nnext;
+}
+
+static bool
+best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphFilter *f,
+				  int max_hops, bool reverse, int64 budget, GraphBest *out)
+{
+	int32		n = g->nnodes;
+	RoundsState rs;
+	int32		nreached = 0;
+	int64		work = 0;
+	int32		round;
+
+	rs.dist = graph_alloc(n, sizeof(GraphCost));
+	rs.hops = graph_alloc0(n, sizeof(int32));
+	rs.via = graph_alloc(n, sizeof(int32));
+	rs.via_cost = graph_alloc(n, sizeof(GraphCost));
+	rs.cur = graph_alloc(n, sizeof(int32));
+	rs.cur_dist = graph_alloc(n, sizeof(GraphCost));
+	rs.next = graph_alloc(n, sizeof(int32));
+	rs.ncur = 0;
+	for (int32 v = 0; v < n; v++)
+		rs.dist[v] = GRAPH_COST_INF;
 	for (int32 i = 0; i < sources->n; i++)
 	{
 		int32		s = sources->nodes[i];
 
-		if (st[s].dist == 0)
+		if (rs.dist[s] == 0)
 			continue;
-		st[s].dist = 0;
-		st[s].hops = 0;
-		cur[ncur++] = s;
+		rs.dist[s] = 0;
+		rs.via[s] = -1;
+		rs.cur[rs.ncur] = s;
+		rs.cur_dist[rs.ncur++] = 0;
 	}
-	while (ncur > 0)
+
+	for (round = 1; rs.ncur > 0 && (max_hops < 0 || round <= max_hops); round++)
 	{
-		int32		nnext = 0;
+		int32		nnext;
 
-		round++;
-		for (int32 i = 0; i < ncur; i++)
+		if (reverse)
+			nnext = f ? relax_round(g, f, true, true, &rs, round, &work)
+				: relax_round(g, f, true, false, &rs, round, &work);
+		else
+			nnext = f ? relax_round(g, f, false, true, &rs, round, &work)
+				: relax_round(g, f, false, false, &rs, round, &work);
+		if (budget >= 0 && work > budget)
 		{
-			int32		v = cur[i];
-			GraphCost	dv = st[v].dist;
-			int32		hv = st[v].hops + 1;
-
-			CHECK_FOR_INTERRUPTS();
-			work += off[v + 1] - off[v];
-			for (int32 j = off[v]; j < off[v + 1]; j++)
-			{
-				int32		e = reverse ? g->rev_edge[j] : j;
-				LcState    *su = &st[adj[j]];
-				GraphCost	nd;
-
-				if (!graph_edge_allowed(g, f, e))
-					continue;
-				nd = graph_cost_add(dv, w[e]);
-				if (nd < su->dist || (nd == su->dist && hv < su->hops))
-				{
-					su->dist = nd;
-					su->hops = hv;
-					su->via = v;
-					if (su->mark != round)
-					{
-						su->mark = round;
-						next[nnext++] = adj[j];
-					}
-				}
-				else if (nd == su->dist && hv == su->hops && su->via != v)
-				{
-					/*
-					 * A tie: keep the predecessor Dijkstra would settle first,
-					 * the smallest (cost, hops, node).  Both labels are final
-					 * here (had either improved since, u would have too).
-					 */
-					const LcState *sv = &st[su->via];
-
-					if (dv < sv->dist || (dv == sv->dist && (hv - 1 < sv->hops ||
-															 (hv - 1 == sv->hops && v < su->via))))
-						su->via = v;
-				}
-			}
-		}
-		if (work > budget)
-		{
-			pfree(st);
-			pfree(cur);
-			pfree(next);
+			pfree(rs.dist);
+			pfree(rs.hops);
+			pfree(rs.via);
+			pfree(rs.via_cost);
+			pfree(rs.cur);
+			pfree(rs.cur_dist);
+			pfree(rs.next);
 			return false;
 		}
+		/* the new frontier, with the costs it ends this round with */
 		{
-			int32	   *t = cur;
+			int32	   *t = rs.cur;
 
-			cur = next;
-			next = t;
-			ncur = nnext;
+			rs.cur = rs.next;
+			rs.next = t;
+			rs.ncur = nnext;
+			for (int32 i = 0; i < nnext; i++)
+				rs.cur_dist[i] = rs.dist[rs.cur[i]];
 		}
 	}
 
-	out->dist = graph_alloc(n, sizeof(GraphCost));
+	out->dist = rs.dist;
 	out->settled = graph_alloc(n, sizeof(GraphSettled));
-	out->order = graph_alloc(n, sizeof(int32));
 	for (int32 v = 0; v < n; v++)
 	{
 		GraphSettled *r;
 
-		out->dist[v] = st[v].dist;
-		if (st[v].dist == GRAPH_COST_INF)
+		if (rs.dist[v] == GRAPH_COST_INF)
 			continue;
-		if ((v & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
 		r = &out->settled[nreached++];
-		r->dist = st[v].dist;
+		r->dist = rs.dist[v];
 		r->node = v;
-		r->hops = st[v].hops;
-		r->via = st[v].via;
+		r->hops = rs.hops[v];
+		r->via = rs.via[v];
 	}
+	pfree(rs.hops);
+	pfree(rs.via);
+	pfree(rs.via_cost);
+	pfree(rs.cur_dist);
+	pfree(rs.next);
 	sort_settled(out->settled, nreached);
+	out->order = rs.cur;		/* n entries, free now */
 	for (int32 i = 0; i < nreached; i++)
 		out->order[i] = out->settled[i].node;
 	out->norder = nreached;
-	pfree(st);
-	pfree(cur);
-	pfree(next);
 	return true;
 }
 
@@ -310,8 +381,8 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	int32		n = g->nnodes;
 	bool		limited = max_hops >= 0;
 	bool		use_and = and_nodes && !reverse && g->nand > 0;
-	BestState  *st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
-	int32	   *tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
+	BestState  *st;
+	int32	   *tvia;
 	int32	   *and_left = NULL;
 	GraphCost  *and_acc = NULL;
 	int32	   *and_maxh = NULL;
@@ -323,12 +394,18 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	GraphHeap	heap;
 	GraphHeapItem it;
 
-	if (!limited && !use_and && label_correcting(g, sources, f, reverse, out))
-	{
-		pfree(st);
-		pfree(tvia);
+	/*
+	 * Without AND nodes, rounds: exact with a hop limit, and without one
+	 * unless corrections pile up past one and a half passes' worth of
+	 * relaxations, when Dijkstra below takes over.
+	 */
+	if (!use_and &&
+		best_paths_rounds(g, sources, f, max_hops, reverse,
+						  limited ? -1 : 3 * ((int64) g->nedges + n) / 2 + 1024, out))
 		return;
-	}
+
+	st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
+	tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
 
 	for (int32 v = 0; v < n; v++)
 	{
