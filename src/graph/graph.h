@@ -85,7 +85,10 @@ typedef struct GraphSnapshot
 	/* forward CSR */
 	int32	   *fwd_off;		/* nnodes + 1 */
 	int32	   *fwd_dst;
-	GraphCost  *fwd_w;			/* -ln(likelihood), fixed point, >= 0 */
+	GraphCost  *fwd_w;			/* -ln(likelihood), fixed point, >= 0; NULL when ... */
+	GraphCost  *wtab;			/* ... at most 65536 distinct costs: class -> cost */
+	uint16	   *fwd_wc;			/* ... and the class of each edge */
+	int32		nwclasses;
 	uint16	   *fwd_kind;		/* index into kind_names */
 	int64		eid_base;		/* relationship id = eid_base + fwd_eid32[e] ... */
 	uint32	   *fwd_eid32;		/* ... when the id range fits 32 bits */
@@ -95,6 +98,8 @@ typedef struct GraphSnapshot
 	int32	   *rev_off;		/* nnodes + 1 */
 	int32	   *rev_src;
 	int32	   *rev_edge;		/* forward edge index */
+	uint16	   *rev_wc;			/* cost class of rev_edge[j] (with wtab), so a
+								 * backward search reads costs in order */
 
 	int32		nkinds;
 	char	  **kind_names;
@@ -123,6 +128,13 @@ static inline int64
 graph_edge_id(const GraphSnapshot *g, int32 e)
 {
 	return g->fwd_eid32 ? g->eid_base + (int64) g->fwd_eid32[e] : g->fwd_eid64[e];
+}
+
+/* Cost of forward edge e. */
+static inline GraphCost
+graph_edge_cost(const GraphSnapshot *g, int32 e)
+{
+	return g->fwd_wc ? g->wtab[g->fwd_wc[e]] : g->fwd_w[e];
 }
 
 /* Source node of forward edge e (binary search over fwd_off). */

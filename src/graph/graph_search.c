@@ -214,12 +214,14 @@ typedef struct RoundsState
  */
 static pg_attribute_always_inline int32
 relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool filtered,
-			RoundsState *rs, int32 round, int64 *work)
+			bool classes, RoundsState *rs, int32 round, int64 *work)
 {
 	const int32 *off = reverse ? g->rev_off : g->fwd_off;
 	const int32 *adj = reverse ? g->rev_src : g->fwd_dst;
 	const int32 *rev_edge = g->rev_edge;
 	const GraphCost *w = g->fwd_w;
+	const GraphCost *wtab = g->wtab;
+	const uint16 *wc = reverse ? g->rev_wc : g->fwd_wc;
 	const uint16 *kind = g->fwd_kind;
 	const bool *allowed = filtered ? f->allowed : NULL;
 	GraphCost  *dist = rs->dist;
@@ -247,17 +249,17 @@ relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool fil
 			GraphCost	nd;
 
 			/*
-			 * Backwards, the relationship's cost is a random load: skip it
-			 * when u is already cheaper than v (costs are never negative, so
-			 * nd >= dv > du).  Forwards the costs are read in order, and the
-			 * branch would only cost mispredictions.
+			 * Backwards without cost classes, the relationship's cost is a
+			 * random load: skip it when u is already cheaper than v (costs
+			 * are never negative, so nd >= dv > du).  Otherwise costs are
+			 * read in order, and the branch would only cost mispredictions.
 			 */
-			if (reverse && du < dv)
+			if (reverse && !classes && du < dv)
 				continue;
 			e = reverse ? rev_edge[j] : j;
 			if (filtered && !allowed[kind[e]])
 				continue;
-			nd = cost_add_finite(dv, w[e]);
+			nd = cost_add_finite(dv, classes ? wtab[wc[j]] : w[e]);
 			if (nd < du)
 			{
 				dist[u] = nd;
@@ -318,12 +320,34 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	{
 		int32		nnext;
 
-		if (reverse)
-			nnext = f ? relax_round(g, f, true, true, &rs, round, &work)
-				: relax_round(g, f, true, false, &rs, round, &work);
-		else
-			nnext = f ? relax_round(g, f, false, true, &rs, round, &work)
-				: relax_round(g, f, false, false, &rs, round, &work);
+		/* one instance per direction, filter and cost layout */
+		switch ((reverse ? 4 : 0) | (f ? 2 : 0) | (g->fwd_wc ? 1 : 0))
+		{
+			case 0:
+				nnext = relax_round(g, f, false, false, false, &rs, round, &work);
+				break;
+			case 1:
+				nnext = relax_round(g, f, false, false, true, &rs, round, &work);
+				break;
+			case 2:
+				nnext = relax_round(g, f, false, true, false, &rs, round, &work);
+				break;
+			case 3:
+				nnext = relax_round(g, f, false, true, true, &rs, round, &work);
+				break;
+			case 4:
+				nnext = relax_round(g, f, true, false, false, &rs, round, &work);
+				break;
+			case 5:
+				nnext = relax_round(g, f, true, false, true, &rs, round, &work);
+				break;
+			case 6:
+				nnext = relax_round(g, f, true, true, false, &rs, round, &work);
+				break;
+			default:
+				nnext = relax_round(g, f, true, true, true, &rs, round, &work);
+				break;
+		}
 		if (budget >= 0 && work > budget)
 		{
 			pfree(rs.dist);
@@ -477,7 +501,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 
 			if (!graph_edge_allowed(g, f, e))
 				continue;
-			nk = graph_cost_add(it.key, g->fwd_w[e]);
+			nk = graph_cost_add(it.key, graph_edge_cost(g, e));
 			if (use_and && (g->node_flags[u] & GRAPH_NODE_AND))
 			{
 				if (!contribute || su->minhops != PG_INT32_MAX)

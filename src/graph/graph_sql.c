@@ -267,7 +267,7 @@ correlate_attack_paths(PG_FUNCTION_ARGS)
 
 				values[2] = Int64GetDatum(g->node_id[g->fwd_dst[e]]);
 				values[3] = Int64GetDatum(graph_edge_id(g, e));
-				values[4] = Float8GetDatum(graph_likelihood(g->fwd_w[e]));
+				values[4] = Float8GetDatum(graph_likelihood(graph_edge_cost(g, e)));
 			}
 			values[5] = Float8GetDatum(pl);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
