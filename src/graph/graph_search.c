@@ -420,12 +420,12 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 
 	/*
 	 * Without AND nodes, rounds: exact with a hop limit, and without one
-	 * unless corrections pile up past one and a half passes' worth of
+	 * unless corrections pile up past two passes' worth of
 	 * relaxations, when Dijkstra below takes over.
 	 */
 	if (!use_and &&
 		best_paths_rounds(g, sources, f, max_hops, reverse,
-						  limited ? -1 : 3 * ((int64) g->nedges + n) / 2 + 1024, out))
+						  limited ? -1 : 2 * ((int64) g->nedges + n) + 1024, out))
 		return;
 
 	st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
