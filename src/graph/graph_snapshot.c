@@ -12,7 +12,10 @@
  * Layout (see graph.h): resources sorted by id become nodes 0..n-1; each
  * relationship becomes one forward edge (destination, weight -ln(likelihood),
  * kind, relationship id) and one reverse entry (source, forward edge index).
- * That is 26 bytes per relationship (30 when relationship ids of the tenant
+ * Weights are 2-byte classes into a table of the distinct costs, stored in
+ * both directions, when the tenant has at most 65536 distinct costs (see
+ * compress_costs), else 8-byte costs.  That is 22 bytes per relationship
+ * (26 with more distinct costs, 4 more when relationship ids of the tenant
  * span more than 2^32) and 21 bytes per resource.
  *
  * The data is never trusted: a relationship whose end is not a resource of
@@ -49,7 +52,8 @@
 #include "graph/graph.h"
 
 #define NODE_BYTES	(sizeof(int64) + sizeof(float4) + sizeof(uint8) + 2 * sizeof(int32))
-#define EDGE_BYTES	(sizeof(int32) + sizeof(GraphCost) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
+/* the smallest layout (cost classes), so that check_memory() is a lower bound */
+#define EDGE_BYTES	(sizeof(int32) + 2 * sizeof(uint16) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
 
 static void compress_costs(GraphSnapshot *g, MemoryContext scratch);
 
