@@ -37,6 +37,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/memutils.h"
 
 #include "graph/graph.h"
@@ -157,34 +158,36 @@ sort_settled(GraphSettled *a, int32 n)
 }
 
 /*
- * Best paths by Bellman-Ford in rounds (no heap): round k relaxes the
- * relationships out of the nodes whose label improved in round k - 1, from
- * the costs they had at the end of that round (kept with the frontier), so
- * after round k every node holds its best path of at most k hops.  With a
- * hop limit h this is exact after h rounds; without, after the round in
- * which nothing improves.  It gives the labels the label-setting search
- * gives, row for row:
+ * Best paths by Bellman-Ford in rounds (no heap): each round relaxes the
+ * relationships out of the nodes whose label improved in the round before,
+ * taken in node order (a bitmap collects them), so that a round sweeps the
+ * CSR forwards.  Two modes:
  *
- *	- cost: the cheapest path within the limit;
- *	- hops: the round in which the node last improved, i.e. the fewest hops
- *	  of a cheapest path (ties go to fewer hops);
- *	- via: among the frontier nodes of that round offering the same cost
- *	  (all with hops - 1 hops), the one with the smallest (cost, node), which
- *	  is the one Dijkstra settles and hears from first.  A tie compares the
- *	  candidate's round-(k-1) cost with the one remembered for the current
- *	  predecessor (via_cost), never with a cost changed during the round.
+ *	- with a hop limit h, by rounds: round k relaxes from the costs the
+ *	  frontier had at the end of round k - 1 (kept with the frontier), so
+ *	  after round k every node holds its best path of at most k hops, and h
+ *	  rounds are exact.  A node's hops are the round of its last improvement
+ *	  (the fewest hops of a cheapest path within the limit); among frontier
+ *	  nodes offering the same cost in that round (all with hops - 1 hops) the
+ *	  predecessor is the one with the smallest (cost, node), compared with
+ *	  the round-(k-1) cost remembered for the current one (via_cost), never a
+ *	  cost changed during the round.
+ *	- without, in place (label correction): a node relaxes from its current
+ *	  label (cost, hops), ordered lexicographically, which is a monotone path
+ *	  algebra, so rounds until nothing improves converge to Dijkstra's labels;
+ *	  a tie keeps the predecessor with the smallest (cost, hops, node), which
+ *	  Dijkstra settles and hears from first.  In place corrects less than by
+ *	  rounds (about one pass over the relationships on real estates).
  *
- * Only the cost array is read on every relaxation: a relaxation into a node
- * already cheaper than the frontier node cannot improve it (costs are never
- * negative) and is dropped before the relationship's own cost is even
- * loaded; hops, via and via_cost are written only on improvement.  The hops
- * array doubles as the "queued in this round" mark.
+ * Either way the rows are the label-setting search's, row for row, once
+ * sorted in its settle order (cost, hops, node).  Only the cost array is
+ * read on every relaxation; hops, via and via_cost are written only on
+ * improvement.
  *
- * On the shallow graphs of real estates this converges in a few passes over
- * the reached relationships and beats the heap several times.  Without a hop
- * limit, where corrections pile up (long chains with shortcuts, finely
- * spread random weights), it gives up after budget relaxations and returns
- * false, and the caller runs Dijkstra.
+ * On the shallow graphs of real estates this beats the heap several times.
+ * Without a hop limit, where corrections pile up (long chains with
+ * shortcuts, finely spread random weights), it gives up after budget
+ * relaxations and returns false, and the caller runs Dijkstra.
  */
 /* graph_cost_add for two finite costs, without branches */
 static pg_attribute_always_inline GraphCost
@@ -198,12 +201,12 @@ cost_add_finite(GraphCost a, GraphCost b)
 typedef struct RoundsState
 {
 	GraphCost  *dist;
-	int32	   *hops;			/* round of the last improvement; 0 for unreached */
+	int32	   *hops;			/* hops of the label; 0 for unreached */
 	int32	   *via;
-	GraphCost  *via_cost;		/* cost of via when chosen (its round-(k-1) cost) */
-	int32	   *cur;			/* frontier: nodes improved in the previous round */
-	GraphCost  *cur_dist;		/* ... with their costs at the end of that round */
-	int32	   *next;
+	GraphCost  *via_cost;		/* by rounds: via's round-(k-1) cost when chosen */
+	int32	   *cur;			/* frontier: nodes improved in the previous round, ascending */
+	GraphCost  *cur_dist;		/* ... with their costs at the end of that round (by rounds) */
+	uint64	   *next;			/* bitmap of the nodes improved in this round */
 	int32		ncur;
 } RoundsState;
 
@@ -214,7 +217,7 @@ typedef struct RoundsState
  */
 static pg_attribute_always_inline int32
 relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool filtered,
-			bool classes, RoundsState *rs, int32 round, int64 *work)
+			bool classes, bool inplace, RoundsState *rs, int32 round, int64 *work)
 {
 	const int32 *off = reverse ? g->rev_off : g->fwd_off;
 	const int32 *adj = reverse ? g->rev_src : g->fwd_dst;
@@ -228,14 +231,15 @@ relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool fil
 	int32	   *hops = rs->hops;
 	int32	   *via = rs->via;
 	GraphCost  *via_cost = rs->via_cost;
-	int32	   *next = rs->next;
+	uint64	   *next = rs->next;
 	int32		nnext = 0;
 	int64		scanned = 0;
 
 	for (int32 i = 0; i < rs->ncur; i++)
 	{
 		int32		v = rs->cur[i];
-		GraphCost	dv = rs->cur_dist[i];
+		GraphCost	dv = inplace ? dist[v] : rs->cur_dist[i];
+		int32		hv = inplace ? hops[v] + 1 : round;
 		int32		jend = off[v + 1];
 
 		if ((i & 0x3ff) == 0)
@@ -260,23 +264,41 @@ relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool fil
 			if (filtered && !allowed[kind[e]])
 				continue;
 			nd = cost_add_finite(dv, classes ? wtab[wc[j]] : w[e]);
-			if (nd < du)
+			if (nd < du || (inplace && nd == du && hv < hops[u]))
 			{
+				uint64		bit = UINT64CONST(1) << (u & 63);
+
 				dist[u] = nd;
+				hops[u] = hv;
 				via[u] = v;
-				via_cost[u] = dv;
-				if (hops[u] != round)
+				if (!inplace)
+					via_cost[u] = dv;
+				if (!(next[u >> 6] & bit))
 				{
-					hops[u] = round;
-					next[nnext++] = u;
+					next[u >> 6] |= bit;
+					nnext++;
 				}
 			}
-			else if (nd == du && hops[u] == round &&
-					 (dv < via_cost[u] || (dv == via_cost[u] && v < via[u])))
+			else if (nd == du && hv == hops[u] && v != via[u])
 			{
-				/* same cost and hops: the predecessor Dijkstra settles first */
-				via[u] = v;
-				via_cost[u] = dv;
+				/*
+				 * Same cost and hops: keep the predecessor Dijkstra settles
+				 * first, the smaller (cost, hops, node).  In place, both
+				 * labels are final here if it matters (had either improved
+				 * since, u would improve again); by rounds, both
+				 * predecessors have hops - 1 hops, and the current one's
+				 * round-(k-1) cost is in via_cost.
+				 */
+				int32		a = via[u];
+
+				if (inplace ? (dv < dist[a] ||
+							   (dv == dist[a] && (hv - 1 < hops[a] || (hv - 1 == hops[a] && v < a))))
+					: (dv < via_cost[u] || (dv == via_cost[u] && v < a)))
+				{
+					via[u] = v;
+					if (!inplace)
+						via_cost[u] = dv;
+				}
 			}
 		}
 	}
@@ -293,6 +315,7 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	int32		nreached = 0;
 	int64		work = 0;
 	int32		round;
+	bool		limited = max_hops >= 0;
 
 	rs.dist = graph_alloc(n, sizeof(GraphCost));
 	rs.hops = graph_alloc0(n, sizeof(int32));
@@ -300,7 +323,7 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	rs.via_cost = graph_alloc(n, sizeof(GraphCost));
 	rs.cur = graph_alloc(n, sizeof(int32));
 	rs.cur_dist = graph_alloc(n, sizeof(GraphCost));
-	rs.next = graph_alloc(n, sizeof(int32));
+	rs.next = graph_alloc0(((int64) n + 63) / 64, sizeof(uint64));
 	rs.ncur = 0;
 	for (int32 v = 0; v < n; v++)
 		rs.dist[v] = GRAPH_COST_INF;
@@ -320,33 +343,45 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	{
 		int32		nnext;
 
-		/* one instance per direction, filter and cost layout */
-		switch ((reverse ? 4 : 0) | (f ? 2 : 0) | (g->fwd_wc ? 1 : 0))
+		/* one instance per direction, filter, cost layout and mode */
+		switch ((limited ? 8 : 0) | (reverse ? 4 : 0) | (f ? 2 : 0) | (g->fwd_wc ? 1 : 0))
 		{
+#define RELAX(rev, filt, cls, inpl) \
+			nnext = relax_round(g, f, rev, filt, cls, inpl, &rs, round, &work); \
+			break
 			case 0:
-				nnext = relax_round(g, f, false, false, false, &rs, round, &work);
-				break;
+				RELAX(false, false, false, true);
 			case 1:
-				nnext = relax_round(g, f, false, false, true, &rs, round, &work);
-				break;
+				RELAX(false, false, true, true);
 			case 2:
-				nnext = relax_round(g, f, false, true, false, &rs, round, &work);
-				break;
+				RELAX(false, true, false, true);
 			case 3:
-				nnext = relax_round(g, f, false, true, true, &rs, round, &work);
-				break;
+				RELAX(false, true, true, true);
 			case 4:
-				nnext = relax_round(g, f, true, false, false, &rs, round, &work);
-				break;
+				RELAX(true, false, false, true);
 			case 5:
-				nnext = relax_round(g, f, true, false, true, &rs, round, &work);
-				break;
+				RELAX(true, false, true, true);
 			case 6:
-				nnext = relax_round(g, f, true, true, false, &rs, round, &work);
-				break;
+				RELAX(true, true, false, true);
+			case 7:
+				RELAX(true, true, true, true);
+			case 8:
+				RELAX(false, false, false, false);
+			case 9:
+				RELAX(false, false, true, false);
+			case 10:
+				RELAX(false, true, false, false);
+			case 11:
+				RELAX(false, true, true, false);
+			case 12:
+				RELAX(true, false, false, false);
+			case 13:
+				RELAX(true, false, true, false);
+			case 14:
+				RELAX(true, true, false, false);
 			default:
-				nnext = relax_round(g, f, true, true, true, &rs, round, &work);
-				break;
+				RELAX(true, true, true, false);
+#undef RELAX
 		}
 		if (budget >= 0 && work > budget)
 		{
@@ -359,15 +394,25 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 			pfree(rs.next);
 			return false;
 		}
-		/* the new frontier, with the costs it ends this round with */
+		/*
+		 * The new frontier in node order (so that the next round sweeps the
+		 * CSR forwards), with the costs it ends this round with.
+		 */
+		rs.ncur = 0;
+		for (int32 wi = 0; nnext > 0 && rs.ncur < nnext; wi++)
 		{
-			int32	   *t = rs.cur;
+			uint64		bits = rs.next[wi];
 
-			rs.cur = rs.next;
-			rs.next = t;
-			rs.ncur = nnext;
-			for (int32 i = 0; i < nnext; i++)
-				rs.cur_dist[i] = rs.dist[rs.cur[i]];
+			rs.next[wi] = 0;
+			while (bits)
+			{
+				int32		v = wi * 64 + pg_rightmost_one_pos64(bits);
+
+				bits &= bits - 1;
+				if (limited)
+					rs.cur_dist[rs.ncur] = rs.dist[v];
+				rs.cur[rs.ncur++] = v;
+			}
 		}
 	}
 
