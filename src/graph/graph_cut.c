@@ -648,7 +648,7 @@ typedef struct FlatNet
 /*
  * Builds the network from the resources in fl->relevant that the sources
  * reach (a breadth-first search that neither expands targets nor enters
- * sources), with the flow already in fl->eflow.
+ * sources), with the flow already in fl->eflow (none if NULL).
  */
 static void
 flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
@@ -660,8 +660,13 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 	int32		head = 0,
 				tail = 0;
 	int32	   *queue = graph_alloc(n, sizeof(int32));
+	int32	   *deg = graph_alloc0(n, sizeof(int32));
+	bool	   *enter = graph_alloc(n, sizeof(bool));
 	int32	   *pos;
 
+	/* a relationship may enter a resource that can reach a target and is not a source */
+	for (int32 v = 0; v < n; v++)
+		enter[v] = fl->relevant[v] && !fl->is_source[v];
 	net->vof = graph_alloc(n, sizeof(int32));
 	memset(net->vof, 0xff, sizeof(int32) * Max(n, 1));
 	for (int32 i = 0; i < sources->n; i++)
@@ -674,8 +679,15 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 		queue[tail++] = s;
 	}
 	net->nstarts = tail;
+
+	/*
+	 * Every relationship the search looks at from a resource it expands, into
+	 * a resource it may enter, is an arc: count them (and their mates) on the
+	 * way.  Targets are not expanded: a path ends at the first target.
+	 */
 	while (head < tail)
 	{
+		int32		x = head;
 		int32		v = queue[head++];
 
 		CHECK_FOR_INTERRUPTS();
@@ -685,18 +697,31 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 		{
 			int32		u = g->fwd_dst[e];
 
-			if (net->vof[u] >= 0 || !fl->relevant[u] || fl->is_source[u])
+			if (!enter[u])
 				continue;
-			net->vof[u] = nv++;
-			queue[tail++] = u;
+			if (net->vof[u] < 0)
+			{
+				net->vof[u] = nv++;
+				queue[tail++] = u;
+			}
+			deg[x]++;
+			deg[net->vof[u]]++;
+			narcs += 2;
 		}
 	}
+	pfree(enter);
+	if (narcs > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("min_cut flow network too large"),
+				 errdetail("The network has %lld arcs; at most %d are supported.",
+						   (long long) narcs, PG_INT32_MAX)));
+
 	/*
 	 * Vertices are numbered in discovery order: queue[x] is vertex x, and
 	 * the sources come first.  From here on vof maps only the resources a
 	 * relationship may enter (not the sources), so that one load decides
-	 * whether a relationship becomes an arc; relationships out of targets
-	 * never do (a path ends at the first target).
+	 * whether a relationship becomes an arc.
 	 */
 	net->nv = nv;
 	net->node = queue;
@@ -706,34 +731,15 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 		net->starts[i] = i;
 		net->vof[queue[i]] = -1;
 	}
-	net->sink = graph_alloc0(nv, sizeof(bool));
-	net->aoff = graph_alloc0((int64) nv + 1, sizeof(int32));
+	net->sink = graph_alloc(nv, sizeof(bool));
+	net->aoff = graph_alloc((int64) nv + 1, sizeof(int32));
+	net->aoff[0] = 0;
 	for (int32 x = 0; x < nv; x++)
 	{
-		int32		v = queue[x];
-
-		net->sink[x] = fl->is_target[v];
-		if (net->sink[x])
-			continue;
-		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
-		{
-			int32		y = net->vof[g->fwd_dst[e]];
-
-			if (y < 0)
-				continue;
-			net->aoff[x + 1]++;
-			net->aoff[y + 1]++;
-			narcs += 2;
-		}
+		net->sink[x] = fl->is_target[queue[x]];
+		net->aoff[x + 1] = net->aoff[x] + deg[x];
 	}
-	if (narcs > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("min_cut flow network too large"),
-				 errdetail("The network has %lld arcs; at most %d are supported.",
-						   (long long) narcs, PG_INT32_MAX)));
-	for (int32 x = 0; x < nv; x++)
-		net->aoff[x + 1] += net->aoff[x];
+	pfree(deg);
 	net->head = graph_alloc(narcs, sizeof(int32));
 	net->mate = graph_alloc(narcs, sizeof(int32));
 	if (fl->ecap)
@@ -754,6 +760,7 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 			int32		y = net->vof[g->fwd_dst[e]];
 			int32		a,
 						b;
+			double		flow;
 
 			if (y < 0)
 				continue;
@@ -763,14 +770,15 @@ flat_build(const Flow *fl, const GraphNodeSet *sources, FlatNet *net)
 			net->head[b] = x;
 			net->mate[a] = b;
 			net->mate[b] = a;
+			flow = fl->eflow ? fl->eflow[e] : 0;
 			if (fl->ecap)
 			{
-				net->rcap_d[a] = fl->ecap[e] - fl->eflow[e];
-				net->rcap_d[b] = fl->eflow[e];
+				net->rcap_d[a] = fl->ecap[e] - flow;
+				net->rcap_d[b] = flow;
 			}
 			else
 			{
-				net->rcap_i[a] = fl->eflow[e] > fl->eps ? 0 : 1;
+				net->rcap_i[a] = flow > fl->eps ? 0 : 1;
 				net->rcap_i[b] = 1 - net->rcap_i[a];
 			}
 		}
@@ -1049,6 +1057,53 @@ flow_bound(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeS
 /* How much augmenting-path search may touch before Dinic takes over. */
 #define AUGMENT_BUDGET(fl, m)	((int64) graph_cut_search_budget * ((int64) (fl)->nv + 2 * (int64) (m)))
 
+/*
+ * Augmenting paths while they stay cheap, then Dinic for the rest (on the
+ * flat network for the edge cut).  A node cut whose flow may need many paths
+ * goes to Dinic at once.  Leaves fl->level >= 0 on the source side.
+ */
+static void
+augment_then_dinic(Flow *fl, const GraphNodeSet *sources, const GraphNodeSet *targets, int32 *queue)
+{
+	int64		budget = AUGMENT_BUDGET(fl, fl->g->nedges);
+
+	fl->seen_f = alloc_array(fl->nv, sizeof(uint32));
+	fl->seen_b = alloc_array(fl->nv, sizeof(uint32));
+	memset(fl->seen_f, 0, sizeof(uint32) * Max(fl->nv, 1));
+	memset(fl->seen_b, 0, sizeof(uint32) * Max(fl->nv, 1));
+	fl->par_f = alloc_array(fl->nv, sizeof(int32));
+	fl->arc_f = alloc_array(fl->nv, sizeof(int32));
+	fl->par_b = alloc_array(fl->nv, sizeof(int32));
+	fl->arc_b = alloc_array(fl->nv, sizeof(int32));
+	fl->qf = alloc_array(fl->nv, sizeof(int32));
+	fl->qb = alloc_array(fl->nv, sizeof(int32));
+	fl->iter = alloc_array(fl->nv, sizeof(int32));
+	fl->base_level = alloc_array(fl->nv, sizeof(int32));
+	for (int32 x = 0; x < fl->nv; x++)
+	{
+		int32		v = fl->node_cut ? x >> 1 : x;
+
+		/* never enter an irrelevant resource, or a source (it starts at level 0) */
+		fl->base_level[x] = (!fl->relevant[v] ||
+							 (fl->is_source[v] && (!fl->node_cut || (x & 1) == 0))) ? -2 : -1;
+	}
+
+	if (flow_bound(fl->g, sources, targets, fl->node_cut) > 64)
+		fl->work = budget + 1;
+	while (fl->work <= budget && augment(fl, sources, targets))
+		;
+	if (fl->work > budget && !fl->node_cut)
+		flat_dinic(fl, sources);
+	else if (fl->work > budget)
+	{
+		while (residual_bfs(fl, sources, queue, true))
+			blocking_flow(fl, sources, queue);
+		/* the last search reached no sink, so it went everywhere it could */
+	}
+	else
+		residual_bfs(fl, sources, queue, false);
+}
+
 void
 graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
 			  bool fix_cost, bool node_cut, GraphCut *out)
@@ -1063,6 +1118,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	CutItem    *items;
 	int32		nitems = 0;
 	int32		capitems = 64;
+	bool		flat_only;
 
 	memset(out, 0, sizeof(*out));
 	for (int32 i = 0; i < sources->n; i++)
@@ -1088,12 +1144,23 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	fl.is_target = is_target;
 	queue = alloc_array(fl.nv, sizeof(int32));
 	fl.relevant = coreachable(g, targets, is_source, queue);
-	fl.eflow = alloc_array(m, sizeof(double));
-	memset(fl.eflow, 0, sizeof(double) * Max(m, 1));
-	fl.nin = alloc_array(n, sizeof(int32));
-	fl.nout = alloc_array(n, sizeof(int32));
-	memset(fl.nin, 0, sizeof(int32) * Max(n, 1));
-	memset(fl.nout, 0, sizeof(int32) * Max(n, 1));
+
+	/*
+	 * An edge cut whose flow may need many paths (more than the sources' or
+	 * the targets' relationships, whichever are fewer, can carry) goes to
+	 * Dinic on the flat network at once, without the per-relationship flow
+	 * arrays of the augmenting-path searches.
+	 */
+	flat_only = !node_cut && flow_bound(g, sources, targets, node_cut) > 64;
+	if (!flat_only)
+	{
+		fl.eflow = alloc_array(m, sizeof(double));
+		memset(fl.eflow, 0, sizeof(double) * Max(m, 1));
+		fl.nin = alloc_array(n, sizeof(int32));
+		fl.nout = alloc_array(n, sizeof(int32));
+		memset(fl.nin, 0, sizeof(int32) * Max(n, 1));
+		memset(fl.nout, 0, sizeof(int32) * Max(n, 1));
+	}
 	if (node_cut)
 	{
 		fl.ncap = alloc_array(n, sizeof(double));
@@ -1123,46 +1190,11 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 			maxcap = 1.0;
 	}
 	fl.eps = 1e-9 * maxcap;
-	fl.seen_f = alloc_array(fl.nv, sizeof(uint32));
-	fl.seen_b = alloc_array(fl.nv, sizeof(uint32));
-	memset(fl.seen_f, 0, sizeof(uint32) * Max(fl.nv, 1));
-	memset(fl.seen_b, 0, sizeof(uint32) * Max(fl.nv, 1));
-	fl.par_f = alloc_array(fl.nv, sizeof(int32));
-	fl.arc_f = alloc_array(fl.nv, sizeof(int32));
-	fl.par_b = alloc_array(fl.nv, sizeof(int32));
-	fl.arc_b = alloc_array(fl.nv, sizeof(int32));
-	fl.qf = alloc_array(fl.nv, sizeof(int32));
-	fl.qb = alloc_array(fl.nv, sizeof(int32));
 	fl.level = alloc_array(fl.nv, sizeof(int32));
-	fl.iter = alloc_array(fl.nv, sizeof(int32));
-	fl.base_level = alloc_array(fl.nv, sizeof(int32));
-	for (int32 x = 0; x < fl.nv; x++)
-	{
-		int32		v = node_cut ? x >> 1 : x;
-
-		/* never enter an irrelevant resource, or a source (it starts at level 0) */
-		fl.base_level[x] = (!fl.relevant[v] || (is_source[v] && (!node_cut || (x & 1) == 0))) ? -2 : -1;
-	}
-
-	/*
-	 * Augmenting paths while they stay cheap, then Dinic for the rest.  A
-	 * flow that may need many paths (more than the sources' or the targets'
-	 * relationships, whichever is fewer, can carry) goes to Dinic at once.
-	 */
-	if (flow_bound(g, sources, targets, node_cut) > 64)
-		fl.work = AUGMENT_BUDGET(&fl, m) + 1;
-	while (fl.work <= AUGMENT_BUDGET(&fl, m) && augment(&fl, sources, targets))
-		;
-	if (fl.work > AUGMENT_BUDGET(&fl, m) && !node_cut)
+	if (flat_only)
 		flat_dinic(&fl, sources);
-	else if (fl.work > AUGMENT_BUDGET(&fl, m))
-	{
-		while (residual_bfs(&fl, sources, queue, true))
-			blocking_flow(&fl, sources, queue);
-		/* the last search reached no sink, so it went everywhere it could */
-	}
 	else
-		residual_bfs(&fl, sources, queue, false);
+		augment_then_dinic(&fl, sources, targets, queue);
 	/* level >= 0 now marks the source side of the cut: what the sources still reach */
 
 	items = palloc(sizeof(CutItem) * capitems);
