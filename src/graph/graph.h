@@ -236,14 +236,14 @@ typedef struct GraphSettled
 	GraphCost	dist;			/* -ln of the best path likelihood */
 	int32		node;
 	int32		hops;			/* hops of that path */
-	int32		via;			/* predecessor node; -1 for a source */
 } GraphSettled;
 
 typedef struct GraphBest
 {
 	GraphCost  *dist;			/* per node: best cost; GRAPH_COST_INF if unreached */
+	int32	   *via;			/* per reached node: predecessor; -1 for a source */
 	int32	   *order;			/* reached nodes, most likely first */
-	GraphSettled *settled;		/* the same, with hops and predecessor */
+	GraphSettled *settled;		/* the same, with cost and hops */
 	int32		norder;
 } GraphBest;
 

@@ -832,9 +832,13 @@ flat_levels(FlatNet *net, bool unit)
 			break;				/* BFS order: every later vertex is as deep */
 		for (int32 a = net->aoff[x]; a < net->aoff[x + 1]; a++)
 		{
-			int32		y = net->head[a];
+			int32		y;
 
-			if (net->level[y] >= 0 || !flat_open(net, unit, a))
+			/* capacity first: read in order, and half the arcs are empty mates */
+			if (!flat_open(net, unit, a))
+				continue;
+			y = net->head[a];
+			if (net->level[y] >= 0)
 				continue;
 			net->level[y] = lx + 1;
 			net->queue[tail++] = y;
@@ -907,9 +911,7 @@ flat_blocking_flow(FlatNet *net, bool unit)
 			}
 			for (a = iter[x]; a < end; a++)
 			{
-				int32		y = net->head[a];
-
-				if (level[y] == level[x] + 1 && flat_open(net, unit, a))
+				if (flat_open(net, unit, a) && level[net->head[a]] == level[x] + 1)
 					break;
 			}
 			iter[x] = a;

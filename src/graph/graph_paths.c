@@ -358,6 +358,7 @@ compute_and(Yen *y, const GraphNodeSet *sources)
 	}
 	pfree(best.order);
 	pfree(best.settled);
+	pfree(best.via);
 }
 
 static int32

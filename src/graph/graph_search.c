@@ -96,6 +96,9 @@ typedef struct BestState
  * radix sort by cost, 16 bits a pass, skipping passes where all records
  * share the digit.  Linear, and several times faster than a comparison sort.
  */
+#define RADIX_BITS	16
+#define RADIX		(1 << RADIX_BITS)
+
 static void
 sort_settled(GraphSettled *a, int32 n)
 {
@@ -104,6 +107,7 @@ sort_settled(GraphSettled *a, int32 n)
 			   *dst;
 	int32		maxh = 0;
 	int32	   *count;
+	uint64		diff = 0;
 
 	if (n < 2)
 		return;
@@ -119,23 +123,21 @@ sort_settled(GraphSettled *a, int32 n)
 		tmp[count[a[i].hops]++] = a[i];
 	pfree(count);
 
+	/* digits where every cost agrees are skipped */
+	for (int32 i = 1; i < n; i++)
+		diff |= (uint64) tmp[i].dist ^ (uint64) tmp[0].dist;
 	src = tmp;
 	dst = a;
-	count = graph_alloc(65536, sizeof(int32));
-	for (int shift = 0; shift < 64; shift += 16)
+	count = graph_alloc(RADIX, sizeof(int32));
+	for (int shift = 0; shift < 64; shift += RADIX_BITS)
 	{
-		uint32		first = (uint32) (((uint64) src[0].dist >> shift) & 0xffff);
-		bool		same = true;
-
-		for (int32 i = 1; i < n && same; i++)
-			same = (uint32) (((uint64) src[i].dist >> shift) & 0xffff) == first;
-		if (same)
+		if (((diff >> shift) & (RADIX - 1)) == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		memset(count, 0, 65536 * sizeof(int32));
+		memset(count, 0, RADIX * sizeof(int32));
 		for (int32 i = 0; i < n; i++)
-			count[((uint64) src[i].dist >> shift) & 0xffff]++;
-		for (int32 d = 0, sum = 0; d < 65536; d++)
+			count[((uint64) src[i].dist >> shift) & (RADIX - 1)]++;
+		for (int32 d = 0, sum = 0; d < RADIX; d++)
 		{
 			int32		c = count[d];
 
@@ -143,7 +145,7 @@ sort_settled(GraphSettled *a, int32 n)
 			sum += c;
 		}
 		for (int32 i = 0; i < n; i++)
-			dst[count[((uint64) src[i].dist >> shift) & 0xffff]++] = src[i];
+			dst[count[((uint64) src[i].dist >> shift) & (RADIX - 1)]++] = src[i];
 		{
 			GraphSettled *t = src;
 
@@ -320,9 +322,10 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	rs.dist = graph_alloc(n, sizeof(GraphCost));
 	rs.hops = graph_alloc0(n, sizeof(int32));
 	rs.via = graph_alloc(n, sizeof(int32));
-	rs.via_cost = graph_alloc(n, sizeof(GraphCost));
 	rs.cur = graph_alloc(n, sizeof(int32));
-	rs.cur_dist = graph_alloc(n, sizeof(GraphCost));
+	/* only by rounds (with a hop limit): the frontier's costs and via's */
+	rs.via_cost = limited ? graph_alloc(n, sizeof(GraphCost)) : NULL;
+	rs.cur_dist = limited ? graph_alloc(n, sizeof(GraphCost)) : NULL;
 	rs.next = graph_alloc0(((int64) n + 63) / 64, sizeof(uint64));
 	rs.ncur = 0;
 	for (int32 v = 0; v < n; v++)
@@ -335,8 +338,9 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 			continue;
 		rs.dist[s] = 0;
 		rs.via[s] = -1;
-		rs.cur[rs.ncur] = s;
-		rs.cur_dist[rs.ncur++] = 0;
+		if (limited)
+			rs.cur_dist[rs.ncur] = 0;
+		rs.cur[rs.ncur++] = s;
 	}
 
 	for (round = 1; rs.ncur > 0 && (max_hops < 0 || round <= max_hops); round++)
@@ -388,10 +392,13 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 			pfree(rs.dist);
 			pfree(rs.hops);
 			pfree(rs.via);
-			pfree(rs.via_cost);
 			pfree(rs.cur);
-			pfree(rs.cur_dist);
 			pfree(rs.next);
+			if (limited)
+			{
+				pfree(rs.via_cost);
+				pfree(rs.cur_dist);
+			}
 			return false;
 		}
 		/*
@@ -417,6 +424,7 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	}
 
 	out->dist = rs.dist;
+	out->via = rs.via;
 	out->settled = graph_alloc(n, sizeof(GraphSettled));
 	for (int32 v = 0; v < n; v++)
 	{
@@ -428,12 +436,13 @@ best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 		r->dist = rs.dist[v];
 		r->node = v;
 		r->hops = rs.hops[v];
-		r->via = rs.via[v];
 	}
 	pfree(rs.hops);
-	pfree(rs.via);
-	pfree(rs.via_cost);
-	pfree(rs.cur_dist);
+	if (limited)
+	{
+		pfree(rs.via_cost);
+		pfree(rs.cur_dist);
+	}
 	pfree(rs.next);
 	sort_settled(out->settled, nreached);
 	out->order = rs.cur;		/* n entries, free now */
@@ -528,7 +537,6 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 			r->dist = it.key;
 			r->node = v;
 			r->hops = h;
-			r->via = tvia[v];
 			out->dist[v] = it.key;
 			out->order[out->norder++] = v;
 		}
@@ -584,7 +592,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	}
 	graph_heap_free(&heap);
 	pfree(st);
-	pfree(tvia);
+	out->via = tvia;			/* final once a node is first settled */
 }
 
 /*

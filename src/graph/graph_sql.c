@@ -127,6 +127,7 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 	for (int32 i = 0; i < best.norder; i++)
 	{
 		const GraphSettled *r = &best.settled[i];
+		int32		via;
 
 		CHECK_FOR_INTERRUPTS();
 		if (i >= graph_max_rows)
@@ -136,11 +137,15 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 		}
 		if (i + PREFETCH_ROWS < best.norder)
 		{
-			const GraphSettled *ahead = &best.settled[i + PREFETCH_ROWS];
+			int32		ahead = best.settled[i + PREFETCH_ROWS].node;
+			int32		via_ahead;
 
-			graph_prefetch(&g->node_id[ahead->node]);
-			if (ahead->via >= 0)
-				graph_prefetch(&g->node_id[ahead->via]);
+			graph_prefetch(&g->node_id[ahead]);
+			graph_prefetch(&best.via[ahead]);
+			/* the predecessor's own id a little later, once its index has arrived */
+			via_ahead = best.via[best.settled[i + PREFETCH_ROWS / 2].node];
+			if (via_ahead >= 0)
+				graph_prefetch(&g->node_id[via_ahead]);
 		}
 		if (r->dist != last_cost)
 		{
@@ -150,8 +155,9 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 		values[0] = Int64GetDatum(g->node_id[r->node]);
 		values[1] = Int32GetDatum(r->hops);
 		values[2] = Float8GetDatum(last_likelihood);
-		nulls[3] = r->via < 0;
-		values[3] = Int64GetDatum(r->via >= 0 ? g->node_id[r->via] : 0);
+		via = best.via[r->node];
+		nulls[3] = via < 0;
+		values[3] = Int64GetDatum(via >= 0 ? g->node_id[via] : 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
