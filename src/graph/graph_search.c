@@ -93,8 +93,9 @@ typedef struct BestState
 /*
  * Sorts settled records, given in node order, into Dijkstra's settle order
  * (cost, hops, node): a stable counting sort by hops, then a stable LSD
- * radix sort by cost, 16 bits a pass, skipping passes where all records
- * share the digit.  Linear, and several times faster than a comparison sort.
+ * radix sort by cost, 16 bits a pass (faster here than 11), skipping the
+ * digits all records share.  Linear, and several times faster than a
+ * comparison sort.
  */
 #define RADIX_BITS	16
 #define RADIX		(1 << RADIX_BITS)
@@ -213,9 +214,9 @@ typedef struct RoundsState
 } RoundsState;
 
 /*
- * One round.  Written once, instantiated for each direction and filter, so
- * that the common case (forward, no filter) has no per-relationship branch
- * on either.  Returns the number of nodes queued for the next round.
+ * One round.  Written once, instantiated for each direction, filter, cost
+ * layout and mode, so that no relationship pays a branch on any of them.
+ * Returns the number of nodes queued for the next round.
  */
 static pg_attribute_always_inline int32
 relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool filtered,
