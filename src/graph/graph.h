@@ -85,7 +85,10 @@ typedef struct GraphSnapshot
 	/* forward CSR */
 	int32	   *fwd_off;		/* nnodes + 1 */
 	int32	   *fwd_dst;
-	GraphCost  *fwd_w;			/* -ln(likelihood), fixed point, >= 0 */
+	GraphCost  *fwd_w;			/* -ln(likelihood), fixed point, >= 0; NULL when ... */
+	GraphCost  *wtab;			/* ... at most 65536 distinct costs: class -> cost */
+	uint16	   *fwd_wc;			/* ... and the class of each edge */
+	int32		nwclasses;
 	uint16	   *fwd_kind;		/* index into kind_names */
 	int64		eid_base;		/* relationship id = eid_base + fwd_eid32[e] ... */
 	uint32	   *fwd_eid32;		/* ... when the id range fits 32 bits */
@@ -95,6 +98,8 @@ typedef struct GraphSnapshot
 	int32	   *rev_off;		/* nnodes + 1 */
 	int32	   *rev_src;
 	int32	   *rev_edge;		/* forward edge index */
+	uint16	   *rev_wc;			/* cost class of rev_edge[j] (with wtab), so a
+								 * backward search reads costs in order */
 
 	int32		nkinds;
 	char	  **kind_names;
@@ -125,6 +130,13 @@ graph_edge_id(const GraphSnapshot *g, int32 e)
 	return g->fwd_eid32 ? g->eid_base + (int64) g->fwd_eid32[e] : g->fwd_eid64[e];
 }
 
+/* Cost of forward edge e. */
+static inline GraphCost
+graph_edge_cost(const GraphSnapshot *g, int32 e)
+{
+	return g->fwd_wc ? g->wtab[g->fwd_wc[e]] : g->fwd_w[e];
+}
+
 /* Source node of forward edge e (binary search over fwd_off). */
 extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
 
@@ -134,6 +146,13 @@ extern int32 graph_edge_src(const GraphSnapshot *g, int32 e);
 #define graph_alloc0(n, elem) \
 	MemoryContextAllocExtended(CurrentMemoryContext, (Size) Max((int64) (n), 1) * (elem), \
 							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO)
+
+/* A hint to fetch memory that will soon be read (no-op where unsupported). */
+#if defined(__GNUC__) || defined(__clang__)
+#define graph_prefetch(p)	__builtin_prefetch(p)
+#else
+#define graph_prefetch(p)	((void) 0)
+#endif
 
 /* Relationship-kind filter: NULL means every kind. */
 typedef struct GraphFilter
@@ -217,14 +236,14 @@ typedef struct GraphSettled
 	GraphCost	dist;			/* -ln of the best path likelihood */
 	int32		node;
 	int32		hops;			/* hops of that path */
-	int32		via;			/* predecessor node; -1 for a source */
 } GraphSettled;
 
 typedef struct GraphBest
 {
 	GraphCost  *dist;			/* per node: best cost; GRAPH_COST_INF if unreached */
+	int32	   *via;			/* per reached node: predecessor; -1 for a source */
 	int32	   *order;			/* reached nodes, most likely first */
-	GraphSettled *settled;		/* the same, with hops and predecessor */
+	GraphSettled *settled;		/* the same, with cost and hops */
 	int32		norder;
 } GraphBest;
 

@@ -100,7 +100,7 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 #define IS_AND(v)		((g->node_flags[v] & GRAPH_NODE_AND) && !is_source[v])
 #define DAG_EDGE(u, e, v) \
 	(pos[u] >= 0 && pos[u] < pos[v] && \
-	 (IS_AND(v) || graph_cost_add(best.dist[u], g->fwd_w[e]) == best.dist[v]))
+	 (IS_AND(v) || graph_cost_add(best.dist[u], graph_edge_cost(g, e)) == best.dist[v]))
 
 	/* forward: number of best paths (derivation trees) from the sources */
 	for (int32 i = 0; i < best.norder; i++)

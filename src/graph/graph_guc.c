@@ -29,7 +29,7 @@ graph_define_gucs(void)
 	DefineCustomIntVariable("correlate.graph_max_memory",
 							"Largest graph snapshot a backend may build.",
 							"A snapshot that would exceed this raises an error naming its size; "
-							"It costs about 26 bytes per relationship and 21 per resource.",
+							"It costs about 22 bytes per relationship and 21 per resource.",
 							&graph_max_memory_kb,
 							1024 * 1024,
 							1024,

@@ -127,7 +127,7 @@ bound(const Yen *y, int32 v, int r)
 static inline GraphCost
 edge_cost(const Yen *y, int32 e, int32 u)
 {
-	GraphCost	w = y->g->fwd_w[e];
+	GraphCost	w = graph_edge_cost(y->g, e);
 
 	if (y->use_and && (y->g->node_flags[u] & GRAPH_NODE_AND) && !y->is_source[u])
 	{
@@ -258,7 +258,7 @@ compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
 				if (df[u] > y->max_hops - r || !graph_edge_allowed(g, y->f, e))
 					continue;
 				c = float_down(graph_cost_add(isinf(prev[v]) ? GRAPH_COST_INF : (GraphCost) prev[v],
-											  g->fwd_w[e]));
+											  graph_edge_cost(g, e)));
 				if (c < cur[u])
 				{
 					cur[u] = c;
@@ -313,7 +313,7 @@ compute_bound(Yen *y, const GraphNodeSet *targets)
 		{
 			int32		e = g->rev_edge[i];
 			int32		u = g->rev_src[i];
-			GraphCost	nk = graph_cost_add(it.key, g->fwd_w[e]);
+			GraphCost	nk = graph_cost_add(it.key, graph_edge_cost(g, e));
 
 			if (!settled[u] && graph_edge_allowed(g, y->f, e) && nk < y->h[u])
 			{
@@ -350,7 +350,7 @@ compute_and(Yen *y, const GraphNodeSet *sources)
 
 			/* a precondition the kind filter hides cannot be satisfied */
 			side = graph_edge_allowed(g, y->f, e) ?
-				graph_cost_add(side, graph_cost_add(best.dist[g->rev_src[j]], g->fwd_w[e])) :
+				graph_cost_add(side, graph_cost_add(best.dist[g->rev_src[j]], graph_edge_cost(g, e))) :
 				GRAPH_COST_INF;
 			npre++;
 		}
@@ -358,6 +358,7 @@ compute_and(Yen *y, const GraphNodeSet *sources)
 	}
 	pfree(best.order);
 	pfree(best.settled);
+	pfree(best.via);
 }
 
 static int32

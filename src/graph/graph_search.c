@@ -4,16 +4,19 @@
  *		reverse graph), hop-bounded reachability, and the AND-node rules they
  *		share.
  *
- * Best paths: a label-setting Dijkstra on weights -ln(likelihood), so the
- * shortest path is the most likely one; labels are (cost, hops), ties going
- * to fewer hops.  Without a hop limit every node is settled once, and label
- * correction (below) usually gets the same answer without a heap.  With a
- * hop limit the cheapest path may be too long, so a node may be settled
- * again by a costlier label with strictly fewer hops (a label is dominated
- * when an earlier one at the node has no more hops); the first label of a
- * node is its best path within the limit, and the later ones only carry the
- * search further.  This is exact: each node is settled at most max_hops + 1
- * times.
+ * Best paths: the most likely path is the shortest on weights
+ * -ln(likelihood); labels are (cost, hops), ties going to fewer hops.  Without
+ * AND nodes, Bellman-Ford in rounds (below): round k gives every node its
+ * best path of at most k hops, so a hop limit h is exactly h rounds, and no
+ * limit is rounds until nothing improves (handing over to Dijkstra if
+ * corrections pile up).  With AND nodes, a label-setting Dijkstra.  Without a
+ * hop limit every node is settled once.  With a hop limit the cheapest path
+ * may be too long, so a node may be settled again by a costlier label with
+ * strictly fewer hops (a label is dominated when an earlier one at the node
+ * has no more hops); the first label of a node is its best path within the
+ * limit, and the later ones only carry the search further.  This is exact:
+ * each node is settled at most max_hops + 1 times.  Both give the same rows
+ * (costs, hops, predecessors and order).
  *
  * AND nodes (forward searches only): a node flagged GRAPH_NODE_AND is
  * reached only when every relationship into it has been crossed (one of a
@@ -34,6 +37,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/memutils.h"
 
 #include "graph/graph.h"
@@ -89,9 +93,13 @@ typedef struct BestState
 /*
  * Sorts settled records, given in node order, into Dijkstra's settle order
  * (cost, hops, node): a stable counting sort by hops, then a stable LSD
- * radix sort by cost, 16 bits a pass, skipping passes where all records
- * share the digit.  Linear, and several times faster than a comparison sort.
+ * radix sort by cost, 16 bits a pass (faster here than 11), skipping the
+ * digits all records share.  Linear, and several times faster than a
+ * comparison sort.
  */
+#define RADIX_BITS	16
+#define RADIX		(1 << RADIX_BITS)
+
 static void
 sort_settled(GraphSettled *a, int32 n)
 {
@@ -100,6 +108,7 @@ sort_settled(GraphSettled *a, int32 n)
 			   *dst;
 	int32		maxh = 0;
 	int32	   *count;
+	uint64		diff = 0;
 
 	if (n < 2)
 		return;
@@ -115,23 +124,21 @@ sort_settled(GraphSettled *a, int32 n)
 		tmp[count[a[i].hops]++] = a[i];
 	pfree(count);
 
+	/* digits where every cost agrees are skipped */
+	for (int32 i = 1; i < n; i++)
+		diff |= (uint64) tmp[i].dist ^ (uint64) tmp[0].dist;
 	src = tmp;
 	dst = a;
-	count = graph_alloc(65536, sizeof(int32));
-	for (int shift = 0; shift < 64; shift += 16)
+	count = graph_alloc(RADIX, sizeof(int32));
+	for (int shift = 0; shift < 64; shift += RADIX_BITS)
 	{
-		uint32		first = (uint32) (((uint64) src[0].dist >> shift) & 0xffff);
-		bool		same = true;
-
-		for (int32 i = 1; i < n && same; i++)
-			same = (uint32) (((uint64) src[i].dist >> shift) & 0xffff) == first;
-		if (same)
+		if (((diff >> shift) & (RADIX - 1)) == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		memset(count, 0, 65536 * sizeof(int32));
+		memset(count, 0, RADIX * sizeof(int32));
 		for (int32 i = 0; i < n; i++)
-			count[((uint64) src[i].dist >> shift) & 0xffff]++;
-		for (int32 d = 0, sum = 0; d < 65536; d++)
+			count[((uint64) src[i].dist >> shift) & (RADIX - 1)]++;
+		for (int32 d = 0, sum = 0; d < RADIX; d++)
 		{
 			int32		c = count[d];
 
@@ -139,7 +146,7 @@ sort_settled(GraphSettled *a, int32 n)
 			sum += c;
 		}
 		for (int32 i = 0; i < n; i++)
-			dst[count[((uint64) src[i].dist >> shift) & 0xffff]++] = src[i];
+			dst[count[((uint64) src[i].dist >> shift) & (RADIX - 1)]++] = src[i];
 		{
 			GraphSettled *t = src;
 
@@ -154,152 +161,295 @@ sort_settled(GraphSettled *a, int32 n)
 }
 
 /*
- * Best paths without a hop limit or AND nodes by label correction: rounds
- * of relaxation over the nodes improved in the previous round, no heap.
- * The order on labels is (cost, hops), a monotone path algebra, so this
- * converges to the same labels as Dijkstra; each node keeps the predecessor
- * Dijkstra would (among optimal ones, the smallest (cost, hops, node), which
- * Dijkstra settles and hears from first), and the nodes are sorted in
- * Dijkstra's settle order, so the result is Dijkstra's, row for row.
+ * Best paths by Bellman-Ford in rounds (no heap): each round relaxes the
+ * relationships out of the nodes whose label improved in the round before,
+ * taken in node order (a bitmap collects them), so that a round sweeps the
+ * CSR forwards.  Two modes:
  *
- * On the shallow graphs of real estates, whose likelihoods take few distinct
- * values, this converges in about one pass over the relationships and beats
- * the heap.  Where corrections pile up (long chains with shortcuts, or
- * finely spread random weights) it gives up after one and a half passes'
- * worth of relaxations and returns false, and the caller runs Dijkstra.
+ *	- with a hop limit h, by rounds: round k relaxes from the costs the
+ *	  frontier had at the end of round k - 1 (kept with the frontier), so
+ *	  after round k every node holds its best path of at most k hops, and h
+ *	  rounds are exact.  A node's hops are the round of its last improvement
+ *	  (the fewest hops of a cheapest path within the limit); among frontier
+ *	  nodes offering the same cost in that round (all with hops - 1 hops) the
+ *	  predecessor is the one with the smallest (cost, node), compared with
+ *	  the round-(k-1) cost remembered for the current one (via_cost), never a
+ *	  cost changed during the round.
+ *	- without, in place (label correction): a node relaxes from its current
+ *	  label (cost, hops), ordered lexicographically, which is a monotone path
+ *	  algebra, so rounds until nothing improves converge to Dijkstra's labels;
+ *	  a tie keeps the predecessor with the smallest (cost, hops, node), which
+ *	  Dijkstra settles and hears from first.  In place corrects less than by
+ *	  rounds (about one pass over the relationships on real estates).
+ *
+ * Either way the rows are the label-setting search's, row for row, once
+ * sorted in its settle order (cost, hops, node).  Only the cost array is
+ * read on every relaxation; hops, via and via_cost are written only on
+ * improvement.
+ *
+ * On the shallow graphs of real estates this beats the heap several times.
+ * Without a hop limit, where corrections pile up (long chains with
+ * shortcuts, finely spread random weights), it gives up after budget
+ * relaxations and returns false, and the caller runs Dijkstra.
  */
-/* Per-node state of label correction, packed: one cache line per visit. */
-typedef struct LcState
+/* graph_cost_add for two finite costs, without branches */
+static pg_attribute_always_inline GraphCost
+cost_add_finite(GraphCost a, GraphCost b)
 {
-	GraphCost	dist;
-	int32		hops;
-	uint32		mark;			/* round in which the node was queued */
-	int32		via;
-} LcState;
+	uint64		sum = (uint64) a + (uint64) b;	/* both below 2^63: no overflow */
 
-static bool
-label_correcting(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphFilter *f,
-				 bool reverse, GraphBest *out)
+	return (GraphCost) Min(sum, (uint64) (GRAPH_COST_INF - 1));
+}
+
+typedef struct RoundsState
 {
-	int32		n = g->nnodes;
+	GraphCost  *dist;
+	int32	   *hops;			/* hops of the label; 0 for unreached */
+	int32	   *via;
+	GraphCost  *via_cost;		/* by rounds: via's round-(k-1) cost when chosen */
+	int32	   *cur;			/* frontier: nodes improved in the previous round, ascending */
+	GraphCost  *cur_dist;		/* ... with their costs at the end of that round (by rounds) */
+	uint64	   *next;			/* bitmap of the nodes improved in this round */
+	int32		ncur;
+} RoundsState;
+
+/*
+ * One round.  Written once, instantiated for each direction, filter, cost
+ * layout and mode, so that no relationship pays a branch on any of them.
+ * Returns the number of nodes queued for the next round.
+ */
+static pg_attribute_always_inline int32
+relax_round(const GraphSnapshot *g, const GraphFilter *f, bool reverse, bool filtered,
+			bool classes, bool inplace, RoundsState *rs, int32 round, int64 *work)
+{
 	const int32 *off = reverse ? g->rev_off : g->fwd_off;
 	const int32 *adj = reverse ? g->rev_src : g->fwd_dst;
+	const int32 *rev_edge = g->rev_edge;
 	const GraphCost *w = g->fwd_w;
-	LcState    *st = graph_alloc(n, sizeof(LcState));
-	int32	   *cur = graph_alloc(n, sizeof(int32));
-	int32	   *next = graph_alloc(n, sizeof(int32));
-	int32		ncur = 0;
-	int32		nreached = 0;
-	uint32		round = 1;
-	int64		work = 0;
-	int64		budget = 3 * ((int64) g->nedges + n) / 2 + 1024;
+	const GraphCost *wtab = g->wtab;
+	const uint16 *wc = reverse ? g->rev_wc : g->fwd_wc;
+	const uint16 *kind = g->fwd_kind;
+	const bool *allowed = filtered ? f->allowed : NULL;
+	GraphCost  *dist = rs->dist;
+	int32	   *hops = rs->hops;
+	int32	   *via = rs->via;
+	GraphCost  *via_cost = rs->via_cost;
+	uint64	   *next = rs->next;
+	int32		nnext = 0;
+	int64		scanned = 0;
 
-	for (int32 v = 0; v < n; v++)
+	for (int32 i = 0; i < rs->ncur; i++)
 	{
-		st[v].dist = GRAPH_COST_INF;
-		st[v].hops = PG_INT32_MAX;
-		st[v].mark = 0;
-		st[v].via = -1;
+		int32		v = rs->cur[i];
+		GraphCost	dv = inplace ? dist[v] : rs->cur_dist[i];
+		int32		hv = inplace ? hops[v] + 1 : round;
+		int32		jend = off[v + 1];
+
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		scanned += jend - off[v];
+		for (int32 j = off[v]; j < jend; j++)
+		{
+			int32		u = adj[j];
+			GraphCost	du = dist[u];
+			int32		e;
+			GraphCost	nd;
+
+			/*
+			 * Backwards without cost classes, the relationship's cost is a
+			 * random load: skip it when u is already cheaper than v (costs
+			 * are never negative, so nd >= dv > du).  Otherwise costs are
+			 * read in order, and the branch would only cost mispredictions.
+			 */
+			if (reverse && !classes && du < dv)
+				continue;
+			e = reverse ? rev_edge[j] : j;
+			if (filtered && !allowed[kind[e]])
+				continue;
+			nd = cost_add_finite(dv, classes ? wtab[wc[j]] : w[e]);
+			if (nd < du || (inplace && nd == du && hv < hops[u]))
+			{
+				uint64		bit = UINT64CONST(1) << (u & 63);
+
+				dist[u] = nd;
+				hops[u] = hv;
+				via[u] = v;
+				if (!inplace)
+					via_cost[u] = dv;
+				if (!(next[u >> 6] & bit))
+				{
+					next[u >> 6] |= bit;
+					nnext++;
+				}
+			}
+			else if (nd == du && hv == hops[u] && v != via[u])
+			{
+				/*
+				 * Same cost and hops: keep the predecessor Dijkstra settles
+				 * first, the smaller (cost, hops, node).  In place, both
+				 * labels are final here if it matters (had either improved
+				 * since, u would improve again); by rounds, both
+				 * predecessors have hops - 1 hops, and the current one's
+				 * round-(k-1) cost is in via_cost.
+				 */
+				int32		a = via[u];
+
+				if (inplace ? (dv < dist[a] ||
+							   (dv == dist[a] && (hv - 1 < hops[a] || (hv - 1 == hops[a] && v < a))))
+					: (dv < via_cost[u] || (dv == via_cost[u] && v < a)))
+				{
+					via[u] = v;
+					if (!inplace)
+						via_cost[u] = dv;
+				}
+			}
+		}
 	}
+	*work += scanned;
+	return nnext;
+}
+
+static bool
+best_paths_rounds(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphFilter *f,
+				  int max_hops, bool reverse, int64 budget, GraphBest *out)
+{
+	int32		n = g->nnodes;
+	RoundsState rs;
+	int32		nreached = 0;
+	int64		work = 0;
+	int32		round;
+	bool		limited = max_hops >= 0;
+
+	rs.dist = graph_alloc(n, sizeof(GraphCost));
+	rs.hops = graph_alloc0(n, sizeof(int32));
+	rs.via = graph_alloc(n, sizeof(int32));
+	rs.cur = graph_alloc(n, sizeof(int32));
+	/* only by rounds (with a hop limit): the frontier's costs and via's */
+	rs.via_cost = limited ? graph_alloc(n, sizeof(GraphCost)) : NULL;
+	rs.cur_dist = limited ? graph_alloc(n, sizeof(GraphCost)) : NULL;
+	rs.next = graph_alloc0(((int64) n + 63) / 64, sizeof(uint64));
+	rs.ncur = 0;
+	for (int32 v = 0; v < n; v++)
+		rs.dist[v] = GRAPH_COST_INF;
 	for (int32 i = 0; i < sources->n; i++)
 	{
 		int32		s = sources->nodes[i];
 
-		if (st[s].dist == 0)
+		if (rs.dist[s] == 0)
 			continue;
-		st[s].dist = 0;
-		st[s].hops = 0;
-		cur[ncur++] = s;
+		rs.dist[s] = 0;
+		rs.via[s] = -1;
+		if (limited)
+			rs.cur_dist[rs.ncur] = 0;
+		rs.cur[rs.ncur++] = s;
 	}
-	while (ncur > 0)
+
+	for (round = 1; rs.ncur > 0 && (max_hops < 0 || round <= max_hops); round++)
 	{
-		int32		nnext = 0;
+		int32		nnext;
 
-		round++;
-		for (int32 i = 0; i < ncur; i++)
+		/* one instance per direction, filter, cost layout and mode */
+		switch ((limited ? 8 : 0) | (reverse ? 4 : 0) | (f ? 2 : 0) | (g->fwd_wc ? 1 : 0))
 		{
-			int32		v = cur[i];
-			GraphCost	dv = st[v].dist;
-			int32		hv = st[v].hops + 1;
-
-			CHECK_FOR_INTERRUPTS();
-			work += off[v + 1] - off[v];
-			for (int32 j = off[v]; j < off[v + 1]; j++)
-			{
-				int32		e = reverse ? g->rev_edge[j] : j;
-				LcState    *su = &st[adj[j]];
-				GraphCost	nd;
-
-				if (!graph_edge_allowed(g, f, e))
-					continue;
-				nd = graph_cost_add(dv, w[e]);
-				if (nd < su->dist || (nd == su->dist && hv < su->hops))
-				{
-					su->dist = nd;
-					su->hops = hv;
-					su->via = v;
-					if (su->mark != round)
-					{
-						su->mark = round;
-						next[nnext++] = adj[j];
-					}
-				}
-				else if (nd == su->dist && hv == su->hops && su->via != v)
-				{
-					/*
-					 * A tie: keep the predecessor Dijkstra would settle first,
-					 * the smallest (cost, hops, node).  Both labels are final
-					 * here (had either improved since, u would have too).
-					 */
-					const LcState *sv = &st[su->via];
-
-					if (dv < sv->dist || (dv == sv->dist && (hv - 1 < sv->hops ||
-															 (hv - 1 == sv->hops && v < su->via))))
-						su->via = v;
-				}
-			}
+#define RELAX(rev, filt, cls, inpl) \
+			nnext = relax_round(g, f, rev, filt, cls, inpl, &rs, round, &work); \
+			break
+			case 0:
+				RELAX(false, false, false, true);
+			case 1:
+				RELAX(false, false, true, true);
+			case 2:
+				RELAX(false, true, false, true);
+			case 3:
+				RELAX(false, true, true, true);
+			case 4:
+				RELAX(true, false, false, true);
+			case 5:
+				RELAX(true, false, true, true);
+			case 6:
+				RELAX(true, true, false, true);
+			case 7:
+				RELAX(true, true, true, true);
+			case 8:
+				RELAX(false, false, false, false);
+			case 9:
+				RELAX(false, false, true, false);
+			case 10:
+				RELAX(false, true, false, false);
+			case 11:
+				RELAX(false, true, true, false);
+			case 12:
+				RELAX(true, false, false, false);
+			case 13:
+				RELAX(true, false, true, false);
+			case 14:
+				RELAX(true, true, false, false);
+			default:
+				RELAX(true, true, true, false);
+#undef RELAX
 		}
-		if (work > budget)
+		if (budget >= 0 && work > budget)
 		{
-			pfree(st);
-			pfree(cur);
-			pfree(next);
+			pfree(rs.dist);
+			pfree(rs.hops);
+			pfree(rs.via);
+			pfree(rs.cur);
+			pfree(rs.next);
+			if (limited)
+			{
+				pfree(rs.via_cost);
+				pfree(rs.cur_dist);
+			}
 			return false;
 		}
+		/*
+		 * The new frontier in node order (so that the next round sweeps the
+		 * CSR forwards), with the costs it ends this round with.
+		 */
+		rs.ncur = 0;
+		for (int32 wi = 0; nnext > 0 && rs.ncur < nnext; wi++)
 		{
-			int32	   *t = cur;
+			uint64		bits = rs.next[wi];
 
-			cur = next;
-			next = t;
-			ncur = nnext;
+			rs.next[wi] = 0;
+			while (bits)
+			{
+				int32		v = wi * 64 + pg_rightmost_one_pos64(bits);
+
+				bits &= bits - 1;
+				if (limited)
+					rs.cur_dist[rs.ncur] = rs.dist[v];
+				rs.cur[rs.ncur++] = v;
+			}
 		}
 	}
 
-	out->dist = graph_alloc(n, sizeof(GraphCost));
+	out->dist = rs.dist;
+	out->via = rs.via;
 	out->settled = graph_alloc(n, sizeof(GraphSettled));
-	out->order = graph_alloc(n, sizeof(int32));
 	for (int32 v = 0; v < n; v++)
 	{
 		GraphSettled *r;
 
-		out->dist[v] = st[v].dist;
-		if (st[v].dist == GRAPH_COST_INF)
+		if (rs.dist[v] == GRAPH_COST_INF)
 			continue;
-		if ((v & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
 		r = &out->settled[nreached++];
-		r->dist = st[v].dist;
+		r->dist = rs.dist[v];
 		r->node = v;
-		r->hops = st[v].hops;
-		r->via = st[v].via;
+		r->hops = rs.hops[v];
 	}
+	pfree(rs.hops);
+	if (limited)
+	{
+		pfree(rs.via_cost);
+		pfree(rs.cur_dist);
+	}
+	pfree(rs.next);
 	sort_settled(out->settled, nreached);
+	out->order = rs.cur;		/* n entries, free now */
 	for (int32 i = 0; i < nreached; i++)
 		out->order[i] = out->settled[i].node;
 	out->norder = nreached;
-	pfree(st);
-	pfree(cur);
-	pfree(next);
 	return true;
 }
 
@@ -310,8 +460,8 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	int32		n = g->nnodes;
 	bool		limited = max_hops >= 0;
 	bool		use_and = and_nodes && !reverse && g->nand > 0;
-	BestState  *st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
-	int32	   *tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
+	BestState  *st;
+	int32	   *tvia;
 	int32	   *and_left = NULL;
 	GraphCost  *and_acc = NULL;
 	int32	   *and_maxh = NULL;
@@ -323,12 +473,18 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	GraphHeap	heap;
 	GraphHeapItem it;
 
-	if (!limited && !use_and && label_correcting(g, sources, f, reverse, out))
-	{
-		pfree(st);
-		pfree(tvia);
+	/*
+	 * Without AND nodes, rounds: exact with a hop limit, and without one
+	 * unless corrections pile up past two passes' worth of
+	 * relaxations, when Dijkstra below takes over.
+	 */
+	if (!use_and &&
+		best_paths_rounds(g, sources, f, max_hops, reverse,
+						  limited ? -1 : 2 * ((int64) g->nedges + n) + 1024, out))
 		return;
-	}
+
+	st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
+	tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
 
 	for (int32 v = 0; v < n; v++)
 	{
@@ -382,7 +538,6 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 			r->dist = it.key;
 			r->node = v;
 			r->hops = h;
-			r->via = tvia[v];
 			out->dist[v] = it.key;
 			out->order[out->norder++] = v;
 		}
@@ -400,7 +555,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 
 			if (!graph_edge_allowed(g, f, e))
 				continue;
-			nk = graph_cost_add(it.key, g->fwd_w[e]);
+			nk = graph_cost_add(it.key, graph_edge_cost(g, e));
 			if (use_and && (g->node_flags[u] & GRAPH_NODE_AND))
 			{
 				if (!contribute || su->minhops != PG_INT32_MAX)
@@ -438,7 +593,7 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 	}
 	graph_heap_free(&heap);
 	pfree(st);
-	pfree(tvia);
+	out->via = tvia;			/* final once a node is first settled */
 }
 
 /*

@@ -92,6 +92,9 @@ correlate_graph_reset(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* How many rows ahead best_paths_srf fetches resource ids. */
+#define PREFETCH_ROWS	16
+
 /* blast_radius() and exposure(): best paths from (or, reversed, to) a set. */
 static Datum
 best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const char *argname)
@@ -102,6 +105,10 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 	GraphFilter *f;
 	GraphBest	best;
 	int			hops;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+	GraphCost	last_cost = -1;
+	double		last_likelihood = 0;
 
 	hops = graph_check_hops(fname, PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1), true, 0, 0);
 	InitMaterializedSRF(fcinfo, 0);
@@ -112,11 +119,15 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 	graph_best_paths(g, &set, f, hops, reverse, true, &best);
 	result_fits(fcinfo, Min(best.norder, graph_max_rows));
 
+	/*
+	 * Rows come in cost order, so the ids are random loads: fetch them a few
+	 * rows ahead.  Equal costs come together, so the likelihood of the
+	 * previous row usually serves.
+	 */
 	for (int32 i = 0; i < best.norder; i++)
 	{
 		const GraphSettled *r = &best.settled[i];
-		Datum		values[4];
-		bool		nulls[4] = {false};
+		int32		via;
 
 		CHECK_FOR_INTERRUPTS();
 		if (i >= graph_max_rows)
@@ -124,13 +135,29 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 			truncated_notice(fname);
 			break;
 		}
+		if (i + PREFETCH_ROWS < best.norder)
+		{
+			int32		ahead = best.settled[i + PREFETCH_ROWS].node;
+			int32		via_ahead;
+
+			graph_prefetch(&g->node_id[ahead]);
+			graph_prefetch(&best.via[ahead]);
+			/* the predecessor's own id a little later, once its index has arrived */
+			via_ahead = best.via[best.settled[i + PREFETCH_ROWS / 2].node];
+			if (via_ahead >= 0)
+				graph_prefetch(&g->node_id[via_ahead]);
+		}
+		if (r->dist != last_cost)
+		{
+			last_cost = r->dist;
+			last_likelihood = graph_likelihood(r->dist);
+		}
 		values[0] = Int64GetDatum(g->node_id[r->node]);
 		values[1] = Int32GetDatum(r->hops);
-		values[2] = Float8GetDatum(graph_likelihood(r->dist));
-		if (r->via >= 0)
-			values[3] = Int64GetDatum(g->node_id[r->via]);
-		else
-			nulls[3] = true;
+		values[2] = Float8GetDatum(last_likelihood);
+		via = best.via[r->node];
+		nulls[3] = via < 0;
+		values[3] = Int64GetDatum(via >= 0 ? g->node_id[via] : 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -246,7 +273,7 @@ correlate_attack_paths(PG_FUNCTION_ARGS)
 
 				values[2] = Int64GetDatum(g->node_id[g->fwd_dst[e]]);
 				values[3] = Int64GetDatum(graph_edge_id(g, e));
-				values[4] = Float8GetDatum(graph_likelihood(g->fwd_w[e]));
+				values[4] = Float8GetDatum(graph_likelihood(graph_edge_cost(g, e)));
 			}
 			values[5] = Float8GetDatum(pl);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

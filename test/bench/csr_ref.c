@@ -8,10 +8,12 @@
  * extension's functions are built from: multi-source BFS (optionally hop
  * bounded), hop-bounded best paths (Bellman-Ford in rounds), single-source
  * Dijkstra over the whole graph (and the same by Bellman-Ford in rounds), point-to-point Dijkstra that stops at the
- * target, reverse Dijkstra from the target, and Yen's k shortest simple paths.
+ * target, reverse Dijkstra from the target, Yen's k shortest simple paths, and
+ * unit-capacity max flow by Dinic between two sets of vertices (files of ids).
  * Each kernel runs `reps` times; the median wall time is printed.
  *
  *   csr_ref EDGES_FILE -s ID[,ID...] [-t ID] [-k K] [-H MAX_HOPS] [-r REPS]
+ *           [-S CUT_SOURCES_FILE -T CUT_TARGETS_FILE]
  *
  * Output, one line per figure: "name<TAB>median_ms<TAB>result".
  * This is a yardstick, not a product: no error recovery beyond a message.
@@ -551,6 +553,263 @@ done:
 	return nA;
 }
 
+/* ---- maximum flow (Dinic), the reference for min_cut ---------------------------- */
+
+/*
+ * Unit-capacity max flow from every src to every dst, as a competent C
+ * implementation does it: prune to the vertices both reachable from a source
+ * and able to reach a target (a path ends at the first target; self-loops
+ * and arcs into sources are useless), build one arc array with residual
+ * mates, then Dinic (levels by BFS from all sources at once, stopping at the
+ * first sink level; blocking flow by iterative DFS with current-arc
+ * pointers).  Returns the flow value; pruning and building are timed too,
+ * as they are part of every min_cut call.
+ */
+static int64_t
+dinic(const Csr *g, const Csr *rv, const int32_t *src, int nsrc, const int32_t *dst, int ndst,
+	  int64_t *phases_out)
+{
+	int32_t		n = g->n;
+	char	   *is_s = calloc(n, 1),
+			   *is_t = calloc(n, 1),
+			   *co = calloc(n, 1);
+	int32_t    *vof = xmalloc(n * sizeof(int32_t));
+	int32_t    *queue = xmalloc(n * sizeof(int32_t));
+	int64_t		head = 0,
+				tail = 0,
+				narcs = 0,
+				flow = 0,
+				phases = 0;
+	int32_t		nv = 0,
+				nstart;
+	int64_t    *aoff,
+			   *pos,
+			   *iter,
+			   *mate,
+			   *astack;
+	int32_t    *ahead,
+			   *level,
+			   *vstack,
+			   *vnode;
+	char	   *sink,
+			   *cap;
+
+	for (int i = 0; i < nsrc; i++)
+		is_s[src[i]] = 1;
+	for (int i = 0; i < ndst; i++)
+		is_t[dst[i]] = 1;
+	/* able to reach a target: reverse BFS from the targets, not through sources */
+	for (int i = 0; i < ndst; i++)
+		if (!co[dst[i]])
+		{
+			co[dst[i]] = 1;
+			queue[tail++] = dst[i];
+		}
+	while (head < tail)
+	{
+		int32_t		v = queue[head++];
+
+		if (is_s[v])
+			continue;
+		for (int64_t p = rv->off[v]; p < rv->off[v + 1]; p++)
+			if (!co[rv->adj[p]])
+			{
+				co[rv->adj[p]] = 1;
+				queue[tail++] = rv->adj[p];
+			}
+	}
+	/* ... and reachable from the sources: forward BFS within it, numbering the vertices */
+	for (int32_t v = 0; v < n; v++)
+		vof[v] = -1;
+	head = tail = 0;
+	for (int i = 0; i < nsrc; i++)
+		if (co[src[i]] && !is_t[src[i]] && vof[src[i]] < 0)
+		{
+			vof[src[i]] = nv++;
+			queue[tail++] = src[i];
+		}
+	nstart = nv;
+	while (head < tail)
+	{
+		int32_t		v = queue[head++];
+
+		if (is_t[v])
+			continue;
+		for (int64_t p = g->off[v]; p < g->off[v + 1]; p++)
+		{
+			int32_t		u = g->adj[p];
+
+			if (u == v || !co[u] || is_s[u])
+				continue;
+			if (vof[u] < 0)
+			{
+				vof[u] = nv++;
+				queue[tail++] = u;
+			}
+			narcs += 2;
+		}
+	}
+	vnode = xmalloc((nv + 1) * sizeof(int32_t));
+	memcpy(vnode, queue, nv * sizeof(int32_t));
+	sink = xmalloc(nv + 1);
+	aoff = calloc(nv + 1, sizeof(int64_t));
+	for (int32_t x = 0; x < nv; x++)
+	{
+		int32_t		v = vnode[x];
+
+		sink[x] = is_t[v];
+		if (is_t[v])
+			continue;
+		for (int64_t p = g->off[v]; p < g->off[v + 1]; p++)
+		{
+			int32_t		u = g->adj[p];
+
+			if (u == v || !co[u] || is_s[u])
+				continue;
+			aoff[x + 1]++;
+			aoff[vof[u] + 1]++;
+		}
+	}
+	for (int32_t x = 0; x < nv; x++)
+		aoff[x + 1] += aoff[x];
+	ahead = xmalloc((narcs + 1) * sizeof(int32_t));
+	mate = xmalloc((narcs + 1) * sizeof(int64_t));
+	cap = xmalloc(narcs + 1);
+	pos = xmalloc((nv + 1) * sizeof(int64_t));
+	memcpy(pos, aoff, (nv + 1) * sizeof(int64_t));
+	for (int32_t x = 0; x < nv; x++)
+	{
+		int32_t		v = vnode[x];
+
+		if (is_t[v])
+			continue;
+		for (int64_t p = g->off[v]; p < g->off[v + 1]; p++)
+		{
+			int32_t		u = g->adj[p];
+			int64_t		a,
+						b;
+
+			if (u == v || !co[u] || is_s[u])
+				continue;
+			a = pos[x]++;
+			b = pos[vof[u]]++;
+			ahead[a] = vof[u];
+			ahead[b] = x;
+			mate[a] = b;
+			mate[b] = a;
+			cap[a] = 1;
+			cap[b] = 0;
+		}
+	}
+
+	level = xmalloc((nv + 1) * sizeof(int32_t));
+	iter = xmalloc((nv + 1) * sizeof(int64_t));
+	vstack = xmalloc((nv + 1) * sizeof(int32_t));
+	astack = xmalloc((nv + 1) * sizeof(int64_t));
+	for (;;)
+	{
+		int32_t		sink_level = INT32_MAX;
+
+		/* level graph */
+		for (int32_t x = 0; x < nv; x++)
+			level[x] = -1;
+		head = tail = 0;
+		for (int32_t x = 0; x < nstart; x++)
+		{
+			level[x] = 0;
+			queue[tail++] = x;
+		}
+		while (head < tail)
+		{
+			int32_t		x = queue[head++];
+
+			if (sink[x])
+			{
+				if (level[x] < sink_level)
+					sink_level = level[x];
+				continue;
+			}
+			if (level[x] >= sink_level)
+				break;
+			for (int64_t a = aoff[x]; a < aoff[x + 1]; a++)
+			{
+				int32_t		y = ahead[a];
+
+				if (level[y] >= 0 || !cap[a])
+					continue;
+				level[y] = level[x] + 1;
+				queue[tail++] = y;
+			}
+		}
+		if (sink_level == INT32_MAX)
+			break;
+		phases++;
+
+		/* blocking flow */
+		memcpy(iter, aoff, nv * sizeof(int64_t));
+		for (int32_t s = 0; s < nstart; s++)
+		{
+			int32_t		depth = 0;
+
+			if (level[s] != 0)
+				continue;
+			vstack[0] = s;
+			while (depth >= 0)
+			{
+				int32_t		x = vstack[depth];
+				int64_t		a;
+
+				if (sink[x])
+				{
+					int32_t		back = 0;
+
+					for (int32_t k = 0; k < depth; k++)
+					{
+						cap[astack[k]]--;
+						cap[mate[astack[k]]]++;
+					}
+					flow++;
+					while (back < depth && cap[astack[back]])
+						back++;
+					depth = back;
+					continue;
+				}
+				for (a = iter[x]; a < aoff[x + 1]; a++)
+					if (cap[a] && level[ahead[a]] == level[x] + 1)
+						break;
+				iter[x] = a;
+				if (a < aoff[x + 1])
+				{
+					astack[depth] = a;
+					vstack[++depth] = ahead[a];
+					continue;
+				}
+				level[x] = -1;
+				if (--depth >= 0)
+					iter[vstack[depth]]++;
+			}
+		}
+	}
+	*phases_out = phases;
+	free(is_s);
+	free(is_t);
+	free(co);
+	free(vof);
+	free(queue);
+	free(vnode);
+	free(sink);
+	free(aoff);
+	free(ahead);
+	free(mate);
+	free(cap);
+	free(pos);
+	free(level);
+	free(iter);
+	free(vstack);
+	free(astack);
+	return flow;
+}
+
 /* ---- main ---------------------------------------------------------------------- */
 
 static int
@@ -571,11 +830,47 @@ parse_ids(const char *arg, int32_t **out)
 	return n;
 }
 
+/* Reads a file of ids, one a line; ids that are no edge's endpoint cannot matter and are dropped. */
+static int
+read_ids(const char *file, int32_t **out)
+{
+	FILE	   *f = fopen(file, "r");
+	int			n = 0,
+				cap = 1024;
+	char		line[64];
+
+	if (f == NULL)
+	{
+		fprintf(stderr, "csr_ref: cannot open %s: %s\n", file, strerror(errno));
+		exit(2);
+	}
+	*out = xmalloc(cap * sizeof(int32_t));
+	while (fgets(line, sizeof(line), f))
+	{
+		int64_t		id = strtoll(line, NULL, 10);
+
+		if (id < 0 || id > max_id || id2ix[id] < 0)
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			*out = realloc(*out, cap * sizeof(int32_t));
+			if (*out == NULL)
+				exit(2);
+		}
+		(*out)[n++] = id2ix[id];
+	}
+	fclose(f);
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *file = NULL,
-			   *src_arg = NULL;
+			   *src_arg = NULL,
+			   *cut_src_file = NULL,
+			   *cut_dst_file = NULL;
 	int64_t		target_id = -1;
 	int			k = 10,
 				max_hops = -1,
@@ -605,6 +900,10 @@ main(int argc, char **argv)
 			target_id = strtoll(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc)
 			k = atoi(argv[++i]);
+		else if (strcmp(argv[i], "-S") == 0 && i + 1 < argc)
+			cut_src_file = argv[++i];
+		else if (strcmp(argv[i], "-T") == 0 && i + 1 < argc)
+			cut_dst_file = argv[++i];
 		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc)
 			max_hops = atoi(argv[++i]);
 		else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
@@ -613,13 +912,13 @@ main(int argc, char **argv)
 			file = argv[i];
 		else
 		{
-			fprintf(stderr, "usage: csr_ref EDGES -s ID[,ID..] [-t ID] [-k K] [-H HOPS] [-r REPS]\n");
+			fprintf(stderr, "usage: csr_ref EDGES -s ID[,ID..] [-t ID] [-k K] [-H HOPS] [-r REPS] [-S CUT_SOURCES -T CUT_TARGETS]\n");
 			return 2;
 		}
 	}
 	if (file == NULL || src_arg == NULL || reps < 1 || k < 1)
 	{
-		fprintf(stderr, "usage: csr_ref EDGES -s ID[,ID..] [-t ID] [-k K] [-H HOPS] [-r REPS]\n");
+		fprintf(stderr, "usage: csr_ref EDGES -s ID[,ID..] [-t ID] [-k K] [-H HOPS] [-r REPS] [-S CUT_SOURCES -T CUT_TARGETS]\n");
 		return 2;
 	}
 	f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
@@ -861,6 +1160,24 @@ main(int argc, char **argv)
 				}
 			}
 		}
+	}
+	if (cut_src_file && cut_dst_file)
+	{
+		int32_t    *cs,
+				   *ct;
+		int			ncs = read_ids(cut_src_file, &cs),
+					nct = read_ids(cut_dst_file, &ct);
+		int64_t		flow = 0,
+					phases = 0;
+
+		for (int r = 0; r < reps; r++)
+		{
+			t0 = now_ms();
+			flow = dinic(&fwd, &rev, cs, ncs, ct, nct, &phases);
+			times[r] = now_ms() - t0;
+		}
+		printf("dinic\t%.3f\tmax flow %lld (%d sources, %d targets, %lld phases)\n", median(times, reps),
+			   (long long) flow, ncs, nct, (long long) phases);
 	}
 	return 0;
 }

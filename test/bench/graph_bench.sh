@@ -12,7 +12,8 @@
 #   attack_paths k=10           vs pgr_KSP k=10 on the same pair         (target >= 50x)
 #   blast_radius                vs a recursive CTE                       (target >= 50x)
 #   min_cut                     vs pgr_maxFlow                           (target >= 20x)
-#   our functions               vs a standalone C CSR program            (target within 3x)
+#   our functions               vs a standalone C CSR program            (target within 3x;
+#                               for min_cut, a C Dinic with the same pruning)
 #   cold snapshot build time, snapshot bytes per relationship, per-backend memory
 #
 # Our functions run warm (the snapshot is built once per backend, then reused);
@@ -98,6 +99,7 @@ report() {
 	cref "exposure"                   "$(v ours_exposure)"  "C reverse, B-F rounds"    "$(ref bellman_ford_rev)"
 	cref "exposure"                   "$(v ours_exposure)"  "C reverse Dijkstra"       "$(ref dijkstra_rev)"
 	cref "reachable"                  "$(v ours_reachable)" "C BFS to target"          "$(ref bfs_p2p)"
+	cref "min_cut (unit)"             "$(v ours_cut)"       "C Dinic, same pruning"    "$(ref dinic)"
 	cref "snapshot build"             "$(v cold_build)"     "C CSR build from arrays"  "$(ref build_csr)"
 	cref "snapshot build"             "$(v cold_build)"     "SQL scan of its columns"  "$(v scan_floor)"
 	echo "-- snapshot and memory:"
@@ -114,7 +116,7 @@ report() {
 	echo "reached (with the source): blast_radius $(val ours_radius), CTE $(val cte_radius), C $(awk -F'\t' '$1 == "bfs" { print $3 }' "$OUT/ref.txt")"
 	echo "within $HOPS hops: blast_radius $(val ours_radius_h), CTE $(val cte_radius_h), C $(awk -F'\t' '$1 == "bfs_hops" { print $3 }' "$OUT/ref.txt")"
 	echo "exposure: $(val ours_exposure), CTE $(val cte_exposure), C $(awk -F'\t' '$1 == "dijkstra_rev" { print $3 }' "$OUT/ref.txt")"
-	echo "min cut $(val ours_cut_total) relationships = pgr_maxFlow $(val pgr_maxflow)"
+	echo "min cut $(val ours_cut_total) relationships = pgr_maxFlow $(val pgr_maxflow); C $(awk -F'\t' '$1 == "dinic" { print $3 }' "$OUT/ref.txt")"
 }
 
 if [ "${1:-}" = --report ]; then
@@ -193,7 +195,10 @@ log "pair: internet ($SRC) -> crown jewel $TGT"
 # ---- the C reference over the same edges ----------------------------------------------------
 log "exporting edges for the C reference"
 "${PSQL[@]}" -c "\\copy (SELECT src, dst, likelihood FROM correlate.relationship) TO '$OUT/edges.tsv'"
-"$OUT/csr_ref" "$OUT/edges.tsv" -s "$SRC" -t "$TGT" -k 10 -H "$HOPS" -r "$REPS" | tee "$OUT/ref.txt" >&2
+"${PSQL[@]}" -c "\\copy (SELECT unnest(entry) FROM bench.sets) TO '$OUT/entry.txt'" \
+	-c "\\copy (SELECT unnest(jewels) FROM bench.sets) TO '$OUT/jewels.txt'"
+"$OUT/csr_ref" "$OUT/edges.tsv" -s "$SRC" -t "$TGT" -k 10 -H "$HOPS" -r "$REPS" \
+	-S "$OUT/entry.txt" -T "$OUT/jewels.txt" | tee "$OUT/ref.txt" >&2
 rm -f "$OUT/edges.tsv"
 
 # measure LABEL REPS TIMEOUT_S QUERY: runs the query REPS times in one session (after
