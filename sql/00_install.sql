@@ -48,7 +48,7 @@ WHERE n.nspname = 'correlate' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND N
 ORDER BY 1;
 SELECT p.oid::regprocedure AS uncommented_function
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'correlate' AND obj_description(p.oid, 'pg_proc') IS NULL AND p.proname NOT LIKE '\_%'
+WHERE n.nspname = 'correlate' AND obj_description(p.oid, 'pg_proc') IS NULL
 ORDER BY 1::text;
 
 -- Row level security is on for every table with a tenant column (a table with no policy denies all

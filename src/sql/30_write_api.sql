@@ -816,3 +816,9 @@ GRANT EXECUTE ON FUNCTION
 	correlate.record_finding(bigint, text, text, text, text, text, real, real, boolean, text, text, text, jsonb, text, timestamptz),
 	correlate.record_ip_lease(inet, bigint, timestamptz, timestamptz, text)
 	TO correlate_writer;
+
+-- Internal functions: what each is for.
+COMMENT ON FUNCTION correlate._check_lengths(text, integer, integer[])
+	IS 'Internal: raises unless every non-NULL array length equals n (the bulk write API''s parallel arrays).';
+COMMENT ON FUNCTION correlate._check_time(text, bigint, timestamptz)
+	IS 'Internal: raises for a NULL or infinite time of the record at position ord.';

@@ -253,3 +253,45 @@ GRANT EXECUTE ON FUNCTION
 	correlate._iam_gin_consistent_array(internal, int2, correlate.iam_pattern[], int4, internal, internal, internal, internal),
 	correlate._iam_gin_triconsistent_array(internal, int2, correlate.iam_pattern[], int4, internal, internal, internal)
 	TO correlate_reader;
+
+-- Internal functions: what each is for.
+COMMENT ON FUNCTION correlate._iam_pattern_text(correlate.iam_pattern)
+	IS 'Internal: the pattern as text (the cast iam_pattern -> text).';
+COMMENT ON FUNCTION correlate._iam_matched(text, correlate.iam_pattern)
+	IS 'Internal: commutator of iam_match (the <~~ operator): the string is matched by the pattern.';
+COMMENT ON FUNCTION correlate._iam_matched(text, correlate.iam_pattern[])
+	IS 'Internal: commutator of iam_match for arrays (the <~~ operator): the string is matched by some pattern.';
+COMMENT ON FUNCTION correlate._iam_pattern_eq(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: = of iam_pattern (ASCII case ignored for action patterns).';
+COMMENT ON FUNCTION correlate._iam_pattern_ne(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: <> of iam_pattern.';
+COMMENT ON FUNCTION correlate._iam_pattern_lt(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: < of the iam_pattern btree opclass.';
+COMMENT ON FUNCTION correlate._iam_pattern_le(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: <= of the iam_pattern btree opclass.';
+COMMENT ON FUNCTION correlate._iam_pattern_gt(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: > of the iam_pattern btree opclass.';
+COMMENT ON FUNCTION correlate._iam_pattern_ge(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: >= of the iam_pattern btree opclass.';
+COMMENT ON FUNCTION correlate._iam_pattern_cmp(correlate.iam_pattern, correlate.iam_pattern)
+	IS 'Internal: comparison support function of the iam_pattern btree opclass.';
+COMMENT ON FUNCTION correlate._iam_pattern_hash(correlate.iam_pattern)
+	IS 'Internal: hash support function of the iam_pattern hash opclass (consistent with =).';
+COMMENT ON FUNCTION correlate._iam_pattern_hash_extended(correlate.iam_pattern, bigint)
+	IS 'Internal: seeded hash support function of the iam_pattern hash opclass.';
+COMMENT ON FUNCTION correlate._iam_gin_extract_value(correlate.iam_pattern, internal, internal)
+	IS 'Internal: GIN extractValue: a pattern''s keys (its literal prefix and suffix, tagged by shape).';
+COMMENT ON FUNCTION correlate._iam_gin_extract_query(correlate.iam_pattern, internal, smallint, internal, internal, internal, internal)
+	IS 'Internal: GIN extractQuery for a pattern operand.';
+COMMENT ON FUNCTION correlate._iam_gin_consistent(internal, smallint, correlate.iam_pattern, integer, internal, internal, internal, internal)
+	IS 'Internal: GIN consistent for a pattern operand (always rechecked by the exact matcher).';
+COMMENT ON FUNCTION correlate._iam_gin_triconsistent(internal, smallint, correlate.iam_pattern, integer, internal, internal, internal)
+	IS 'Internal: GIN triConsistent for a pattern operand.';
+COMMENT ON FUNCTION correlate._iam_gin_extract_value_array(correlate.iam_pattern[], internal, internal)
+	IS 'Internal: GIN extractValue for iam_pattern[] columns: the keys of every pattern of the array.';
+COMMENT ON FUNCTION correlate._iam_gin_extract_query_array(correlate.iam_pattern[], internal, smallint, internal, internal, internal, internal)
+	IS 'Internal: GIN extractQuery for the iam_pattern[] opclass.';
+COMMENT ON FUNCTION correlate._iam_gin_consistent_array(internal, smallint, correlate.iam_pattern[], integer, internal, internal, internal, internal)
+	IS 'Internal: GIN consistent for the iam_pattern[] opclass (always rechecked by the exact matcher).';
+COMMENT ON FUNCTION correlate._iam_gin_triconsistent_array(internal, smallint, correlate.iam_pattern[], integer, internal, internal, internal)
+	IS 'Internal: GIN triConsistent for the iam_pattern[] opclass.';

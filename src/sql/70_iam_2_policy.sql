@@ -355,3 +355,17 @@ GRANT EXECUTE ON FUNCTION correlate._iam_list(jsonb), correlate._iam_patterns(js
 	correlate._iam_principals(jsonb), correlate._iam_statement_problem(jsonb, text),
 	correlate._iam_document(jsonb) TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.refresh_policies(boolean), correlate._iam_analyze(boolean) TO correlate_writer;
+
+-- Internal functions: what each is for.
+COMMENT ON FUNCTION correlate._iam_list(jsonb)
+	IS 'Internal: a policy element that is a string or an array of strings, as text[].';
+COMMENT ON FUNCTION correlate._iam_patterns(jsonb)
+	IS 'Internal: a policy element (Action, Resource...) as iam_pattern[]; invalid patterns raise.';
+COMMENT ON FUNCTION correlate._iam_principals(jsonb)
+	IS 'Internal: a statement''s Principal or NotPrincipal as iam_pattern[] ("*", AWS, Service, Federated).';
+COMMENT ON FUNCTION correlate._iam_statement_problem(jsonb, text)
+	IS 'Internal: why a policy statement cannot be evaluated, or NULL (recorded in iam_policy_problem by refresh_policies).';
+COMMENT ON FUNCTION correlate._iam_document(jsonb)
+	IS 'Internal: a props value holding a policy document (an object, or JSON text of one) as an object; NULL otherwise.';
+COMMENT ON FUNCTION correlate._iam_analyze(boolean)
+	IS 'Internal: refreshes planner statistics of the tables refresh_policies reads (inputs) or rebuilds; SECURITY DEFINER for ANALYZE.';

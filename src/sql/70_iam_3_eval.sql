@@ -391,3 +391,7 @@ COMMENT ON FUNCTION correlate.what_can(text) IS 'correlate.what_can() for the pr
 GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[]),
 	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text)
 	TO correlate_reader;
+
+-- Internal functions: what each is for.
+COMMENT ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[])
+	IS 'Internal: evaluates (action, resource) requests against the tenant''s policy store, returning each principal''s decision and the deciding statement (behind who_can and what_can).';

@@ -501,3 +501,7 @@ $$;
 GRANT EXECUTE ON FUNCTION correlate.iam_access_actions(), correlate.iam_passrole_techniques(),
 	correlate.iam_direct_techniques(), correlate.iam_admins() TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.refresh_iam_edges(), correlate._iam_mark_admins() TO correlate_writer;
+
+-- Internal functions: what each is for.
+COMMENT ON FUNCTION correlate._iam_mark_admins()
+	IS 'Internal: marks principals allowed * on * as crown jewels (criticality 1, props.iam_admin) and restores those no longer admins.';
