@@ -252,14 +252,18 @@ COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], intege
 -- inside the call (ANALYZE counts the transaction's own rows and invalidates
 -- cached plans, the foreign-key checks' among them); see keep_statistics() in
 -- src/ingest/writer.c.  SECURITY DEFINER because ANALYZE needs the tables'
--- owner; it takes no input and touches nothing but statistics.
+-- owner; it takes no input and touches nothing but statistics.  SKIP_LOCKED:
+-- an ANALYZE inside a transaction keeps its table lock until commit, so a second
+-- ingest (another tenant, another source) skips the refresh rather than wait for
+-- the first to finish (or deadlock with it), and quietly: a skipped refresh is
+-- not the caller's concern.
 CREATE FUNCTION correlate._ingest_analyze() RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET client_min_messages = error
 AS $$
 BEGIN
-	ANALYZE correlate.resource;
-	ANALYZE correlate.relationship;
+	ANALYZE (SKIP_LOCKED) correlate.resource, correlate.relationship;
 END
 $$;
 COMMENT ON FUNCTION correlate._ingest_analyze()

@@ -181,12 +181,15 @@ $$;
 CREATE FUNCTION correlate._iam_analyze(inputs boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET client_min_messages = error
 AS $$
 BEGIN
+	-- SKIP_LOCKED: inside a transaction ANALYZE keeps its lock until commit, and a
+	-- concurrent refresh or ingest must not wait for that (or deadlock with it).
 	IF inputs THEN
-		ANALYZE correlate.resource, correlate.relationship;
+		ANALYZE (SKIP_LOCKED) correlate.resource, correlate.relationship;
 	ELSE
-		ANALYZE correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment;
+		ANALYZE (SKIP_LOCKED) correlate.iam_policy, correlate.iam_statement, correlate.iam_attachment;
 	END IF;
 END
 $$;
