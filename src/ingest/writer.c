@@ -105,8 +105,7 @@ typedef struct EventItem
 	char	   *rule;
 	char	   *raw;
 	struct varlena *rawb;		/* raw as jsonb, or NULL (then raw is parsed at flush) */
-	int32		src_mode;		/* 0 keep, 1 resolve else ip:// resource, 2 resolve else internet
-								 * (3 and 4 at flush: the same, known to have no lease) */
+	int32		src_mode;		/* 0 keep, 1 resolve else ip:// resource, 2 resolve else internet */
 	int32		dst_mode;
 	char	   *link_kind;
 	int64		bytes;
@@ -269,17 +268,24 @@ str_match(const void *key1, const void *key2, Size keysize)
 	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
 }
 
+/* A hash table in cxt whose entries start with a C-string key. */
 static HTAB *
-str_table(const char *name, long nelem, MemoryContext cxt)
+string_keyed_table(const char *name, long nelem, Size entrysize, MemoryContext cxt)
 {
 	HASHCTL		ctl;
 
 	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(StrEntry);
+	ctl.entrysize = entrysize;
 	ctl.hash = str_hash;
 	ctl.match = str_match;
 	ctl.hcxt = cxt;
 	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+static HTAB *
+str_table(const char *name, long nelem, MemoryContext cxt)
+{
+	return string_keyed_table(name, nelem, sizeof(StrEntry), cxt);
 }
 
 static StrEntry *
@@ -295,6 +301,8 @@ str_enter(HTAB *h, const char *key, bool *found)
 }
 
 static void flush_widenings(IngestCtx *ctx);
+typedef struct IdMap IdMap;
+static void lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, const char **kinds, int n);
 static HTAB *cache_table(const char *name, MemoryContext cxt);
 
 /* ---- defaults ---------------------------------------------------------------- */
@@ -1095,14 +1103,7 @@ typedef struct PendEnt
 static HTAB *
 cache_table(const char *name, MemoryContext cxt)
 {
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(CacheEnt);
-	ctl.hash = str_hash;
-	ctl.match = str_match;
-	ctl.hcxt = cxt;
-	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	return string_keyed_table(name, 1024, sizeof(CacheEnt), cxt);
 }
 
 static CacheEnt *
@@ -1260,10 +1261,10 @@ flush_widenings(IngestCtx *ctx)
 }
 
 /* uid -> id of this flush (plus looked-up uids) */
-typedef struct IdMap
+struct IdMap
 {
 	HTAB	   *h;
-} IdMap;
+};
 
 static int64
 id_of(IdMap *m, const char *uid)
@@ -1453,34 +1454,19 @@ flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 	{
 		HASH_SEQ_STATUS hs;
 		StrEntry   *e;
-		Col			miss;
+		int			nmiss = 0,
+					max = hash_get_num_entries(seen);
+		const char **miss = palloc(sizeof(char *) * Max(max, 1));
+		const char **kinds = palloc(sizeof(char *) * Max(max, 1));
 
-		col_init(&miss, hash_get_num_entries(seen), TEXTOID);
 		hash_seq_init(&hs, seen);
 		while ((e = (StrEntry *) hash_seq_search(&hs)) != NULL)
 			if (str_lookup(map->h, e->key) == NULL)
-				col_text(&miss, e->key);
-		if (miss.len > 0)
-		{
-			Datum		lv[1];
-
-			lv[0] = col_array(&miss);
-			exec_plan(ctx->plan_lookup, lv, NULL, SPI_OK_SELECT);
-			for (uint64 i = 0; i < SPI_processed; i++)
 			{
-				bool		isnull,
-							found;
-				char	   *uid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-				char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-				StrEntry   *se = str_lookup(seen, uid);
-
-				if (se == NULL || strcmp(ctx->res[rows[se->idx].item].kind, kind) != 0)
-					continue;
-				str_enter(map->h, uid, &found)->id =
-					DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+				miss[nmiss] = e->key;
+				kinds[nmiss++] = ctx->res[rows[e->idx].item].kind;
 			}
-			SPI_freetuptable(SPI_tuptable);
-		}
+		lookup_missing(ctx, map, miss, kinds, nmiss);
 		hash_seq_init(&hs, seen);
 		while ((e = (StrEntry *) hash_seq_search(&hs)) != NULL)
 			if (str_lookup(map->h, e->key) == NULL)
@@ -1500,8 +1486,12 @@ flush_resources(IngestCtx *ctx, int lo, int hi, IdMap *map)
 }
 
 /* Looks up uids that items refer to but this flush did not upsert. */
+/*
+ * Adds to map the ids of stored resources among uids that map lacks; with
+ * kinds (parallel to uids), only those stored with that kind.
+ */
 static void
-lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, int n)
+lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, const char **kinds, int n)
 {
 	Col			c;
 	Datum		values[1];
@@ -1515,12 +1505,14 @@ lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, int n)
 	for (int i = 0; i < n; i++)
 	{
 		bool		found;
+		StrEntry   *w;
 
 		if (uids[i] == NULL || str_lookup(map->h, uids[i]))
 			continue;
-		str_enter(want, uids[i], &found);
+		w = str_enter(want, uids[i], &found);
 		if (!found)
 		{
+			w->idx = i;
 			col_text(&c, uids[i]);
 			k++;
 		}
@@ -1534,8 +1526,17 @@ lookup_missing(IngestCtx *ctx, IdMap *map, const char **uids, int n)
 		bool		isnull,
 					found;
 		char	   *uid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		StrEntry   *e = str_enter(map->h, pstrdup(uid), &found);
+		StrEntry   *e;
 
+		/* with kinds, a uid stored under another kind is not the one wanted */
+		if (kinds)
+		{
+			StrEntry   *w = str_lookup(want, uid);
+
+			if (w == NULL || strcmp(kinds[w->idx], SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)) != 0)
+				continue;
+		}
+		e = str_enter(map->h, pstrdup(uid), &found);
 		e->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -1572,7 +1573,6 @@ static HTAB *
 load_leases(IngestCtx *ctx, int lo, int hi)
 {
 	HTAB	   *h;
-	HASHCTL		ctl;
 	Col			ips;
 	HTAB	   *asked = str_table("correlate ingest lease addresses", 64, CurrentMemoryContext);
 	TimestampTz tmin = DT_NOEND,
@@ -1605,13 +1605,7 @@ load_leases(IngestCtx *ctx, int lo, int hi)
 	if (ips.len == 0)
 		return NULL;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(LeaseList);
-	ctl.hash = str_hash;
-	ctl.match = str_match;
-	ctl.hcxt = CurrentMemoryContext;
-	h = hash_create("correlate ingest leases", 64, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	h = string_keyed_table("correlate ingest leases", 64, sizeof(LeaseList), CurrentMemoryContext);
 
 	values[0] = col_array(&ips);
 	values[1] = TimestampTzGetDatum(tmin);
@@ -1692,6 +1686,27 @@ need_id(IdMap *map, const char *uid)
 	return id;
 }
 
+/*
+ * An event's actor or target column: the resource it names, else the holder of
+ * its address at its time (then *mode becomes 0, keep), else NULL with *mode
+ * naming the fallback the database applies.
+ */
+static void
+put_end(Col *c, IdMap *map, const char *uid, HTAB *leases, const char *ip, TimestampTz ts, int32 *mode)
+{
+	int64		held;
+
+	if (uid)
+		col_datum(c, Int64GetDatum(need_id(map, uid)));
+	else if (*mode > 0 && (held = resolve_lease(leases, ip, ts)) != 0)
+	{
+		col_datum(c, Int64GetDatum(held));
+		*mode = 0;
+	}
+	else
+		col_null(c);
+}
+
 static int64
 count_result(void)
 {
@@ -1739,7 +1754,7 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 		refs[nrefs++] = ctx->findings[i].resource;
 	for (int i = a->lease; i < le_hi; i++)
 		refs[nrefs++] = ctx->leases[i].resource;
-	lookup_missing(ctx, &map, refs, nrefs);
+	lookup_missing(ctx, &map, refs, NULL, nrefs);
 
 	if (link_hi > a->link)
 	{
@@ -1881,7 +1896,6 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 			bool		dup;
 			int32		src_mode,
 						dst_mode;
-			int64		held;
 
 			/* the same event twice in one flush is stored once (first wins) */
 			str_enter(seen_ev, psprintf("%lld/%s", (long long) e->ts, e->uid), &dup);
@@ -1900,39 +1914,10 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 				col_datum(&c[5], Int32GetDatum(e->severity_id));
 			else
 				col_null(&c[5]);
-			/*
-			 * An address resolved here is sent as the actor or target (mode 0);
-			 * one with no lease goes with mode 3 or 4, its fallback, so that
-			 * the database does not look again.
-			 */
 			src_mode = e->src_mode;
 			dst_mode = e->dst_mode;
-			if (e->actor)
-				col_datum(&c[6], Int64GetDatum(need_id(&map, e->actor)));
-			else if (src_mode > 0 && (held = resolve_lease(leases, e->src_ip, e->ts)) != 0)
-			{
-				col_datum(&c[6], Int64GetDatum(held));
-				src_mode = 0;
-			}
-			else
-			{
-				col_null(&c[6]);
-				if (src_mode > 0)
-					src_mode += 2;
-			}
-			if (e->target)
-				col_datum(&c[7], Int64GetDatum(need_id(&map, e->target)));
-			else if (dst_mode > 0 && (held = resolve_lease(leases, e->dst_ip, e->ts)) != 0)
-			{
-				col_datum(&c[7], Int64GetDatum(held));
-				dst_mode = 0;
-			}
-			else
-			{
-				col_null(&c[7]);
-				if (dst_mode > 0)
-					dst_mode += 2;
-			}
+			put_end(&c[6], &map, e->actor, leases, e->src_ip, e->ts, &src_mode);
+			put_end(&c[7], &map, e->target, leases, e->dst_ip, e->ts, &dst_mode);
 			col_text(&c[8], e->src_ip);
 			col_text(&c[9], e->dst_ip);
 			if (e->dst_port >= 0)

@@ -38,10 +38,10 @@ SELECT pg_catalog.pg_extension_config_dump('correlate.ingest_reject', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.ingest_reject', 'id')::regclass, '');
 
 -- Events of one flush.  Parallel arrays, one element per event; the C writer
--- has validated every field.  src_modes / dst_modes: 0 keep actor / target as
--- given, 1 resolve the address through ip_lease at ts and otherwise use its own
--- network:ip resource, 2 resolve and otherwise use the internet resource; 3 and 4
--- as 1 and 2 for an address the writer found no lease for (not looked up again).
+-- has validated every field and has already resolved addresses through ip_lease
+-- at each event's time (resolve_lease in src/ingest/writer.c).  src_modes /
+-- dst_modes, for an address no lease covered: 0 keep actor / target as given,
+-- 1 use the address's own network:ip resource, 2 use the internet resource.
 CREATE FUNCTION correlate._ingest_events(
 	p_source        text,
 	p_ts            timestamptz[],
@@ -93,33 +93,19 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- Addresses: the lease holder at the event's time, else the internet or the address itself.
+	-- Addresses no lease covered: the internet, or the address's own resource.
 	IF EXISTS (SELECT 1 FROM unnest(p_src_modes, p_dst_modes) AS m(s, d) WHERE m.s > 0 OR m.d > 0) THEN
-		IF EXISTS (SELECT 1 FROM unnest(p_src_modes, p_dst_modes) AS m(s, d) WHERE m.s IN (1, 2) OR m.d IN (1, 2)) THEN
-		SELECT array_agg(COALESCE(u.actor,
-					CASE WHEN u.sm IN (1, 2) THEN (SELECT l.resource FROM correlate.ip_lease l
-											 WHERE l.tenant = t AND l.ip = u.sip AND l.valid @> u.ts
-											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o),
-			   array_agg(COALESCE(u.target,
-					CASE WHEN u.dm IN (1, 2) THEN (SELECT l.resource FROM correlate.ip_lease l
-											 WHERE l.tenant = t AND l.ip = u.dip AND l.valid @> u.ts
-											 ORDER BY lower(l.valid) DESC, l.id DESC LIMIT 1) END) ORDER BY u.o)
-		INTO p_actors, p_targets
-		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_ts, p_src_modes, p_dst_modes)
-			 WITH ORDINALITY AS u(actor, target, sip, dip, ts, sm, dm, o);
-		END IF;
-
 		IF EXISTS (SELECT 1 FROM unnest(p_actors, p_src_modes, p_targets, p_dst_modes) AS u(a, sm, b, dm)
-				   WHERE (u.a IS NULL AND u.sm IN (2, 4)) OR (u.b IS NULL AND u.dm IN (2, 4))) THEN
+				   WHERE (u.a IS NULL AND u.sm = 2) OR (u.b IS NULL AND u.dm = 2)) THEN
 			inet_id := correlate.internet();
 		END IF;
 
 		SELECT array_agg('ip://' || x.h ORDER BY x.h), array_agg(x.h ORDER BY x.h) INTO ip_uids, ip_names
 		FROM (SELECT host(u.sip) AS h FROM unnest(p_actors, p_src_ips, p_src_modes) AS u(a, sip, m)
-			  WHERE u.a IS NULL AND u.m IN (1, 3)
+			  WHERE u.a IS NULL AND u.m = 1
 			  UNION
 			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
-			  WHERE u.a IS NULL AND u.m IN (1, 3)) x;
+			  WHERE u.a IS NULL AND u.m = 1) x;
 		IF ip_uids IS NOT NULL THEN
 			SELECT array_agg(r.stored_id ORDER BY x.o) INTO ip_ids
 			FROM unnest(ip_uids) WITH ORDINALITY AS x(uid, o)
@@ -128,13 +114,13 @@ BEGIN
 											 array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r ON r.stored_uid = x.uid;
 		END IF;
 
-		SELECT array_agg(COALESCE(u.a, CASE WHEN u.sm IN (2, 4) THEN inet_id WHEN u.sm IN (1, 3) THEN s.id END) ORDER BY u.o),
-			   array_agg(COALESCE(u.b, CASE WHEN u.dm IN (2, 4) THEN inet_id WHEN u.dm IN (1, 3) THEN d.id END) ORDER BY u.o)
+		SELECT array_agg(COALESCE(u.a, CASE u.sm WHEN 2 THEN inet_id WHEN 1 THEN s.id END) ORDER BY u.o),
+			   array_agg(COALESCE(u.b, CASE u.dm WHEN 2 THEN inet_id WHEN 1 THEN d.id END) ORDER BY u.o)
 		INTO p_actors, p_targets
 		FROM unnest(p_actors, p_targets, p_src_ips, p_dst_ips, p_src_modes, p_dst_modes)
 			 WITH ORDINALITY AS u(a, b, sip, dip, sm, dm, o)
-		LEFT JOIN unnest(ip_names, ip_ids) AS s(h, id) ON u.a IS NULL AND u.sm IN (1, 3) AND s.h = host(u.sip)
-		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm IN (1, 3) AND d.h = host(u.dip);
+		LEFT JOIN unnest(ip_names, ip_ids) AS s(h, id) ON u.a IS NULL AND u.sm = 1 AND s.h = host(u.sip)
+		LEFT JOIN unnest(ip_names, ip_ids) AS d(h, id) ON u.b IS NULL AND u.dm = 1 AND d.h = host(u.dip);
 	END IF;
 
 	-- The default domain of each class, computed once per class rather than once per event.
@@ -246,7 +232,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
-	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), resolving addresses through ip_lease and counting flows on links for newly stored events.';
+	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), giving addresses no lease covered their fallback resource and counting flows on links for newly stored events.';
 
 -- Refreshes the planner's statistics of the tables an ingest call grows, from
 -- inside the call (ANALYZE counts the transaction's own rows and invalidates
