@@ -342,6 +342,16 @@ ascii_caseeq(const char *a, const char *b, int len)
 	return true;
 }
 
+/* Whether pat[0..len) is nothing but '*' (and so matches every string). */
+static bool
+only_stars(const char *pat, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (pat[i] != '*')
+			return false;
+	return true;
+}
+
 /*
  * Whether pattern pat[0..patlen) matches str[0..len); ci ignores ASCII case.
  */
@@ -351,18 +361,13 @@ iam_match(const char *pat, int patlen, bool ci, const char *str, int len)
 	IamSeq		p,
 				t;
 	bool		wild = false;
-	bool		onlystars = true;
 	bool		result;
 
-	for (int i = 0; i < patlen; i++)
-	{
+	if (only_stars(pat, patlen))
+		return true;
+	for (int i = 0; i < patlen && !wild; i++)
 		if (pat[i] == '*' || pat[i] == '?')
 			wild = true;
-		if (pat[i] != '*')
-			onlystars = false;
-	}
-	if (onlystars)
-		return true;
 	if (!wild)
 	{
 		if (patlen != len)
@@ -401,12 +406,8 @@ iam_covers(const char *outer, int outerlen, uint8 outerflags,
 				i;
 	bool		fold;
 	bool		result;
-	bool		onlystars = true;
 
-	for (int k = 0; k < outerlen; k++)
-		if (outer[k] != '*')
-			onlystars = false;
-	if (onlystars)
+	if (only_stars(outer, outerlen))
 		return true;
 
 	/* A case-sensitive pattern cannot cover one that matches every case. */

@@ -90,6 +90,9 @@ set_fields(VpcState *st, char **names, int n, char sep, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
+	/* cxt lives as long as the stream: free the names of an earlier header */
+	for (int i = 0; i < st->nfields; i++)
+		pfree(st->names[i]);
 	st->nfields = n;
 	st->sep = sep;
 	for (int i = 0; i < n; i++)

@@ -966,6 +966,9 @@ ju_time(struct json_object *v, TimestampTz *out)
 		if (errno != 0 || e == s || *e != '\0')
 			return false;
 		v = NULL;
+		/* inf and anything past int64 cannot be cast (undefined behaviour); NaN fails below */
+		if (d >= (double) PG_INT64_MAX)
+			return false;
 		if (d > 1e17)
 			return ingest_epoch_ns_to_ts((int64) d, out);
 		return ingest_epoch_to_ts(d > 1e11 ? d / 1000.0 : d, out);
