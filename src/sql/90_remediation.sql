@@ -231,13 +231,8 @@ BEGIN
 	IF role_id IS NULL THEN
 		RAISE EXCEPTION 'role_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	SELECT r.kind INTO k FROM correlate.resource r WHERE r.tenant = t AND r.id = role_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'resource % does not exist', role_id
-			USING ERRCODE = 'undefined_object',
-				  DETAIL = format('No resource with id %s in tenant "%s".', role_id, t),
-				  HINT = 'Look the role up with correlate.resource_id(''arn:aws:iam::ACCOUNT:role/NAME'').';
-	ELSIF k NOT IN ('aws:iam:role', 'aws:iam:user') THEN
+	k := correlate._require_resource(role_id, 'Look the role up with correlate.resource_id(''arn:aws:iam::ACCOUNT:role/NAME'').');
+	IF k NOT IN ('aws:iam:role', 'aws:iam:user') THEN
 		RAISE EXCEPTION 'resource % is a %, not an IAM role or user', role_id, k
 			USING ERRCODE = 'wrong_object_type';
 	END IF;
