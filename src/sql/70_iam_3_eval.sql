@@ -368,28 +368,39 @@ $$;
 COMMENT ON FUNCTION correlate.what_can(bigint)
 	IS 'What an IAM user or role may do: one row per granted action pattern with its resources, the decision (allow, conditional, partial, denied, outside_boundary), how it is granted (via) and the granting statement; limited_by names the Deny or boundary statement that limits it.';
 
-CREATE FUNCTION correlate.what_can(principal text)
-RETURNS TABLE (action correlate.iam_pattern, except_actions correlate.iam_pattern[],
-			   resources correlate.iam_pattern[], except_resources correlate.iam_pattern[],
-			   decision text, via text, statement bigint, policy text, sid text, limited_by bigint)
+-- A principal named by uid (ARN): its id, or the error every by-uid entry point raises.
+CREATE FUNCTION correlate._principal_id(uid text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	pid bigint := correlate.resource_id(what_can.principal);
+	pid bigint := correlate.resource_id(_principal_id.uid);
 BEGIN
 	IF pid IS NULL THEN
-		RAISE EXCEPTION 'no resource with uid "%"', what_can.principal
+		RAISE EXCEPTION 'no resource with uid "%"', _principal_id.uid
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Name the principal by its ARN, e.g. arn:aws:iam::111122223333:role/NAME.';
 	END IF;
-	RETURN QUERY SELECT * FROM correlate.what_can(pid);
+	RETURN pid;
 END
+$$;
+COMMENT ON FUNCTION correlate._principal_id(text)
+	IS 'Internal: the id of the resource with this uid; raises undefined_object (with a hint to use the ARN) when there is none. Behind what_can(text) and permission_usage(text).';
+
+CREATE FUNCTION correlate.what_can(principal text)
+RETURNS TABLE (action correlate.iam_pattern, except_actions correlate.iam_pattern[],
+			   resources correlate.iam_pattern[], except_resources correlate.iam_pattern[],
+			   decision text, via text, statement bigint, policy text, sid text, limited_by bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM correlate.what_can(correlate._principal_id(what_can.principal));
 $$;
 COMMENT ON FUNCTION correlate.what_can(text) IS 'correlate.what_can() for the principal with this uid (ARN).';
 
 GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[]),
-	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text)
+	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text),
+	correlate._principal_id(text)
 	TO correlate_reader;
 
 -- Internal functions: what each is for.

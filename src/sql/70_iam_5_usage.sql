@@ -64,19 +64,11 @@ COMMENT ON FUNCTION correlate.permission_usage(bigint, timestamptz, timestamptz)
 CREATE FUNCTION correlate.permission_usage(principal text, since timestamptz, until timestamptz DEFAULT now())
 RETURNS TABLE (action text, used bigint, failed bigint, first_used timestamptz, last_used timestamptz,
 			   granted text, pattern correlate.iam_pattern, statement bigint)
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	pid bigint := correlate.resource_id(permission_usage.principal);
-BEGIN
-	IF pid IS NULL THEN
-		RAISE EXCEPTION 'no resource with uid "%"', permission_usage.principal
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Name the principal by its ARN, e.g. arn:aws:iam::111122223333:role/NAME.';
-	END IF;
-	RETURN QUERY SELECT * FROM correlate.permission_usage(pid, since, until);
-END
+	SELECT * FROM correlate.permission_usage(correlate._principal_id(permission_usage.principal),
+											 permission_usage.since, permission_usage.until);
 $$;
 COMMENT ON FUNCTION correlate.permission_usage(text, timestamptz, timestamptz)
 	IS 'correlate.permission_usage() for the principal with this uid (ARN).';

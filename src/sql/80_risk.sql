@@ -540,6 +540,29 @@ $$;
 COMMENT ON FUNCTION correlate.rescore(timestamptz, interval)
 	IS 'Recomputes the current tenant''s risk scores, reasons and toxic combinations (detections count within detection_window before as_of, default now()); returns how many resources were scored and how many toxic combinations matched.';
 
+-- A resource of the current tenant named by id: its kind, or the error the read
+-- functions raise for an id the tenant does not have.
+CREATE FUNCTION correlate._require_resource(id bigint, hint text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	k text;
+BEGIN
+	SELECT r.kind INTO k FROM correlate.resource r WHERE r.tenant = t AND r.id = _require_resource.id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'resource % does not exist', _require_resource.id
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('No resource with id %s in tenant "%s".', _require_resource.id, t),
+				  HINT = hint;
+	END IF;
+	RETURN k;
+END
+$$;
+COMMENT ON FUNCTION correlate._require_resource(bigint, text)
+	IS 'Internal: the kind of the current tenant''s resource with this id; raises undefined_object (resource N does not exist, with the tenant in the detail and the given hint) when there is none.';
+
 CREATE FUNCTION correlate.explain_risk(resource_id bigint)
 RETURNS TABLE (factor text, weight integer, detail text, evidence text)
 LANGUAGE plpgsql STABLE
@@ -553,12 +576,7 @@ BEGIN
 		RAISE EXCEPTION 'resource_id must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = explain_risk.resource_id) THEN
-		RAISE EXCEPTION 'resource % does not exist', explain_risk.resource_id
-			USING ERRCODE = 'undefined_object',
-				  DETAIL = format('No resource with id %s in tenant "%s".', explain_risk.resource_id, t),
-				  HINT = 'Look the id up with correlate.resource_id(uid).';
-	END IF;
+	PERFORM correlate._require_resource(explain_risk.resource_id, 'Look the id up with correlate.resource_id(uid).');
 	RETURN QUERY
 	SELECT x.r->>'factor', (x.r->>'weight')::integer, x.r->>'detail',
 		   (SELECT string_agg(format('%s %s', e.key, (SELECT string_agg(v, ', ') FROM jsonb_array_elements_text(e.value) v)),
@@ -662,7 +680,8 @@ GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
 	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]), correlate._evidence_ids(jsonb, text),
 	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
-	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval)
+	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval),
+	correlate._require_resource(bigint, text)
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring()

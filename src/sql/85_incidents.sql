@@ -199,24 +199,6 @@ $$;
 COMMENT ON FUNCTION correlate._entity_chain(bigint, bigint, inet, timestamptz)
 	IS 'Internal: an event''s entities (actor, target, or the owner of its source address) and their identity chain container -> pod -> service account -> role.';
 
--- Whether an event matches a step (its entities are checked by the caller).
-CREATE FUNCTION correlate._step_matches(s correlate.correlation_step, e correlate.event) RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT (s.domains IS NULL OR e.domain = ANY (s.domains))
-	   AND (s.class_uids IS NULL OR e.class_uid = ANY (s.class_uids))
-	   AND (s.min_severity IS NULL OR e.severity_id >= s.min_severity)
-	   AND (s.actions IS NULL OR EXISTS (SELECT 1 FROM unnest(s.actions) p WHERE e.action ILIKE correlate._glob_like(p)))
-	   AND (s.rules IS NULL OR EXISTS (SELECT 1 FROM unnest(s.rules) p WHERE e.rule ILIKE correlate._glob_like(p)))
-	   AND (s.target_kinds IS NULL
-			OR EXISTS (SELECT 1 FROM correlate.resource r
-					   WHERE r.tenant = e.tenant AND r.id = e.target AND r.kind = ANY (s.target_kinds))
-			OR ('internet' = ANY (s.target_kinds) AND e.target IS NULL AND e.dst_ip IS NOT NULL
-				AND correlate.resolve_ip(e.dst_ip, e.ts) IS NULL));
-$$;
-COMMENT ON FUNCTION correlate._step_matches(correlate.correlation_step, correlate.event) IS 'Internal: whether an event matches a correlation step''s domain, class, action, rule, severity and target filters.';
-
 CREATE FUNCTION correlate.correlate(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS TABLE (incident_id bigint, rule text, created boolean, events integer)
 LANGUAGE plpgsql VOLATILE
@@ -621,7 +603,7 @@ GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlat
 GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event, correlate.correlation_watermark TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.correlation_rule, correlate.correlation_step TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._patterns_ok(text[]), correlate._glob_like(text), correlate._entity_chain(bigint, bigint, inet, timestamptz),
-	correlate._step_matches(correlate.correlation_step, correlate.event), correlate.ocsf_class_name(integer),
+	correlate.ocsf_class_name(integer),
 	correlate.incident_timeline(bigint)
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz), correlate.correlate_new_events() TO correlate_writer;

@@ -231,13 +231,8 @@ BEGIN
 	IF role_id IS NULL THEN
 		RAISE EXCEPTION 'role_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	SELECT r.kind INTO k FROM correlate.resource r WHERE r.tenant = t AND r.id = role_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'resource % does not exist', role_id
-			USING ERRCODE = 'undefined_object',
-				  DETAIL = format('No resource with id %s in tenant "%s".', role_id, t),
-				  HINT = 'Look the role up with correlate.resource_id(''arn:aws:iam::ACCOUNT:role/NAME'').';
-	ELSIF k NOT IN ('aws:iam:role', 'aws:iam:user') THEN
+	k := correlate._require_resource(role_id, 'Look the role up with correlate.resource_id(''arn:aws:iam::ACCOUNT:role/NAME'').');
+	IF k NOT IN ('aws:iam:role', 'aws:iam:user') THEN
 		RAISE EXCEPTION 'resource % is a %, not an IAM role or user', role_id, k
 			USING ERRCODE = 'wrong_object_type';
 	END IF;
@@ -380,12 +375,15 @@ BEGIN
 	np AS (
 		SELECT ns.namespace, ns.cluster,
 			   ARRAY(SELECT m.member FROM correlate._namespace_members(ns.namespace, ns.cluster) m) AS members,
-			   ARRAY(SELECT f.peer FROM correlate.observed_flows(ns.namespace, ns.cluster) f
-					 WHERE f.legitimate AND f.direction = 'ingress' AND f.peer IS NOT NULL) AS ok_in,
-			   ARRAY(SELECT f.peer FROM correlate.observed_flows(ns.namespace, ns.cluster) f
-					 WHERE f.legitimate AND f.direction = 'egress' AND f.peer IS NOT NULL) AS ok_out,
+			   COALESCE(ok.ok_in, '{}') AS ok_in, COALESCE(ok.ok_out, '{}') AS ok_out,
 			   correlate.network_policy(ns.namespace, ns.cluster) AS doc
 		FROM np_ns ns
+		-- The namespace's flows once, split by direction.
+		CROSS JOIN LATERAL (
+			SELECT array_agg(f.peer) FILTER (WHERE f.direction = 'ingress') AS ok_in,
+				   array_agg(f.peer) FILTER (WHERE f.direction = 'egress') AS ok_out
+			FROM correlate.observed_flows(ns.namespace, ns.cluster) f
+			WHERE f.legitimate AND f.peer IS NOT NULL) ok
 	),
 	cand_np AS (
 		SELECT 'apply_network_policy'::text, NULL::bigint, NULL::bigint, 'namespace ' || np.namespace,
@@ -481,11 +479,7 @@ BEGIN
 	-- What each candidate removes: paths through what it cuts, and risk reasons whose
 	-- evidence it makes obsolete (scores recombined without them).
 	effect AS (
-		SELECT c.*,
-			   (SELECT count(*) FROM paths p
-				WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes)::integer AS n_removed,
-			   (SELECT COALESCE(sum(p.lk), 0) FROM paths p
-				WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes) AS lk_removed,
+		SELECT c.*, pc.n_removed, pc.lk_removed,
 			   (SELECT COALESCE(sum(rs.score - correlate._combine_weights(ARRAY(
 						SELECT (x->>'weight')::integer FROM jsonb_array_elements(rs.reasons) x
 						WHERE NOT (correlate._evidence_ids(x->'evidence', 'relationships') && c.rm_rels
@@ -494,6 +488,10 @@ BEGIN
 								   OR correlate._evidence_ids(x->'evidence', 'statements') && c.stm)))), 0)
 				FROM correlate.risk_score rs WHERE rs.tenant = t)::integer AS risk_cut
 		FROM cand c
+		-- The paths it cuts, counted and weighed in one pass.
+		CROSS JOIN LATERAL (
+			SELECT count(*)::integer AS n_removed, COALESCE(sum(p.lk), 0) AS lk_removed FROM paths p
+			WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes) pc
 	)
 	SELECT (row_number() OVER w)::integer, e.kind, e.target, e.description, e.n_removed, (SELECT n FROM tot),
 		   CASE WHEN (SELECT s FROM tot) > 0 THEN round((e.lk_removed / (SELECT s FROM tot))::numeric, 4)::float8 ELSE 0 END,
