@@ -1032,12 +1032,6 @@ cutitem_id_asc(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static void *
-alloc_array(Size n, Size elem)
-{
-	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
-}
-
 /*
  * An upper bound on the number of augmenting paths: relationships leaving
  * the sources, or entering the targets, whichever are fewer.
@@ -1069,18 +1063,16 @@ augment_then_dinic(Flow *fl, const GraphNodeSet *sources, const GraphNodeSet *ta
 {
 	int64		budget = AUGMENT_BUDGET(fl, fl->g->nedges);
 
-	fl->seen_f = alloc_array(fl->nv, sizeof(uint32));
-	fl->seen_b = alloc_array(fl->nv, sizeof(uint32));
-	memset(fl->seen_f, 0, sizeof(uint32) * Max(fl->nv, 1));
-	memset(fl->seen_b, 0, sizeof(uint32) * Max(fl->nv, 1));
-	fl->par_f = alloc_array(fl->nv, sizeof(int32));
-	fl->arc_f = alloc_array(fl->nv, sizeof(int32));
-	fl->par_b = alloc_array(fl->nv, sizeof(int32));
-	fl->arc_b = alloc_array(fl->nv, sizeof(int32));
-	fl->qf = alloc_array(fl->nv, sizeof(int32));
-	fl->qb = alloc_array(fl->nv, sizeof(int32));
-	fl->iter = alloc_array(fl->nv, sizeof(int32));
-	fl->base_level = alloc_array(fl->nv, sizeof(int32));
+	fl->seen_f = graph_alloc0(fl->nv, sizeof(uint32));
+	fl->seen_b = graph_alloc0(fl->nv, sizeof(uint32));
+	fl->par_f = graph_alloc(fl->nv, sizeof(int32));
+	fl->arc_f = graph_alloc(fl->nv, sizeof(int32));
+	fl->par_b = graph_alloc(fl->nv, sizeof(int32));
+	fl->arc_b = graph_alloc(fl->nv, sizeof(int32));
+	fl->qf = graph_alloc(fl->nv, sizeof(int32));
+	fl->qb = graph_alloc(fl->nv, sizeof(int32));
+	fl->iter = graph_alloc(fl->nv, sizeof(int32));
+	fl->base_level = graph_alloc(fl->nv, sizeof(int32));
 	for (int32 x = 0; x < fl->nv; x++)
 	{
 		int32		v = fl->node_cut ? x >> 1 : x;
@@ -1144,7 +1136,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	fl.nv = node_cut ? 2 * n : n;
 	fl.is_source = is_source;
 	fl.is_target = is_target;
-	queue = alloc_array(fl.nv, sizeof(int32));
+	queue = graph_alloc(fl.nv, sizeof(int32));
 	fl.relevant = coreachable(g, targets, is_source, queue);
 
 	/*
@@ -1156,17 +1148,14 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	flat_only = !node_cut && flow_bound(g, sources, targets, node_cut) > 64;
 	if (!flat_only)
 	{
-		fl.eflow = alloc_array(m, sizeof(double));
-		memset(fl.eflow, 0, sizeof(double) * Max(m, 1));
-		fl.nin = alloc_array(n, sizeof(int32));
-		fl.nout = alloc_array(n, sizeof(int32));
-		memset(fl.nin, 0, sizeof(int32) * Max(n, 1));
-		memset(fl.nout, 0, sizeof(int32) * Max(n, 1));
+		fl.eflow = graph_alloc0(m, sizeof(double));
+		fl.nin = graph_alloc0(n, sizeof(int32));
+		fl.nout = graph_alloc0(n, sizeof(int32));
 	}
 	if (node_cut)
 	{
-		fl.ncap = alloc_array(n, sizeof(double));
-		fl.nflow = alloc_array(n, sizeof(double));
+		fl.ncap = graph_alloc(n, sizeof(double));
+		fl.nflow = graph_alloc(n, sizeof(double));
 		for (int32 v = 0; v < n; v++)
 		{
 			fl.nflow[v] = 0;
@@ -1192,7 +1181,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 			maxcap = 1.0;
 	}
 	fl.eps = 1e-9 * maxcap;
-	fl.level = alloc_array(fl.nv, sizeof(int32));
+	fl.level = graph_alloc(fl.nv, sizeof(int32));
 	if (flat_only)
 		flat_dinic(&fl, sources);
 	else
