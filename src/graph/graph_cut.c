@@ -137,7 +137,7 @@ arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 }
 
 static inline void
-add_eflow(Flow *fl, int32 e, double d)
+add_eflow(Flow *fl, int32 e, int32 src, double d)
 {
 	bool		before = fl->eflow[e] > fl->eps;
 	bool		after;
@@ -149,7 +149,7 @@ add_eflow(Flow *fl, int32 e, double d)
 		int32		delta = after ? 1 : -1;
 
 		fl->nin[fl->g->fwd_dst[e]] += delta;
-		fl->nout[graph_edge_src(fl->g, e)] += delta;
+		fl->nout[src] += delta;
 	}
 }
 
@@ -164,7 +164,11 @@ arc_push(Flow *fl, int32 a, int32 b, int32 e, double d)
 		fl->nflow[v] += (a & 1) == 0 ? d : -d;
 		return;
 	}
-	add_eflow(fl, e, arc_forward(fl, b, e) ? d : -d);
+	/* e runs a -> b, or b -> a for a residual back-arc: its source is known */
+	if (arc_forward(fl, b, e))
+		add_eflow(fl, e, fl->node_cut ? a >> 1 : a, d);
+	else
+		add_eflow(fl, e, fl->node_cut ? b >> 1 : b, -d);
 }
 
 /*
