@@ -613,13 +613,21 @@ bfs(GraphSnapshot *g, const int32 *sources, int32 nsources, int32 target_node, c
 
 	if (g->bfs_stamp == NULL)
 	{
-		g->bfs_stamp = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(uint32));
-		memset(g->bfs_stamp, 0, Max(n, 1) * sizeof(uint32));
+		/*
+		 * bfs_stamp is set last: it marks the arrays as present, so an
+		 * out-of-memory error part way must leave it NULL in the cached
+		 * snapshot, not leave the others NULL behind it.
+		 */
+		uint32	   *stamp;
+
 		g->bfs_level = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
 		g->bfs_queue = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
 		if (g->nand > 0)
 			g->bfs_and_left = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
+		stamp = MemoryContextAllocExtended(g->ctx, Max(n, 1) * sizeof(uint32),
+										   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		g->bfs_gen = 0;
+		g->bfs_stamp = stamp;
 	}
 	if (++g->bfs_gen == 0)
 	{
