@@ -190,7 +190,7 @@ out_count(const Flow *fl, int32 x)
 }
 
 static pg_attribute_always_inline void
-out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+out_arc_impl(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e, bool check_relevant)
 {
 	const GraphSnapshot *g = fl->g;
 	int32		v = fl->node_cut ? x >> 1 : x;
@@ -204,7 +204,10 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 
 			*e = g->fwd_off[v] + idx;
 			u = g->fwd_dst[*e];
-			*to = (fl->relevant[u] && !fl->is_source[u]) ? (fl->node_cut ? 2 * u : u) : -1;
+			if (check_relevant && (!fl->relevant[u] || fl->is_source[u]))
+				*to = -1;
+			else
+				*to = fl->node_cut ? 2 * u : u;
 		}
 		else if (fl->node_cut)
 		{
@@ -235,47 +238,17 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 	}
 }
 
+static pg_attribute_always_inline void
+out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+{
+	out_arc_impl(fl, x, idx, to, e, true);
+}
+
 /* out_arc without the relevance test: the caller's level array encodes it. */
 static pg_attribute_always_inline void
 out_arc_raw(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 {
-	const GraphSnapshot *g = fl->g;
-	int32		v = fl->node_cut ? x >> 1 : x;
-	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
-
-	if (!fl->node_cut || (x & 1))
-	{
-		if (idx < outdeg)
-		{
-			*e = g->fwd_off[v] + idx;
-			*to = fl->node_cut ? 2 * g->fwd_dst[*e] : g->fwd_dst[*e];
-		}
-		else if (fl->node_cut)
-		{
-			*e = -1;
-			*to = x - 1;
-		}
-		else
-		{
-			int32		j = g->rev_off[v] + idx - outdeg;
-
-			*e = g->rev_edge[j];
-			*to = g->rev_src[j];
-		}
-		return;
-	}
-	if (idx == 0)
-	{
-		*e = -1;
-		*to = x + 1;
-	}
-	else
-	{
-		int32		j = g->rev_off[v] + idx - 1;
-
-		*e = g->rev_edge[j];
-		*to = 2 * g->rev_src[j] + 1;
-	}
+	out_arc_impl(fl, x, idx, to, e, false);
 }
 
 /* Residual arcs into x (y -> x), by index; the mirror of out_arc. */
