@@ -85,10 +85,10 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 		is_target[targets->nodes[i]] = true;
 
 	graph_best_paths(g, sources, NULL, -1, false, true, &best);
-	pos = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
-	sigma = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
-	tau = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
-	psi = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	pos = graph_alloc(n, sizeof(int32));
+	sigma = graph_alloc(n, sizeof(double));
+	tau = graph_alloc(n, sizeof(double));
+	psi = graph_alloc(n, sizeof(double));
 	for (int32 v = 0; v < n; v++)
 	{
 		pos[v] = -1;

@@ -137,7 +137,7 @@ arc_res(const Flow *fl, int32 a, int32 b, int32 e)
 }
 
 static inline void
-add_eflow(Flow *fl, int32 e, double d)
+add_eflow(Flow *fl, int32 e, int32 src, double d)
 {
 	bool		before = fl->eflow[e] > fl->eps;
 	bool		after;
@@ -149,7 +149,7 @@ add_eflow(Flow *fl, int32 e, double d)
 		int32		delta = after ? 1 : -1;
 
 		fl->nin[fl->g->fwd_dst[e]] += delta;
-		fl->nout[graph_edge_src(fl->g, e)] += delta;
+		fl->nout[src] += delta;
 	}
 }
 
@@ -164,7 +164,11 @@ arc_push(Flow *fl, int32 a, int32 b, int32 e, double d)
 		fl->nflow[v] += (a & 1) == 0 ? d : -d;
 		return;
 	}
-	add_eflow(fl, e, arc_forward(fl, b, e) ? d : -d);
+	/* e runs a -> b, or b -> a for a residual back-arc: its source is known */
+	if (arc_forward(fl, b, e))
+		add_eflow(fl, e, fl->node_cut ? a >> 1 : a, d);
+	else
+		add_eflow(fl, e, fl->node_cut ? b >> 1 : b, -d);
 }
 
 /*
@@ -186,7 +190,7 @@ out_count(const Flow *fl, int32 x)
 }
 
 static pg_attribute_always_inline void
-out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+out_arc_impl(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e, bool check_relevant)
 {
 	const GraphSnapshot *g = fl->g;
 	int32		v = fl->node_cut ? x >> 1 : x;
@@ -200,7 +204,10 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 
 			*e = g->fwd_off[v] + idx;
 			u = g->fwd_dst[*e];
-			*to = (fl->relevant[u] && !fl->is_source[u]) ? (fl->node_cut ? 2 * u : u) : -1;
+			if (check_relevant && (!fl->relevant[u] || fl->is_source[u]))
+				*to = -1;
+			else
+				*to = fl->node_cut ? 2 * u : u;
 		}
 		else if (fl->node_cut)
 		{
@@ -231,47 +238,17 @@ out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 	}
 }
 
+static pg_attribute_always_inline void
+out_arc(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
+{
+	out_arc_impl(fl, x, idx, to, e, true);
+}
+
 /* out_arc without the relevance test: the caller's level array encodes it. */
 static pg_attribute_always_inline void
 out_arc_raw(const Flow *fl, int32 x, int32 idx, int32 *to, int32 *e)
 {
-	const GraphSnapshot *g = fl->g;
-	int32		v = fl->node_cut ? x >> 1 : x;
-	int32		outdeg = g->fwd_off[v + 1] - g->fwd_off[v];
-
-	if (!fl->node_cut || (x & 1))
-	{
-		if (idx < outdeg)
-		{
-			*e = g->fwd_off[v] + idx;
-			*to = fl->node_cut ? 2 * g->fwd_dst[*e] : g->fwd_dst[*e];
-		}
-		else if (fl->node_cut)
-		{
-			*e = -1;
-			*to = x - 1;
-		}
-		else
-		{
-			int32		j = g->rev_off[v] + idx - outdeg;
-
-			*e = g->rev_edge[j];
-			*to = g->rev_src[j];
-		}
-		return;
-	}
-	if (idx == 0)
-	{
-		*e = -1;
-		*to = x + 1;
-	}
-	else
-	{
-		int32		j = g->rev_off[v] + idx - 1;
-
-		*e = g->rev_edge[j];
-		*to = 2 * g->rev_src[j] + 1;
-	}
+	out_arc_impl(fl, x, idx, to, e, false);
 }
 
 /* Residual arcs into x (y -> x), by index; the mirror of out_arc. */
@@ -1032,12 +1009,6 @@ cutitem_id_asc(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static void *
-alloc_array(Size n, Size elem)
-{
-	return MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * elem);
-}
-
 /*
  * An upper bound on the number of augmenting paths: relationships leaving
  * the sources, or entering the targets, whichever are fewer.
@@ -1069,18 +1040,16 @@ augment_then_dinic(Flow *fl, const GraphNodeSet *sources, const GraphNodeSet *ta
 {
 	int64		budget = AUGMENT_BUDGET(fl, fl->g->nedges);
 
-	fl->seen_f = alloc_array(fl->nv, sizeof(uint32));
-	fl->seen_b = alloc_array(fl->nv, sizeof(uint32));
-	memset(fl->seen_f, 0, sizeof(uint32) * Max(fl->nv, 1));
-	memset(fl->seen_b, 0, sizeof(uint32) * Max(fl->nv, 1));
-	fl->par_f = alloc_array(fl->nv, sizeof(int32));
-	fl->arc_f = alloc_array(fl->nv, sizeof(int32));
-	fl->par_b = alloc_array(fl->nv, sizeof(int32));
-	fl->arc_b = alloc_array(fl->nv, sizeof(int32));
-	fl->qf = alloc_array(fl->nv, sizeof(int32));
-	fl->qb = alloc_array(fl->nv, sizeof(int32));
-	fl->iter = alloc_array(fl->nv, sizeof(int32));
-	fl->base_level = alloc_array(fl->nv, sizeof(int32));
+	fl->seen_f = graph_alloc0(fl->nv, sizeof(uint32));
+	fl->seen_b = graph_alloc0(fl->nv, sizeof(uint32));
+	fl->par_f = graph_alloc(fl->nv, sizeof(int32));
+	fl->arc_f = graph_alloc(fl->nv, sizeof(int32));
+	fl->par_b = graph_alloc(fl->nv, sizeof(int32));
+	fl->arc_b = graph_alloc(fl->nv, sizeof(int32));
+	fl->qf = graph_alloc(fl->nv, sizeof(int32));
+	fl->qb = graph_alloc(fl->nv, sizeof(int32));
+	fl->iter = graph_alloc(fl->nv, sizeof(int32));
+	fl->base_level = graph_alloc(fl->nv, sizeof(int32));
 	for (int32 x = 0; x < fl->nv; x++)
 	{
 		int32		v = fl->node_cut ? x >> 1 : x;
@@ -1144,7 +1113,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	fl.nv = node_cut ? 2 * n : n;
 	fl.is_source = is_source;
 	fl.is_target = is_target;
-	queue = alloc_array(fl.nv, sizeof(int32));
+	queue = graph_alloc(fl.nv, sizeof(int32));
 	fl.relevant = coreachable(g, targets, is_source, queue);
 
 	/*
@@ -1156,17 +1125,14 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	flat_only = !node_cut && flow_bound(g, sources, targets, node_cut) > 64;
 	if (!flat_only)
 	{
-		fl.eflow = alloc_array(m, sizeof(double));
-		memset(fl.eflow, 0, sizeof(double) * Max(m, 1));
-		fl.nin = alloc_array(n, sizeof(int32));
-		fl.nout = alloc_array(n, sizeof(int32));
-		memset(fl.nin, 0, sizeof(int32) * Max(n, 1));
-		memset(fl.nout, 0, sizeof(int32) * Max(n, 1));
+		fl.eflow = graph_alloc0(m, sizeof(double));
+		fl.nin = graph_alloc0(n, sizeof(int32));
+		fl.nout = graph_alloc0(n, sizeof(int32));
 	}
 	if (node_cut)
 	{
-		fl.ncap = alloc_array(n, sizeof(double));
-		fl.nflow = alloc_array(n, sizeof(double));
+		fl.ncap = graph_alloc(n, sizeof(double));
+		fl.nflow = graph_alloc(n, sizeof(double));
 		for (int32 v = 0; v < n; v++)
 		{
 			fl.nflow[v] = 0;
@@ -1192,7 +1158,7 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 			maxcap = 1.0;
 	}
 	fl.eps = 1e-9 * maxcap;
-	fl.level = alloc_array(fl.nv, sizeof(int32));
+	fl.level = graph_alloc(fl.nv, sizeof(int32));
 	if (flat_only)
 		flat_dinic(&fl, sources);
 	else

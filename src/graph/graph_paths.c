@@ -169,8 +169,8 @@ static int32 *
 source_depths(Yen *y, const GraphNodeSet *sources)
 {
 	const GraphSnapshot *g = y->g;
-	int32	   *df = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
-	int32	   *queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
+	int32	   *df = graph_alloc(y->n, sizeof(int32));
+	int32	   *queue = graph_alloc(y->n, sizeof(int32));
 	int32		head = 0,
 				tail = 0;
 
@@ -223,12 +223,12 @@ compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
 	if (y->nlayers == 0)
 		return;
 	df = source_depths(y, sources);
-	changed = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
-	next = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y->n, 1));
-	mark = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y->n, 1));
+	changed = graph_alloc(y->n, sizeof(int32));
+	next = graph_alloc(y->n, sizeof(int32));
+	mark = graph_alloc(y->n, sizeof(uint32));
 	memset(mark, 0, sizeof(uint32) * Max(y->n, 1));
 	y->layer = palloc(sizeof(float4 *) * y->nlayers);
-	y->layer[0] = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float4) * Max(y->n, 1));
+	y->layer[0] = graph_alloc(y->n, sizeof(float4));
 	for (int32 v = 0; v < y->n; v++)
 		y->layer[0][v] = INFINITY;
 	for (int32 i = 0; i < targets->n; i++)
@@ -239,7 +239,7 @@ compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
 	for (int r = 1; r < y->nlayers; r++)
 	{
 		const float4 *prev = y->layer[r - 1];
-		float4	   *cur = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float4) * Max(y->n, 1));
+		float4	   *cur = graph_alloc(y->n, sizeof(float4));
 		int32		nnext = 0;
 		int32	   *tmp;
 
@@ -294,7 +294,7 @@ compute_bound(Yen *y, const GraphNodeSet *targets)
 	GraphHeap	heap;
 	GraphHeapItem it;
 
-	y->h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y->n, 1));
+	y->h = graph_alloc(y->n, sizeof(GraphCost));
 	for (int32 v = 0; v < y->n; v++)
 		y->h[v] = GRAPH_COST_INF;
 	graph_heap_init(&heap, 1024);
@@ -337,7 +337,7 @@ compute_and(Yen *y, const GraphNodeSet *sources)
 
 	graph_best_paths(g, sources, y->f, -1, false, true, &best);
 	y->and_dist = best.dist;
-	y->and_side = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y->n, 1));
+	y->and_side = graph_alloc(y->n, sizeof(GraphCost));
 	for (int32 i = 0; i < g->nand; i++)
 	{
 		int32		a = g->and_nodes[i];
@@ -799,13 +799,13 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 		y.use_and = true;
 		compute_and(&y, sources);
 	}
-	y.stamp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y.n, 1));
+	y.stamp = graph_alloc(y.n, sizeof(uint32));
 	memset(y.stamp, 0, sizeof(uint32) * Max(y.n, 1));
-	y.blocked = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(y.n, 1));
+	y.blocked = graph_alloc(y.n, sizeof(uint32));
 	memset(y.blocked, 0, sizeof(uint32) * Max(y.n, 1));
-	y.settled = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
-	y.tent = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(GraphCost) * Max(y.n, 1));
-	y.tenth = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(y.n, 1));
+	y.settled = graph_alloc(y.n, sizeof(int32));
+	y.tent = graph_alloc(y.n, sizeof(GraphCost));
+	y.tenth = graph_alloc(y.n, sizeof(int32));
 	y.root = graph_alloc((int64) max_hops + 1, sizeof(int32));
 	y.chain_a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));
 	y.chain_b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * ((Size) Max(max_hops, y.n) + 2));

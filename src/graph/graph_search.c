@@ -45,7 +45,7 @@
 static int32 *
 fill_int32(int32 n, int32 value)
 {
-	int32	   *a = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
+	int32	   *a = graph_alloc(n, sizeof(int32));
 
 	for (int32 i = 0; i < n; i++)
 		a[i] = value;
@@ -55,7 +55,7 @@ fill_int32(int32 n, int32 value)
 static GraphCost *
 fill_cost(int32 n, GraphCost value)
 {
-	GraphCost  *a = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(GraphCost));
+	GraphCost  *a = graph_alloc(n, sizeof(GraphCost));
 
 	for (int32 i = 0; i < n; i++)
 		a[i] = value;
@@ -70,9 +70,8 @@ fill_cost(int32 n, GraphCost value)
 static int32 *
 and_in_degrees(const GraphSnapshot *g)
 {
-	int32	   *left = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->nnodes, 1) * sizeof(int32));
+	int32	   *left = graph_alloc0(g->nnodes, sizeof(int32));
 
-	memset(left, 0, Max(g->nnodes, 1) * sizeof(int32));
 	for (int32 i = 0; i < g->nand; i++)
 	{
 		int32		a = g->and_nodes[i];
@@ -483,8 +482,8 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 						  limited ? -1 : 2 * ((int64) g->nedges + n) + 1024, out))
 		return;
 
-	st = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(BestState));
-	tvia = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
+	st = graph_alloc(n, sizeof(BestState));
+	tvia = graph_alloc(n, sizeof(int32));
 
 	for (int32 v = 0; v < n; v++)
 	{
@@ -493,8 +492,8 @@ graph_best_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const Grap
 		st[v].minhops = PG_INT32_MAX;
 	}
 	out->dist = fill_cost(n, GRAPH_COST_INF);
-	out->order = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(int32));
-	out->settled = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1) * sizeof(GraphSettled));
+	out->order = graph_alloc(n, sizeof(int32));
+	out->settled = graph_alloc(n, sizeof(GraphSettled));
 	out->norder = 0;
 	if (use_and)
 	{
@@ -614,13 +613,21 @@ bfs(GraphSnapshot *g, const int32 *sources, int32 nsources, int32 target_node, c
 
 	if (g->bfs_stamp == NULL)
 	{
-		g->bfs_stamp = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(uint32));
-		memset(g->bfs_stamp, 0, Max(n, 1) * sizeof(uint32));
+		/*
+		 * bfs_stamp is set last: it marks the arrays as present, so an
+		 * out-of-memory error part way must leave it NULL in the cached
+		 * snapshot, not leave the others NULL behind it.
+		 */
+		uint32	   *stamp;
+
 		g->bfs_level = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
 		g->bfs_queue = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
 		if (g->nand > 0)
 			g->bfs_and_left = MemoryContextAllocHuge(g->ctx, Max(n, 1) * sizeof(int32));
+		stamp = MemoryContextAllocExtended(g->ctx, Max(n, 1) * sizeof(uint32),
+										   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		g->bfs_gen = 0;
+		g->bfs_stamp = stamp;
 	}
 	if (++g->bfs_gen == 0)
 	{

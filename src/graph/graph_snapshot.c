@@ -796,7 +796,14 @@ graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "graph relationship row",
 												 ALLOCSET_SMALL_SIZES);
-	double	   *cost = MemoryContextAllocHuge(g->ctx, Max(g->nedges, 1) * sizeof(double));
+	/*
+	 * Built in a context of its own, joined to the snapshot's (which lives
+	 * under TopMemoryContext) only when complete: an error or cancel during
+	 * the scan must not leave an unreferenced array in the cached snapshot.
+	 */
+	MemoryContext costcxt = AllocSetContextCreate(CurrentMemoryContext, "graph edge costs",
+												  ALLOCSET_SMALL_SIZES);
+	double	   *cost = MemoryContextAllocHuge(costcxt, Max(g->nedges, 1) * sizeof(double));
 
 	for (int32 e = 0; e < g->nedges; e++)
 		cost[e] = 1.0;
@@ -837,6 +844,7 @@ graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, NoLock);
 	MemoryContextDelete(rowcxt);
+	MemoryContextSetParent(costcxt, g->ctx);
 	g->edge_cost = cost;
 }
 
