@@ -578,9 +578,13 @@ BEGIN
 			   f.target, f.sip, f.dip, f.dport, f.proc, f.cmd, f.act, f.outc, f.rule, f.raw
 		FROM fresh f
 		RETURNING e.id, e.source, e.uid, e.ts
+	), noted AS (
+		-- one row, evaluated once, after the insert: for correlate_new_events()
+		SELECT correlate._note_arrival(min(x.ts), count(*)) FROM ins x
 	)
 	SELECT i.o::integer, COALESCE(ins.id, old.id)
 	FROM input i
+	CROSS JOIN noted
 	LEFT JOIN ins ON ins.source = i.source AND ins.uid = i.key AND ins.ts = i.ts
 	LEFT JOIN correlate.event old ON ins.id IS NULL AND old.tenant = t AND old.source = i.source
 		AND old.uid = i.key AND old.ts = i.ts

@@ -79,6 +79,7 @@ DECLARE
 	ip_ids bigint[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
+	first_new timestamptz;
 	old_lo timestamptz;
 	old_hi timestamptz;
 BEGIN
@@ -164,9 +165,10 @@ BEGIN
 			WHERE old_lo IS NULL OR u.ts < old_lo OR u.ts > old_hi OR (SELECT true FROM correlate.event old
 				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
 				   ORDER BY old.source, old.ts LIMIT 1) IS NULL
-			RETURNING 1
+			RETURNING e.ts
 		)
-		SELECT count(*) INTO n_ev FROM ins;
+		SELECT count(*), min(ins.ts) INTO n_ev, first_new FROM ins;
+		PERFORM correlate._note_arrival(first_new, n_ev);
 		RETURN QUERY SELECT n_ev, 0::bigint;
 		RETURN;
 	END IF;
@@ -226,7 +228,9 @@ BEGIN
 			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM links) INTO n_ev, n_rel;
+	SELECT (SELECT count(*) FROM ins), (SELECT min(ins.ts) FROM ins), (SELECT count(*) FROM links)
+	INTO n_ev, first_new, n_rel;
+	PERFORM correlate._note_arrival(first_new, n_ev);
 
 	RETURN QUERY SELECT n_ev, n_rel;
 END

@@ -470,8 +470,44 @@ COMMENT ON COLUMN correlate.correlation_watermark.last_event_ts IS 'Latest event
 COMMENT ON COLUMN correlate.correlation_watermark.correlated_at IS 'When the last run committed.';
 SELECT correlate._isolate_tenants('correlate.correlation_watermark');
 
+-- What committed since the last incremental run, whatever its ids.  Event ids are
+-- taken when a row is inserted, not when its transaction commits: an ingest that
+-- commits after a correlate_new_events() run can hold ids below the watermark that
+-- run set, and "id above the watermark" alone would never see those events.  So
+-- every writer of events also leaves, in its own transaction, one row per tenant and
+-- transaction with the earliest event time it stored; the row becomes visible with
+-- the events, and the next run consumes it.
+CREATE TABLE correlate.event_arrival (
+	tenant   text NOT NULL DEFAULT correlate.current_tenant(),
+	xact     xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	first_ts timestamptz NOT NULL,
+	events   bigint NOT NULL CHECK (events > 0),
+	PRIMARY KEY (tenant, xact)
+);
+COMMENT ON TABLE correlate.event_arrival IS 'Events stored since the last correlate.correlate_new_events() run, one row per tenant and writing transaction; that run consumes them.';
+COMMENT ON COLUMN correlate.event_arrival.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.event_arrival.xact IS 'Transaction that stored the events.';
+COMMENT ON COLUMN correlate.event_arrival.first_ts IS 'Earliest time among the events it stored.';
+COMMENT ON COLUMN correlate.event_arrival.events IS 'How many events it stored.';
+SELECT correlate._isolate_tenants('correlate.event_arrival');
+
+CREATE FUNCTION correlate._note_arrival(first_ts timestamptz, events bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO correlate.event_arrival AS a (tenant, xact, first_ts, events)
+	SELECT correlate.current_tenant(), pg_catalog.pg_current_xact_id(), first_ts, events
+	WHERE events > 0
+	ON CONFLICT (tenant, xact) DO UPDATE SET
+		first_ts = LEAST(a.first_ts, EXCLUDED.first_ts),
+		events   = a.events + EXCLUDED.events;
+$$;
+COMMENT ON FUNCTION correlate._note_arrival(timestamptz, bigint)
+	IS 'Internal to the event writers: records that this transaction stored events of the current tenant from first_ts on, for correlate_new_events().';
+
 -- Incremental correlation for the scheduled job.  New events are those with an id
--- above the watermark (so late arrivals count, whatever their time); anchors are
+-- above the watermark or an arrival committed since the last run (so late
+-- arrivals count, whatever their time or id); anchors are
 -- re-examined from the earliest new event, or the previous watermark time if that
 -- is earlier, minus the longest enabled rule window, which catches every chain a new
 -- event can complete or extend, including chains that straddle the watermark.
@@ -489,18 +525,27 @@ DECLARE
 	top_id bigint;
 	top_ts timestamptz;
 	new_min timestamptz;
+	arrived timestamptz;
 	lo timestamptz;
 BEGIN
 	-- The lock correlate() takes, held from before the watermark is read.
 	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
 
 	SELECT * INTO wm FROM correlate.correlation_watermark w WHERE w.tenant = t;
+	-- Arrivals committed since the last run (this run's snapshot sees exactly the
+	-- ones it consumes; later commits stay for the next run).
+	WITH gone AS (
+		DELETE FROM correlate.event_arrival a WHERE a.tenant = t RETURNING a.first_ts
+	)
+	SELECT min(g.first_ts) INTO arrived FROM gone g;
 	SELECT max(e.id), max(e.ts) INTO top_id, top_ts FROM correlate.event e WHERE e.tenant = t;
 	IF top_id IS NULL THEN
 		RETURN;
 	END IF;
 	IF wm.tenant IS NOT NULL THEN
+		-- new: above the watermark (any writer), or arrived (committed after the last run)
 		SELECT min(e.ts) INTO new_min FROM correlate.event e WHERE e.tenant = t AND e.id > wm.last_event_id;
+		new_min := LEAST(new_min, arrived);
 		IF new_min IS NULL THEN
 			RETURN;			-- nothing new
 		END IF;
@@ -519,7 +564,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION correlate.correlate_new_events()
-	IS 'correlate() over what is new since the last call (all history the first time): anchors from the earliest new event (by id) minus the longest rule window; then moves the tenant''s watermark. What the scheduled job runs.';
+	IS 'correlate() over what is new since the last call (all history the first time): anchors from the earliest new event (above the watermark, or committed since the last call) minus the longest rule window; then moves the tenant''s watermark. What the scheduled job runs.';
 
 -- OCSF class names for the classes correlate's ingesters write.
 CREATE FUNCTION correlate.ocsf_class_name(class_uid integer) RETURNS text
@@ -595,15 +640,18 @@ SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_step',
 SELECT pg_catalog.pg_extension_config_dump('correlate.incident', '');
 SELECT pg_catalog.pg_extension_config_dump('correlate.incident_event', '');
 SELECT pg_catalog.pg_extension_config_dump('correlate.correlation_watermark', '');
+SELECT pg_catalog.pg_extension_config_dump('correlate.event_arrival', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.incident', 'id')::regclass, '');
 
 GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlate.incident, correlate.incident_event,
-	correlate.correlation_watermark
+	correlate.correlation_watermark, correlate.event_arrival
 	TO correlate_reader;
-GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event, correlate.correlation_watermark TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event, correlate.correlation_watermark,
+	correlate.event_arrival TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.correlation_rule, correlate.correlation_step TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._patterns_ok(text[]), correlate._glob_like(text), correlate._entity_chain(bigint, bigint, inet, timestamptz),
 	correlate.ocsf_class_name(integer),
 	correlate.incident_timeline(bigint)
 	TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz), correlate.correlate_new_events() TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate.correlate(timestamptz, timestamptz), correlate.correlate_new_events(),
+	correlate._note_arrival(timestamptz, bigint) TO correlate_writer;

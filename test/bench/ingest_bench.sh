@@ -53,6 +53,7 @@ SQL
 echo "# $(q -c "SELECT version()" | cut -d, -f1); correlate $(q -c "SELECT correlate.build_info()->>'correlate'"); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# generating files in $dir"
 python3 "$here/gen_cloudtrail.py" "$CT_N" --records-wrapper >"$dir/ct.json"
+python3 "$here/gen_cloudtrail.py" "$CT_N" >"$dir/ct.jsonl"      # the same records, one per line
 python3 "$here/gen_falco.py" "$FALCO_N" >"$dir/falco.jsonl"
 python3 "$here/gen_vpc_flow.py" "$VPC_N" >"$dir/vpc.log"
 chmod 644 "$dir"/*
@@ -91,6 +92,7 @@ bench() {
     read -r w c < <(time_sql "" "INSERT INTO correlate.event OVERRIDING SYSTEM VALUE SELECT * FROM bench.ev;"); fc+=("$c")
   done
   local mfc; mfc=$(printf '%s\n' "${fc[@]}" | median)
+  FLOOR_CPU=$mfc
   local mcw mcc mew mec mvw mvc
   mcw=$(printf '%s\n' "${cw[@]}" | median); mcc=$(printf '%s\n' "${cc[@]}" | median)
   mew=$(printf '%s\n' "${ew[@]}" | median); mec=$(printf '%s\n' "${ec[@]}" | median)
@@ -101,6 +103,38 @@ bench() {
 }
 
 echo "# medians of $RUNS runs each; records/s"
+
+# ceiling NAME N JSONL: the parts every path must pay, each measured alone on the same
+# records, and the most a path could reach if everything else it does were free:
+#   json-c      parsing each record with json-c and freeing the tree (jsonc_parse.c, the
+#               ingest's tokener settings; json-c is what the ingest issue prescribes)
+#   jsonb_in    PostgreSQL's own parser turning each record's text into the stored jsonb
+#   store       the store-only floor of bench() above (already-built rows into the table)
+# "json-c + store" bounds any json-c ingest (its jsonb, normalising, resources and edges
+# taken as free); "jsonb_in + store" bounds a path that parses with PostgreSQL instead.
+jsonc_bin=$dir/jsonc_parse
+cc -O2 -o "$jsonc_bin" "$here/jsonc_parse.c" -ljson-c
+ceiling() {
+  local name=$1 n=$2 jsonl=$3 pc=() jc=()
+  q -c "DROP TABLE IF EXISTS bench.lines; CREATE TABLE bench.lines AS
+        SELECT l FROM string_to_table(pg_read_file('$jsonl'), E'\n') AS l WHERE l <> ''" >/dev/null
+  for ((i = 1; i <= RUNS; i++)); do
+    read -r c _ < <("$jsonc_bin" "$jsonl"); pc+=("$c")
+    jc+=("$(q <<'SQL' | tail -1
+SELECT bench.cpu() AS c0 \gset
+SELECT count(*) FROM bench.lines WHERE length(l) > 0;
+SELECT bench.cpu() AS c1 \gset
+SELECT count(*) FROM bench.lines WHERE l::jsonb IS NOT NULL;
+SELECT round((bench.cpu() - :c1 - (:c1 - :c0))::numeric, 2);
+SQL
+)")
+  done
+  local mpc mjc
+  mpc=$(printf '%s\n' "${pc[@]}" | median); mjc=$(printf '%s\n' "${jc[@]}" | median)
+  awk -v name="$name" -v n="$n" -v pc="$mpc" -v jc="$mjc" -v fc="$FLOOR_CPU" 'BEGIN {
+    printf "%-10s ceiling   | json-c %8.0f/s | jsonb_in %8.0f/s | store %8.0f/s | json-c + store %8.0f/s | jsonb_in + store %8.0f/s (cpu)\n",
+      name, n/pc, n/jc, n/fc, n/(pc+fc), n/(jc+fc) }'
+}
 
 # ---- CloudTrail ------------------------------------------------------------------------
 CT_C="SELECT * FROM correlate.ingest_file('cloudtrail', '$dir/ct.json');"
@@ -144,6 +178,7 @@ LEFT JOIN correlate.resource t ON t.tenant = 'default' AND t.uid = ct.target
 WHERE NOT EXISTS (SELECT 1 FROM correlate.event e WHERE e.tenant = 'default' AND e.source = 'cloudtrail'
                   AND e.uid = r->>'eventID' AND e.ts = ct.ts);"
 bench cloudtrail "$CT_N" "" "$CT_C" "$CT_EQ" "$CT_EV"
+ceiling cloudtrail "$CT_N" "$dir/ct.jsonl"
 
 # ---- Falco -----------------------------------------------------------------------------
 FA_C="SELECT * FROM correlate.ingest_file('falco', '$dir/falco.jsonl');"
@@ -177,6 +212,7 @@ FROM fa LEFT JOIN correlate.resource c ON c.tenant = 'default' AND c.uid = fa.co
 WHERE NOT EXISTS (SELECT 1 FROM correlate.event e WHERE e.tenant = 'default' AND e.source = 'falco'
                   AND e.uid = md5(fa.l) AND e.ts = fa.ts);"
 bench falco "$FALCO_N" "" "$FA_C" "$FA_EQ" "$FA_EV"
+ceiling falco "$FALCO_N" "$dir/falco.jsonl"
 
 # ---- VPC flow --------------------------------------------------------------------------
 LEASES="SELECT count(correlate.record_ip_lease(('10.0.1.' || i)::inet,
