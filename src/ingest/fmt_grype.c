@@ -84,6 +84,20 @@ grype_image_uid(KjRec *r, json_object *target)
 }
 
 /* The report header: emits the scanned source and returns its uid, or NULL with r->why. */
+/*
+ * The text of a half-built props object, then the object released.  The object
+ * stays in st->pending while it is serialised, so an ERROR there releases it too.
+ */
+static char *
+grype_props_text(GrypeState *st, KjRec *r, json_object *p, const char *what)
+{
+	char	   *s = kj_text(r, p, what);
+
+	st->pending = NULL;
+	json_object_put(p);
+	return s;
+}
+
 static char *
 grype_source(GrypeState *st, KjRec *r, json_object *doc)
 {
@@ -137,12 +151,11 @@ grype_source(GrypeState *st, KjRec *r, json_object *doc)
 		kj_add_str(p, "target", name);
 		kind = "artifact";
 	}
-	st->pending = NULL;
 	memset(&res, 0, sizeof(res));
 	res.uid = uid;
 	res.kind = kind;
 	res.name = name;
-	res.props_json = kj_text_put(r, p, "source properties");
+	res.props_json = grype_props_text(st, r, p, "source properties");
 	res.criticality = -1;
 	res.seen_at = st->seen;
 	if (r->why != NULL || uid == NULL)
@@ -286,6 +299,13 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 		return;
 	}
 
+	/*
+	 * The finding's props, held by st->pending from here on so that an ERROR
+	 * below (out of memory in palloc, say) releases them with the report.
+	 */
+	p = json_object_new_object();
+	st->pending = p;
+
 	/* An advisory with exactly one related CVE is recorded under the CVE. */
 	kev = grype_kev(&r, vuln);
 	for (size_t i = 0; related && i < json_object_array_length(related); i++)
@@ -296,7 +316,10 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 		if (rid == NULL)
 			continue;
 		if (aliases == NULL)
+		{
 			aliases = json_object_new_array();
+			json_object_object_add(p, "aliases", aliases);
+		}
 		json_object_array_add(aliases, json_object_new_string(rid));
 		if (pg_strncasecmp(rid, "CVE-", 4) == 0 && !kj_eq(rid, cve))
 		{
@@ -312,10 +335,6 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 	fix = kj_obj(&r, vuln, "fix");
 	fixv = kj_arr(&r, fix, "versions");
 
-	p = json_object_new_object();
-	st->pending = p;
-	if (aliases)
-		json_object_object_add(p, "aliases", aliases);
 	if (check != id)
 		kj_add_str(p, "advisory", id);
 	kj_add_str(p, "namespace", kj_str(&r, vuln, "namespace"));
@@ -329,7 +348,6 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 
 		kj_add_str(p, "path", kj_str(&r, l0, "path"));
 	}
-	st->pending = NULL;
 
 	memset(&f, 0, sizeof(f));
 	f.resource_uid = target_uid;
@@ -352,7 +370,7 @@ grype_match(GrypeState *st, const char *target_uid, json_object *m)
 		kj_bad(&r, "the CVSS score %g is outside [0,10]", f.cvss);
 	if (f.epss > 1 || (f.epss < 0 && f.epss != -1))
 		kj_bad(&r, "the EPSS probability %g is outside [0,1]", f.epss);
-	f.props_json = kj_text_put(&r, p, "the match's properties");
+	f.props_json = grype_props_text(st, &r, p, "the match's properties");
 	f.seen_at = st->seen;
 	if (r.why != NULL)
 	{
