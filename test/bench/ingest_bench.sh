@@ -15,7 +15,10 @@
 # time (the CPU figure is the one-core throughput; the wall figure also counts waiting for a
 # core on a shared machine), and the ratios C / SQL.  "store-only floor" is the rate of
 # inserting the C path's own events, already built, into the event table with its keys
-# and indexes: no path can beat it, and it shows how much of C's time is the table's.  Then it ingests a generated ~1 GB
+# and indexes: no path can beat it, and it shows how much of C's time is the table's.  For
+# CloudTrail and Falco a "ceiling" line adds the other parts measured alone (json-c parsing,
+# jsonb_in) and the rate their sums allow (see ceiling() below), and each format prints what
+# the C and SQL= paths wrote (events, resources, relationships).  Then it ingests a generated ~1 GB
 # CloudTrail file with ingest_file and samples the backend's private memory (RssAnon; RSS
 # would also count shared buffers) to show it stays flat.
 #
@@ -72,17 +75,24 @@ SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3) || ' ' |
 SQL
 }
 
+# what the last run left in the tables
+written() { q -c "SELECT (SELECT count(*) FROM correlate.event) || ', ' || (SELECT count(*) FROM correlate.resource)
+                  || ', ' || (SELECT count(*) FROM correlate.relationship)"; }
+
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # bench NAME N SETUP C_SQL SQLEQ SQLEV
 bench() {
   local name=$1 n=$2 setup=$3 csql=$4 eqsql=$5 evsql=$6
-  local cw=() cc=() ew=() ec=() vw=() vc=()
+  local cw=() cc=() ew=() ec=() vw=() vc=() wc= we=
   for ((i = 1; i <= RUNS; i++)); do
     read -r w c < <(time_sql "$setup" "$csql"); cw+=("$w"); cc+=("$c")
+    [ -n "$wc" ] || wc=$(written)
     read -r w c < <(time_sql "$setup" "$eqsql"); ew+=("$w"); ec+=("$c")
+    [ -n "$we" ] || we=$(written)
     read -r w c < <(time_sql "$setup" "$evsql"); vw+=("$w"); vc+=("$c")
   done
+  echo "$name: what each path wrote (events, resources, relationships): C $wc; SQL= $we"
   # the floor: storing the very events the C path produced, already built, into the
   # event table with its keys and indexes (what any path pays, parse and normalise aside)
   time_sql "$setup" "$csql" >/dev/null
