@@ -263,13 +263,19 @@ BEGIN
 		SELECT b.resource_id, b.hops, b.likelihood, b.via FROM correlate.blast_radius(ARRAY[inet_id]) b
 		WHERE inet_id IS NOT NULL
 	),
-	inet_walk (rid, cur, names, rels) AS (
-		SELECT f.resource_id, f.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM from_inet f WHERE f.hops > 0
+	-- Each node's path is its via's path and one more hop: every node is visited once.
+	inet_walk (rid, names, rels) AS (
+		SELECT f.resource_id, ARRAY[r.name],
+			   ARRAY[(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = f.resource_id
+					  ORDER BY l.likelihood DESC, l.id LIMIT 1)]
+		FROM from_inet f JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource_id
+		WHERE f.hops > 0 AND f.via = inet_id
 		UNION ALL
-		SELECT w.rid, f.via, (SELECT r.name FROM correlate.resource r WHERE r.tenant = t AND r.id = w.cur) || w.names,
-			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = w.cur
-				ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
-		FROM inet_walk w JOIN from_inet f ON f.resource_id = w.cur WHERE f.via IS NOT NULL
+		SELECT f.resource_id, w.names || r.name,
+			   w.rels || (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = f.resource_id
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1)
+		FROM inet_walk w JOIN from_inet f ON f.via = w.rid
+		JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource_id
 	),
 	inet_reason AS (
 		SELECT f.resource_id AS rid, 'internet_exposure'::text AS factor,
@@ -278,7 +284,7 @@ BEGIN
 					  array_to_string(w.names, ' -> '), f.hops, CASE f.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
 					  round(f.likelihood::numeric, 3)) AS detail,
 			   correlate._evidence(relationships => w.rels) AS evidence
-		FROM from_inet f JOIN inet_walk w ON w.rid = f.resource_id AND w.cur = inet_id
+		FROM from_inet f JOIN inet_walk w ON w.rid = f.resource_id
 		JOIN res r ON r.id = f.resource_id
 		WHERE f.hops > 0
 	),
@@ -287,13 +293,21 @@ BEGIN
 		SELECT x.resource_id, x.hops, x.likelihood, x.via FROM correlate.exposure(jewels) x
 		WHERE cardinality(jewels) > 0
 	),
-	jewel_walk (rid, cur, names, rels) AS (
-		SELECT x.resource_id, x.resource_id, ARRAY[]::text[], ARRAY[]::bigint[] FROM to_jewel x WHERE x.hops > 0
+	-- A node's way to its jewel is one hop to its via, then the via's way: built from
+	-- the jewels outwards, every node visited once.
+	jewel_walk (rid, jewel, names, rels) AS (
+		SELECT x.resource_id, x.via, ARRAY[r.name],
+			   ARRAY[(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
+					  ORDER BY l.likelihood DESC, l.id LIMIT 1)]
+		FROM to_jewel x JOIN correlate.resource r ON r.tenant = t AND r.id = x.via
+		WHERE x.hops = 1
 		UNION ALL
-		SELECT w.rid, x.via, w.names || (SELECT r.name FROM correlate.resource r WHERE r.tenant = t AND r.id = x.via),
-			   w.rels || (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = w.cur AND l.dst = x.via
-						  ORDER BY l.likelihood DESC, l.id LIMIT 1)
-		FROM jewel_walk w JOIN to_jewel x ON x.resource_id = w.cur WHERE x.via IS NOT NULL
+		SELECT x.resource_id, w.jewel, r.name || w.names,
+			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
+				ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
+		FROM jewel_walk w JOIN to_jewel x ON x.via = w.rid
+		JOIN correlate.resource r ON r.tenant = t AND r.id = x.via
+		WHERE x.hops > 1
 	),
 	jewel_reason AS (
 		SELECT x.resource_id AS rid, 'crown_jewel_access'::text AS factor,
@@ -301,8 +315,8 @@ BEGIN
 			   format('can reach crown jewel %s: %s -> %s (%s %s, likelihood %s)',
 					  w.names[cardinality(w.names)], r.name, array_to_string(w.names, ' -> '), x.hops,
 					  CASE x.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(x.likelihood::numeric, 3)),
-			   correlate._evidence(relationships => w.rels, resources => ARRAY[w.cur])
-		FROM to_jewel x JOIN jewel_walk w ON w.rid = x.resource_id AND w.cur = ANY (jewels)
+			   correlate._evidence(relationships => w.rels, resources => ARRAY[w.jewel])
+		FROM to_jewel x JOIN jewel_walk w ON w.rid = x.resource_id
 		JOIN res r ON r.id = x.resource_id
 		WHERE x.hops > 0
 	),
@@ -365,6 +379,12 @@ BEGIN
 			  SELECT a.id, a.rule, a.severity_id, a.target FROM alerts a WHERE a.target IS NOT NULL) a
 		JOIN members m ON m.mid = a.mid
 	),
+	-- Each resource's alerting rules with their counts, most frequent first.
+	det_rules AS (
+		SELECT z.rid, string_agg(format('%s (%s)', z.rule, z.n), ', ' ORDER BY z.n DESC, z.rule) AS rules
+		FROM (SELECT y.rid, COALESCE(y.rule, 'detection finding') AS rule, count(*) AS n FROM dets y GROUP BY 1, 2) z
+		GROUP BY z.rid
+	),
 	det_reason AS (
 		SELECT d.rid, 'detection'::text,
 			   LEAST(30, 10 * count(DISTINCT COALESCE(d.rule, '')) + 2 * (count(*) - count(DISTINCT COALESCE(d.rule, '')))
@@ -374,11 +394,9 @@ BEGIN
 						   THEN (extract(epoch FROM detection_window) / 86400)::bigint || ' days'
 						   ELSE round(extract(epoch FROM detection_window) / 3600, 1) || ' hours' END,
 					  to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
-					  (SELECT string_agg(format('%s (%s)', z.rule, z.n), ', ' ORDER BY z.n DESC, z.rule)
-					   FROM (SELECT COALESCE(y.rule, 'detection finding') AS rule, count(*) AS n FROM dets y WHERE y.rid = d.rid
-							 GROUP BY 1) z)),
+					  min(dr.rules)),
 			   correlate._evidence(events => array_agg(d.eid))
-		FROM dets d GROUP BY d.rid
+		FROM dets d JOIN det_rules dr ON dr.rid = d.rid GROUP BY d.rid
 	),
 	-- Grants never used legitimately, per user or role.
 	idents AS (
