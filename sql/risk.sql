@@ -126,5 +126,16 @@ SELECT (SELECT count(*) FROM correlate.risk_score s
 	   (SELECT count(*) FROM correlate.toxic_combination c
 		WHERE NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.id = c.resource_id)) AS orphan_combinations;
 
+-- The score and evidence helpers (C): exact noisy-OR with half-up rounding, weights
+-- clamped to [0,99], NULLs ignored; evidence ids sorted and deduplicated, empty lists left out.
+SELECT w, correlate._combine_weights(w) AS score
+FROM (VALUES (NULL::int[]), ('{}'), ('{NULL}'), ('{NULL,50}'), ('{10,15}'), ('{50,75}'), ('{-5,200}'),
+			 ('{{10,20},{30,40}}'), ('{99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99}'),
+			 ('{1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1}')) v(w);
+SELECT correlate._evidence() AS none,
+	   correlate._evidence(findings => '{}', events => '{NULL}') AS empty,
+	   correlate._evidence(events => '{3,1,3,NULL,-2}', statements => '{{9,8},{8,7}}',
+						   relationships => '{9223372036854775807}') AS mixed;
+
 DROP EXTENSION correlate CASCADE;
 DROP ROLE risk_globex;

@@ -145,17 +145,8 @@ SELECT correlate._isolate_tenants('correlate.risk_score', 'correlate.toxic_combi
 CREATE FUNCTION correlate._evidence(findings bigint[] DEFAULT NULL, events bigint[] DEFAULT NULL,
 	relationships bigint[] DEFAULT NULL, resources bigint[] DEFAULT NULL, statements bigint[] DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT COALESCE(jsonb_object_agg(k, to_jsonb(v) ORDER BY k), '{}')
-	FROM (VALUES ('findings', ARRAY(SELECT DISTINCT x FROM unnest(findings) x WHERE x IS NOT NULL ORDER BY x)),
-				 ('events', ARRAY(SELECT DISTINCT x FROM unnest(events) x WHERE x IS NOT NULL ORDER BY x)),
-				 ('relationships', ARRAY(SELECT DISTINCT x FROM unnest(relationships) x WHERE x IS NOT NULL ORDER BY x)),
-				 ('resources', ARRAY(SELECT DISTINCT x FROM unnest(resources) x WHERE x IS NOT NULL ORDER BY x)),
-				 ('statements', ARRAY(SELECT DISTINCT x FROM unnest(statements) x WHERE x IS NOT NULL ORDER BY x))) e(k, v)
-	WHERE cardinality(v) > 0;
-$$;
+AS 'MODULE_PATHNAME', 'correlate_evidence'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]) IS 'Internal: an evidence object from id lists (sorted, deduplicated, empty lists omitted).';
 
 -- The ids of one kind in a set of evidence objects.
@@ -185,12 +176,8 @@ COMMENT ON FUNCTION correlate._evidence_union(jsonb) IS 'Internal: merges an arr
 
 -- Noisy-OR of weights in [0,100].
 CREATE FUNCTION correlate._combine_weights(weights integer[]) RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT round(100 * (1 - COALESCE(exp(sum(ln(1 - LEAST(GREATEST(w, 0), 99) / 100.0))), 1)))::smallint
-	FROM unnest(weights) w;
-$$;
+AS 'MODULE_PATHNAME', 'correlate_combine_weights'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION correlate._combine_weights(integer[]) IS 'Internal: combines reason weights into a score: 100 * (1 - product of (1 - weight/100)).';
 
 -- Identities a principal used legitimately: its events' actions, except detector
