@@ -132,6 +132,10 @@ SELECT w, correlate._combine_weights(w) AS score
 FROM (VALUES (NULL::int[]), ('{}'), ('{NULL}'), ('{NULL,50}'), ('{10,15}'), ('{50,75}'), ('{-5,200}'),
 			 ('{{10,20},{30,40}}'), ('{99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99,99}'),
 			 ('{1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1}')) v(w);
+-- Long arrays stay cheap: the score is settled at 100 after a few hundred weights.
+SELECT correlate._combine_weights(array_fill(1, ARRAY[1000000])) AS many_ones,
+	   correlate._combine_weights(array_fill(0, ARRAY[1000000])) AS many_zeros,
+	   correlate._combine_weights(array_fill(NULL::int, ARRAY[1000000])) AS many_nulls;
 SELECT correlate._evidence() AS none,
 	   correlate._evidence(findings => '{}', events => '{NULL}') AS empty,
 	   correlate._evidence(events => '{3,1,3,NULL,-2}', statements => '{{9,8},{8,7}}',

@@ -89,7 +89,7 @@ correlate_evidence(PG_FUNCTION_ARGS)
 /*
  * _combine_weights(weights integer[]): the noisy-OR of weights in [0,100],
  * round(100 * (1 - product of (1 - w/100))), each weight clamped to [0,99] and
- * NULLs ignored; 0 for no weights.  The product of the integers (100 - w) is
+ * NULLs ignored; 0 for no weights (or only zeros).  The product of the integers (100 - w) is
  * exact in numeric, so is its division by the power of 100 for any realistic
  * number of reasons (numeric keeps at least 16 decimals), and the rounding is
  * numeric's: half away from zero.
@@ -119,9 +119,23 @@ correlate_combine_weights(PG_FUNCTION_ARGS)
 		if (nulls[i])
 			continue;
 		w = Min(Max(DatumGetInt32(elems[i]), 0), 99);
+		if (w == 0)
+			continue;			/* a factor of exactly 1 */
 		prod = DirectFunctionCall2(numeric_mul, prod, NumericGetDatum(int64_to_numeric(100 - w)));
 		scale = DirectFunctionCall2(numeric_mul, scale, NumericGetDatum(int64_to_numeric(100)));
 		m++;
+
+		/*
+		 * Once 100 * prod / scale < 0.5 the score rounds to 100 whatever follows
+		 * (every factor is at most 1).  Each weight of 1 or more shrinks the
+		 * product by 1% at least, so this bounds the work (and the size of the
+		 * numerics) at a few hundred weights however long the array.
+		 */
+		if (DatumGetBool(DirectFunctionCall2(numeric_lt,
+											 DirectFunctionCall2(numeric_mul, prod,
+																 NumericGetDatum(int64_to_numeric(200))),
+											 scale)))
+			PG_RETURN_INT16(100);
 	}
 	if (m == 0)
 		PG_RETURN_INT16(0);
