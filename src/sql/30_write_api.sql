@@ -572,9 +572,9 @@ BEGIN
 		WHERE seen.hit IS NULL
 		ORDER BY i.source, i.key, i.ts, i.o
 	), ins AS (
-		INSERT INTO correlate.event AS e (ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
+		INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, domain, severity_id, actor,
 			target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-		SELECT f.ts, f.key, f.source, f.c, f.a, COALESCE(f.dom, correlate.ocsf_domain(f.c)), f.sev, f.actor,
+		SELECT t, f.ts, f.key, f.source, f.c, f.a, COALESCE(f.dom, correlate.ocsf_domain(f.c)), f.sev, f.actor,
 			   f.target, f.sip, f.dip, f.dport, f.proc, f.cmd, f.act, f.outc, f.rule, f.raw
 		FROM fresh f
 		RETURNING e.id, e.source, e.uid, e.ts

@@ -216,43 +216,47 @@ BEGIN
 	DELETE FROM correlate.iam_policy p WHERE p.tenant = t;
 
 	-- Documents.
-	INSERT INTO correlate.iam_policy (holder, kind, name, document)
-	SELECT r.id, 'managed', r.uid, r.props->'document'
-	FROM correlate.resource r
-	WHERE r.tenant = t AND r.kind = 'aws:iam:policy' AND jsonb_typeof(r.props->'document') = 'object'
-	UNION ALL
-	SELECT r.id, 'inline', ip->>'name', ip->'document'
-	FROM correlate.resource r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'inline_policies') = 'array'
-														 THEN r.props->'inline_policies' ELSE '[]' END) ip
-	WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role')
-	  AND jsonb_typeof(ip->'name') = 'string' AND jsonb_typeof(ip->'document') = 'object'
-	UNION ALL
-	SELECT r.id, 'trust', 'trust_policy', r.props->'trust_policy'
-	FROM correlate.resource r
-	WHERE r.tenant = t AND r.kind = 'aws:iam:role' AND jsonb_typeof(r.props->'trust_policy') = 'object'
-	UNION ALL
-	SELECT r.id, 'resource', k.key, correlate._iam_document(r.props->k.key)
-	FROM correlate.resource r, unnest(ARRAY['policy', 'bucket_policy', 'key_policy', 'resource_policy']) k(key)
-	WHERE r.tenant = t AND r.kind NOT IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role', 'aws:iam:policy')
-	  AND r.props ? k.key AND correlate._iam_document(r.props->k.key) IS NOT NULL;
+	INSERT INTO correlate.iam_policy (tenant, holder, kind, name, document)
+	SELECT t, d.* FROM (
+		SELECT r.id, 'managed', r.uid, r.props->'document'
+		FROM correlate.resource r
+		WHERE r.tenant = t AND r.kind = 'aws:iam:policy' AND jsonb_typeof(r.props->'document') = 'object'
+		UNION ALL
+		SELECT r.id, 'inline', ip->>'name', ip->'document'
+		FROM correlate.resource r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'inline_policies') = 'array'
+															 THEN r.props->'inline_policies' ELSE '[]' END) ip
+		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role')
+		  AND jsonb_typeof(ip->'name') = 'string' AND jsonb_typeof(ip->'document') = 'object'
+		UNION ALL
+		SELECT r.id, 'trust', 'trust_policy', r.props->'trust_policy'
+		FROM correlate.resource r
+		WHERE r.tenant = t AND r.kind = 'aws:iam:role' AND jsonb_typeof(r.props->'trust_policy') = 'object'
+		UNION ALL
+		SELECT r.id, 'resource', k.key, correlate._iam_document(r.props->k.key)
+		FROM correlate.resource r, unnest(ARRAY['policy', 'bucket_policy', 'key_policy', 'resource_policy']) k(key)
+		WHERE r.tenant = t AND r.kind NOT IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role', 'aws:iam:policy')
+		  AND r.props ? k.key AND correlate._iam_document(r.props->k.key) IS NOT NULL
+	) d;
 
 	-- Documents that are present but unusable.
-	INSERT INTO correlate.iam_policy_problem (holder, policy, reason)
-	SELECT r.id, COALESCE(ip->>'name', '(unnamed)'), 'inline policy has no name or its document is not a JSON object'
-	FROM correlate.resource r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'inline_policies') = 'array'
-														 THEN r.props->'inline_policies' ELSE '[]' END) ip
-	WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role')
-	  AND (jsonb_typeof(ip->'name') IS DISTINCT FROM 'string' OR jsonb_typeof(ip->'document') IS DISTINCT FROM 'object')
-	UNION ALL
-	SELECT r.id, k.key, 'the resource-based policy is not a JSON object or JSON text of one'
-	FROM correlate.resource r, unnest(ARRAY['policy', 'bucket_policy', 'key_policy', 'resource_policy']) k(key)
-	WHERE r.tenant = t AND r.kind NOT IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role', 'aws:iam:policy')
-	  AND r.props ? k.key AND correlate._iam_document(r.props->k.key) IS NULL
-	UNION ALL
-	SELECT p.holder, p.name, 'the document has no Statement (a statement object or a non-empty array of them)'
-	FROM correlate.iam_policy p
-	WHERE p.tenant = t AND jsonb_typeof(p.document->'Statement') IS DISTINCT FROM 'object'
-	  AND NOT (jsonb_typeof(p.document->'Statement') = 'array' AND jsonb_array_length(p.document->'Statement') > 0);
+	INSERT INTO correlate.iam_policy_problem (tenant, holder, policy, reason)
+	SELECT t, d.* FROM (
+		SELECT r.id, COALESCE(ip->>'name', '(unnamed)'), 'inline policy has no name or its document is not a JSON object'
+		FROM correlate.resource r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'inline_policies') = 'array'
+															 THEN r.props->'inline_policies' ELSE '[]' END) ip
+		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role')
+		  AND (jsonb_typeof(ip->'name') IS DISTINCT FROM 'string' OR jsonb_typeof(ip->'document') IS DISTINCT FROM 'object')
+		UNION ALL
+		SELECT r.id, k.key, 'the resource-based policy is not a JSON object or JSON text of one'
+		FROM correlate.resource r, unnest(ARRAY['policy', 'bucket_policy', 'key_policy', 'resource_policy']) k(key)
+		WHERE r.tenant = t AND r.kind NOT IN ('aws:iam:user', 'aws:iam:group', 'aws:iam:role', 'aws:iam:policy')
+		  AND r.props ? k.key AND correlate._iam_document(r.props->k.key) IS NULL
+		UNION ALL
+		SELECT p.holder, p.name, 'the document has no Statement (a statement object or a non-empty array of them)'
+		FROM correlate.iam_policy p
+		WHERE p.tenant = t AND jsonb_typeof(p.document->'Statement') IS DISTINCT FROM 'object'
+		  AND NOT (jsonb_typeof(p.document->'Statement') = 'array' AND jsonb_array_length(p.document->'Statement') > 0)
+	) d;
 
 	-- Statements, and the ones that cannot be used (one statement, so the problem check runs once).
 	WITH x AS MATERIALIZED (
@@ -265,12 +269,12 @@ BEGIN
 											  ELSE '[]' END) WITH ORDINALITY s(st, pos)
 		WHERE p.tenant = t
 	), bad AS (
-		INSERT INTO correlate.iam_policy_problem (holder, policy, position, reason)
-		SELECT x.holder, x.name, x.pos, x.problem FROM x WHERE x.problem IS NOT NULL
+		INSERT INTO correlate.iam_policy_problem (tenant, holder, policy, position, reason)
+		SELECT t, x.holder, x.name, x.pos, x.problem FROM x WHERE x.problem IS NOT NULL
 	)
-	INSERT INTO correlate.iam_statement (policy, holder, source, position, sid, effect, actions, not_actions,
+	INSERT INTO correlate.iam_statement (tenant, policy, holder, source, position, sid, effect, actions, not_actions,
 										 resources, not_resources, principals, not_principals, conditions, conditional)
-	SELECT x.policy, x.holder,
+	SELECT t, x.policy, x.holder,
 		   CASE x.kind WHEN 'trust' THEN 'trust' WHEN 'resource' THEN 'resource' ELSE 'identity' END,
 		   x.pos, x.st->>'Sid', x.st->>'Effect',
 		   correlate._iam_patterns(x.st->'Action'), correlate._iam_patterns(x.st->'NotAction'),
@@ -288,43 +292,45 @@ BEGIN
 
 	-- Attachments: a principal's own inline policies, its managed policies and boundary,
 	-- and those of the groups it is a member of.
-	INSERT INTO correlate.iam_attachment (principal, policy, via, how)
-	SELECT p.holder, p.id, NULL::bigint, 'inline'
-	FROM correlate.iam_policy p JOIN correlate.resource r ON r.tenant = t AND r.id = p.holder
-	WHERE p.tenant = t AND p.kind = 'inline' AND r.kind IN ('aws:iam:user', 'aws:iam:role')
-	UNION
-	SELECT r.id, p.id, NULL, 'managed'
-	FROM correlate.resource r
-	CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'managed_policies') = 'array'
-													  THEN r.props->'managed_policies' ELSE '[]' END) m(arn)
-	JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = m.arn
-	JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
-	WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
-	UNION
-	SELECT r.id, p.id, NULL, 'boundary'
-	FROM correlate.resource r
-	JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = r.props->>'permissions_boundary'
-	JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
-	WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
-	UNION
-	SELECT m.src, p.id, g.id, 'group_inline'
-	FROM correlate.relationship m
-	JOIN correlate.resource g ON g.tenant = t AND g.id = m.dst AND g.kind = 'aws:iam:group'
-	JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = g.id AND p.kind = 'inline'
-	WHERE m.tenant = t AND m.kind = 'member_of'
-	UNION
-	SELECT m.src, p.id, g.id, 'group_managed'
-	FROM correlate.relationship m
-	JOIN correlate.resource g ON g.tenant = t AND g.id = m.dst AND g.kind = 'aws:iam:group'
-	CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(g.props->'managed_policies') = 'array'
-													  THEN g.props->'managed_policies' ELSE '[]' END) mp(arn)
-	JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = mp.arn
-	JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
-	WHERE m.tenant = t AND m.kind = 'member_of';
+	INSERT INTO correlate.iam_attachment (tenant, principal, policy, via, how)
+	SELECT t, d.* FROM (
+		SELECT p.holder, p.id, NULL::bigint, 'inline'
+		FROM correlate.iam_policy p JOIN correlate.resource r ON r.tenant = t AND r.id = p.holder
+		WHERE p.tenant = t AND p.kind = 'inline' AND r.kind IN ('aws:iam:user', 'aws:iam:role')
+		UNION
+		SELECT r.id, p.id, NULL, 'managed'
+		FROM correlate.resource r
+		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'managed_policies') = 'array'
+														  THEN r.props->'managed_policies' ELSE '[]' END) m(arn)
+		JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = m.arn
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
+		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
+		UNION
+		SELECT r.id, p.id, NULL, 'boundary'
+		FROM correlate.resource r
+		JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = r.props->>'permissions_boundary'
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
+		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
+		UNION
+		SELECT m.src, p.id, g.id, 'group_inline'
+		FROM correlate.relationship m
+		JOIN correlate.resource g ON g.tenant = t AND g.id = m.dst AND g.kind = 'aws:iam:group'
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = g.id AND p.kind = 'inline'
+		WHERE m.tenant = t AND m.kind = 'member_of'
+		UNION
+		SELECT m.src, p.id, g.id, 'group_managed'
+		FROM correlate.relationship m
+		JOIN correlate.resource g ON g.tenant = t AND g.id = m.dst AND g.kind = 'aws:iam:group'
+		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(g.props->'managed_policies') = 'array'
+														  THEN g.props->'managed_policies' ELSE '[]' END) mp(arn)
+		JOIN correlate.resource pr ON pr.tenant = t AND pr.uid = mp.arn
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.holder = pr.id AND p.kind = 'managed'
+		WHERE m.tenant = t AND m.kind = 'member_of'
+	) d;
 
 	-- Attached managed policies whose document is not known: the answers miss their grants.
-	INSERT INTO correlate.iam_policy_problem (holder, policy, reason)
-	SELECT DISTINCT r.id, m.arn, 'the attached managed policy''s document is not in the data (its permissions are not counted)'
+	INSERT INTO correlate.iam_policy_problem (tenant, holder, policy, reason)
+	SELECT DISTINCT t, r.id, m.arn, 'the attached managed policy''s document is not in the data (its permissions are not counted)'
 	FROM correlate.resource r
 	CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'managed_policies') = 'array'
 													  THEN r.props->'managed_policies' ELSE '[]' END
