@@ -66,3 +66,14 @@ SELECT * FROM correlate.ingest('vpc_flow', '2 111122223333 eni-1 10.0.0.1 10.0.0
 2 111122223333 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 soon 1795089660 ACCEPT OK
 a,b,c', 'skip');
 SELECT recno, reason FROM correlate.ingest_reject ORDER BY recno;
+
+-- 5. Many distinct addresses in one call (more than the writer's memo of canonical
+-- uids holds, so it is emptied and refilled on the way): every address gets its
+-- resource and its edge, and loading the same lines again changes nothing.
+CREATE TEMP TABLE many AS
+SELECT string_agg(format('2 111122223333 eni-1 10.%s.%s.%s 10.0.1.57 4%s 8080 6 1 60 1795154400 1795154460 ACCEPT OK',
+						 i / 65536, (i / 256) % 256, i % 256, i % 1000), E'\n' ORDER BY i) AS lines
+FROM generate_series(1, 20000) i;
+SELECT events, resources, relationships, rejected FROM correlate.ingest('vpc_flow', (SELECT lines FROM many));
+SELECT count(*) AS ip_resources FROM correlate.resource WHERE uid LIKE 'ip://10.0.%' OR uid ~ '^ip://10\.[1-9]';
+SELECT events, resources, relationships, rejected FROM correlate.ingest('vpc_flow', (SELECT lines FROM many));

@@ -242,8 +242,24 @@ struct IngestCtx
 	SPIPlanPtr	plan_widen_res;
 	SPIPlanPtr	plan_widen_link;
 
+	/*
+	 * uid as reported -> canonical uid, for this call: records repeat the same
+	 * few containers, pods and roles, and canonicalising parses each one.
+	 * Emptied (with its context) when it reaches INGEST_CANON_MAX entries.
+	 */
+	MemoryContext canoncxt;
+	HTAB	   *canon;
+
 	IngestCounts counts;
 };
+
+#define INGEST_CANON_MAX 16384
+
+typedef struct CanonEnt
+{
+	const char *key;			/* must be first */
+	const char *canonical;
+} CanonEnt;
 
 /* ---- string-keyed hash tables ---------------------------------------------- */
 
@@ -384,6 +400,8 @@ ingest_begin(const char *format, bool skip_errors)
 										  ALLOCSET_DEFAULT_SIZES);
 	ctx->res_cache = cache_table("correlate ingest resource cache", ctx->cachecxt);
 	ctx->link_cache = cache_table("correlate ingest edge cache", ctx->cachecxt);
+	ctx->canoncxt = AllocSetContextCreate(callcxt, "correlate ingest canonical uids",
+										  ALLOCSET_DEFAULT_SIZES);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -599,12 +617,17 @@ bdup(IngestCtx *ctx, const char *s)
 	return s ? MemoryContextStrdup(ctx->batchcxt, s) : NULL;
 }
 
-/* Canonical uid in the batch context, or NULL after rejecting the record. */
+/*
+ * Canonical uid in the batch context, or NULL after rejecting the record.
+ * Valid uids are remembered for the call (ctx->canon), invalid ones are not.
+ */
 static char *
 canon_uid(IngestCtx *ctx, const char *uid, const char *what)
 {
 	const char *why = NULL;
 	char	   *c;
+	CanonEnt   *e;
+	bool		found;
 	MemoryContext old;
 
 	if (uid == NULL)
@@ -612,11 +635,29 @@ canon_uid(IngestCtx *ctx, const char *uid, const char *what)
 		writer_reject(ctx, psprintf("the %s has no uid", what));
 		return NULL;
 	}
+	if (ctx->canon && (e = (CanonEnt *) hash_search(ctx->canon, &uid, HASH_FIND, NULL)) != NULL)
+		return bdup(ctx, e->canonical);
+
 	old = MemoryContextSwitchTo(ctx->batchcxt);
 	c = uid_canonical_try(uid, &why);
 	MemoryContextSwitchTo(old);
 	if (c == NULL)
+	{
 		writer_reject(ctx, psprintf("the %s uid \"%.200s\" is invalid: %s", what, uid, why));
+		return NULL;
+	}
+
+	if (ctx->canon == NULL || hash_get_num_entries(ctx->canon) >= INGEST_CANON_MAX)
+	{
+		MemoryContextReset(ctx->canoncxt);
+		ctx->canon = string_keyed_table("correlate ingest canonical uids", 1024, sizeof(CanonEnt), ctx->canoncxt);
+	}
+	old = MemoryContextSwitchTo(ctx->canoncxt);
+	uid = pstrdup(uid);
+	e = (CanonEnt *) hash_search(ctx->canon, &uid, HASH_ENTER, &found);
+	if (!found)
+		e->canonical = pstrdup(c);
+	MemoryContextSwitchTo(old);
 	return c;
 }
 
@@ -1046,7 +1087,7 @@ prepare_plans(IngestCtx *ctx)
 								"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14) "
 								"AS u(r, k, c, sev, title, pkg, cvss, epss, ke, iv, fv, p, s)",
 								14, finding_types);
-	ctx->plan_event = prepare("SELECT e.events, e.relationships FROM correlate._ingest_events($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	ctx->plan_event = prepare("SELECT e.events, e.relationships, e.resources FROM correlate._ingest_events($1, $2, $3, $4, $5, $6, $7, $8, $9, "
 							  "$10::inet[], $11::inet[], $12, $13, $14, $15, $16, $17, $18, "
 							  "$19, $20, $21, $22, $23) AS e", 23, event_types);
 	ctx->plan_widen_res = prepare("UPDATE correlate.resource AS r SET first_seen = LEAST(r.first_seen, u.f), "
@@ -1962,6 +2003,9 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 			if (!isnull)
 				ctx->counts.relationships += DatumGetInt64(d);
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+			if (!isnull)
+				ctx->counts.resources += DatumGetInt64(d);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}

