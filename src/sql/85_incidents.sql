@@ -327,9 +327,32 @@ BEGIN
 	LOOP
 		CONTINUE WHEN r.first_step IS NULL;
 
+		-- Anchors in time order, leaving out in the same statement those for which
+		-- some later step has no matching event at all within the window (the loop
+		-- below checks the steps in order and in full): an anchor that cannot
+		-- complete takes no events, so leaving it out changes nothing for the
+		-- anchors after it, and most candidate anchors of a busy tenant are such.
 		FOR a IN
 			SELECT c.id, c.ts, c.actor, c.target FROM correlate_cand c
 			WHERE c.rule = r.name AND c.step = r.first_step AND (until IS NULL OR c.ts < until)
+			  AND NOT EXISTS (
+				  SELECT 1 FROM correlate.correlation_step cs
+				  WHERE cs.rule = r.name AND cs.step > r.first_step
+					AND NOT CASE WHEN cs.link = 'same_resource' THEN
+						EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.actor = c.actor
+								AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
+						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.target = c.actor
+								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
+						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.actor = c.target
+								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
+						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.target = c.target
+								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
+					ELSE EXISTS (
+						SELECT 1 FROM correlate_ent ax
+						JOIN correlate_ent x ON x.rule = r.name AND x.step = cs.step AND x.entity = ax.entity
+							 AND x.ts >= c.ts AND x.ts <= c.ts + r.time_window AND x.id <> c.id
+						WHERE ax.rule = r.name AND ax.step = r.first_step AND ax.id = c.id)
+					END)
 			ORDER BY c.ts, c.id
 		LOOP
 			-- An event already inside an incident of this rule anchors no other one.
