@@ -87,6 +87,7 @@ SELECT rule, created, events FROM correlate.correlate() ORDER BY rule;
 -- all history and sets the tenant's watermark; with nothing new it does nothing; an
 -- event arriving later, whose chain began before the watermark, joins its incident.
 DELETE FROM correlate.incident;
+SELECT count(*) AS arrivals_before FROM correlate.event_arrival;
 SELECT rule, created, events FROM correlate.correlate_new_events() ORDER BY rule;
 SELECT tenant, last_event_id = (SELECT max(id) FROM correlate.event) AS at_newest, last_event_ts
 FROM correlate.correlation_watermark;
@@ -94,8 +95,17 @@ SELECT * FROM correlate.correlate_new_events();
 SELECT correlate.record_event('2026-11-20 10:40+00', 6003, 'cloudtrail', uid => 'late-3', domain => 'data',
 	actor => correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
 	action => 's3:GetObject', outcome => 'success') > 0 AS recorded;
+SELECT count(*) AS arrivals_of_the_late_event FROM correlate.event_arrival;
 SELECT rule, created, events FROM correlate.correlate_new_events() ORDER BY rule;
 SELECT last_event_id = (SELECT max(id) FROM correlate.event) AS at_newest FROM correlate.correlation_watermark;
+SELECT count(*) AS arrivals_after FROM correlate.event_arrival;
+-- A full correlate() consumes arrivals too.
+SELECT correlate.record_event('2026-11-20 10:41+00', 6003, 'cloudtrail', uid => 'late-4', domain => 'data',
+	actor => correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'),
+	action => 's3:GetObject', outcome => 'success') > 0 AS recorded;
+SELECT count(*) AS arrivals FROM correlate.event_arrival;
+SELECT count(*) > 0 AS correlated FROM correlate.correlate();
+SELECT count(*) AS arrivals_after_full_run FROM correlate.event_arrival;
 
 -- Ceiling: one step adds at most 1000 events to one incident per run (the earliest).
 BEGIN;

@@ -236,6 +236,13 @@ BEGIN
 	-- One correlation run of a tenant at a time, so two runs never create the same incident.
 	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
 
+	-- A run over all history covers every arrival its snapshot sees (arrivals that
+	-- commit later stay for correlate_new_events()); this also keeps the table
+	-- small for tenants that only ever run full correlations.
+	IF since IS NULL AND until IS NULL THEN
+		DELETE FROM correlate.event_arrival ea WHERE ea.tenant = t;
+	END IF;
+
 	SELECT max(cr.time_window) INTO max_window FROM correlate.correlation_rule cr WHERE cr.enabled;
 	IF max_window IS NULL THEN
 		RETURN;
