@@ -22,6 +22,11 @@ SELECT r.kind, r.name, s.score, jsonb_array_length(s.reasons) AS reasons
 FROM correlate.risk_score s JOIN correlate.resource r ON r.id = s.resource_id
 ORDER BY s.score DESC, r.kind, r.uid;
 
+-- Rescoring again with nothing changed rewrites no score row (same row versions).
+CREATE TEMP TABLE versions AS SELECT resource_id, xmin::text AS x FROM correlate.risk_score;
+SELECT * FROM correlate.rescore(as_of => '2026-11-21');
+SELECT count(*) AS rewritten FROM correlate.risk_score s JOIN versions v USING (resource_id) WHERE s.xmin::text <> v.x;
+
 -- Every reason has the four fields, a weight in (0,50] and evidence ids that exist.
 SELECT count(*) AS reasons,
 	   bool_and(x ?& ARRAY['factor', 'weight', 'detail', 'evidence']) AS complete,

@@ -111,7 +111,7 @@ COMMENT ON COLUMN correlate.risk_score.tenant IS 'Owning tenant.';
 COMMENT ON COLUMN correlate.risk_score.resource_id IS 'The scored resource.';
 COMMENT ON COLUMN correlate.risk_score.score IS 'Risk in [0,100]: 100 * (1 - product of (1 - weight/100)) over the reasons.';
 COMMENT ON COLUMN correlate.risk_score.reasons IS 'Array of {factor, weight, detail, evidence}, heaviest first; evidence holds ids of findings, events, relationships, resources and statements.';
-COMMENT ON COLUMN correlate.risk_score.scored_at IS 'When the score was computed.';
+COMMENT ON COLUMN correlate.risk_score.scored_at IS 'When the score or its reasons last changed (a rescore that finds both the same leaves the row as it was).';
 
 CREATE TABLE correlate.toxic_combination (
 	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
@@ -524,6 +524,9 @@ BEGIN
 		SELECT t, x.resource_id, x.score, x.reasons, now() FROM score x
 		ON CONFLICT (tenant, resource_id) DO UPDATE SET
 			score = EXCLUDED.score, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
+		-- a score that stays as it was is not rewritten: a scheduled rescore of a
+		-- quiet estate then writes (and leaves for vacuum) almost nothing
+		WHERE s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons
 		RETURNING 1
 	), del_toxic AS (
 		DELETE FROM correlate.toxic_combination c
@@ -537,7 +540,7 @@ BEGIN
 			last_seen = EXCLUDED.last_seen
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM up_score), (SELECT count(*) FROM up_toxic) INTO n_res, n_toxic;
+	SELECT (SELECT count(*) FROM score), (SELECT count(*) FROM up_toxic) INTO n_res, n_toxic;
 
 	RETURN QUERY SELECT n_res, n_toxic;
 END
