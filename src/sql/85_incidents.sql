@@ -316,8 +316,12 @@ BEGIN
 		) n
 		WHERE c.depth < 4
 	)
-	SELECT DISTINCT c.rule, c.step, ch.id AS entity, c.ts, c.id
-	FROM start s JOIN chain ch ON ch.root = s.rid JOIN correlate_cand c ON c.id = s.eid;
+	-- each event's distinct entities first, then its (rule, step) rows, which are
+	-- unique per event already: the distinct runs over events x entities, not over
+	-- events x entities x steps
+	SELECT c.rule, c.step, ee.entity, c.ts, c.id
+	FROM (SELECT DISTINCT s.eid, ch.id AS entity FROM start s JOIN chain ch ON ch.root = s.rid) ee
+	JOIN correlate_cand c ON c.id = ee.eid;
 	CREATE INDEX ON correlate_ent (rule, step, entity, ts);
 	CREATE INDEX ON correlate_ent (id);
 	ANALYZE correlate_cand;
