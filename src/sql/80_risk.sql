@@ -149,16 +149,6 @@ AS 'MODULE_PATHNAME', 'correlate_evidence'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]) IS 'Internal: an evidence object from id lists (sorted, deduplicated, empty lists omitted).';
 
--- The ids of one kind in a set of evidence objects.
-CREATE FUNCTION correlate._evidence_ids(evidence jsonb, what text) RETURNS bigint[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(
-		CASE WHEN jsonb_typeof(evidence->what) = 'array' THEN evidence->what ELSE '[]' END) x);
-$$;
-COMMENT ON FUNCTION correlate._evidence_ids(jsonb, text) IS 'Internal: the ids listed under one key of an evidence object.';
-
 -- The union of a JSON array of evidence objects.
 CREATE FUNCTION correlate._evidence_union(evidences jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -686,7 +676,7 @@ GRANT SELECT ON correlate.toxic_rule, correlate.risk_score, correlate.toxic_comb
 GRANT INSERT, UPDATE, DELETE ON correlate.risk_score, correlate.toxic_combination TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
-	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]), correlate._evidence_ids(jsonb, text),
+	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]),
 	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
 	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval),
 	correlate._require_resource(bigint, text)

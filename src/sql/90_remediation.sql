@@ -471,23 +471,48 @@ BEGIN
 		FROM priv p JOIN correlate.resource r ON r.tenant = t AND r.id = p.rid
 		GROUP BY r.id, r.name
 	),
-	cand AS (
-		SELECT * FROM cand_rel UNION ALL SELECT * FROM cand_node UNION ALL SELECT * FROM cand_cut
-		UNION ALL SELECT * FROM cand_np UNION ALL SELECT * FROM cand_iam UNION ALL SELECT * FROM cand_patch
-		UNION ALL SELECT * FROM cand_priv
+	cand AS MATERIALIZED (
+		SELECT row_number() OVER () AS ck, u.* FROM (
+			SELECT * FROM cand_rel UNION ALL SELECT * FROM cand_node UNION ALL SELECT * FROM cand_cut
+			UNION ALL SELECT * FROM cand_np UNION ALL SELECT * FROM cand_iam UNION ALL SELECT * FROM cand_patch
+			UNION ALL SELECT * FROM cand_priv) u
 	),
 	-- What each candidate removes: paths through what it cuts, and risk reasons whose
-	-- evidence it makes obsolete (scores recombined without them).
+	-- evidence it makes obsolete (scores recombined without them).  The reasons are
+	-- found through their evidence ids, joined once against every candidate's ids,
+	-- so the work follows the reasons a candidate touches, not candidates times
+	-- every score of the tenant.
+	ev AS MATERIALIZED (
+		SELECT rs.resource_id, x.ord, k.kind, e.id::bigint AS id
+		FROM correlate.risk_score rs
+		CROSS JOIN LATERAL jsonb_array_elements(rs.reasons) WITH ORDINALITY x(r, ord)
+		CROSS JOIN LATERAL (VALUES ('relationships'), ('resources'), ('findings'), ('statements')) k(kind)
+		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(x.r #> ARRAY['evidence', k.kind]) = 'array'
+														  THEN x.r #> ARRAY['evidence', k.kind] ELSE '[]' END) e(id)
+		WHERE rs.tenant = t
+	),
+	cand_ids AS (
+		SELECT c.ck, 'relationships'::text AS kind, i.id FROM cand c, unnest(c.rm_rels) i(id)
+		UNION ALL SELECT c.ck, 'resources', i.id FROM cand c, unnest(c.rm_nodes) i(id)
+		UNION ALL SELECT c.ck, 'findings', i.id FROM cand c, unnest(c.fnd) i(id)
+		UNION ALL SELECT c.ck, 'statements', i.id FROM cand c, unnest(c.stm) i(id)
+	),
+	gone AS (
+		SELECT ci.ck, ev.resource_id, array_agg(DISTINCT ev.ord) AS ords
+		FROM cand_ids ci JOIN ev ON ev.kind = ci.kind AND ev.id = ci.id
+		GROUP BY ci.ck, ev.resource_id
+	),
+	cut AS (
+		SELECT g.ck, sum(rs.score - correlate._combine_weights(ARRAY(
+				   SELECT (x.r->>'weight')::integer FROM jsonb_array_elements(rs.reasons) WITH ORDINALITY x(r, ord)
+				   WHERE NOT x.ord = ANY (g.ords)))) AS risk_cut
+		FROM gone g JOIN correlate.risk_score rs ON rs.tenant = t AND rs.resource_id = g.resource_id
+		GROUP BY g.ck
+	),
 	effect AS (
-		SELECT c.*, pc.n_removed, pc.lk_removed,
-			   (SELECT COALESCE(sum(rs.score - correlate._combine_weights(ARRAY(
-						SELECT (x->>'weight')::integer FROM jsonb_array_elements(rs.reasons) x
-						WHERE NOT (correlate._evidence_ids(x->'evidence', 'relationships') && c.rm_rels
-								   OR correlate._evidence_ids(x->'evidence', 'resources') && c.rm_nodes
-								   OR correlate._evidence_ids(x->'evidence', 'findings') && c.fnd
-								   OR correlate._evidence_ids(x->'evidence', 'statements') && c.stm)))), 0)
-				FROM correlate.risk_score rs WHERE rs.tenant = t)::integer AS risk_cut
+		SELECT c.*, pc.n_removed, pc.lk_removed, COALESCE(cu.risk_cut, 0)::integer AS risk_cut
 		FROM cand c
+		LEFT JOIN cut cu ON cu.ck = c.ck
 		-- The paths it cuts, counted and weighed in one pass.
 		CROSS JOIN LATERAL (
 			SELECT count(*)::integer AS n_removed, COALESCE(sum(p.lk), 0) AS lk_removed FROM paths p
