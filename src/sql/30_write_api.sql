@@ -654,17 +654,17 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+	t text := (SELECT correlate.current_tenant());
 	fid bigint;
 BEGIN
 	IF resource IS NULL OR kind IS NULL OR check_id IS NULL THEN
 		RAISE EXCEPTION 'a finding needs a resource, a kind and a check_id'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM correlate.resource r
-				   WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = record_finding.resource) THEN
+	IF NOT EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.id = record_finding.resource) THEN
 		RAISE EXCEPTION 'finding % refers to a resource that does not exist', check_id
 			USING ERRCODE = 'foreign_key_violation',
-				  DETAIL = format('No resource with id %s in tenant "%s".', resource, correlate.current_tenant());
+				  DETAIL = format('No resource with id %s in tenant "%s".', resource, t);
 	END IF;
 	IF kind NOT IN ('vulnerability', 'misconfiguration', 'secret', 'exposure', 'detection') THEN
 		RAISE EXCEPTION 'unknown finding kind "%"', kind
@@ -698,9 +698,9 @@ BEGIN
 		PERFORM correlate._check_time('finding', 1, seen_at);
 	END IF;
 
-	INSERT INTO correlate.finding AS f (resource, kind, check_id, package, title, severity, cvss, epss,
+	INSERT INTO correlate.finding AS f (tenant, resource, kind, check_id, package, title, severity, cvss, epss,
 		known_exploited, installed_version, fixed_version, status, props, source, first_seen, last_seen)
-	VALUES (resource, kind, check_id, COALESCE(package, ''), title, lower(COALESCE(severity, 'unknown')), cvss, epss,
+	VALUES (t, resource, kind, check_id, COALESCE(package, ''), title, lower(COALESCE(severity, 'unknown')), cvss, epss,
 		COALESCE(known_exploited, false), installed_version, fixed_version, COALESCE(status, 'open'),
 		COALESCE(props, '{}'), source, COALESCE(seen_at, now()), COALESCE(seen_at, now()))
 	ON CONFLICT (tenant, resource, kind, check_id, package) DO UPDATE SET
@@ -793,8 +793,8 @@ BEGIN
 	WHERE l.tenant = t AND l.ip = record_ip_lease.ip AND l.resource = record_ip_lease.resource
 	  AND (l.valid && r OR l.valid -|- r);
 
-	INSERT INTO correlate.ip_lease (ip, resource, valid, source)
-	VALUES (ip, resource, r, source)
+	INSERT INTO correlate.ip_lease (tenant, ip, resource, valid, source)
+	VALUES (t, ip, resource, r, source)
 	RETURNING id INTO lid;
 	RETURN lid;
 END
