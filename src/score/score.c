@@ -15,6 +15,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -55,6 +56,7 @@ correlate_evidence(PG_FUNCTION_ARGS)
 		int64	   *ids;
 		JsonbValue	v;
 
+		CHECK_FOR_INTERRUPTS();
 		if (k >= PG_NARGS() || PG_ARGISNULL(k))
 			continue;
 		arr = PG_GETARG_ARRAYTYPE_P(k);
@@ -116,6 +118,7 @@ correlate_combine_weights(PG_FUNCTION_ARGS)
 	{
 		int32		w;
 
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			continue;
 		w = Min(Max(DatumGetInt32(elems[i]), 0), 99);

@@ -235,24 +235,22 @@ BEGIN
 		UNION SELECT l.src, l.dst FROM rel l WHERE l.kind = 'uses_image'
 		UNION SELECT p.rid, l.dst FROM parts p JOIN rel l ON l.src = p.mid AND l.kind = 'uses_image'
 	),
-	-- Internet exposure: the most likely path from the internet, walked back through via.
+	-- Internet exposure: the most likely path from the internet.  Each node's name and
+	-- the edge from its via, looked up once per node.
 	from_inet AS MATERIALIZED (
-		SELECT b.resource_id, b.hops, b.likelihood, b.via FROM correlate.blast_radius(ARRAY[inet_id]) b
+		SELECT b.resource_id, b.hops, b.likelihood, b.via, r.name,
+			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = b.via AND l.dst = b.resource_id
+				ORDER BY l.likelihood DESC, l.id LIMIT 1) AS rel
+		FROM correlate.blast_radius(ARRAY[inet_id]) b
+		LEFT JOIN correlate.resource r ON r.tenant = t AND r.id = b.resource_id
 		WHERE inet_id IS NOT NULL
 	),
 	-- Each node's path is its via's path and one more hop: every node is visited once.
 	inet_walk (rid, names, rels) AS (
-		SELECT f.resource_id, ARRAY[r.name],
-			   ARRAY[(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = f.resource_id
-					  ORDER BY l.likelihood DESC, l.id LIMIT 1)]
-		FROM from_inet f JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource_id
-		WHERE f.hops > 0 AND f.via = inet_id
+		SELECT f.resource_id, ARRAY[f.name], ARRAY[f.rel] FROM from_inet f WHERE f.hops > 0 AND f.via = inet_id
 		UNION ALL
-		SELECT f.resource_id, w.names || r.name,
-			   w.rels || (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.via AND l.dst = f.resource_id
-						  ORDER BY l.likelihood DESC, l.id LIMIT 1)
+		SELECT f.resource_id, w.names || f.name, w.rels || f.rel
 		FROM inet_walk w JOIN from_inet f ON f.via = w.rid
-		JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource_id
 	),
 	inet_reason AS (
 		SELECT f.resource_id AS rid, 'internet_exposure'::text AS factor,
@@ -265,25 +263,23 @@ BEGIN
 		JOIN res r ON r.id = f.resource_id
 		WHERE f.hops > 0
 	),
-	-- Crown jewel access: the most likely path to a crown jewel, walked forward through via.
+	-- Crown jewel access: the most likely path to a crown jewel.  Each node's next hop
+	-- (its via), that hop's name and the edge to it, looked up once per node.
 	to_jewel AS MATERIALIZED (
-		SELECT x.resource_id, x.hops, x.likelihood, x.via FROM correlate.exposure(jewels) x
+		SELECT x.resource_id, x.hops, x.likelihood, x.via, v.name AS via_name,
+			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
+				ORDER BY l.likelihood DESC, l.id LIMIT 1) AS rel
+		FROM correlate.exposure(jewels) x
+		LEFT JOIN correlate.resource v ON v.tenant = t AND v.id = x.via
 		WHERE cardinality(jewels) > 0
 	),
 	-- A node's way to its jewel is one hop to its via, then the via's way: built from
 	-- the jewels outwards, every node visited once.
 	jewel_walk (rid, jewel, names, rels) AS (
-		SELECT x.resource_id, x.via, ARRAY[r.name],
-			   ARRAY[(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
-					  ORDER BY l.likelihood DESC, l.id LIMIT 1)]
-		FROM to_jewel x JOIN correlate.resource r ON r.tenant = t AND r.id = x.via
-		WHERE x.hops = 1
+		SELECT x.resource_id, x.via, ARRAY[x.via_name], ARRAY[x.rel] FROM to_jewel x WHERE x.hops = 1
 		UNION ALL
-		SELECT x.resource_id, w.jewel, r.name || w.names,
-			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
-				ORDER BY l.likelihood DESC, l.id LIMIT 1) || w.rels
+		SELECT x.resource_id, w.jewel, x.via_name || w.names, x.rel || w.rels
 		FROM jewel_walk w JOIN to_jewel x ON x.via = w.rid
-		JOIN correlate.resource r ON r.tenant = t AND r.id = x.via
 		WHERE x.hops > 1
 	),
 	jewel_reason AS (

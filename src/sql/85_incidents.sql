@@ -350,13 +350,11 @@ BEGIN
 				  SELECT 1 FROM correlate.correlation_step cs
 				  WHERE cs.rule = r.name AND cs.step > r.first_step
 					AND NOT CASE WHEN cs.link = 'same_resource' THEN
-						EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.actor = c.actor
+						EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step
+								AND y.actor IN (c.actor, c.target)
 								AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
-						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.target = c.actor
-								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
-						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.actor = c.target
-								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
-						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step AND y.target = c.target
+						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step
+								   AND y.target IN (c.actor, c.target)
 								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
 					ELSE EXISTS (
 						SELECT 1 FROM correlate_ent ax
