@@ -635,6 +635,7 @@ canon_uid(IngestCtx *ctx, const char *uid, const char *what)
 		writer_reject(ctx, psprintf("the %s has no uid", what));
 		return NULL;
 	}
+	/* a copy: the memo may be emptied before the batch holding the result is flushed */
 	if (ctx->canon && (e = (CanonEnt *) hash_search(ctx->canon, &uid, HASH_FIND, NULL)) != NULL)
 		return bdup(ctx, e->canonical);
 
@@ -1658,10 +1659,13 @@ load_leases(IngestCtx *ctx, int lo, int hi)
 		TupleDesc	td = SPI_tuptable->tupdesc;
 		bool		isnull,
 					found;
-		char	   *ip = SPI_getvalue(tup, td, 1);
-		LeaseList  *ll = (LeaseList *) hash_search(h, &ip, HASH_ENTER, &found);
+		char	   *ip;
+		LeaseList  *ll;
 		Lease	   *l;
 
+		CHECK_FOR_INTERRUPTS();	/* an address reused many times has many leases */
+		ip = SPI_getvalue(tup, td, 1);
+		ll = (LeaseList *) hash_search(h, &ip, HASH_ENTER, &found);
 		if (!found)
 		{
 			ll->n = 0;
