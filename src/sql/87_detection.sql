@@ -1,0 +1,300 @@
+-- 87_detection.sql: Sigma detection rules (src/detect/) and their detections.
+--
+-- correlate.load_sigma() / load_sigma_file() parse Sigma YAML in C (libyaml),
+-- compile every rule of the input (ERROR naming the rule and the construct on
+-- the first one correlate cannot run, so nothing is half-loaded) and store them
+-- in correlate.detection_rule, per tenant.  The enabled rules of the tenant run
+-- on every event ingest stores (src/ingest/writer.c calls
+-- correlate._record_detections) and over stored history through
+-- correlate.detect(); each match is a row of correlate.detection, keyed by
+-- (rule, event) so both paths are idempotent.  Each backend keeps the tenant's
+-- rules compiled; a statement trigger on detection_rule invalidates every
+-- backend's copy when rules change.  correlate.correlate() lets a step's
+-- `rules` patterns match an event's detections (by Sigma title or id) like a
+-- detector alert.
+
+CREATE TABLE correlate.detection_rule (
+	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
+	id          bigint GENERATED ALWAYS AS IDENTITY,
+	sigma_id    text NOT NULL CHECK (sigma_id <> '' AND length(sigma_id) <= 200),
+	title       text NOT NULL CHECK (title <> '' AND length(title) <= 1000),
+	author      text,
+	description text,
+	level       text CHECK (level IN ('informational', 'low', 'medium', 'high', 'critical')),
+	status      text,
+	product     text,
+	service     text,
+	category    text,
+	source      text NOT NULL,
+	tags        text[] NOT NULL DEFAULT '{}',
+	tactics     text[] NOT NULL DEFAULT '{}',
+	techniques  text[] NOT NULL DEFAULT '{}',
+	rule_text   text NOT NULL,
+	origin      text,
+	builtin     boolean NOT NULL DEFAULT false,
+	enabled     boolean NOT NULL DEFAULT true,
+	loaded_at   timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, sigma_id)
+);
+COMMENT ON TABLE correlate.detection_rule IS 'Sigma detection rules loaded by correlate.load_sigma(), per tenant; enabled ones run at ingest and in correlate.detect().';
+COMMENT ON COLUMN correlate.detection_rule.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.detection_rule.id IS 'Surrogate id; detections refer to it.';
+COMMENT ON COLUMN correlate.detection_rule.sigma_id IS 'The rule''s Sigma id; loading a rule with the same id replaces it.';
+COMMENT ON COLUMN correlate.detection_rule.title IS 'Sigma title.';
+COMMENT ON COLUMN correlate.detection_rule.author IS 'Sigma author, kept on every detection (the Detection Rule License asks for it).';
+COMMENT ON COLUMN correlate.detection_rule.description IS 'Sigma description.';
+COMMENT ON COLUMN correlate.detection_rule.level IS 'Sigma level: informational, low, medium, high, critical.';
+COMMENT ON COLUMN correlate.detection_rule.status IS 'Sigma status (stable, test, experimental...).';
+COMMENT ON COLUMN correlate.detection_rule.product IS 'logsource product.';
+COMMENT ON COLUMN correlate.detection_rule.service IS 'logsource service.';
+COMMENT ON COLUMN correlate.detection_rule.category IS 'logsource category.';
+COMMENT ON COLUMN correlate.detection_rule.source IS 'correlate.event.source the rule runs over (cloudtrail, k8s_audit, falco, vpc_flow, ocsf).';
+COMMENT ON COLUMN correlate.detection_rule.tags IS 'Sigma tags as written.';
+COMMENT ON COLUMN correlate.detection_rule.tactics IS 'MITRE ATT&CK tactics from the tags (attack.<tactic>), hyphenated.';
+COMMENT ON COLUMN correlate.detection_rule.techniques IS 'MITRE ATT&CK technique ids from the tags (T1078, T1552.007).';
+COMMENT ON COLUMN correlate.detection_rule.rule_text IS 'The rule''s YAML document as loaded; recompiled by each backend.';
+COMMENT ON COLUMN correlate.detection_rule.origin IS 'Where it was loaded from (file path), if from a file.';
+COMMENT ON COLUMN correlate.detection_rule.builtin IS 'True for rules of the builtin pack (correlate.load_builtin_detections()).';
+COMMENT ON COLUMN correlate.detection_rule.enabled IS 'Disabled rules are kept but not evaluated.';
+COMMENT ON COLUMN correlate.detection_rule.loaded_at IS 'When the rule was (re)loaded.';
+
+CREATE TABLE correlate.detection (
+	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
+	id          bigint GENERATED ALWAYS AS IDENTITY,
+	rule_id     bigint NOT NULL,
+	sigma_id    text NOT NULL,
+	title       text NOT NULL,
+	author      text,
+	level       text,
+	severity_id smallint NOT NULL CHECK (severity_id BETWEEN 0 AND 6),
+	tactics     text[] NOT NULL DEFAULT '{}',
+	techniques  text[] NOT NULL DEFAULT '{}',
+	event_id    bigint NOT NULL,
+	event_ts    timestamptz NOT NULL,
+	source      text NOT NULL,
+	entity      bigint,
+	detected_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, rule_id, event_id, event_ts),
+	FOREIGN KEY (tenant, rule_id) REFERENCES correlate.detection_rule (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX detection_event_idx ON correlate.detection (tenant, event_id, event_ts);
+COMMENT ON TABLE correlate.detection IS 'One row per (Sigma rule, event) match, from ingest or correlate.detect().';
+COMMENT ON COLUMN correlate.detection.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.detection.id IS 'Surrogate id.';
+COMMENT ON COLUMN correlate.detection.rule_id IS 'The detection_rule that matched.';
+COMMENT ON COLUMN correlate.detection.sigma_id IS 'The rule''s Sigma id (kept with the detection).';
+COMMENT ON COLUMN correlate.detection.title IS 'The rule''s title.';
+COMMENT ON COLUMN correlate.detection.author IS 'The rule''s author (kept as the rule''s licence asks).';
+COMMENT ON COLUMN correlate.detection.level IS 'The rule''s Sigma level.';
+COMMENT ON COLUMN correlate.detection.severity_id IS 'OCSF severity from the level: 1 informational ... 5 critical; 0 when the rule has none.';
+COMMENT ON COLUMN correlate.detection.tactics IS 'ATT&CK tactics of the rule.';
+COMMENT ON COLUMN correlate.detection.techniques IS 'ATT&CK technique ids of the rule.';
+COMMENT ON COLUMN correlate.detection.event_id IS 'The event that matched (correlate.event.id; no foreign key, retention drops partitions).';
+COMMENT ON COLUMN correlate.detection.event_ts IS 'The event''s time.';
+COMMENT ON COLUMN correlate.detection.source IS 'The event''s source.';
+COMMENT ON COLUMN correlate.detection.entity IS 'Resource the detection is about, as incidents resolve it: the event''s actor, else the owner of its source address, else its target.';
+COMMENT ON COLUMN correlate.detection.detected_at IS 'When the detection was recorded.';
+
+SELECT correlate._isolate_tenants('correlate.detection_rule', 'correlate.detection');
+
+-- ---- C entry points ---------------------------------------------------------
+
+CREATE FUNCTION correlate._sigma_parse(yaml text, origin text)
+RETURNS TABLE (sigma_id text, title text, author text, description text, level text, status text,
+			   product text, service text, category text, source text, tags text[], rule_text text)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'correlate_sigma_parse';
+COMMENT ON FUNCTION correlate._sigma_parse(text, text)
+	IS 'Internal: parses and compiles every Sigma rule document of yaml (ERROR on the first refused one); one row per rule.';
+
+CREATE FUNCTION correlate._sigma_read(path text) RETURNS TABLE (path text, body text)
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'correlate_sigma_read';
+COMMENT ON FUNCTION correlate._sigma_read(text)
+	IS 'Internal: the text of a rule file, or of every .yml/.yaml file under a directory (sorted, recursive); needs pg_read_server_files.';
+
+CREATE FUNCTION correlate._sigma_match(source text, record jsonb, only_ids bigint[]) RETURNS bigint[]
+LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'correlate_sigma_match';
+COMMENT ON FUNCTION correlate._sigma_match(text, jsonb, bigint[])
+	IS 'Internal: ids of the tenant''s enabled detection rules for source (restricted to only_ids when not NULL) that match record, or NULL.';
+
+CREATE FUNCTION correlate._detection_rule_changed() RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'correlate_detection_rule_changed';
+COMMENT ON FUNCTION correlate._detection_rule_changed()
+	IS 'Internal: statement trigger that makes every backend recompile the detection rules.';
+
+CREATE TRIGGER detection_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON correlate.detection_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION correlate._detection_rule_changed();
+
+-- ---- helpers ------------------------------------------------------------------
+
+CREATE FUNCTION correlate._attack_tactics(tags text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(array_agg(DISTINCT x.t ORDER BY x.t), '{}')
+	FROM (SELECT replace(lower(substr(g, 8)), '_', '-') AS t FROM unnest(tags) g WHERE lower(g) LIKE 'attack.%') x
+	WHERE x.t IN ('reconnaissance', 'resource-development', 'initial-access', 'execution', 'persistence',
+				  'privilege-escalation', 'defense-evasion', 'stealth', 'defense-impairment', 'credential-access',
+				  'discovery', 'lateral-movement', 'collection', 'command-and-control', 'exfiltration', 'impact')
+$$;
+COMMENT ON FUNCTION correlate._attack_tactics(text[]) IS 'Internal: ATT&CK tactics named by Sigma tags (attack.credential-access -> credential-access).';
+
+CREATE FUNCTION correlate._attack_techniques(tags text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(array_agg(DISTINCT upper(substr(g, 8)) ORDER BY upper(substr(g, 8))), '{}')
+	FROM unnest(tags) g WHERE g ~* '^attack\.t[0-9]{4}(\.[0-9]{3})?$'
+$$;
+COMMENT ON FUNCTION correlate._attack_techniques(text[]) IS 'Internal: ATT&CK technique ids named by Sigma tags (attack.t1552.007 -> T1552.007).';
+
+CREATE FUNCTION correlate._level_severity(level text) RETURNS smallint
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE level WHEN 'informational' THEN 1 WHEN 'low' THEN 2 WHEN 'medium' THEN 3 WHEN 'high' THEN 4
+					  WHEN 'critical' THEN 5 ELSE 0 END::smallint
+$$;
+COMMENT ON FUNCTION correlate._level_severity(text) IS 'Internal: OCSF severity_id of a Sigma level.';
+
+-- ---- loading --------------------------------------------------------------------
+
+CREATE FUNCTION correlate._store_rules(yaml text, origin text, builtin boolean)
+RETURNS TABLE (sigma_id text, title text, source text, replaced boolean)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO correlate.detection_rule AS r (sigma_id, title, author, description, level, status, product, service,
+		category, source, tags, tactics, techniques, rule_text, origin, builtin)
+	SELECT p.sigma_id, p.title, p.author, p.description, p.level, p.status, p.product, p.service, p.category,
+		   p.source, p.tags, correlate._attack_tactics(p.tags), correlate._attack_techniques(p.tags), p.rule_text,
+		   origin, builtin
+	FROM correlate._sigma_parse(yaml, COALESCE(origin, 'the rule text')) p
+	ON CONFLICT (tenant, sigma_id) DO UPDATE
+		SET title = EXCLUDED.title, author = EXCLUDED.author, description = EXCLUDED.description,
+			level = EXCLUDED.level, status = EXCLUDED.status, product = EXCLUDED.product, service = EXCLUDED.service,
+			category = EXCLUDED.category, source = EXCLUDED.source, tags = EXCLUDED.tags, tactics = EXCLUDED.tactics,
+			techniques = EXCLUDED.techniques, rule_text = EXCLUDED.rule_text, origin = EXCLUDED.origin,
+			builtin = EXCLUDED.builtin, loaded_at = now()
+	RETURNING r.sigma_id, r.title, r.source, (r.xmax <> 0)
+$$;
+COMMENT ON FUNCTION correlate._store_rules(text, text, boolean) IS 'Internal: compiles and upserts the rules of one YAML text.';
+
+CREATE FUNCTION correlate.load_sigma(yaml text)
+RETURNS TABLE (sigma_id text, title text, source text, replaced boolean)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.sigma_id, s.title, s.source, s.replaced FROM correlate._store_rules(yaml, NULL, false) s ORDER BY s.sigma_id
+$$;
+COMMENT ON FUNCTION correlate.load_sigma(text)
+	IS 'Loads the Sigma rules of a YAML text (one or more documents) into correlate.detection_rule: all of them or, on any error, none.';
+
+CREATE FUNCTION correlate.load_sigma_file(path text)
+RETURNS TABLE (sigma_id text, title text, source text, replaced boolean, file text)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.sigma_id, s.title, s.source, s.replaced, f.path
+	FROM correlate._sigma_read(path) f, LATERAL correlate._store_rules(f.body, f.path, false) s
+	ORDER BY f.path, s.sigma_id
+$$;
+COMMENT ON FUNCTION correlate.load_sigma_file(text)
+	IS 'Loads the Sigma rules of a server file (one or more documents) or of every .yml/.yaml file under a directory; all or none.';
+
+-- ---- evaluation ---------------------------------------------------------------
+
+CREATE FUNCTION correlate._record_detections(src text, ts timestamptz[], uid text[], rule_ids bigint[]) RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH ins AS (
+		INSERT INTO correlate.detection (rule_id, sigma_id, title, author, level, severity_id, tactics, techniques,
+										 event_id, event_ts, source, entity)
+		SELECT r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+			   r.techniques, e.id, e.ts, e.source,
+			   COALESCE(e.actor, CASE WHEN e.src_ip IS NOT NULL THEN correlate.resolve_ip(e.src_ip, e.ts) END, e.target)
+		FROM unnest(ts, uid, rule_ids) u(ts, uid, rid)
+		JOIN correlate.event e ON e.tenant = (SELECT correlate.current_tenant()) AND e.ts = u.ts
+								AND e.source = src AND e.uid = u.uid
+		JOIN correlate.detection_rule r ON r.tenant = e.tenant AND r.id = u.rid
+		ON CONFLICT (tenant, rule_id, event_id, event_ts) DO NOTHING
+		RETURNING 1
+	)
+	SELECT count(*) FROM ins
+$$;
+COMMENT ON FUNCTION correlate._record_detections(text, timestamptz[], text[], bigint[])
+	IS 'Internal (ingest): stores the detections of events just written, identified by (source, ts, uid).';
+
+CREATE FUNCTION correlate.detect(since timestamptz, until timestamptz, rules text[] DEFAULT NULL)
+RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := correlate.current_tenant();
+	only_ids bigint[];
+	unknown text;
+BEGIN
+	IF rules IS NOT NULL THEN
+		SELECT u.x INTO unknown FROM unnest(rules) u(x)
+		WHERE NOT EXISTS (SELECT 1 FROM correlate.detection_rule r WHERE r.tenant = t AND r.enabled
+						  AND (r.sigma_id = u.x OR r.title = u.x))
+		LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'unknown detection rule %', COALESCE(quote_literal(unknown), 'NULL')
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'No enabled rule of this tenant has that Sigma id or title.';
+		END IF;
+		SELECT array_agg(r.id ORDER BY r.id) INTO only_ids FROM correlate.detection_rule r
+		WHERE r.tenant = t AND r.enabled AND (r.sigma_id = ANY (rules) OR r.title = ANY (rules));
+	END IF;
+	RETURN QUERY
+	WITH m AS MATERIALIZED (
+		SELECT e.id, e.ts, e.source, e.actor, e.target, e.src_ip, x.rid
+		FROM correlate.event e
+		CROSS JOIN LATERAL unnest(correlate._sigma_match(e.source, e.raw, only_ids)) x(rid)
+		WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until)
+		  AND e.raw IS NOT NULL
+		  AND e.source IN (SELECT DISTINCT r.source FROM correlate.detection_rule r WHERE r.tenant = t AND r.enabled)
+	), ins AS (
+		INSERT INTO correlate.detection (rule_id, sigma_id, title, author, level, severity_id, tactics, techniques,
+										 event_id, event_ts, source, entity)
+		SELECT r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+			   r.techniques, m.id, m.ts, m.source,
+			   COALESCE(m.actor, CASE WHEN m.src_ip IS NOT NULL THEN correlate.resolve_ip(m.src_ip, m.ts) END, m.target)
+		FROM m JOIN correlate.detection_rule r ON r.tenant = t AND r.id = m.rid
+		ON CONFLICT (tenant, rule_id, event_id, event_ts) DO NOTHING
+		RETURNING rule_id
+	)
+	SELECT r.sigma_id, r.title,
+		   (SELECT count(*) FROM m WHERE m.rid = r.id),
+		   (SELECT count(*) FROM ins WHERE ins.rule_id = r.id)
+	FROM correlate.detection_rule r
+	WHERE r.tenant = t AND r.id IN (SELECT m.rid FROM m)
+	ORDER BY r.sigma_id;
+END
+$$;
+COMMENT ON FUNCTION correlate.detect(timestamptz, timestamptz, text[])
+	IS 'Runs the tenant''s enabled Sigma rules (or those named by Sigma id or title) over stored events in [since, until) (NULL: no bound); idempotent.';
+
+SELECT pg_catalog.pg_extension_config_dump('correlate.detection_rule', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('correlate.detection', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.detection_rule', 'id')::regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.detection', 'id')::regclass, '');
+
+GRANT SELECT ON correlate.detection_rule, correlate.detection TO correlate_reader;
+GRANT INSERT, UPDATE, DELETE ON correlate.detection TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE, TRUNCATE ON correlate.detection_rule TO correlate_admin;
+GRANT EXECUTE ON FUNCTION correlate._attack_tactics(text[]), correlate._attack_techniques(text[]),
+	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]) TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.detect(timestamptz, timestamptz, text[]),
+	correlate._record_detections(text, timestamptz[], text[], bigint[]) TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate._sigma_parse(text, text), correlate._sigma_read(text),
+	correlate._store_rules(text, text, boolean), correlate.load_sigma(text), correlate.load_sigma_file(text),
+	correlate._detection_rule_changed() TO correlate_admin;
