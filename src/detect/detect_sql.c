@@ -56,6 +56,13 @@ text_array(List *l)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Error context: which input (file) a refused rule came from. */
+static void
+parse_context(void *arg)
+{
+	errcontext("sigma rules from %s", (const char *) arg);
+}
+
 /* correlate._sigma_parse(yaml text, origin text): one row per rule document, after compiling all of them. */
 Datum
 correlate_sigma_parse(PG_FUNCTION_ARGS)
@@ -68,6 +75,7 @@ correlate_sigma_parse(PG_FUNCTION_ARGS)
 	List	   *rules = NIL;
 	ListCell   *lc;
 	FieldTable	ft = {0};
+	ErrorContextCallback ctxcb;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("sigma rule text must not be null")));
@@ -75,6 +83,10 @@ correlate_sigma_parse(PG_FUNCTION_ARGS)
 	origin = PG_ARGISNULL(1) ? "the rule text" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	check_size(VARSIZE_ANY_EXHDR(t), origin);
 	s = text_to_cstring(t);
+	ctxcb.callback = parse_context;
+	ctxcb.arg = origin;
+	ctxcb.previous = error_context_stack;
+	error_context_stack = &ctxcb;
 	docs = sigma_yaml_parse(s, strlen(s), origin);
 	if (docs == NIL)
 		ereport(ERROR,
@@ -94,6 +106,7 @@ correlate_sigma_parse(PG_FUNCTION_ARGS)
 						 errdetail("Rules \"%s\" and \"%s\" share it.", ((SigmaRule *) lfirst(oc))->title, r->title)));
 		rules = lappend(rules, r);
 	}
+	error_context_stack = ctxcb.previous;
 
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, rules)
@@ -315,4 +328,37 @@ correlate_detection_rule_changed(PG_FUNCTION_ARGS)
 				 errmsg("correlate._detection_rule_changed() must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(correlate_sigma_matches);
+
+/*
+ * correlate.sigma_matches(rule text, record jsonb): whether the one Sigma rule
+ * in rule matches record, compiled for this call only (tests, rule authoring).
+ */
+Datum
+correlate_sigma_matches(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *rec = PG_GETARG_JSONB_P(1);
+	char	   *s;
+	List	   *docs;
+	FieldTable	ft = {0};
+	SigmaRule  *r;
+	MatchState *st;
+	bool		m;
+
+	check_size(VARSIZE_ANY_EXHDR(t), "the rule text");
+	s = text_to_cstring(t);
+	docs = sigma_yaml_parse(s, strlen(s), "the rule text");
+	if (list_length(docs) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sigma_matches takes exactly one rule"),
+				 errdetail("The text holds %d YAML documents.", list_length(docs))));
+	r = sigma_compile(linitial(docs), "the rule text", &ft);
+	st = match_state_create(&ft, CurrentMemoryContext);
+	match_state_reset(st);
+	m = sigma_eval(st, r, rec);
+	PG_RETURN_BOOL(m);
 }

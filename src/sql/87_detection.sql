@@ -121,6 +121,12 @@ AS 'MODULE_PATHNAME', 'correlate_sigma_match';
 COMMENT ON FUNCTION correlate._sigma_match(text, jsonb, bigint[])
 	IS 'Internal: ids of the tenant''s enabled detection rules for source (restricted to only_ids when not NULL) that match record, or NULL.';
 
+CREATE FUNCTION correlate.sigma_matches(rule text, record jsonb) RETURNS boolean
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'correlate_sigma_matches';
+COMMENT ON FUNCTION correlate.sigma_matches(text, jsonb)
+	IS 'Whether one Sigma rule (YAML text) matches a record, compiled for this call: for writing and testing rules.';
+
 CREATE FUNCTION correlate._detection_rule_changed() RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'correlate_detection_rule_changed';
@@ -292,7 +298,8 @@ GRANT SELECT ON correlate.detection_rule, correlate.detection TO correlate_reade
 GRANT INSERT, UPDATE, DELETE ON correlate.detection TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE, TRUNCATE ON correlate.detection_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._attack_tactics(text[]), correlate._attack_techniques(text[]),
-	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]) TO correlate_reader;
+	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]),
+	correlate.sigma_matches(text, jsonb) TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.detect(timestamptz, timestamptz, text[]),
 	correlate._record_detections(text, timestamptz[], text[], bigint[]) TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate._sigma_parse(text, text), correlate._sigma_read(text),
