@@ -170,14 +170,52 @@ extern MatchState *match_state_create(FieldTable *ft, MemoryContext cxt);
 /* Evaluates rule over record (whose fields are cached in st until match_state_reset). */
 extern bool sigma_eval(MatchState *st, const SigmaRule *rule, Jsonb *record);
 extern void match_state_reset(MatchState *st);
+extern void match_state_set_record(MatchState *st, Jsonb *record);
+extern int	match_field_count(MatchState *st, int field);
+extern const char *match_field_lower(MatchState *st, int field, int i, int *len);
 
 /* ---- per-backend cache (detect_cache.c) ---- */
+/*
+ * Rules of one event source, indexed: most rules require one field to equal
+ * one of a few literals (eventName: [...]), so each such rule is filed under
+ * those literals of its key field and only looked at when the record has one
+ * of them; the others (plain) are evaluated for every record.
+ */
+typedef struct KeyEntry
+{
+	const char *lit;			/* lower-cased literal */
+	int			len;
+	int			rule;			/* index in RuleSet.rules */
+} KeyEntry;
+
+typedef struct KeyIndex
+{
+	int			field;
+	int			n;
+	int			cap;
+	KeyEntry   *e;				/* sorted by (len, bytes) */
+} KeyIndex;
+
+typedef struct SourceRules
+{
+	const char *source;
+	int			nplain;
+	int		   *plain;
+	int			nkeys;
+	KeyIndex   *keys;
+} SourceRules;
+
 typedef struct RuleSet
 {
 	int			nrules;
 	SigmaRule **rules;
 	FieldTable	ft;
 	MatchState *st;
+	int			nsources;
+	SourceRules *sources;
+	uint32	   *mark;			/* per rule: generation it was last made a candidate */
+	uint32		gen;
+	int		   *cand;
 } RuleSet;
 
 /* The current tenant's enabled rules (compiled, cached); never NULL. */

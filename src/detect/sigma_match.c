@@ -27,7 +27,7 @@
 
 typedef struct Val
 {
-	char	   *s;				/* text, NUL-terminated */
+	char	   *s;				/* text (len bytes; not always NUL-terminated) */
 	int			len;
 	char	   *lower;			/* lazily */
 	JsonbContainer *obj;		/* object not yet rendered as text */
@@ -101,9 +101,8 @@ add_val(MatchState *st, FieldVals *fv, JsonbValue *jv)
 	switch (jv->type)
 	{
 		case jbvString:
-			v->s = MemoryContextAlloc(st->cxt, jv->val.string.len + 1);
-			memcpy(v->s, jv->val.string.val, jv->val.string.len);
-			v->s[jv->val.string.len] = '\0';
+			/* points into the record: not NUL-terminated, valid while it is */
+			v->s = jv->val.string.val;
 			v->len = jv->val.string.len;
 			break;
 		case jbvNumeric:
@@ -337,12 +336,15 @@ text_match(PatOp op, const Pattern *p, const char *s, int len)
 static bool
 num_of(Val *v, double *out)
 {
+	char		buf[64];
 	char	   *end;
 
-	if (v->s == NULL || v->len == 0)
+	if (v->s == NULL || v->len == 0 || v->len >= (int) sizeof(buf))
 		return false;
+	memcpy(buf, v->s, v->len);
+	buf[v->len] = '\0';
 	errno = 0;
-	*out = strtod(v->s, &end);
+	*out = strtod(buf, &end);
 	return errno == 0 && *end == '\0';
 }
 
@@ -350,11 +352,14 @@ static bool
 cidr_match(const Pattern *p, Val *v)
 {
 	unsigned char a[16];
+	char		buf[65];
 	int			bits = p->cidr_bits;
 
 	if (v->s == NULL || v->len > 64)
 		return false;
-	if (p->cidr_family == 4 ? inet_pton(AF_INET, v->s, a) != 1 : inet_pton(AF_INET6, v->s, a) != 1)
+	memcpy(buf, v->s, v->len);
+	buf[v->len] = '\0';
+	if (p->cidr_family == 4 ? inet_pton(AF_INET, buf, a) != 1 : inet_pton(AF_INET6, buf, a) != 1)
 		return false;
 	for (int i = 0; bits > 0; i++, bits -= 8)
 	{
@@ -544,4 +549,29 @@ sigma_eval(MatchState *st, const SigmaRule *rule, Jsonb *record)
 {
 	st->record = record;
 	return expr_eval(st, rule->cond);
+}
+
+/* Starts a record: what match_field_lower reads. */
+void
+match_state_set_record(MatchState *st, Jsonb *record)
+{
+	st->record = record;
+}
+
+/* The number of values field has in the current record. */
+int
+match_field_count(MatchState *st, int field)
+{
+	return field_vals(st, field)->n;
+}
+
+/* The i-th value of field, lower-cased (ASCII), NUL-terminated, with its length. */
+const char *
+match_field_lower(MatchState *st, int field, int i, int *len)
+{
+	Val		   *v = &field_vals(st, field)->v[i];
+	const char *l = val_lower(st, v);
+
+	*len = v->len;
+	return l;
 }

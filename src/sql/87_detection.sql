@@ -218,11 +218,13 @@ COMMENT ON FUNCTION correlate.load_sigma_file(text)
 CREATE FUNCTION correlate._record_detections(src text, ts timestamptz[], uid text[], rule_ids bigint[]) RETURNS bigint
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
+	-- the tenant as an init plan (evaluated once, and a parameter the event identity index can use)
 	WITH ins AS (
-		INSERT INTO correlate.detection (rule_id, sigma_id, title, author, level, severity_id, tactics, techniques,
-										 event_id, event_ts, source, entity)
-		SELECT r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+		INSERT INTO correlate.detection (tenant, rule_id, sigma_id, title, author, level, severity_id, tactics,
+										 techniques, event_id, event_ts, source, entity)
+		SELECT e.tenant, r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
 			   r.techniques, e.id, e.ts, e.source,
 			   COALESCE(e.actor, CASE WHEN e.src_ip IS NOT NULL THEN correlate.resolve_ip(e.src_ip, e.ts) END, e.target)
 		FROM unnest(ts, uid, rule_ids) u(ts, uid, rid)
@@ -241,6 +243,8 @@ CREATE FUNCTION correlate.detect(since timestamptz, until timestamptz, rules tex
 RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- the scan's cost is the compiled rules (C); JIT-compiling its few expressions cost more than it saved
+SET jit = off
 AS $$
 DECLARE
 	t text := correlate.current_tenant();
@@ -269,9 +273,9 @@ BEGIN
 		  AND e.raw IS NOT NULL
 		  AND e.source IN (SELECT DISTINCT r.source FROM correlate.detection_rule r WHERE r.tenant = t AND r.enabled)
 	), ins AS (
-		INSERT INTO correlate.detection (rule_id, sigma_id, title, author, level, severity_id, tactics, techniques,
-										 event_id, event_ts, source, entity)
-		SELECT r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+		INSERT INTO correlate.detection (tenant, rule_id, sigma_id, title, author, level, severity_id, tactics,
+										 techniques, event_id, event_ts, source, entity)
+		SELECT t, r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
 			   r.techniques, m.id, m.ts, m.source,
 			   COALESCE(m.actor, CASE WHEN m.src_ip IS NOT NULL THEN correlate.resolve_ip(m.src_ip, m.ts) END, m.target)
 		FROM m JOIN correlate.detection_rule r ON r.tenant = t AND r.id = m.rid
