@@ -15,11 +15,11 @@
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "correlate.h"
 #include "detect/detect.h"
 
 static void build_index(RuleSet *rs, MemoryContext cxt);
@@ -41,9 +41,7 @@ rules_changed(Datum arg, Oid relid)
 static const char *
 tenant_now(void)
 {
-	const char *t = GetConfigOption("correlate.tenant", true, false);
-
-	return t ? t : "default";
+	return correlate_tenant ? correlate_tenant : "default";
 }
 
 static RuleSet *

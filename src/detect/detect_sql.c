@@ -272,6 +272,7 @@ Datum
 correlate_sigma_match(PG_FUNCTION_ARGS)
 {
 	RuleSet    *rs;
+	char		srcbuf[64];
 	char	   *source;
 	Jsonb	   *rec;
 	int64	   *out;
@@ -285,7 +286,16 @@ correlate_sigma_match(PG_FUNCTION_ARGS)
 	rs = detect_ruleset();
 	if (rs->nrules == 0)
 		PG_RETURN_NULL();
-	source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	{
+		text	   *st = PG_GETARG_TEXT_PP(0);
+		int			len = VARSIZE_ANY_EXHDR(st);
+
+		if (len >= (int) sizeof(srcbuf))
+			PG_RETURN_NULL();	/* no event source is that long */
+		memcpy(srcbuf, VARDATA_ANY(st), len);
+		srcbuf[len] = '\0';
+		source = srcbuf;
+	}
 	rec = PG_GETARG_JSONB_P(1);
 	if (!PG_ARGISNULL(2))
 	{

@@ -66,17 +66,13 @@ match_state_create(FieldTable *ft, MemoryContext parent)
 	return st;
 }
 
+/* Forgets the previous record: its field values are looked up again on first use. */
 void
 match_state_reset(MatchState *st)
 {
 	st->gen++;
 	st->record = NULL;
 	MemoryContextReset(st->cxt);
-	for (int i = 0; i < st->nfields; i++)
-		st->fields[i].v = NULL, st->fields[i].cap = 0, st->fields[i].n = 0;
-	st->keywords.v = NULL;
-	st->keywords.cap = st->keywords.n = 0;
-	st->keywords.gen = 0;
 }
 
 static void
@@ -208,6 +204,8 @@ field_vals(MatchState *st, int f)
 
 		fv->gen = st->gen;
 		fv->n = 0;
+		fv->cap = 0;
+		fv->v = NULL;
 		if (!JB_ROOT_IS_SCALAR(st->record))
 			resolve(st, fv, &st->record->root, path, strlen(path), 0);
 	}
@@ -502,6 +500,8 @@ test_eval(MatchState *st, const FieldTest *t)
 		{
 			fv->gen = st->gen;
 			fv->n = 0;
+			fv->cap = 0;
+			fv->v = NULL;
 			collect_all(st, fv, &st->record->root, 0);
 		}
 	}

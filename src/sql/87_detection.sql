@@ -21,6 +21,7 @@ CREATE TABLE correlate.detection_rule (
 	author      text,
 	description text,
 	level       text CHECK (level IN ('informational', 'low', 'medium', 'high', 'critical')),
+	severity_id smallint NOT NULL DEFAULT 0 CHECK (severity_id BETWEEN 0 AND 6),
 	status      text,
 	product     text,
 	service     text,
@@ -45,6 +46,7 @@ COMMENT ON COLUMN correlate.detection_rule.title IS 'Sigma title.';
 COMMENT ON COLUMN correlate.detection_rule.author IS 'Sigma author, kept on every detection (the Detection Rule License asks for it).';
 COMMENT ON COLUMN correlate.detection_rule.description IS 'Sigma description.';
 COMMENT ON COLUMN correlate.detection_rule.level IS 'Sigma level: informational, low, medium, high, critical.';
+COMMENT ON COLUMN correlate.detection_rule.severity_id IS 'OCSF severity of the level (1 informational ... 5 critical, 0 none), copied to its detections.';
 COMMENT ON COLUMN correlate.detection_rule.status IS 'Sigma status (stable, test, experimental...).';
 COMMENT ON COLUMN correlate.detection_rule.product IS 'logsource product.';
 COMMENT ON COLUMN correlate.detection_rule.service IS 'logsource service.';
@@ -175,16 +177,17 @@ RETURNS TABLE (sigma_id text, title text, source text, replaced boolean)
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	INSERT INTO correlate.detection_rule AS r (sigma_id, title, author, description, level, status, product, service,
-		category, source, tags, tactics, techniques, rule_text, origin, builtin)
-	SELECT p.sigma_id, p.title, p.author, p.description, p.level, p.status, p.product, p.service, p.category,
+	INSERT INTO correlate.detection_rule AS r (sigma_id, title, author, description, level, severity_id, status, product,
+		service, category, source, tags, tactics, techniques, rule_text, origin, builtin)
+	SELECT p.sigma_id, p.title, p.author, p.description, p.level, correlate._level_severity(p.level), p.status,
+		   p.product, p.service, p.category,
 		   p.source, p.tags, correlate._attack_tactics(p.tags), correlate._attack_techniques(p.tags), p.rule_text,
 		   origin, builtin
 	FROM correlate._sigma_parse(yaml, COALESCE(origin, 'the rule text')) p
 	ON CONFLICT (tenant, sigma_id) DO UPDATE
 		SET title = EXCLUDED.title, author = EXCLUDED.author, description = EXCLUDED.description,
-			level = EXCLUDED.level, status = EXCLUDED.status, product = EXCLUDED.product, service = EXCLUDED.service,
-			category = EXCLUDED.category, source = EXCLUDED.source, tags = EXCLUDED.tags, tactics = EXCLUDED.tactics,
+			level = EXCLUDED.level, severity_id = EXCLUDED.severity_id, status = EXCLUDED.status,
+			product = EXCLUDED.product, service = EXCLUDED.service, category = EXCLUDED.category, source = EXCLUDED.source, tags = EXCLUDED.tags, tactics = EXCLUDED.tactics,
 			techniques = EXCLUDED.techniques, rule_text = EXCLUDED.rule_text, origin = EXCLUDED.origin,
 			builtin = EXCLUDED.builtin, loaded_at = now()
 	RETURNING r.sigma_id, r.title, r.source, (r.xmax <> 0)
@@ -224,7 +227,7 @@ AS $$
 	WITH ins AS (
 		INSERT INTO correlate.detection (tenant, rule_id, sigma_id, title, author, level, severity_id, tactics,
 										 techniques, event_id, event_ts, source, entity)
-		SELECT e.tenant, r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+		SELECT e.tenant, r.id, r.sigma_id, r.title, r.author, r.level, r.severity_id, r.tactics,
 			   r.techniques, e.id, e.ts, e.source,
 			   COALESCE(e.actor, CASE WHEN e.src_ip IS NOT NULL THEN correlate.resolve_ip(e.src_ip, e.ts) END, e.target)
 		FROM unnest(ts, uid, rule_ids) u(ts, uid, rid)
@@ -275,7 +278,7 @@ BEGIN
 	), ins AS (
 		INSERT INTO correlate.detection (tenant, rule_id, sigma_id, title, author, level, severity_id, tactics,
 										 techniques, event_id, event_ts, source, entity)
-		SELECT t, r.id, r.sigma_id, r.title, r.author, r.level, correlate._level_severity(r.level), r.tactics,
+		SELECT t, r.id, r.sigma_id, r.title, r.author, r.level, r.severity_id, r.tactics,
 			   r.techniques, m.id, m.ts, m.source,
 			   COALESCE(m.actor, CASE WHEN m.src_ip IS NOT NULL THEN correlate.resolve_ip(m.src_ip, m.ts) END, m.target)
 		FROM m JOIN correlate.detection_rule r ON r.tenant = t AND r.id = m.rid
