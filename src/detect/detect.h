@@ -148,6 +148,8 @@ typedef struct SigmaRule
 	char	   *source;			/* correlate.event.source the rule runs over */
 	List	   *tags;			/* char * */
 	char	   *text;
+	char	   *name;			/* Sigma "name" (how correlation rules may refer to it) */
+	char	   *correlation;	/* correlation rules: their definition as JSON text; else NULL */
 	SExpr	   *cond;
 	int64		row_id;			/* correlate.detection_rule.id once loaded */
 } SigmaRule;

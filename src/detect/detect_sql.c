@@ -112,8 +112,8 @@ correlate_sigma_parse(PG_FUNCTION_ARGS)
 	foreach(lc, rules)
 	{
 		SigmaRule  *r = lfirst(lc);
-		Datum		v[12];
-		bool		nulls[12] = {0};
+		Datum		v[14];
+		bool		nulls[14] = {0};
 		const char *sv[] = {r->sigma_id, r->title, r->author, r->description, r->level, r->status, r->product,
 		r->service, r->category, r->source};
 
@@ -126,6 +126,10 @@ correlate_sigma_parse(PG_FUNCTION_ARGS)
 		}
 		v[10] = text_array(r->tags);
 		v[11] = CStringGetTextDatum(r->text);
+		v[12] = r->name ? CStringGetTextDatum(r->name) : (Datum) 0;
+		nulls[12] = r->name == NULL;
+		v[13] = r->correlation ? CStringGetTextDatum(r->correlation) : (Datum) 0;
+		nulls[13] = r->correlation == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	return (Datum) 0;

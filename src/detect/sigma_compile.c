@@ -9,13 +9,18 @@
  * the record.  Conditions: and / or / not, parentheses, "1 of X" and "all of
  * X" where X is an identifier pattern with * or "them" (identifiers starting
  * with an underscore are left out of "them", as the specification says).
- * Anything else (aggregations after "|", deprecated timeframe, correlation
- * documents, global action documents) is an ERROR naming the rule and the
+ * Correlation documents are checked and kept as JSON (compile_correlation).
+ * Anything else (aggregations after "|", deprecated timeframe, global action
+ * documents) is an ERROR naming the rule and the
  * construct, so a rule set loads completely or not at all.
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
 
 #include "detect/detect.h"
 
@@ -446,6 +451,144 @@ meta_string(Compiler *c, YNode *doc, const char *key, bool required)
 	return pstrdup(n->scalar);
 }
 
+/* Seconds of a Sigma timespan ("30s", "5m", "1h", "2d", "1w"), or -1. */
+static double
+timespan_seconds(const char *s)
+{
+	char	   *end;
+	double		n;
+
+	errno = 0;
+	n = strtod(s, &end);
+	if (errno || end == s || n <= 0 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (*end)
+	{
+		case 's':
+			return n;
+		case 'm':
+			return n * 60;
+		case 'h':
+			return n * 3600;
+		case 'd':
+			return n * 86400;
+		case 'w':
+			return n * 604800;
+	}
+	return -1;
+}
+
+static void
+json_strings(StringInfo b, Compiler *c, YNode *n, const char *what, bool required)
+{
+	appendStringInfoChar(b, '[');
+	if (n && n->kind == YN_SCALAR && !ynode_is_null(n))
+		escape_json(b, n->scalar);
+	else if (n && n->kind == YN_SEQ)
+	{
+		for (int i = 0; i < n->n; i++)
+		{
+			if (n->items[i]->kind != YN_SCALAR)
+				refuse(c, psprintf("correlation \"%s\" must list strings", what), NULL);
+			if (i)
+				appendStringInfoString(b, ", ");
+			escape_json(b, n->items[i]->scalar);
+		}
+		if (n->n == 0 && required)
+			refuse(c, psprintf("correlation \"%s\" is empty", what), NULL);
+	}
+	else if (required)
+		refuse(c, psprintf("correlation needs \"%s\"", what), NULL);
+	appendStringInfoChar(b, ']');
+}
+
+/*
+ * A correlation rule (event_count, value_count, temporal, temporal_ordered):
+ * checked here, stored as JSON, evaluated over detections by SQL
+ * (correlate.detect_correlations).
+ */
+static void
+compile_correlation(Compiler *c, YNode *root, SigmaRule *r)
+{
+	YNode	   *corr = ynode_get(root, "correlation");
+	YNode	   *type = ynode_get(corr, "type");
+	YNode	   *span = ynode_get(corr, "timespan");
+	YNode	   *cond = ynode_get(corr, "condition");
+	StringInfoData b;
+	double		secs;
+	const char *t;
+	bool		counted;
+	const char *op = NULL;
+	double		value = 0;
+	const char *field = NULL;
+
+	if (corr == NULL || corr->kind != YN_MAP)
+		refuse(c, "correlation is not a map", NULL);
+	if (type == NULL || type->kind != YN_SCALAR)
+		refuse(c, "correlation needs a type", "Types: event_count, value_count, temporal, temporal_ordered.");
+	t = type->scalar;
+	if (strcmp(t, "event_count") != 0 && strcmp(t, "value_count") != 0 && strcmp(t, "temporal") != 0 &&
+		strcmp(t, "temporal_ordered") != 0)
+		refuse(c, psprintf("unsupported correlation type \"%s\"", t),
+			   "Types: event_count, value_count, temporal, temporal_ordered.");
+	counted = strcmp(t, "event_count") == 0 || strcmp(t, "value_count") == 0;
+	if (ynode_get(corr, "aliases"))
+		refuse(c, "unsupported construct: correlation aliases", NULL);
+	if (span == NULL || span->kind != YN_SCALAR || (secs = timespan_seconds(span->scalar)) <= 0)
+		refuse(c, "correlation needs a timespan", "A timespan is a number and a unit: 30s, 5m, 1h, 2d, 1w.");
+	if (secs > 30 * 86400)
+		refuse(c, "correlation timespan longer than 30 days", NULL);
+	if (cond && cond->kind == YN_MAP)
+	{
+		for (int i = 0; i < cond->n; i++)
+		{
+			const char *k = cond->keys[i];
+
+			if (strcmp(k, "field") == 0 && cond->items[i]->kind == YN_SCALAR)
+				field = cond->items[i]->scalar;
+			else if ((strcmp(k, "gte") == 0 || strcmp(k, "gt") == 0) && cond->items[i]->kind == YN_SCALAR)
+			{
+				char	   *end;
+
+				op = k;
+				errno = 0;
+				value = strtod(cond->items[i]->scalar, &end);
+				if (errno || *end != '\0' || value < 0 || value > 1e9)
+					refuse(c, "invalid correlation condition", "The threshold is a number.");
+			}
+			else
+				refuse(c, psprintf("unsupported correlation condition \"%s\"", k),
+					   "Supported: gte and gt (and field for value_count).");
+		}
+	}
+	else if (cond)
+		refuse(c, "invalid correlation condition", "The condition is a map such as {gte: 10}.");
+	if (counted && op == NULL)
+		refuse(c, "correlation needs a condition", "event_count and value_count need gte or gt.");
+	if (strcmp(t, "value_count") == 0 && field == NULL)
+		refuse(c, "value_count needs a condition field", NULL);
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"type\": ");
+	escape_json(&b, t);
+	appendStringInfoString(&b, ", \"rules\": ");
+	json_strings(&b, c, ynode_get(corr, "rules"), "rules", true);
+	appendStringInfoString(&b, ", \"group_by\": ");
+	json_strings(&b, c, ynode_get(corr, "group-by"), "group-by", false);
+	appendStringInfo(&b, ", \"timespan_s\": %.0f, \"min\": %.0f", secs,
+					 op == NULL ? 0 : strcmp(op, "gt") == 0 ? floor(value) + 1 : ceil(value));
+	if (field)
+	{
+		appendStringInfoString(&b, ", \"field\": ");
+		escape_json(&b, field);
+	}
+	appendStringInfoChar(&b, '}');
+	r->correlation = b.data;
+	r->source = "correlation";
+	r->cond = mk(EX_CONST, 0);
+	r->cond->value = false;
+}
+
 SigmaRule *
 sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 {
@@ -464,8 +607,6 @@ sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 		refuse(&c, "not a sigma rule", "A rule document is a YAML mapping.");
 	if (ynode_get(root, "title") && ynode_get(root, "title")->kind == YN_SCALAR)
 		c.rule = ynode_get(root, "title")->scalar;
-	if (ynode_get(root, "correlation"))
-		refuse(&c, "unsupported construct: correlation rule", "Sigma correlation meta-rules are not supported yet.");
 	if (ynode_get(root, "action"))
 		refuse(&c, "unsupported construct: action", "Rule collections (action: global, reset, repeat) are not supported.");
 	r->title = meta_string(&c, root, "title", true);
@@ -473,6 +614,7 @@ sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 	r->author = meta_string(&c, root, "author", false);
 	r->description = meta_string(&c, root, "description", false);
 	r->status = meta_string(&c, root, "status", false);
+	r->name = meta_string(&c, root, "name", false);
 	r->level = meta_string(&c, root, "level", false);
 	if (r->level)
 	{
@@ -496,6 +638,12 @@ sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 		for (int i = 0; i < tags->n; i++)
 			if (tags->items[i]->kind == YN_SCALAR)
 				r->tags = lappend(r->tags, pstrdup(tags->items[i]->scalar));
+	}
+	if (ynode_get(root, "correlation"))
+	{
+		compile_correlation(&c, root, r);
+		r->text = doc->text;
+		return r;
 	}
 	ls = ynode_get(root, "logsource");
 	if (ls == NULL || ls->kind != YN_MAP)

@@ -31,6 +31,8 @@ CREATE TABLE correlate.detection_rule (
 	tactics     text[] NOT NULL DEFAULT '{}',
 	techniques  text[] NOT NULL DEFAULT '{}',
 	rule_text   text NOT NULL,
+	name        text,
+	correlation jsonb CHECK (correlation IS NULL OR jsonb_typeof(correlation) = 'object'),
 	origin      text,
 	builtin     boolean NOT NULL DEFAULT false,
 	enabled     boolean NOT NULL DEFAULT true,
@@ -56,6 +58,8 @@ COMMENT ON COLUMN correlate.detection_rule.tags IS 'Sigma tags as written.';
 COMMENT ON COLUMN correlate.detection_rule.tactics IS 'MITRE ATT&CK tactics from the tags (attack.<tactic>), hyphenated.';
 COMMENT ON COLUMN correlate.detection_rule.techniques IS 'MITRE ATT&CK technique ids from the tags (T1078, T1552.007).';
 COMMENT ON COLUMN correlate.detection_rule.rule_text IS 'The rule''s YAML document as loaded; recompiled by each backend.';
+COMMENT ON COLUMN correlate.detection_rule.name IS 'Sigma name, by which correlation rules may refer to the rule (as by id or title).';
+COMMENT ON COLUMN correlate.detection_rule.correlation IS 'For a Sigma correlation rule: type, rules, group_by, timespan_s, min, field (correlate.detect_correlations); NULL for a detection rule.';
 COMMENT ON COLUMN correlate.detection_rule.origin IS 'Where it was loaded from (file path), if from a file.';
 COMMENT ON COLUMN correlate.detection_rule.builtin IS 'True for rules of the builtin pack (correlate.load_builtin_detections()).';
 COMMENT ON COLUMN correlate.detection_rule.enabled IS 'Disabled rules are kept but not evaluated.';
@@ -105,7 +109,8 @@ SELECT correlate._isolate_tenants('correlate.detection_rule', 'correlate.detecti
 
 CREATE FUNCTION correlate._sigma_parse(yaml text, origin text)
 RETURNS TABLE (sigma_id text, title text, author text, description text, level text, status text,
-			   product text, service text, category text, source text, tags text[], rule_text text)
+			   product text, service text, category text, source text, tags text[], rule_text text,
+			   name text, correlation text)
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'correlate_sigma_parse';
 COMMENT ON FUNCTION correlate._sigma_parse(text, text)
@@ -178,17 +183,18 @@ LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	INSERT INTO correlate.detection_rule AS r (sigma_id, title, author, description, level, severity_id, status, product,
-		service, category, source, tags, tactics, techniques, rule_text, origin, builtin)
+		service, category, source, tags, tactics, techniques, rule_text, name, correlation, origin, builtin)
 	SELECT p.sigma_id, p.title, p.author, p.description, p.level, correlate._level_severity(p.level), p.status,
 		   p.product, p.service, p.category,
 		   p.source, p.tags, correlate._attack_tactics(p.tags), correlate._attack_techniques(p.tags), p.rule_text,
-		   origin, builtin
+		   p.name, p.correlation::jsonb, origin, builtin
 	FROM correlate._sigma_parse(yaml, COALESCE(origin, 'the rule text')) p
 	ON CONFLICT (tenant, sigma_id) DO UPDATE
 		SET title = EXCLUDED.title, author = EXCLUDED.author, description = EXCLUDED.description,
 			level = EXCLUDED.level, severity_id = EXCLUDED.severity_id, status = EXCLUDED.status,
 			product = EXCLUDED.product, service = EXCLUDED.service, category = EXCLUDED.category, source = EXCLUDED.source, tags = EXCLUDED.tags, tactics = EXCLUDED.tactics,
-			techniques = EXCLUDED.techniques, rule_text = EXCLUDED.rule_text, origin = EXCLUDED.origin,
+			techniques = EXCLUDED.techniques, rule_text = EXCLUDED.rule_text, name = EXCLUDED.name,
+			correlation = EXCLUDED.correlation, origin = EXCLUDED.origin,
 			builtin = EXCLUDED.builtin, loaded_at = now()
 	RETURNING r.sigma_id, r.title, r.source, (r.xmax <> 0)
 $$;
@@ -296,6 +302,133 @@ $$;
 COMMENT ON FUNCTION correlate.detect(timestamptz, timestamptz, text[])
 	IS 'Runs the tenant''s enabled Sigma rules (or those named by Sigma id or title) over stored events in [since, until) (NULL: no bound); idempotent.';
 
+CREATE FUNCTION correlate.detect_correlations(since timestamptz, until timestamptz)
+RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	t text := correlate.current_tenant();
+	cr record;
+	w record;
+	refs bigint[];
+	typ text;
+	span interval;
+	k integer;
+	need integer;
+	last_grp text[];
+	last_end timestamptz;
+	n_match bigint;
+	n_new bigint;
+	added bigint;
+BEGIN
+	FOR cr IN SELECT r.id, r.sigma_id, r.title, r.correlation AS c FROM correlate.detection_rule r
+			  WHERE r.tenant = t AND r.enabled AND r.correlation IS NOT NULL ORDER BY r.sigma_id
+	LOOP
+		-- the rules it names, by Sigma id, name or title, in its order
+		SELECT array_agg(x.id ORDER BY x.ord) INTO refs
+		FROM (SELECT DISTINCT ON (u.ord) u.ord, d.id
+			  FROM jsonb_array_elements_text(cr.c->'rules') WITH ORDINALITY u(ref, ord)
+			  JOIN correlate.detection_rule d ON d.tenant = t AND d.correlation IS NULL
+											 AND (d.sigma_id = u.ref OR d.name = u.ref OR d.title = u.ref)
+			  ORDER BY u.ord, d.id) x;
+		IF refs IS NULL OR cardinality(refs) < jsonb_array_length(cr.c->'rules') THEN
+			RAISE EXCEPTION 'correlation rule % names a rule that is not loaded', quote_literal(cr.title)
+				USING ERRCODE = 'undefined_object', DETAIL = 'Rules named: ' || (cr.c->'rules')::text || '.';
+		END IF;
+		typ := cr.c->>'type';
+		span := make_interval(secs => (cr.c->>'timespan_s')::float8);
+		k := GREATEST((cr.c->>'min')::integer, 1);
+		need := CASE WHEN (cr.c->>'min')::integer > 0 THEN (cr.c->>'min')::integer
+					 ELSE (SELECT count(DISTINCT x) FROM unnest(refs) x) END;
+		n_match := 0;
+		n_new := 0;
+		last_grp := NULL;
+		last_end := NULL;
+		-- every window that meets the condition: from each detection of the group (its start)
+		-- to the detection that completes it; then, per group, windows that do not overlap
+		FOR w IN
+			WITH d AS MATERIALIZED (
+				SELECT dt.event_id, dt.event_ts AS ts, dt.rule_id, dt.entity, dt.source,
+					   ARRAY(SELECT e.raw #>> pg_catalog.string_to_array(g.f, '.')
+							 FROM jsonb_array_elements_text(cr.c->'group_by') WITH ORDINALITY g(f, o) ORDER BY g.o) AS grp,
+					   e.raw #>> pg_catalog.string_to_array(cr.c->>'field', '.') AS val
+				FROM correlate.detection dt
+				JOIN correlate.event e ON e.tenant = t AND e.id = dt.event_id AND e.ts = dt.event_ts
+				WHERE dt.tenant = t AND dt.rule_id = ANY (refs)
+				  AND (since IS NULL OR dt.event_ts >= since) AND (until IS NULL OR dt.event_ts < until + span)
+			)
+			SELECT s.grp, s.ts AS start_ts, s.entity, s.source, fin.event_id AS end_id, fin.ts AS end_ts
+			FROM d s
+			CROSS JOIN LATERAL (
+				SELECT x.event_id, x.ts FROM (
+					SELECT c.event_id, c.ts FROM d c
+					WHERE typ = 'event_count' AND c.grp = s.grp AND (c.ts, c.event_id) >= (s.ts, s.event_id)
+					  AND c.ts <= s.ts + span
+					ORDER BY c.ts, c.event_id OFFSET k - 1 LIMIT 1) x
+				UNION ALL
+				SELECT x.event_id, x.ts FROM (
+					SELECT v.event_id, v.ts, count(*) FILTER (WHERE v.first) OVER (ORDER BY v.ts, v.event_id) AS nd
+					FROM (SELECT c.event_id, c.ts,
+								 row_number() OVER (PARTITION BY c.val ORDER BY c.ts, c.event_id) = 1 AS first
+						  FROM d c
+						  WHERE typ = 'value_count' AND c.grp = s.grp AND c.val IS NOT NULL
+							AND (c.ts, c.event_id) >= (s.ts, s.event_id) AND c.ts <= s.ts + span) v) x
+				WHERE x.nd >= k
+				UNION ALL
+				SELECT (array_agg(f.event_id ORDER BY f.ts DESC, f.event_id DESC))[1], max(f.ts)
+				FROM (SELECT DISTINCT ON (c.rule_id) c.rule_id, c.event_id, c.ts FROM d c
+					  WHERE typ = 'temporal' AND c.grp = s.grp AND (c.ts, c.event_id) >= (s.ts, s.event_id)
+						AND c.ts <= s.ts + span
+					  ORDER BY c.rule_id, c.ts, c.event_id) f
+				HAVING typ = 'temporal' AND count(*) >= need
+				UNION ALL
+				SELECT q.event_id, q.ts FROM (
+					WITH RECURSIVE seq (i, event_id, ts) AS (
+						SELECT 1, s.event_id, s.ts WHERE typ = 'temporal_ordered' AND s.rule_id = refs[1]
+						UNION ALL
+						SELECT seq.i + 1, nx.event_id, nx.ts
+						FROM seq CROSS JOIN LATERAL (
+							SELECT c.event_id, c.ts FROM d c
+							WHERE c.grp = s.grp AND c.rule_id = refs[seq.i + 1] AND (c.ts, c.event_id) > (seq.ts, seq.event_id)
+							  AND c.ts <= s.ts + span
+							ORDER BY c.ts, c.event_id LIMIT 1) nx
+						WHERE seq.i < cardinality(refs))
+					SELECT seq.event_id, seq.ts FROM seq WHERE seq.i = cardinality(refs)) q
+				ORDER BY 2, 1
+				LIMIT 1
+			) fin
+			WHERE (since IS NULL OR s.ts >= since) AND (until IS NULL OR s.ts < until)
+			ORDER BY s.grp, s.ts, s.event_id
+		LOOP
+			IF last_grp IS DISTINCT FROM w.grp OR w.start_ts > last_end THEN
+				INSERT INTO correlate.detection (tenant, rule_id, sigma_id, title, author, level, severity_id, tactics,
+												 techniques, event_id, event_ts, source, entity)
+				SELECT t, r.id, r.sigma_id, r.title, r.author, r.level, r.severity_id, r.tactics, r.techniques,
+					   w.end_id, w.end_ts, w.source, w.entity
+				FROM correlate.detection_rule r WHERE r.tenant = t AND r.id = cr.id
+				ON CONFLICT (tenant, rule_id, event_id, event_ts) DO NOTHING;
+				GET DIAGNOSTICS added = ROW_COUNT;
+				n_new := n_new + added;
+				n_match := n_match + 1;
+				last_grp := w.grp;
+				last_end := w.end_ts;
+			END IF;
+		END LOOP;
+		IF n_match > 0 THEN
+			sigma_id := cr.sigma_id;
+			title := cr.title;
+			matched := n_match;
+			created := n_new;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION correlate.detect_correlations(timestamptz, timestamptz)
+	IS 'Runs the tenant''s enabled Sigma correlation rules (event_count, value_count, temporal, temporal_ordered) over the detections of [since, until); each match is a detection of the correlation rule on the event that completed it; idempotent.';
+
 SELECT pg_catalog.pg_extension_config_dump('correlate.detection_rule', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('correlate.detection', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.detection_rule', 'id')::regclass, '');
@@ -308,6 +441,7 @@ GRANT EXECUTE ON FUNCTION correlate._attack_tactics(text[]), correlate._attack_t
 	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]),
 	correlate.sigma_matches(text, jsonb) TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.detect(timestamptz, timestamptz, text[]),
+	correlate.detect_correlations(timestamptz, timestamptz),
 	correlate._record_detections(text, timestamptz[], text[], bigint[]) TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate._sigma_parse(text, text), correlate._sigma_read(text),
 	correlate._store_rules(text, text, boolean), correlate.load_sigma(text), correlate.load_sigma_file(text),
