@@ -149,7 +149,7 @@ BEGIN
 	-- into a join that reads the whole table once per batch).  The C
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
-	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
+	PERFORM correlate._work_lock(t, 'ingest/' || p_source);
 
 	-- Only events inside the time span this source already has stored in the
 	-- batch's span can be repeats: the first and last of them (two scans of the
