@@ -91,3 +91,28 @@ $y$);
 SELECT title, matched, created FROM correlate.detect('2020-01-01', '2030-01-01');
 RESET correlate.tenant;
 SELECT tenant, title, count(*) FROM correlate.detection GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- 6. A limit lowered after a rule was loaded applies to new loads, not to the rules already
+-- stored: ingest keeps evaluating them.
+SELECT count(*) FROM correlate.load_sigma($y$
+title: Trail API by a user (regex, test)
+id: 0d7c1b7e-1111-4111-8111-000000000003
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventName|re: '^(StopLogging|DeleteTrail|PutEventSelectors)$'
+  condition: sel
+$y$);
+SET correlate.sigma_max_regex_chars = 10;
+SELECT count(*) FROM correlate.load_sigma($y$
+title: Too long now (test)
+id: 0d7c1b7e-1111-4111-8111-000000000004
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventName|re: '^(StopLogging|DeleteTrail)$'
+  condition: sel
+$y$);
+SELECT events FROM correlate.ingest_file('cloudtrail', :'d' || '/test/data/cloudtrail/stratus-red-team/aws.defense-evasion.cloudtrail-stop.json');
+SELECT count(*) AS regex_rule_detections FROM correlate.detection WHERE title = 'Trail API by a user (regex, test)';
+RESET correlate.sigma_max_regex_chars;

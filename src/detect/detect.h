@@ -30,6 +30,12 @@ extern int	detect_max_regex_chars;
 extern int	detect_max_values;
 extern void detect_define_gucs(void);
 
+/*
+ * True while the cache compiles rules already stored: they passed the limits
+ * when loaded, and a limit lowered since must not make every ingest fail.
+ */
+extern bool detect_compiling_stored;
+
 /* ---- YAML tree (sigma_yaml.c) ---- */
 typedef enum YNodeKind
 {

@@ -91,18 +91,21 @@ build_in_context(MemoryContext cxt)
 	RuleSet    *rs = NULL;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
+	detect_compiling_stored = true;
 	PG_TRY();
 	{
 		rs = build(cxt);
 	}
 	PG_CATCH();
 	{
+		detect_compiling_stored = false;
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
 		cache_valid = false;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	detect_compiling_stored = false;
 	MemoryContextSwitchTo(old);
 	return rs;
 }

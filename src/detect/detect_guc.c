@@ -11,6 +11,7 @@
 int			detect_max_rule_bytes = 1024 * 1024;
 int			detect_max_regex_chars = 1000;
 int			detect_max_values = 10000;
+bool		detect_compiling_stored = false;
 
 void
 detect_define_gucs(void)

@@ -205,7 +205,7 @@ make_regex(Pattern *p, const char *rule, const char *field, const char *s, bool 
 	int			flags = REG_ADVANCED | REG_NOSUB;
 	int			rc;
 
-	if (len > detect_max_regex_chars)
+	if (len > detect_max_regex_chars && !detect_compiling_stored)
 		refuse(rule, field, "regular expression too long",
 			   psprintf("The pattern has %d characters; correlate.sigma_max_regex_chars is %d.", len, detect_max_regex_chars));
 	for (int i = 0; i < len; i++)
@@ -353,7 +353,7 @@ sigma_patterns(const char *rule, const char *field, List *modifiers, YNode *valu
 	}
 	else
 		vals = list_make1(values);
-	if (list_length(vals) > detect_max_values)
+	if (list_length(vals) > detect_max_values && !detect_compiling_stored)
 		refuse(rule, field, "too many values",
 			   psprintf("The item has %d values; correlate.sigma_max_values is %d.", list_length(vals), detect_max_values));
 	if (vals == NIL)
