@@ -109,16 +109,12 @@ for r in $(seq "$RUNS"); do
   cpu_of "SELECT count(*) FROM correlate.event e WHERE e.raw ? 'eventName';" >>"$dir/fl"
   # a first call compiles the rules; the timed one runs over every event
   cpu_of "SELECT correlate._sigma_match('cloudtrail', '{}', NULL); SELECT count(*) FROM correlate.event e, unnest(correlate._sigma_match(e.source, e.raw, NULL)) m;" >>"$dir/cm"
-  [ "$r" -gt "$SQL_RUNS" ] || cpu_of "$(cat "$dir/sql_match.sql") DROP TABLE sqlm;" >>"$dir/sq"
+  [ "$r" -gt "$SQL_RUNS" ] || cpu_of "$(cat "$dir/sql_match.sql") DROP TABLE IF EXISTS bench.sql_pairs; CREATE TABLE bench.sql_pairs AS SELECT count(*) AS n FROM sqlm; DROP TABLE sqlm;" >>"$dir/sq"
   q -c "TRUNCATE correlate.detection" >/dev/null
   cpu_of "SELECT sum(created) FROM correlate.detect(NULL, NULL);" >>"$dir/dt"
 done
 c_pairs=$(q -c "SELECT count(*) FROM correlate.event e, unnest(correlate._sigma_match(e.source, e.raw, NULL)) m")
-s_pairs=$(q <<SQL | tail -1
-$(cat "$dir/sql_match.sql")
-SELECT count(*) FROM sqlm;
-SQL
-)
+s_pairs=$(q -c "SELECT n FROM bench.sql_pairs")
 cm=$(median <"$dir/cm"); sq=$(median <"$dir/sq"); dt=$(median <"$dir/dt"); fl=$(median <"$dir/fl")
 awk -v n="$n" -v cm="$cm" -v sq="$sq" -v dt="$dt" -v fl="$fl" -v cp="$c_pairs" -v sp="$s_pairs" 'BEGIN {
   printf "detect over %d stored events, 100 rules (CPU s, events/s):\n", n
