@@ -129,7 +129,7 @@ COMMENT ON FUNCTION correlate._sigma_match(text, jsonb, bigint[])
 	IS 'Internal: ids of the tenant''s enabled detection rules for source (restricted to only_ids when not NULL) that match record, or NULL.';
 
 CREATE FUNCTION correlate.sigma_matches(rule text, record jsonb) RETURNS boolean
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE C STABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'correlate_sigma_matches';
 COMMENT ON FUNCTION correlate.sigma_matches(text, jsonb)
 	IS 'Whether one Sigma rule (YAML text) matches a record, compiled for this call: for writing and testing rules.';
