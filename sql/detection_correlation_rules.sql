@@ -108,6 +108,21 @@ ORDER BY dt.title;
 -- outside the range: nothing
 SELECT count(*) FROM correlate.detect_correlations('2030-01-01', '2030-02-01');
 
+-- Our extension: group-by correlate.entity groups by the resolved entity of the detections
+-- (the identity incidents use), whatever the log source calls it.
+SELECT count(*) FROM correlate.load_sigma($y$
+title: Backdoor user with admin rights, by entity
+id: 7c3e0d2a-0000-4000-8000-000000000017
+correlation:
+  type: temporal
+  rules:
+    - Access Key Created For Another IAM User
+    - Administrator Policy Attached To An IAM Identity
+  group-by: [correlate.entity]
+  timespan: 5m
+$y$);
+SELECT title, matched, created FROM correlate.detect_correlations('2024-01-01', '2025-01-01') ORDER BY title;
+
 -- Bad correlation rules: a clear error each, nothing loaded.
 SELECT * FROM correlate.load_sigma(E'title: c\nid: c1\ncorrelation: {type: event_sum, rules: [a], timespan: 1h, condition: {gte: 1}}');
 SELECT * FROM correlate.load_sigma(E'title: c\nid: c1\ncorrelation: {type: event_count, rules: [a], timespan: 1h}');

@@ -351,7 +351,8 @@ BEGIN
 		FOR w IN
 			WITH d AS MATERIALIZED (
 				SELECT dt.event_id, dt.event_ts AS ts, dt.rule_id, dt.entity, dt.source,
-					   ARRAY(SELECT e.raw #>> pg_catalog.string_to_array(g.f, '.')
+					   ARRAY(SELECT CASE WHEN g.f = 'correlate.entity' THEN dt.entity::text
+										 ELSE e.raw #>> pg_catalog.string_to_array(g.f, '.') END
 							 FROM jsonb_array_elements_text(cr.c->'group_by') WITH ORDINALITY g(f, o) ORDER BY g.o) AS grp,
 					   e.raw #>> pg_catalog.string_to_array(cr.c->>'field', '.') AS val
 				FROM correlate.detection dt
