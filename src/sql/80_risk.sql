@@ -201,9 +201,6 @@ CREATE FUNCTION correlate._risk_reasons(as_of timestamptz, detection_window inte
 RETURNS TABLE (resource_id bigint, factor text, weight integer, detail text, evidence jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
--- JIT compiling this query (seconds on a large estate) cannot be interrupted:
--- with it a cancel or statement_timeout waited for the compiler (docs/reliability.md)
-SET jit = off
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
@@ -458,7 +455,6 @@ CREATE FUNCTION correlate.rescore(as_of timestamptz DEFAULT NULL, detection_wind
 RETURNS TABLE (resources bigint, toxic_combinations bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
-SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
