@@ -29,10 +29,10 @@
  *    for '' (TRUNCATE is logged with tenant '' and invalidates every tenant).
  *    The triggers read the tenants from the statement's transition tables,
  *    not from the correlate.tenant setting, which a statement can change
- *    before its AFTER triggers fire.  Log rows below
- *    every build xmin are never read; correlate.graph_prune_changes() deletes
- *    them and logs a '' row of its own, so that any snapshot built before the
- *    prune is invalidated rather than trusted.
+ *    before its AFTER triggers fire.  Log rows below every build xmin are
+ *    never read; correlate.graph_prune_changes() deletes them and logs a ''
+ *    row of its own, so that any snapshot built before the prune is
+ *    invalidated rather than trusted.
  *
  *    A query running under an older MVCC snapshot than the build (possible
  *    with imported snapshots or stable functions) must not reuse a newer
@@ -81,8 +81,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/tuplestore.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
 #include "correlate.h"

@@ -125,7 +125,7 @@ for t in $targets; do
   printf '%-14s %8d %8d %8d %8d %9.1f %9s  %s\n' "$t" "${ex[$t]}" "${acc[$t]}" "${rej[$t]}" "${fnd[$t]}" \
     "$(awk -v e="${ex[$t]}" -v s="${secs[$t]}" 'BEGIN {print e / s}')" "${mx[$t]}" "$(tr ' ' '\n' <<<"${sts[$t]}" | awk -F= 'NF == 2 {c[$1] += $2} END {for (k in c) printf "%s=%d ", k, c[k]}' | tr ' ' '\n' | sort | tr '\n' ' ')"
 done
-echo "# $total executions, seeds $seed..$round"
+echo "# $total executions in ${SECONDS}s, seeds $seed..$round"
 if [ "$(q -c "SELECT count(*) FROM fuzz.finding")" -gt 0 ]; then
   echo "FAIL  inputs raised internal errors (SQLSTATE class XX) or broke an invariant:"
   q -c "SELECT target, seed, iter, sqlstate, message, left(input, 2000) FROM fuzz.finding ORDER BY target, seed, iter"
