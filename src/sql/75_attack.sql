@@ -138,6 +138,7 @@ COMMENT ON COLUMN correlate.attack_edge.derived_at IS 'When the edge was last (r
 
 SELECT correlate._isolate_tenants('correlate.attack_edge');
 SELECT pg_catalog.pg_extension_config_dump('correlate.attack_edge', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.attack_edge', 'id')::regclass, '');
 
 -- The graph cache follows attack edges as it follows relationships.
 CREATE TRIGGER graph_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON correlate.attack_edge
