@@ -62,18 +62,21 @@ ROLLBACK;
 -- The ranked fix plan.
 SELECT * FROM correlate.rescore(as_of => '2026-11-21');
 SELECT rank, kind, target, description, paths_removed, paths_total, likelihood_removed, risk_reduction,
-	   resource_id IS NOT NULL AS has_resource, relationship_id IS NOT NULL AS has_relationship
+	   resource_id IS NOT NULL AS has_resource, relationship_id IS NOT NULL AS has_relationship, effort, what_if
 FROM correlate.fix_plan(k => 20);
 -- The artifacts are the generated documents.
 SELECT kind, artifact = correlate.network_policy('legacy-webapp') AS is_network_policy,
 	   artifact = correlate.least_privilege_policy(correlate.resource_id(:role)) AS is_iam_policy
 FROM correlate.fix_plan(k => 20) WHERE artifact IS NOT NULL ORDER BY rank;
--- Every fix that claims all paths really disconnects: with its relationships gone, no path is left.
+-- Every fix that claims all paths really closes them: replayed as a what-if, no path is left.
+SELECT f.rank, f.kind, (SELECT count(*) FROM correlate.attack_paths(what_if => f.what_if)) AS paths_left
+FROM correlate.fix_plan(k => 20) f WHERE f.paths_removed = f.paths_total ORDER BY f.rank;
+-- And for real: patching the CVE (the finding fixed) and re-deriving leaves no path.
 BEGIN;
-DELETE FROM correlate.relationship l
-WHERE l.id = (SELECT relationship_id FROM correlate.fix_plan() WHERE kind = 'remove_relationship' AND paths_removed = paths_total
-			  ORDER BY rank LIMIT 1);
+UPDATE correlate.finding SET status = 'fixed' WHERE check_id = 'CVE-2021-44228';
+SELECT inserted, updated, deleted FROM correlate.derive_attack_edges();
 SELECT count(*) AS paths_left FROM correlate.attack_paths();
+SELECT count(*) AS fixes_left FROM correlate.fix_plan() WHERE paths_removed > 0;
 ROLLBACK;
 -- Explicit sources and targets; k limits the rows.
 SELECT rank, kind, target, paths_removed, paths_total
