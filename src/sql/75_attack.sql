@@ -585,7 +585,7 @@ DECLARE
 	t text := (SELECT correlate.current_tenant());
 BEGIN
 	-- One derivation per tenant at a time; writers of other tenants do not wait.
-	PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('correlate.derive_attack_edges'), pg_catalog.hashtext(t));
+	PERFORM correlate._work_lock(t, 'derive_attack_edges');
 	PERFORM correlate.merge_image_aliases();
 	WITH d AS MATERIALIZED (SELECT * FROM correlate.attack_edges_derived(NULL)),
 	del AS (
