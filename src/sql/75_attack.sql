@@ -207,6 +207,8 @@ CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- the rules hash and sort every relationship once: in memory, not on disk
+SET work_mem = '256MB'
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -320,6 +322,11 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT COALESCE(en.lk, CASE WHEN prior > 0 THEN prior END) AS lk0) x
 		WHERE x.lk0 IS NOT NULL
 	),
+	-- Pods with a container that Falco (or another sensor) saw running privileged.
+	priv_ctr AS (
+		SELECT DISTINCT p.w FROM parts p JOIN res c ON c.id = p.part AND c.kind = 'container'
+		WHERE p.w <> p.part AND c.props->>'privileged' = 'true'
+	),
 	-- Pod security facts; props of the pod itself (privileged, capabilities, host_pid,
 	-- host_paths) override what its containers say, which is how what-if sets them.
 	pods AS MATERIALIZED (
@@ -328,8 +335,7 @@ BEGIN
 					ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'containers') = 'array'
 																		 THEN r.props->'containers' ELSE '[]' END) c
 								 WHERE c #>> '{securityContext,privileged}' = 'true')
-						 OR EXISTS (SELECT 1 FROM parts p JOIN res c ON c.id = p.part AND c.kind = 'container'
-									WHERE p.w = r.id AND c.props->>'privileged' = 'true') END AS privileged,
+						 OR pc.w IS NOT NULL END AS privileged,
 			   ARRAY(SELECT DISTINCT upper(regexp_replace(x, '^[Cc][Aa][Pp]_', ''))
 					 FROM jsonb_array_elements_text(
 						 CASE WHEN jsonb_typeof(r.props->'capabilities') = 'array' THEN r.props->'capabilities'
@@ -343,7 +349,8 @@ BEGIN
 			   ARRAY(SELECT CASE WHEN x ~ '^/+$' THEN '/' ELSE rtrim(x, '/') END
 					 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'host_paths') = 'array'
 														 THEN r.props->'host_paths' ELSE '[]' END) x) AS paths
-		FROM res r WHERE r.kind = 'k8s:pod'
+		FROM res r LEFT JOIN priv_ctr pc ON pc.w = r.id
+		WHERE r.kind = 'k8s:pod'
 	),
 	runs_on AS (
 		SELECT l.id, l.src AS pod, l.dst AS node, l.fix_cost
@@ -460,22 +467,25 @@ BEGIN
 	),
 	-- Cloud identity and data: the IAM policy engine's edges, and what stores contain.
 	e_cloud AS (
-		SELECT l.src, l.dst,
-			   CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
-					WHEN l.kind = 'assumes' THEN 'iam_assume_role'
-					WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
-					WHEN l.kind = 'can_access' THEN 'cloud_data_access'
-					ELSE 'data_contains' END AS technique,
-			   CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount'
-						THEN CASE WHEN l.props->>'decision' = 'allow' THEN 0.9 END
-					WHEN l.kind = 'contains' THEN NULL
-					ELSE l.likelihood END AS lk,
+		SELECT l.src, l.dst, k.technique,
+			   -- an observed use (props.observed) halves the remaining doubt
+			   CASE WHEN l.props ? 'observed' THEN 1 - (1 - x.lk0) / 2 ELSE x.lk0 END AS lk,
 			   jsonb_strip_nulls(jsonb_build_object('relationships', jsonb_build_array(l.id),
 					'statements', CASE WHEN jsonb_typeof(l.props->'statements') = 'array' THEN l.props->'statements'
 									   WHEN jsonb_typeof(l.props->'statement') = 'number' THEN jsonb_build_array(l.props->'statement') END,
 					'via', l.props->'via', 'iam_technique', l.props->'technique',
 					'observed', l.props->'observed', 'fix_cost', l.fix_cost)) AS because
 		FROM rel l JOIN res s ON s.id = l.src JOIN res d ON d.id = l.dst
+		CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
+										WHEN l.kind = 'assumes' THEN 'iam_assume_role'
+										WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
+										WHEN l.kind = 'can_access' THEN 'cloud_data_access'
+										ELSE 'data_contains' END AS technique) k
+		JOIN tech tc ON tc.technique = k.technique
+		CROSS JOIN LATERAL (SELECT CASE WHEN k.technique = 'k8s_irsa'
+										THEN CASE WHEN l.props->>'decision' = 'allow' THEN 0.9 ELSE tc.base_likelihood END
+										WHEN k.technique = 'data_contains' THEN tc.base_likelihood
+										ELSE l.likelihood END::float8 AS lk0) x
 		WHERE (l.kind = 'assumes' AND l.props->>'decision' IS DISTINCT FROM 'deny'
 			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'))
 		   OR (l.kind = 'can_escalate_to' AND s.domain = 'identity')
@@ -490,16 +500,13 @@ BEGIN
 		UNION ALL SELECT * FROM e_rbac
 		UNION ALL SELECT * FROM e_cloud
 	),
+	-- Each rule yields one edge per (src, dst, technique) (RBAC aggregates its grants).
 	scored AS (
-		SELECT DISTINCT ON (e.src, e.dst, e.technique) e.src, e.dst, e.technique, tc.attack_id,
-			   LEAST(1.0, GREATEST(1e-9,
-					 CASE WHEN e.because ? 'observed' AND e.technique <> 'exploit_public_workload'
-						  THEN 1 - (1 - COALESCE(e.lk, tc.base_likelihood)) / 2
-						  ELSE COALESCE(e.lk, tc.base_likelihood) END))::float8 AS likelihood,
+		SELECT e.src, e.dst, e.technique, tc.attack_id,
+			   LEAST(1.0, GREATEST(1e-9, COALESCE(e.lk, tc.base_likelihood)))::float8 AS likelihood,
 			   e.because
 		FROM edges e JOIN tech tc ON tc.technique = e.technique
 		WHERE e.src <> e.dst
-		ORDER BY e.src, e.dst, e.technique, COALESCE(e.lk, tc.base_likelihood) DESC
 	)
 	SELECT COALESCE(a.id, -row_number() OVER (ORDER BY s.src, s.dst, s.technique)), s.src, s.dst, s.technique,
 		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because
