@@ -1,7 +1,11 @@
 /*
  * graph_snapshot.c
  *		Builds the CSR snapshot of one tenant's graph by scanning the heaps of
- *		correlate.resource and correlate.relationship.
+ *		correlate.resource and of the edge table of the layer walked:
+ *		correlate.attack_edge (technique as the kind, because->>'fix_cost') or
+ *		correlate.relationship (kind, props->>'fix_cost').  A what-if snapshot
+ *		takes its edges from correlate.attack_edges_derived(what_if) through
+ *		SPI instead, and is never cached (graph_snapshot_build_what_if).
  *
  * The scans use the active MVCC snapshot, so the graph is exactly what a
  * SELECT in this statement would see, including the transaction's own
