@@ -160,6 +160,12 @@ SELECT pg_temp.r('dev', 'aws:iam:user', ns => NULL) > 0, pg_temp.r('bucket', 'aw
 	   pg_temp.l('dev', 'node-role', 'can_escalate_to', '{"technique": "iam:PassRole"}') > 0,
 	   pg_temp.l('app-role', 'bucket', 'can_access', '{"statements": [7]}') > 0,
 	   pg_temp.l('bucket', 'obj', 'contains') > 0, pg_temp.l('ns-app', 'priv', 'contains') > 0;
+-- public_resource_policy (T1530): a resource policy granting anyone, from the policy engine; a flow is no grant.
+SELECT pg_temp.r('public-bucket', 'aws:s3:bucket', ns => NULL) > 0, pg_temp.r('open-role', 'aws:iam:role', ns => NULL) > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('public-bucket'), 'can_access', 0.9, '{"statements": [9]}', 'iam_policy') > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('bucket'), 'connects_to') > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('open-role'), 'assumes', 0.8, '{"decision": "allow"}', 'iam_policy') > 0;
+SELECT * FROM pg_temp.edges('public_resource_policy');
 SELECT * FROM pg_temp.edges('iam_assume_role');
 SELECT * FROM pg_temp.edges('iam_privilege_escalation');
 SELECT * FROM pg_temp.edges('cloud_data_access');

@@ -40,6 +40,9 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	('exploit_public_workload', 'T1190', 'initial-access', 'Exploit public-facing application',
 	 'internet -> workload (pod, instance, function, task, container) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group) AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
 	 0.5, ARRAY['relationship exposes/routes_to from internet', 'finding vulnerability/exposure (status, cvss, epss, known_exploited, props.cvss_vector)', 'relationship contains/runs_on/uses_image (workload parts)', 'relationship connects_to from internet (evidence)'], true),
+	('public_resource_policy', 'T1530', 'initial-access', 'Public resource policy',
+	 'internet -> resource whose resource policy grants access to anyone (the IAM policy engine''s can_access from internet, source iam_policy); the relationship''s likelihood. A flow from the internet is never such a grant.',
+	 0.9, ARRAY['relationship can_access from internet (source iam_policy, props.statements)'], true),
 	('container_escape_privileged', 'T1611', 'privilege-escalation', 'Escape to host: privileged container',
 	 'pod -> its node (runs_on) when a container runs privileged (securityContext.privileged, or props.privileged of the pod, which overrides).',
 	 0.9, ARRAY['relationship runs_on pod->node', 'resource props containers[].securityContext.privileged, privileged'], true),
@@ -95,7 +98,7 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	 'service account -> IAM role it assumes (assumes), unless the trust policy was evaluated and denies it (props.decision = deny); likelihood 0.9 when the trust was evaluated and allows it, else the base.',
 	 0.6, ARRAY['relationship assumes serviceaccount->role (props.via, props.decision, props.statement)'], true),
 	('iam_assume_role', 'T1078.004', 'privilege-escalation', 'Assume a cloud role',
-	 'cloud principal -> role it may assume (assumes, from the IAM policy engine or observed), unless evaluated as denied; the relationship''s likelihood.',
+	 'cloud principal -> role it may assume (assumes, from the IAM policy engine or observed), unless evaluated as denied; from the internet when the trust policy allows anyone; the relationship''s likelihood.',
 	 0.8, ARRAY['relationship assumes (props.decision, props.statements)'], true),
 	('iam_privilege_escalation', 'T1098.003', 'privilege-escalation', 'Cloud privilege escalation',
 	 'cloud principal -> the principal whose privileges it can gain (can_escalate_to, from the IAM escalation rules); the relationship''s likelihood.',
@@ -232,7 +235,7 @@ BEGIN
 		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources)
 	),
 	rel AS MATERIALIZED (
-		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props,
+		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props, l.source,
 			   CASE WHEN jsonb_typeof(l.props->'fix_cost') = 'number' THEN l.props->'fix_cost' END AS fix_cost
 		FROM correlate.relationship l
 		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships)
@@ -479,6 +482,7 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
 										WHEN l.kind = 'assumes' THEN 'iam_assume_role'
 										WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
+										WHEN l.kind = 'can_access' AND s.kind = 'internet' THEN 'public_resource_policy'
 										WHEN l.kind = 'can_access' THEN 'cloud_data_access'
 										ELSE 'data_contains' END AS technique) k
 		JOIN tech tc ON tc.technique = k.technique
@@ -487,7 +491,9 @@ BEGIN
 										WHEN k.technique = 'data_contains' THEN tc.base_likelihood
 										ELSE l.likelihood END::float8 AS lk0) x
 		WHERE (l.kind = 'assumes' AND l.props->>'decision' IS DISTINCT FROM 'deny'
-			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'))
+			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'
+					OR (s.kind = 'internet' AND l.source = 'iam_policy')))
+		   OR (l.kind = 'can_access' AND s.kind = 'internet' AND l.source = 'iam_policy')
 		   OR (l.kind = 'can_escalate_to' AND s.domain = 'identity')
 		   OR (l.kind = 'can_access' AND s.kind LIKE 'aws:%' AND s.domain = 'identity')
 		   OR (l.kind = 'contains' AND s.domain = 'data' AND d.domain = 'data')
