@@ -38,7 +38,7 @@ COMMENT ON COLUMN correlate.attack_technique.builtin IS 'True for techniques shi
 
 INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, precondition, base_likelihood, reads, builtin) VALUES
 	('exploit_public_workload', 'T1190', 'initial-access', 'Exploit public-facing application',
-	 'internet -> workload (pod, instance, function, task, container) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group) AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
+	 'internet -> workload (pod, instance, function, task) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group), or it is a pod on the host network or with a hostPort on a node so exposed, AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
 	 0.5, ARRAY['relationship exposes/routes_to from internet', 'finding vulnerability/exposure (status, cvss, epss, known_exploited, props.cvss_vector)', 'relationship contains/runs_on/uses_image (workload parts)', 'relationship connects_to from internet (evidence)'], true),
 	('public_resource_policy', 'T1530', 'initial-access', 'Public resource policy',
 	 'internet -> resource whose resource policy grants access to anyone (the IAM policy engine''s can_access from internet, source iam_policy); the relationship''s likelihood. A flow from the internet is never such a grant.',
@@ -283,9 +283,22 @@ BEGIN
 		FROM expo e JOIN rel l ON l.src = e.node AND l.kind IN ('exposes', 'routes_to')
 		WHERE e.depth < 4 AND NOT l.id = ANY (e.rels)
 	),
+	-- A pod on the host network, or publishing a hostPort, is exposed where its node is.
+	host_exposed AS (
+		SELECT l.src AS node, e.rels || l.id AS rels, e.lk, e.fix
+		FROM expo e JOIN res n ON n.id = e.node AND n.kind = 'k8s:node'
+		JOIN rel l ON l.dst = n.id AND l.kind = 'runs_on'
+		JOIN res p ON p.id = l.src AND p.kind = 'k8s:pod'
+		WHERE p.props->>'host_network' = 'true'
+		   OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p.props->'containers') = 'array'
+															  THEN p.props->'containers' ELSE '[]' END) c,
+							 jsonb_array_elements(CASE WHEN jsonb_typeof(c->'ports') = 'array' THEN c->'ports' ELSE '[]' END) pt
+					  WHERE pt ? 'hostPort')
+	),
 	exposed AS (
 		SELECT DISTINCT ON (e.node) e.node AS w, e.rels, e.fix
-		FROM expo e JOIN wl x ON x.id = e.node AND x.kind <> 'container'
+		FROM (SELECT e1.node, e1.rels, e1.lk, e1.fix FROM expo e1 UNION ALL SELECT * FROM host_exposed) e
+		JOIN wl x ON x.id = e.node AND x.kind <> 'container'
 		ORDER BY e.node, e.lk DESC, cardinality(e.rels), e.rels
 	),
 	weak AS (
