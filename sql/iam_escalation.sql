@@ -27,9 +27,9 @@ BEGIN
 	PERFORM correlate.ingest('aws_iam', pg_read_file(dir || '/' || fixture || '.json'));
 	PERFORM correlate.refresh_policies();
 	RETURN QUERY
-	SELECT p.path, p.step, p.technique, regexp_replace(p.resource, '^arn:aws:iam::111100002222:', ''),
-		   regexp_replace(p.through, '^arn:aws:iam::111100002222:', ''),
-		   regexp_replace(p.dst, '^arn:aws:iam::111100002222:', ''), round(p.likelihood::numeric, 3), p.decision
+	SELECT p.path, p.step, p.technique, regexp_replace(p.resource, '^(arn:aws:iam::|service-resources:)111100002222:', ''),
+		   regexp_replace(p.through, '^(arn:aws:iam::|service-resources:)111100002222:', ''),
+		   regexp_replace(p.dst, '^(arn:aws:iam::|service-resources:)111100002222:', ''), round(p.likelihood::numeric, 3), p.decision
 	FROM correlate.escalation_paths('arn:aws:iam::111100002222:user/attacker', max_paths => 3) p;
 END
 $$;

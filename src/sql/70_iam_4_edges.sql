@@ -63,6 +63,12 @@ $$;
 COMMENT ON FUNCTION correlate.iam_access_actions()
 	IS 'The actions that make a can_access edge, by data store kind and class (read, write, admin); {arn}, {account} and {region} stand for the store''s ARN, account and region (* when unknown).';
 
+-- The node standing for the existing resources (functions, endpoints, stacks, notebooks,
+-- projects, instances) a service runs in an account: existing-resource techniques lead to it,
+-- and it runs_as the roles that trust the service.
+INSERT INTO correlate.resource_kind (kind, domain, description, builtin) VALUES
+	('aws:service-resources', 'cloud', 'The existing resources an AWS service runs in one account (uid service-resources:ACCOUNT:SERVICE), as escalation targets', true);
+
 -- ---- the escalation technique catalogue ----------------------------------------------
 --
 -- One row per privilege-escalation technique, as the published lists describe them
@@ -450,7 +456,8 @@ BEGIN
 	-- Scratch tables live until commit; a second refresh in the same transaction replaces them.
 	IF to_regclass('pg_temp.iam_edge_req') IS NOT NULL THEN
 		DROP TABLE pg_temp.iam_edge_req, pg_temp.iam_edge_ans, pg_temp.iam_edge_new, pg_temp.iam_edge_out,
-			pg_temp.iam_edge_reach, pg_temp.iam_edge_rreq;
+			pg_temp.iam_edge_reach, pg_temp.iam_edge_rreq, pg_temp.iam_edge_held, pg_temp.iam_edge_trusts,
+			pg_temp.iam_edge_svcrole;
 	END IF;
 
 	-- 1. Requests: what to ask the evaluator, and why.
@@ -621,17 +628,15 @@ BEGIN
 							 AND correlate.iam_pattern('*') OPERATOR(correlate.=) ANY (st.principals)))
 	GROUP BY 1, d.uid;
 
-	-- can_escalate_to through a service: the attacker holds a technique's service actions
-	-- and either may pass role R (passrole: R trusts the technique's service) or R already
-	-- runs a resource of that service (existing_resource, remote_execution: R trusts the
-	-- service; on EC2 R must be in an instance profile).  Computed as joins of small sets:
-	-- who holds which technique's actions, which role trusts which service, who may pass
-	-- which role.
-	INSERT INTO iam_edge_new
+	-- can_escalate_to through a service.  Computed from small sets: who holds which
+	-- technique's service actions (on some resource), which role trusts which service, and
+	-- (passrole) who may pass which role.
+	CREATE TEMP TABLE iam_edge_held ON COMMIT DROP AS
 	WITH held AS (
 		SELECT s.principal, tq.technique, tq.family, COALESCE(tq.passrole_service, tq.runs_as_service) AS service,
 			   tq.needs_instance_profile, tq.likelihood,
-			   bool_and(s.decision = 'allow') AS all_allow, to_jsonb(array_agg(DISTINCT s.statement ORDER BY s.statement)) AS statements,
+			   bool_and(s.decision = 'allow') AS all_allow, bool_or(s.decision = 'conditional') AS any_conditional,
+			   to_jsonb(array_agg(DISTINCT s.statement ORDER BY s.statement)) AS statements,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.actions)) AS n_all,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.any_actions)) AS n_any,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')) AS n_profile,
@@ -643,48 +648,77 @@ BEGIN
 			   OR (tq.family = 'passrole' AND tq.needs_instance_profile
 				   AND s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')))
 		GROUP BY s.principal, tq.technique
-	), ok AS (
-		SELECT * FROM held h WHERE h.n_all = h.need_all AND (h.no_any OR h.n_any > 0)
-	), trusts AS (
-		SELECT DISTINCT ts.holder AS role, sv.service
-		FROM correlate.iam_statement ts
-		CROSS JOIN (SELECT DISTINCT COALESCE(tq.passrole_service, tq.runs_as_service) AS service
-					FROM correlate.iam_escalation_technique tq
-					WHERE tq.family IN ('passrole', 'existing_resource', 'remote_execution')) sv
-		WHERE ts.tenant = t AND ts.source = 'trust' AND ts.effect = 'Allow'
-		  AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
-		  AND ts.principals OPERATOR(correlate.~~>) sv.service
-	), via_pass AS (
-		SELECT pr.principal, pr.target, h.technique, h.likelihood, h.statements, h.all_allow, pr.statement,
-			   h.needs_instance_profile, h.n_profile,
-			   correlate._iam_judged(pr.decision, pr.statement, pr.principal, pr.target, h.service) AS decision
-		FROM iam_edge_ans pr
-		JOIN ok h ON h.family = 'passrole' AND h.principal = pr.principal
-		JOIN trusts tr ON tr.role = pr.target AND tr.service = h.service
-		WHERE pr.purpose = 'passrole' AND pr.principal <> pr.target
-	), via_existing AS (
-		SELECT h.principal, tr.role AS target, h.technique, h.likelihood, h.statements, h.all_allow,
-			   NULL::bigint AS statement, h.needs_instance_profile, h.n_profile, 'allow' AS decision
-		FROM ok h JOIN trusts tr ON tr.service = h.service
-		WHERE h.family IN ('existing_resource', 'remote_execution') AND h.principal <> tr.role
 	)
+	SELECT h.*, CASE WHEN h.all_allow THEN 'allow' WHEN h.any_conditional THEN 'conditional' ELSE 'narrowed' END AS decision
+	FROM held h WHERE h.n_all = h.need_all AND (h.no_any OR h.n_any > 0);
+	CREATE TEMP TABLE iam_edge_trusts ON COMMIT DROP AS
+	SELECT DISTINCT ts.holder AS role, sv.service
+	FROM correlate.iam_statement ts
+	CROSS JOIN (SELECT DISTINCT COALESCE(tq.passrole_service, tq.runs_as_service) AS service
+				FROM correlate.iam_escalation_technique tq
+				WHERE tq.family IN ('passrole', 'existing_resource', 'remote_execution')) sv
+	WHERE ts.tenant = t AND ts.source = 'trust' AND ts.effect = 'Allow'
+	  AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
+	  AND ts.principals OPERATOR(correlate.~~>) sv.service;
+
+	-- passrole: the attacker may pass role R, R trusts the technique's service (EC2: R is in
+	-- an instance profile, or the attacker may make one).
+	INSERT INTO iam_edge_new
 	SELECT ap.uid, r.uid, 'can_escalate_to', v.technique,
-		   v.likelihood * CASE WHEN v.decision = 'allow' AND v.all_allow THEN 1 ELSE 0.5 END,
-		   jsonb_build_object('technique', v.technique, 'statement', COALESCE(v.statement, (v.statements->>0)::bigint),
-							  'service_statements', v.statements,
-							  'decision', CASE WHEN v.decision = 'allow' AND v.all_allow THEN 'allow'
-											   WHEN v.decision = 'conditional' THEN 'conditional'
-											   ELSE 'narrowed' END)
-			 || CASE WHEN v.statement IS NULL THEN jsonb_build_object('existing_resource', true) ELSE '{}' END
-	FROM (SELECT * FROM via_pass WHERE decision IS NOT NULL UNION ALL SELECT * FROM via_existing) v
+		   v.likelihood * CASE WHEN v.decision = 'allow' THEN 1 ELSE 0.5 END,
+		   jsonb_build_object('technique', v.technique, 'statement', v.statement, 'service_statements', v.statements,
+							  'decision', v.decision)
+	FROM (SELECT pr.principal, pr.target, h.technique, h.likelihood, h.statements, pr.statement,
+				 h.needs_instance_profile, h.n_profile,
+				 CASE WHEN j.d IS NULL THEN NULL
+					  WHEN j.d = 'allow' AND h.decision = 'allow' THEN 'allow'
+					  WHEN j.d = 'conditional' OR h.decision = 'conditional' THEN 'conditional'
+					  ELSE 'narrowed' END AS decision
+		  FROM iam_edge_ans pr
+		  JOIN iam_edge_held h ON h.family = 'passrole' AND h.principal = pr.principal
+		  JOIN iam_edge_trusts tr ON tr.role = pr.target AND tr.service = h.service
+		  CROSS JOIN LATERAL (SELECT correlate._iam_judged(pr.decision, pr.statement, pr.principal, pr.target, h.service) AS d) j
+		  WHERE pr.purpose = 'passrole' AND pr.principal <> pr.target) v
 	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = v.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
 	JOIN correlate.resource r ON r.tenant = t AND r.id = v.target
-	-- an existing resource is changed with the attacker's own account's permissions
-	WHERE (v.statement IS NOT NULL OR ap.account IS NOT DISTINCT FROM r.account)
-	  AND (NOT v.needs_instance_profile
-		   OR (v.statement IS NOT NULL AND v.n_profile = 2)
-	   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
+	WHERE v.decision IS NOT NULL
+	  AND (NOT v.needs_instance_profile OR v.n_profile = 2
+		   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
 									  THEN r.props->'instance_profiles' ELSE '[]' END) > 0);
+
+	-- existing_resource, remote_execution: the attacker can take over the existing resources
+	-- of a service in its own account (one node per service and account, kind
+	-- aws:service-resources), which -runs_as-> every role of that account that trusts the
+	-- service (EC2: in an instance profile).  A node between them keeps the edges linear:
+	-- holders plus roles, not holders times roles.
+	CREATE TEMP TABLE iam_edge_svcrole ON COMMIT DROP AS
+	SELECT DISTINCT r.uid AS role_uid, r.account, tr.service, tq.needs_instance_profile
+	FROM iam_edge_trusts tr
+	JOIN correlate.resource r ON r.tenant = t AND r.id = tr.role AND r.account IS NOT NULL
+	JOIN correlate.iam_escalation_technique tq ON tq.runs_as_service = tr.service
+	WHERE NOT tq.needs_instance_profile
+	   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
+								  THEN r.props->'instance_profiles' ELSE '[]' END) > 0;
+	INSERT INTO iam_edge_new
+	SELECT ap.uid, 'service-resources:' || ap.account || ':' || h.service
+				   || CASE WHEN h.needs_instance_profile THEN ':instance-profile' ELSE '' END,
+		   'can_escalate_to', h.technique,
+		   h.likelihood * CASE WHEN h.decision = 'allow' THEN 1 ELSE 0.5 END,
+		   jsonb_build_object('technique', h.technique, 'statement', (h.statements->>0)::bigint,
+							  'service_statements', h.statements, 'decision', h.decision, 'existing_resource', true)
+	FROM iam_edge_held h
+	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = h.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
+	WHERE h.family IN ('existing_resource', 'remote_execution')
+	  AND EXISTS (SELECT 1 FROM iam_edge_svcrole sr WHERE sr.account = ap.account AND sr.service = h.service
+				  AND sr.needs_instance_profile = h.needs_instance_profile);
+	INSERT INTO iam_edge_new
+	SELECT DISTINCT n.dst_uid, sr.role_uid, 'runs_as', 'runs_as', 0.9,
+		   jsonb_build_object('technique', 'runs_as', 'service', sr.service, 'decision', 'allow',
+							  'existing_resource', true)
+	FROM iam_edge_new n
+	JOIN iam_edge_svcrole sr ON n.dst_uid = 'service-resources:' || sr.account || ':' || sr.service
+									|| CASE WHEN sr.needs_instance_profile THEN ':instance-profile' ELSE '' END
+	WHERE n.kind = 'can_escalate_to' AND n.dst_uid LIKE 'service-resources:%';
 
 	-- can_escalate_to by techniques acting on another principal.
 	INSERT INTO iam_edge_new
@@ -780,10 +814,19 @@ BEGIN
 				  ELSE m.principal IS NULL AND (a.purpose = 'reach' OR a.principal = a.target) END
 		ORDER BY m.depth LIMIT 1) via
 	WHERE a.purpose IN ('direct', 'reach') AND ap.account IS NOT NULL;
-	-- 4. Nodes the edges need: internet, other accounts' roots, account roots (crown jewels).
+	-- 4. Nodes the edges need: internet, other accounts' roots, account roots (crown jewels),
+	--    the existing resources of a service in an account.
 	IF EXISTS (SELECT 1 FROM iam_edge_new WHERE src_uid = 'internet') THEN
 		PERFORM correlate.internet();
 	END IF;
+	PERFORM correlate.upsert_resources(
+		array_agg(u.uid ORDER BY u.uid), array_agg('aws:service-resources'::text ORDER BY u.uid),
+		names => array_agg('existing resources of ' || split_part(u.uid, ':', 3) || ' in account ' || split_part(u.uid, ':', 2)
+						   || CASE WHEN u.uid LIKE '%:instance-profile' THEN ' (instances with a profile)' ELSE '' END
+						   ORDER BY u.uid),
+		accounts => array_agg(split_part(u.uid, ':', 2) ORDER BY u.uid))
+	FROM (SELECT DISTINCT dst_uid AS uid FROM iam_edge_new WHERE dst_uid LIKE 'service-resources:%') u
+	HAVING count(*) > 0;
 	PERFORM correlate.upsert_resources(
 		array_agg(u.uid ORDER BY u.uid), array_agg('aws:iam:root'::text ORDER BY u.uid),
 		names => array_agg('root of account ' || split_part(u.uid, ':', 5) ORDER BY u.uid),
@@ -827,7 +870,7 @@ BEGIN
 	END LOOP;
 
 	DELETE FROM correlate.relationship r
-	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to')
+	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as')
 	  AND r.id NOT IN (SELECT unnest(ids));
 
 	-- 6. Admin-equivalent users and roles (an unconditional Allow of * on *, not capped by a
@@ -836,7 +879,7 @@ BEGIN
 
 	RETURN QUERY
 	SELECT r.kind, count(*) FROM correlate.relationship r
-	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to')
+	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as')
 	GROUP BY r.kind ORDER BY r.kind;
 END
 $$;

@@ -1,5 +1,5 @@
--- 70_iam_6_escalation.sql: escalation chains over the assumes and can_escalate_to
--- edges refresh_iam_edges() derives.
+-- 70_iam_6_escalation.sql: escalation chains over the assumes, can_escalate_to and runs_as
+-- edges (runs_as: from the existing resources of a service to its roles).
 --
 --   escalation_paths(principal, target)  the ways a principal becomes the target (by
 --                                        default anything admin-equivalent), step by
@@ -99,7 +99,7 @@ BEGIN
 										  'lk', (f->>'lk')::float8 * e.likelihood) AS p
 				FROM jsonb_array_elements(frontier) f
 				JOIN correlate.relationship e ON e.tenant = t AND e.src = (f->>'node')::bigint
-					 AND e.kind IN ('assumes', 'can_escalate_to')
+					 AND e.kind IN ('assumes', 'can_escalate_to', 'runs_as')
 				WHERE NOT (f->'nodes') @> to_jsonb(e.dst)) y) x
 		WHERE x.rk <= max_paths;
 		done := done || COALESCE((SELECT jsonb_agg(p) FROM jsonb_array_elements(nxt) p
@@ -170,7 +170,7 @@ BEGIN
 			SELECT jsonb_object_agg(x.src::text, jsonb_build_object('edge', x.id, 'depth', depth)) INTO added
 			FROM (SELECT DISTINCT ON (e.src) e.src, e.id
 				  FROM correlate.relationship e
-				  WHERE e.tenant = t AND e.kind IN ('assumes', 'can_escalate_to') AND e.dst = ANY (frontier)
+				  WHERE e.tenant = t AND e.kind IN ('assumes', 'can_escalate_to', 'runs_as') AND e.dst = ANY (frontier)
 					AND NOT seen ? e.src::text
 				  ORDER BY e.src, e.likelihood DESC, e.id) x;
 			EXIT WHEN added IS NULL;
