@@ -29,9 +29,27 @@ SELECT count(*) AS events FROM correlate.event;
 SELECT correlate.record_event('2026-12-24 12:00:00+00', 6003, 'api', uid => 'dec') IS NOT NULL AS ok;
 SELECT tableoid::regclass AS part FROM correlate.event WHERE uid = 'dec';
 
--- Retention: partitions wholly older than the cutoff go, and old rows in the default partition.
-SELECT * FROM correlate.drop_event_partitions(now() - '2026-11-15 00:00:00+00'::timestamptz);
+-- Retention: partitions wholly older than as_of - retention go, and old rows in the default partition.
+SELECT * FROM correlate.drop_event_partitions('30 days', as_of => '2026-12-15 00:00:00+00');
 SELECT tableoid::regclass AS part, uid FROM correlate.event ORDER BY ts;
+
+-- A clock stepped far ahead of the data (here: any clock after 2020-01-22, so every day
+-- this test runs) does not make retention drop recent events: without as_of, age counts
+-- from the newest stored event plus correlate.retention_clock_lead (7 days).
+DELETE FROM correlate.event;
+SELECT count(*) AS created FROM correlate.create_event_partitions(1, '2019-12-01 00:00:00+00');
+SELECT correlate.record_event('2019-12-15 00:00:00+00', 6003, 'api', uid => 'dec19') IS NOT NULL AS ok;
+SELECT correlate.record_event('2020-01-15 00:00:00+00', 6003, 'api', uid => 'jan20') IS NOT NULL AS ok;
+SET client_min_messages = warning;   -- the NOTICE names how far ahead today's clock is
+SELECT * FROM correlate.drop_event_partitions('10 days');  -- cutoff 2020-01-12: December goes, January stays
+RESET client_min_messages;
+SELECT tableoid::regclass AS part, uid FROM correlate.event ORDER BY ts;
+SET correlate.retention_clock_lead = '-1 day';
+SELECT correlate.drop_event_partitions('10 days');
+RESET correlate.retention_clock_lead;
+-- an explicit as_of is used as given
+SELECT * FROM correlate.drop_event_partitions('10 days', as_of => '2031-01-01 00:00:00+00');
+SELECT count(*) AS events FROM correlate.event;
 
 -- Bad arguments
 SELECT correlate.create_event_partitions(-1);
@@ -39,5 +57,6 @@ SELECT correlate.create_event_partitions(121);
 SELECT correlate.create_event_partitions(1, 'infinity');
 SELECT correlate.drop_event_partitions(NULL);
 SELECT correlate.drop_event_partitions('-1 day');
+SELECT correlate.drop_event_partitions('1 day', 'infinity');
 
 DROP EXTENSION correlate CASCADE;

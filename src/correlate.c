@@ -17,6 +17,7 @@ PG_MODULE_MAGIC;
 
 char	   *correlate_tenant = NULL;
 char	   *correlate_default_cluster = NULL;
+char	   *correlate_retention_clock_lead = NULL;
 
 void		_PG_init(void);
 
@@ -39,6 +40,16 @@ _PG_init(void)
 							   &correlate_default_cluster,
 							   "default",
 							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("correlate.retention_clock_lead",
+							   "How far the clock may run ahead of the newest stored event before retention distrusts it (an interval).",
+							   "correlate.drop_event_partitions without as_of counts age from the newest event plus this "
+							   "when the clock is further ahead, so a clock stepped forward cannot drop recent events.",
+							   &correlate_retention_clock_lead,
+							   "7 days",
+							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
 

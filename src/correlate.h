@@ -11,6 +11,7 @@
 /* GUCs defined in correlate.c */
 extern char *correlate_tenant;
 extern char *correlate_default_cluster;
+extern char *correlate_retention_clock_lead;
 
 /* Per-module GUC definitions, each in the module's own *_guc.c file. */
 extern void graph_define_gucs(void);

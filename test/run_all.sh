@@ -5,6 +5,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 passed=0 failed=0
+label=${CORRELATE_TEST_LABEL:-}
+
+# CORRELATE_TEST_CLOCK=TIME (anything `date -d` reads): run with the server's clock there.
+if [ -n "${CORRELATE_TEST_CLOCK:-}" ]; then
+  . test/lib/shift_clock.sh
+  shift_clock "$CORRELATE_TEST_CLOCK" || { echo "${label:+$label: }0 passed, 1 failed"; exit 1; }
+fi
 
 tally() {   # tally LOGFILE: add pg_regress's counts
   local p f
@@ -44,5 +51,5 @@ if [ -n "${CLUSTER_LOG:-}" ] && [ -r "$CLUSTER_LOG" ]; then
   fi
 fi
 
-echo "$passed passed, $failed failed"
+echo "${label:+$label: }$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

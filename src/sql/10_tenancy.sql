@@ -111,7 +111,51 @@ $$;
 COMMENT ON FUNCTION correlate._isolate_tenants(regclass[])
 	IS 'Internal to the extension script: enables row level security on each table with the policy tenant = current_tenant().';
 
+-- Work that must run one at a time per tenant (an ingest of one source, a rescore,
+-- a correlation run, a policy refresh, the leases of one address) serialises on a
+-- row of this table, locked FOR UPDATE until the transaction ends.  Advisory locks
+-- were used before, but their keys are open to every role: anyone who can log in
+-- could hold a tenant's key and stall its work.  A row here can only be locked by a
+-- role with UPDATE on the table (correlate_writer), and row level security limits
+-- it to the tenants it was granted.
+CREATE TABLE correlate.work_lock (
+	tenant text NOT NULL DEFAULT correlate.current_tenant(),
+	work   text NOT NULL,
+	PRIMARY KEY (tenant, work)
+);
+COMMENT ON TABLE correlate.work_lock IS 'One row per tenant and kind of work that runs one at a time; writers lock it FOR UPDATE until commit (see correlate._work_lock).';
+COMMENT ON COLUMN correlate.work_lock.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.work_lock.work IS 'What the lock serialises, e.g. ingest/cloudtrail, rescore, correlate, refresh_policies, ip/17.';
+SELECT correlate._isolate_tenants('correlate.work_lock');
+
+CREATE FUNCTION correlate._work_lock(tenant text, VARIADIC works text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	w text;
+BEGIN
+	-- In name order, so two transactions taking several never wait on each other in a circle.
+	FOR w IN SELECT DISTINCT x.w FROM unnest(works) AS x(w) WHERE x.w IS NOT NULL ORDER BY 1 LOOP
+		PERFORM 1 FROM correlate.work_lock l WHERE l.tenant = _work_lock.tenant AND l.work = w FOR UPDATE;
+		IF NOT FOUND THEN
+			INSERT INTO correlate.work_lock AS l (tenant, work) VALUES (_work_lock.tenant, w) ON CONFLICT DO NOTHING;
+			PERFORM 1 FROM correlate.work_lock l WHERE l.tenant = _work_lock.tenant AND l.work = w FOR UPDATE;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'could not lock % in tenant "%"', w, _work_lock.tenant
+					USING ERRCODE = 'insufficient_privilege',
+						  DETAIL = 'The row that serialises this work is not visible to the role.';
+			END IF;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION correlate._work_lock(text, text[])
+	IS 'Internal: waits for and holds, until the transaction ends, the work_lock rows of tenant named by works (created on first use).';
+
 GRANT EXECUTE ON FUNCTION correlate.current_tenant() TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.grant_tenant(text, name), correlate.revoke_tenant(text, name) TO correlate_admin;
 GRANT SELECT ON correlate.tenant_access TO correlate_reader;
+GRANT SELECT, INSERT, UPDATE ON correlate.work_lock TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate._work_lock(text, text[]) TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.tenant_access TO correlate_admin;

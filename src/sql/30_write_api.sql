@@ -556,9 +556,7 @@ BEGIN
 	-- Identity is (tenant, ts, source, uid), unique in every partition.  The parent
 	-- has no index to arbitrate ON CONFLICT (see 20_tables.sql), so writers of one
 	-- tenant and source take turns and skip the events already stored.
-	PERFORM pg_advisory_xact_lock(s.h)
-	FROM (SELECT DISTINCT hashtextextended(t || '/' || x.source, 7022) AS h
-		  FROM unnest(sources) AS x(source) ORDER BY 1) AS s;
+	PERFORM correlate._work_lock(t, VARIADIC ARRAY(SELECT 'ingest/' || x.source FROM unnest(sources) AS x(source)));
 
 	RETURN QUERY
 	WITH input AS (
@@ -764,7 +762,7 @@ BEGIN
 
 	-- Serialise leases of one address so concurrent writers cannot interleave the adjustments below.
 	-- Addresses share 1024 lock buckets, so a transaction recording many leases holds at most 1024 locks.
-	PERFORM pg_advisory_xact_lock(7021, hashtext(t || '/' || host(ip)) & 1023);
+	PERFORM correlate._work_lock(t, 'ip/' || (hashtext(host(ip)) & 1023));
 	r := tstzrange(valid_from, valid_to, '[)');
 
 	-- The address moved to this resource: a lease held by another resource ends where this one starts.

@@ -50,20 +50,54 @@ $$;
 COMMENT ON FUNCTION correlate.create_event_partitions(integer, timestamptz)
 	IS 'Creates monthly partitions of correlate.event from start_at''s month to ahead months later; moves matching rows out of the default partition. Returns the partitions created.';
 
-CREATE FUNCTION correlate.drop_event_partitions(retention interval)
+CREATE FUNCTION correlate.drop_event_partitions(retention interval, as_of timestamptz DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	cutoff timestamptz;
+	newest timestamptz;
+	-- registered when the library loads; read as text so it works before that too
+	lead interval := COALESCE(NULLIF(pg_catalog.current_setting('correlate.retention_clock_lead', true), ''), '7 days')::interval;
 	p record;
 BEGIN
 	IF retention IS NULL OR retention < interval '0' THEN
 		RAISE EXCEPTION 'retention must be a non-negative interval, not %', retention
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	cutoff := now() - retention;
+	IF as_of IS NOT NULL AND NOT isfinite(as_of) THEN
+		RAISE EXCEPTION 'as_of must be a finite time' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF lead < interval '0' THEN
+		RAISE EXCEPTION 'correlate.retention_clock_lead must not be negative, not %', lead
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF as_of IS NOT NULL THEN
+		cutoff := as_of - retention;
+	ELSE
+		-- The clock is trusted only as far as the data agrees with it: a clock stepped
+		-- years ahead (NTP, a VM restored from an old snapshot then corrected, a bad
+		-- RTC) must not make one scheduled run drop every event. Age is measured from
+		-- the newest stored event when the clock runs ahead of it by more than
+		-- correlate.retention_clock_lead; an explicit as_of is used as given.
+		-- the newest event of each tenant through the (tenant, ts, ...) key: a skip scan
+		-- over the tenants, then one backward probe each, not a scan of every event
+		WITH RECURSIVE ten AS (
+			SELECT min(e.tenant) AS tenant FROM correlate.event e
+			UNION ALL
+			SELECT (SELECT min(e.tenant) FROM correlate.event e WHERE e.tenant > ten.tenant)
+			FROM ten WHERE ten.tenant IS NOT NULL)
+		SELECT max((SELECT max(e.ts) FROM correlate.event e WHERE e.tenant = ten.tenant)) INTO newest
+		FROM ten WHERE ten.tenant IS NOT NULL;
+		cutoff := now() - retention;
+		IF newest IS NOT NULL AND now() > newest + lead THEN
+			cutoff := LEAST(cutoff, newest + lead - retention);
+			RAISE NOTICE 'the clock is % ahead of the newest stored event: retention counts from % instead',
+				now() - newest, newest + lead
+				USING HINT = 'Pass as_of to drop_event_partitions to use another time as given.';
+		END IF;
+	END IF;
 	FOR p IN
 		SELECT c.relname,
 			   (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz AS upper_bound
@@ -80,8 +114,8 @@ BEGIN
 	DELETE FROM correlate.event_default WHERE ts < cutoff;
 END
 $$;
-COMMENT ON FUNCTION correlate.drop_event_partitions(interval)
-	IS 'Drops event partitions wholly older than now() - retention (and deletes such rows from the default partition). Returns the partitions dropped.';
+COMMENT ON FUNCTION correlate.drop_event_partitions(interval, timestamptz)
+	IS 'Drops event partitions wholly older than as_of - retention (and deletes such rows from the default partition); as_of defaults to now(), capped at the newest stored event plus correlate.retention_clock_lead so a clock stepped ahead cannot drop recent data. Returns the partitions dropped.';
 
 GRANT EXECUTE ON FUNCTION correlate.create_event_partitions(integer, timestamptz),
-	correlate.drop_event_partitions(interval) TO correlate_admin;
+	correlate.drop_event_partitions(interval, timestamptz) TO correlate_admin;

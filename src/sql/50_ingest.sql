@@ -76,6 +76,7 @@ DECLARE
 	inet_id bigint;
 	ip_uids text[];
 	ip_names text[];
+	ip_seen timestamptz[];
 	ip_ids bigint[];
 	n_ev bigint := 0;
 	n_rel bigint := 0;
@@ -102,12 +103,17 @@ BEGIN
 			inet_id := correlate.internet();
 		END IF;
 
-		SELECT array_agg('ip://' || x.h ORDER BY x.h), array_agg(x.h ORDER BY x.h) INTO ip_uids, ip_names
-		FROM (SELECT host(u.sip) AS h FROM unnest(p_actors, p_src_ips, p_src_modes) AS u(a, sip, m)
-			  WHERE u.a IS NULL AND u.m = 1
-			  UNION
-			  SELECT host(u.dip) FROM unnest(p_targets, p_dst_ips, p_dst_modes) AS u(a, dip, m)
-			  WHERE u.a IS NULL AND u.m = 1) x;
+		-- An address is seen when its events happened, not when they were loaded: a
+		-- back-filled log keeps its own times whatever the clock says.
+		SELECT array_agg('ip://' || x.h ORDER BY x.h), array_agg(x.h ORDER BY x.h), array_agg(x.seen ORDER BY x.h)
+		INTO ip_uids, ip_names, ip_seen
+		FROM (SELECT y.h, min(y.ts) AS seen
+			  FROM (SELECT host(u.sip) AS h, u.ts FROM unnest(p_actors, p_src_ips, p_src_modes, p_ts) AS u(a, sip, m, ts)
+					WHERE u.a IS NULL AND u.m = 1
+					UNION ALL
+					SELECT host(u.dip), u.ts FROM unnest(p_targets, p_dst_ips, p_dst_modes, p_ts) AS u(a, dip, m, ts)
+					WHERE u.a IS NULL AND u.m = 1) y
+			  GROUP BY y.h) x;
 		IF ip_uids IS NOT NULL THEN
 			-- the addresses seen for the first time, for the call's resource count
 			SELECT count(*) INTO n_res FROM unnest(ip_uids) AS x(uid)
@@ -116,7 +122,7 @@ BEGIN
 			FROM unnest(ip_uids) WITH ORDINALITY AS x(uid, o)
 			JOIN correlate._ingest_resources(ip_uids, array_fill('network:ip'::text, ARRAY[cardinality(ip_uids)]),
 											 ip_names, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-											 array_fill(now(), ARRAY[cardinality(ip_uids)])) AS r ON r.stored_uid = x.uid;
+											 ip_seen) AS r ON r.stored_uid = x.uid;
 		END IF;
 
 		SELECT array_agg(COALESCE(u.a, CASE u.sm WHEN 2 THEN inet_id WHEN 1 THEN s.id END) ORDER BY u.o),
@@ -143,7 +149,7 @@ BEGIN
 	-- into a join that reads the whole table once per batch).  The C
 	-- writer has removed duplicates within the batch.  tenant is given explicitly:
 	-- the column default would call current_tenant() once per row.
-	PERFORM pg_advisory_xact_lock(hashtextextended(t || '/' || p_source, 7022));
+	PERFORM correlate._work_lock(t, 'ingest/' || p_source);
 
 	-- Only events inside the time span this source already has stored in the
 	-- batch's span can be repeats: the first and last of them (two scans of the

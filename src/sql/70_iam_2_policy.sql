@@ -203,7 +203,7 @@ DECLARE
 	t text := (SELECT correlate.current_tenant());
 BEGIN
 	-- One refresh of a tenant at a time; readers keep seeing the old rows until commit.
-	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.refresh_policies/' || t, 7123));
+	PERFORM correlate._work_lock(t, 'refresh_policies');
 
 	IF (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t) >
 	   COALESCE((SELECT c.reltuples FROM pg_class c WHERE c.oid = 'correlate.resource'::regclass), 0) * 1.2 + 1000 THEN

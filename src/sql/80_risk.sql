@@ -27,7 +27,7 @@
 --
 -- Legitimate use excludes events that correlate.correlate() tied to an incident and
 -- detector alerts, so run correlate() first (the scheduled job does both).  One
--- rescoring of a tenant at a time: a per-tenant transaction advisory lock.  Scores
+-- rescoring of a tenant at a time: a per-tenant row of correlate.work_lock.  Scores
 -- are derived data; they are dumped only so a restored database shows them before
 -- the next rescoring.
 
@@ -474,7 +474,7 @@ BEGIN
 	END IF;
 
 	-- One rescoring of a tenant at a time; readers see the previous scores until commit.
-	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.rescore/' || t, 7124));
+	PERFORM correlate._work_lock(t, 'rescore');
 
 	-- One statement: the reasons are computed once, then scores and toxic combinations
 	-- are replaced (upsert what holds, delete what no longer does).

@@ -234,7 +234,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('since is %s and until is %s.', since, until);
 	END IF;
 	-- One correlation run of a tenant at a time, so two runs never create the same incident.
-	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
+	PERFORM correlate._work_lock(t, 'correlate');
 
 	-- A run over all history covers every arrival its snapshot sees (arrivals that
 	-- commit later stay for correlate_new_events()); this also keeps the table
@@ -561,7 +561,7 @@ DECLARE
 	lo timestamptz;
 BEGIN
 	-- The lock correlate() takes, held from before the watermark is read.
-	PERFORM pg_advisory_xact_lock(hashtextextended('correlate.correlate/' || t, 7125));
+	PERFORM correlate._work_lock(t, 'correlate');
 
 	SELECT * INTO wm FROM correlate.correlation_watermark w WHERE w.tenant = t;
 	-- Arrivals committed since the last run (this run's snapshot sees exactly the

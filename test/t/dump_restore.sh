@@ -43,7 +43,10 @@ INSERT INTO correlate.correlation_step (rule, step, label, domains, rules, actio
 	('detection-then-data', 2, 'read', ARRAY['data'], NULL, ARRAY['s3:GetObject']);
 INSERT INTO correlate.toxic_rule (name, description, factors, severity, bonus)
 VALUES ('privileged-with-detections', 'privileged and a detector fired', ARRAY['privileged', 'detection'], 'critical', 10);
-SELECT * FROM correlate.run_scheduled_rescore('acme');
+-- Explicit times: the seed's detections are from 2026-11-20 and count for 7 days
+-- before as_of, so a rescore "as of now" would find none once that week is past.
+SELECT count(*) FROM correlate.correlate();
+SELECT * FROM correlate.rescore(as_of => '2026-11-21');
 UPDATE correlate.incident SET status = 'acknowledged' WHERE rule = 'detection-then-data';
 SQL
 
@@ -85,11 +88,15 @@ new_id=$(psql -X -A -t -v ON_ERROR_STOP=1 -d $dst -c "SELECT correlate.upsert_re
 # still match, builtin rules exist once each, new incidents get fresh ids.
 check=$(psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d $dst <<'SQL'
 SET correlate.tenant = 'acme';
-SELECT (SELECT count(*) FROM correlate.correlate() c WHERE c.created),
-       (SELECT toxic_combinations FROM correlate.rescore(as_of => '2026-11-21')),
+CREATE TEMP TABLE after_restore AS
+SELECT (SELECT count(*) FROM correlate.correlate() c WHERE c.created) AS created,
+       (SELECT toxic_combinations FROM correlate.rescore(as_of => '2026-11-21')) AS toxic;
+-- a statement of its own: it must see what the rescore above wrote
+SELECT a.created, a.toxic,
        (SELECT count(*) FROM correlate.toxic_combination WHERE rule = 'privileged-with-detections'),
        (SELECT count(*) FROM correlate.correlation_rule WHERE builtin) = 2 AND (SELECT count(*) FROM correlate.toxic_rule WHERE builtin) = 4,
-       (SELECT count(*) FROM correlate.incident WHERE status = 'acknowledged');
+       (SELECT count(*) FROM correlate.incident WHERE status = 'acknowledged')
+FROM after_restore a;
 SQL
 )
 echo "after restore: created incidents, toxic combinations, user toxic matches, builtins once, acknowledged: $check"
