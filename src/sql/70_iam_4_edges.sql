@@ -692,7 +692,9 @@ BEGIN
 	-- service (EC2: in an instance profile).  A node between them keeps the edges linear:
 	-- holders plus roles, not holders times roles.
 	CREATE TEMP TABLE iam_edge_svcrole ON COMMIT DROP AS
-	SELECT DISTINCT r.uid AS role_uid, r.account, tr.service, tq.needs_instance_profile
+	SELECT DISTINCT r.uid AS role_uid, r.account, tr.service, tq.needs_instance_profile,
+		   'service-resources:' || r.account || ':' || tr.service
+			 || CASE WHEN tq.needs_instance_profile THEN ':instance-profile' ELSE '' END AS node_uid
 	FROM iam_edge_trusts tr
 	JOIN correlate.resource r ON r.tenant = t AND r.id = tr.role AND r.account IS NOT NULL
 	JOIN correlate.iam_escalation_technique tq ON tq.runs_as_service = tr.service
@@ -715,10 +717,9 @@ BEGIN
 	SELECT DISTINCT n.dst_uid, sr.role_uid, 'runs_as', 'runs_as', 0.9,
 		   jsonb_build_object('technique', 'runs_as', 'service', sr.service, 'decision', 'allow',
 							  'existing_resource', true)
-	FROM iam_edge_new n
-	JOIN iam_edge_svcrole sr ON n.dst_uid = 'service-resources:' || sr.account || ':' || sr.service
-									|| CASE WHEN sr.needs_instance_profile THEN ':instance-profile' ELSE '' END
-	WHERE n.kind = 'can_escalate_to' AND n.dst_uid LIKE 'service-resources:%';
+	FROM (SELECT DISTINCT n.dst_uid FROM iam_edge_new n
+		  WHERE n.kind = 'can_escalate_to' AND n.dst_uid LIKE 'service-resources:%') n
+	JOIN iam_edge_svcrole sr ON sr.node_uid = n.dst_uid;
 
 	-- can_escalate_to by techniques acting on another principal.
 	INSERT INTO iam_edge_new
