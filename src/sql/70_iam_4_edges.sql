@@ -514,7 +514,12 @@ BEGIN
 	FROM correlate.iam_escalation_technique p,
 		 unnest(array_remove(p.actions, 'iam:PassRole') || COALESCE(p.any_actions, '{}')
 				|| ARRAY['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile']) a(action)
-	WHERE p.family IN ('passrole', 'existing_resource', 'remote_execution');
+	WHERE p.family IN ('passrole', 'existing_resource', 'remote_execution')
+	-- ... and who holds the admin techniques on some resource (only they are asked about
+	-- the principals they reach, below)
+	UNION
+	SELECT p.actions[1], NULL::text, 'service', p.actions[1]
+	FROM correlate.iam_escalation_technique p WHERE p.yields = 'admin';
 	ANALYZE iam_edge_req;
 
 	-- 2. Evaluate: everything but PassRole at once; then PassRole, only for the principals
@@ -766,7 +771,9 @@ BEGIN
 		   tr.uid AS res, rc.attacker, rc.target, d.technique
 	FROM iam_edge_reach rc
 	JOIN correlate.resource tr ON tr.tenant = t AND tr.id = rc.target
-	JOIN correlate.iam_escalation_technique d ON d.yields = 'admin' AND d.applies_to = tr.kind;
+	JOIN correlate.iam_escalation_technique d ON d.yields = 'admin' AND d.applies_to = tr.kind
+	WHERE EXISTS (SELECT 1 FROM iam_edge_ans h WHERE h.purpose = 'service' AND h.principal = rc.attacker
+				  AND h.technique = d.actions[1]);
 	INSERT INTO iam_edge_ans
 	SELECT 'reach', q.technique, q.target, NULL, q.res, e.principal, e.principal_uid, e.principal_kind,
 		   correlate._iam_judged(e.decision, e.statement, e.principal, q.target), e.statement
