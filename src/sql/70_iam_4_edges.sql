@@ -9,14 +9,20 @@
 --                    service account
 --   can_access       principal (or internet, for public resource policies) ->
 --                    data store, with the action classes read / write / admin
---   can_escalate_to  principal -> principal it can become by a known IAM
---                    privilege-escalation technique (as modelled by Principal
---                    Mapper), or -> the account root when it can grant itself
---                    any permission; props name the technique
+--   can_escalate_to  principal -> principal it can become by a technique of the
+--                    catalogue correlate.iam_escalation_technique, -> the account
+--                    root when it can grant itself (or a principal it reaches)
+--                    any permission, or -> the existing resources of a service in
+--                    its account (node service-resources:ACCOUNT:SERVICE), which
+--   runs_as          -> each role of the account that trusts the service
+--
+-- Conditional answers are judged for an attacker (correlate.iam_judge_conditions):
+-- unusable grants make no edge, narrowed ones an edge marked narrowed.
 --
 -- Edges this function wrote before and no longer finds are deleted (only
 -- those with source 'iam_policy').  Users and roles allowed * on * are marked
--- crown jewels (criticality 1, props.iam_admin), as are account roots.
+-- crown jewels (criticality 1, props.iam_admin), as are account roots.  Chains
+-- over these edges: 70_iam_6_escalation.sql.
 
 -- What each kind of data store counts as read, write and admin.
 CREATE FUNCTION correlate.iam_access_actions()
