@@ -89,6 +89,16 @@ SELECT count(*) FROM correlate.escalation_paths('arn:aws:iam::111100002222:user/
 SET correlate.tenant = 'esc-trap-explicit-deny';
 SELECT count(*) FROM correlate.escalation_paths('arn:aws:iam::111100002222:user/attacker');
 
+-- Every principal of a tenant: admin-equivalent, or its fewest steps to one.
+SET correlate.tenant = 'esc-notaction-exploitable';
+SELECT regexp_replace(principal_uid, '^arn:aws:iam::111100002222:', '') AS principal, admin, steps, first_technique,
+	   round(chain_likelihood::numeric, 3) AS likelihood
+FROM correlate.escalation_summary() ORDER BY 1;
+SET correlate.tenant = 'esc-trap-boundary';
+SELECT regexp_replace(principal_uid, '^arn:aws:iam::111100002222:', '') AS principal, admin, steps, first_technique
+FROM correlate.escalation_summary() ORDER BY 1;
+SELECT count(*) FROM correlate.escalation_summary(0);
+
 -- ---- the condition judge on its own ------------------------------------------------------
 
 SELECT c.label, correlate.iam_judge_conditions(c.cond, 'arn:aws:iam::111100002222:user/a', '{"team": "red"}',

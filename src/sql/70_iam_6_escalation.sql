@@ -4,6 +4,8 @@
 --   escalation_paths(principal, target)  the ways a principal becomes the target (by
 --                                        default anything admin-equivalent), step by
 --                                        step, shortest first
+--   escalation_summary()                 every user and role: admin-equivalent, or its
+--                                        fewest steps to something that is
 --   who_can(action, resource, include_denied, via_escalation)
 --                                        who_can plus the principals that obtain the
 --                                        permission by escalating, with the chain
@@ -210,7 +212,64 @@ $$;
 COMMENT ON FUNCTION correlate.who_can(text, text, boolean, boolean)
 	IS 'who_can() with, when via_escalation, the users and roles that obtain the permission by escalation (decision escalation): steps and the chain of steps (technique, statement, resource) to a principal allowed or to an admin-equivalent node; shortest chains, likeliest edges.';
 
+-- Every user and role with its shortest way to anything admin-equivalent.
+CREATE FUNCTION correlate.escalation_summary(max_steps integer DEFAULT 6)
+RETURNS TABLE (principal bigint, principal_uid text, principal_kind text, admin boolean, steps integer,
+			   first_technique text, chain_likelihood float8, chain jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	seen jsonb;			-- node id -> {edge: the edge leading on towards a goal, depth}
+	frontier bigint[];
+	added jsonb;
+BEGIN
+	IF max_steps IS NULL OR max_steps < 1 OR max_steps > 20 THEN
+		RAISE EXCEPTION 'max_steps must be between 1 and 20'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('max_steps is %s.', max_steps);
+	END IF;
+	-- Backwards from the admin-equivalent nodes, breadth first: each node keeps its
+	-- likeliest edge towards one.
+	frontier := ARRAY(SELECT correlate._iam_admin_targets());
+	SELECT COALESCE(jsonb_object_agg(g::text, jsonb_build_object('depth', 0)), '{}') INTO seen FROM unnest(frontier) g;
+	FOR depth IN 1 .. max_steps LOOP
+		SELECT jsonb_object_agg(x.src::text, jsonb_build_object('edge', x.id, 'depth', depth)) INTO added
+		FROM (SELECT DISTINCT ON (e.src) e.src, e.id
+			  FROM correlate.relationship e
+			  WHERE e.tenant = t AND e.kind IN ('assumes', 'can_escalate_to', 'runs_as') AND e.dst = ANY (frontier)
+				AND NOT seen ? e.src::text
+			  ORDER BY e.src, e.likelihood DESC, e.id) x;
+		EXIT WHEN added IS NULL;
+		seen := seen || added;
+		frontier := ARRAY(SELECT k::bigint FROM jsonb_object_keys(added) k);
+	END LOOP;
+
+	RETURN QUERY
+	SELECT p.id, p.uid, p.kind, s.value IS NOT NULL AND NOT s.value ? 'edge', (s.value->>'depth')::integer,
+		   c.chain->0->>'technique',
+		   (SELECT exp(sum(ln(GREATEST((x->>'likelihood')::float8, 1e-9)))) FROM jsonb_array_elements(c.chain) x),
+		   c.chain
+	FROM correlate.resource p
+	LEFT JOIN LATERAL (SELECT seen->(p.id::text) AS value) s ON true
+	LEFT JOIN LATERAL (
+		WITH RECURSIVE walk(edge, dst, ord) AS (
+			SELECT (s.value->>'edge')::bigint, e.dst, 1
+			FROM correlate.relationship e WHERE e.tenant = t AND e.id = (s.value->>'edge')::bigint
+			UNION ALL
+			SELECT (seen->(w.dst::text)->>'edge')::bigint, e.dst, w.ord + 1
+			FROM walk w JOIN correlate.relationship e ON e.tenant = t AND e.id = (seen->(w.dst::text)->>'edge')::bigint
+			WHERE w.ord < max_steps)
+		SELECT jsonb_agg(correlate._iam_step(w.edge) ORDER BY w.ord) AS chain FROM walk w) c ON true
+	WHERE p.tenant = t AND p.kind IN ('aws:iam:user', 'aws:iam:role')
+	ORDER BY 5 NULLS LAST, 2;
+END
+$$;
+COMMENT ON FUNCTION correlate.escalation_summary(integer)
+	IS 'Every IAM user and role: whether it is admin-equivalent, else the fewest steps (within max_steps) to something admin-equivalent, the first technique, the chain''s likelihood and its steps; steps NULL when it cannot escalate.';
+
 GRANT EXECUTE ON FUNCTION correlate._iam_admin_targets(), correlate._iam_step(bigint),
 	correlate.escalation_paths(bigint, bigint, integer, integer), correlate.escalation_paths(text, text, integer, integer),
-	correlate.who_can(text, text, boolean, boolean)
+	correlate.who_can(text, text, boolean, boolean), correlate.escalation_summary(integer)
 	TO correlate_reader;
