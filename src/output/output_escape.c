@@ -6,7 +6,7 @@
  * escapers walk the bytes themselves rather than trusting the database
  * encoding: a sequence that is not well-formed UTF-8 (possible in a
  * SQL_ASCII database) becomes U+FFFD, as do the control characters XML 1.0
- * forbids and U+FFFE/U+FFFF; tabs and line breaks become spaces.  A
+ * forbids and U+FFFE/U+FFFF; in DOT, tabs and line breaks become spaces.  A
  * maximum length in characters truncates with an ellipsis, never inside a
  * character.
  */
@@ -104,7 +104,7 @@ append_escaped(StringInfo buf, const char *s, int maxchars, bool dot)
 			continue;
 		}
 		if (cp == '\t' || cp == '\n' || cp == '\r')
-			appendStringInfoChar(buf, ' ');
+			appendStringInfoChar(buf, dot ? ' ' : (char) cp);
 		else if (cp < 0x20 || cp == 0x7F || cp == 0xFFFE || cp == 0xFFFF)
 			appendStringInfoString(buf, REPLACEMENT);
 		else if (dot && cp == '"')

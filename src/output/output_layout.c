@@ -2,10 +2,11 @@
  * output_layout.c
  *		Layered (Sugiyama) layout of an attack graph, left to right by hop.
  *
- * 1. Layers: a node's layer is its distance in hops from the nearest source
- *    (breadth-first); nodes no source reaches start new layer-0 roots.
- *    Edges that go back to an earlier layer are laid out reversed and drawn
- *    pointing left; edges within a layer are drawn as arcs beside it.
+ * 1. Layers: edges that close a cycle (found depth-first from the sources)
+ *    are set aside; on the rest, a DAG, a node's layer is the longest chain
+ *    of hops that leads to it, so edges point right.  The set-aside edges
+ *    are laid out reversed and drawn pointing left; a self-loop is drawn as
+ *    an arc beside its node.
  * 2. Long edges get one dummy vertex per layer they cross, so they take a
  *    slot of their own and never run through a node.
  * 3. Order within layers: barycenter sweeps, down then up, keeping the
@@ -178,6 +179,7 @@ output_layout(const OutputGraph *g)
 	int		   *outstart = palloc0(sizeof(int) * (n + 1));
 	int		   *outadj = palloc(sizeof(int) * Max(m, 1));
 	int		   *queue = palloc(sizeof(int) * Max(n, 1));
+	bool	   *back;
 	int		   *fill = palloc0(sizeof(int) * (n + 1));
 	int			qh = 0,
 				qt = 0;
@@ -195,60 +197,90 @@ output_layout(const OutputGraph *g)
 	Pair	   *buf;
 	int		   *tree;
 
-	/* 1. layers: breadth-first from the sources, then from unreached roots */
+	/*
+	 * 1. layers.  A depth-first search from the sources (then from any node
+	 * left) finds the edges that close cycles; without them the graph is a
+	 * DAG, and each node's layer is the longest chain of hops leading to it,
+	 * so every other edge points right.
+	 */
 	for (int e = 0; e < m; e++)
 		outstart[g->edges[e].src + 1]++;
 	for (int i = 0; i < n; i++)
 		outstart[i + 1] += outstart[i];
 	for (int e = 0; e < m; e++)
-		outadj[outstart[g->edges[e].src] + fill[g->edges[e].src]++] = g->edges[e].dst;
-	for (int i = 0; i < n; i++)
+		outadj[outstart[g->edges[e].src] + fill[g->edges[e].src]++] = e;
 	{
-		layer[i] = -1;
-		if (g->nodes[i].flags & OUTPUT_SOURCE)
+		char	   *state = palloc0(Max(n, 1));	/* 0 new, 1 on the stack, 2 done */
+		int		   *next = palloc0(sizeof(int) * Max(n, 1));
+		int		   *indeg = palloc0(sizeof(int) * Max(n, 1));
+
+		back = palloc0(sizeof(bool) * Max(m, 1));
+		for (int pass = 0; pass < 2; pass++)
+			for (int root = 0; root < n; root++)
+			{
+				int			sp = 0;
+
+				if (state[root] != 0 || (pass == 0 && !(g->nodes[root].flags & OUTPUT_SOURCE)))
+					continue;
+				queue[sp++] = root;
+				state[root] = 1;
+				next[root] = outstart[root];
+				while (sp > 0)
+				{
+					int			u = queue[sp - 1];
+
+					CHECK_FOR_INTERRUPTS();
+					if (next[u] < outstart[u + 1])
+					{
+						int			e = outadj[next[u]++];
+						int			d = g->edges[e].dst;
+
+						if (state[d] == 1)
+							back[e] = true;
+						else if (state[d] == 0)
+						{
+							state[d] = 1;
+							next[d] = outstart[d];
+							queue[sp++] = d;
+						}
+					}
+					else
+					{
+						state[u] = 2;
+						sp--;
+					}
+				}
+			}
+		for (int e = 0; e < m; e++)
+			if (!back[e])
+				indeg[g->edges[e].dst]++;
+		for (int i = 0; i < n; i++)
 		{
 			layer[i] = 0;
-			queue[qt++] = i;
+			if (indeg[i] == 0)
+				queue[qt++] = i;
 		}
-	}
-	for (;;)
-	{
 		while (qh < qt)
 		{
 			int			u = queue[qh++];
 
 			CHECK_FOR_INTERRUPTS();
 			for (int j = outstart[u]; j < outstart[u + 1]; j++)
-				if (layer[outadj[j]] < 0)
-				{
-					layer[outadj[j]] = layer[u] + 1;
-					queue[qt++] = outadj[j];
-				}
-		}
-		if (qt == n)
-			break;
-		/* a new root: an unreached node no unreached node points to, else the first unreached */
-		{
-			bool	   *pointed = palloc0(sizeof(bool) * n);
-			int			root = -1;
+			{
+				int			e = outadj[j];
+				int			d = g->edges[e].dst;
 
-			for (int e = 0; e < m; e++)
-				if (layer[g->edges[e].src] < 0 && g->edges[e].src != g->edges[e].dst)
-					pointed[g->edges[e].dst] = true;
-			for (int i = 0; i < n && root < 0; i++)
-				if (layer[i] < 0 && !pointed[i])
-					root = i;
-			for (int i = 0; i < n && root < 0; i++)
-				if (layer[i] < 0)
-					root = i;
-			for (int i = 0; i < n; i++)
-				if (layer[i] < 0 && (i == root || !pointed[i]))
-				{
-					layer[i] = 0;
-					queue[qt++] = i;
-				}
-			pfree(pointed);
+				if (back[e])
+					continue;
+				layer[d] = Max(layer[d], layer[u] + 1);
+				if (--indeg[d] == 0)
+					queue[qt++] = d;
+			}
 		}
+		Assert(qt == n);
+		pfree(state);
+		pfree(next);
+		pfree(indeg);
 	}
 	l->nlayers = 0;
 	for (int i = 0; i < n; i++)
@@ -590,6 +622,7 @@ output_layout(const OutputGraph *g)
 	}
 
 	pfree(layer);
+	pfree(back);
 	pfree(outstart);
 	pfree(outadj);
 	pfree(queue);

@@ -171,23 +171,32 @@ edge_path(StringInfo buf, const OutputGraph *g, const OutputLayout *l, int e)
 	{
 		double		xr = output_column_x(s->layer) + OUT_NODE_W;
 		double		bulge = 46 + fabs(d->y - s->y) * 0.15;
+		double		y0 = s->y + r->offset;
+		double		y1 = d->y + r->offset;
 
+		if (ed->src == ed->dst)
+		{
+			/* a self-loop: a small arc out of the right side and back */
+			y0 -= 9;
+			y1 += 9;
+			bulge = 34;
+		}
 		appendStringInfoString(buf, "M");
 		coord(buf, xr);
 		appendStringInfoChar(buf, ',');
-		coord(buf, s->y + r->offset);
+		coord(buf, y0);
 		appendStringInfoString(buf, " C");
 		coord(buf, xr + bulge);
 		appendStringInfoChar(buf, ',');
-		coord(buf, s->y + r->offset);
+		coord(buf, y0 - (ed->src == ed->dst ? 14 : 0));
 		appendStringInfoChar(buf, ' ');
 		coord(buf, xr + bulge);
 		appendStringInfoChar(buf, ',');
-		coord(buf, d->y + r->offset);
+		coord(buf, y1 + (ed->src == ed->dst ? 14 : 0));
 		appendStringInfoChar(buf, ' ');
 		coord(buf, xr + 2);
 		appendStringInfoChar(buf, ',');
-		coord(buf, d->y + r->offset);
+		coord(buf, y1);
 	}
 	else
 	{
@@ -359,8 +368,8 @@ output_svg(const OutputGraph *g)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"correlate-attack-graph\" role=\"img\" "
-					 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" aria-labelledby=\"cg-title\">\n",
-					 ceil(l->width), ceil(l->height), ceil(l->width), ceil(l->height));
+					 "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" aria-labelledby=\"cg-title\" data-crossings=\"%d\">\n",
+					 ceil(l->width), ceil(l->height), ceil(l->width), ceil(l->height), l->crossings);
 	appendStringInfoString(&buf, "<title id=\"cg-title\">");
 	output_append_xml(&buf, g->title, 0);
 	appendStringInfoString(&buf, "</title>\n");

@@ -6,7 +6,7 @@
 CREATE FUNCTION correlate.xml_escape(value text) RETURNS text
 AS 'MODULE_PATHNAME', 'correlate_xml_escape' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION correlate.xml_escape(text)
-	IS 'The text escaped for XML and HTML (& < > " '' as entities); bytes that are not UTF-8 and characters XML forbids become U+FFFD, tabs and line breaks spaces.';
+	IS 'The text escaped for XML and HTML (& < > " '' as entities); bytes that are not UTF-8 and characters XML forbids become U+FFFD.';
 
 CREATE FUNCTION correlate._render_graph(format text, title text,
 	node_id bigint[], node_label text[], node_kind text[], node_domain text[], node_detail text[], node_flags integer[],
