@@ -17,4 +17,4 @@ SELECT correlate.incident_graph_svg(i.id) FROM correlate.incident i
 WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) :out/seed-incident.svg
 SELECT correlate.blast_radius_svg(ARRAY[correlate.resource_id('internet')]) \g (format=unaligned tuples_only=on) :out/seed-blast-radius.svg
 SELECT correlate.incident_report(i.id) FROM correlate.incident i
-WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) :out/seed-incident-report.html
+WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) :tmp/seed-incident-report.html
