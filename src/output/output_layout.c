@@ -521,22 +521,31 @@ output_layout(const OutputGraph *g)
 	}
 
 	/* parallel and antiparallel edges between the same two nodes fan out */
-	for (int e = 0; e < m; e++)
 	{
-		int			a = Min(g->edges[e].src, g->edges[e].dst);
-		int			b = Max(g->edges[e].src, g->edges[e].dst);
-		int			count = 0,
-					index = 0;
+		SortKey    *keys = palloc(sizeof(SortKey) * Max(m, 1));
 
-		CHECK_FOR_INTERRUPTS();
-		for (int f = 0; f < m; f++)
-			if (Min(g->edges[f].src, g->edges[f].dst) == a && Max(g->edges[f].src, g->edges[f].dst) == b)
-			{
-				if (f < e)
-					index++;
-				count++;
-			}
-		l->routes[e].offset = (index - (count - 1) / 2.0) * 10.0;
+		for (int e = 0; e < m; e++)
+		{
+			int			a = Min(g->edges[e].src, g->edges[e].dst);
+			int			b = Max(g->edges[e].src, g->edges[e].dst);
+
+			keys[e].key = (double) a * (n + 1) + b;
+			keys[e].order = e;
+			keys[e].v = e;
+		}
+		qsort(keys, m, sizeof(SortKey), sortkey_cmp);
+		for (int i = 0; i < m;)
+		{
+			int			j = i;
+
+			CHECK_FOR_INTERRUPTS();
+			while (j < m && keys[j].key == keys[i].key)
+				j++;
+			for (int k = i; k < j; k++)
+				l->routes[keys[k].v].offset = ((k - i) - (j - i - 1) / 2.0) * 10.0;
+			i = j;
+		}
+		pfree(keys);
 	}
 
 	/* 5. labels, per gap between columns, spread so they do not overlap */

@@ -22,6 +22,44 @@
 PG_FUNCTION_INFO_V1(correlate_render_graph);
 PG_FUNCTION_INFO_V1(correlate_xml_escape);
 
+typedef struct IdIndex
+{
+	int64		id;
+	int			index;
+} IdIndex;
+
+static int
+idindex_cmp(const void *a, const void *b)
+{
+	const IdIndex *x = a;
+	const IdIndex *y = b;
+
+	if (x->id != y->id)
+		return (x->id < y->id) ? -1 : 1;
+	return (x->index < y->index) ? -1 : (x->index > y->index);
+}
+
+/* Index of the node with this id, or -1. */
+static int
+find_node(const IdIndex *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid].id == id)
+			return ids[mid].index;
+		if (ids[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /* Elements of a one-dimensional array argument (NULL argument: none). */
 static int
 array_arg(FunctionCallInfo fcinfo, int argno, Oid type, const char *name, Datum **values, bool **nulls)
@@ -80,6 +118,7 @@ correlate_render_graph(PG_FUNCTION_ARGS)
 	bool	   *esrcn, *edstn, *etechn, *eattn, *elikn, *ecutn;
 	int			n, m;
 	char	   *out;
+	IdIndex    *ids;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -123,18 +162,26 @@ correlate_render_graph(PG_FUNCTION_ARGS)
 					 errmsg("node_id must not contain nulls"),
 					 errdetail("Element %d is null.", i + 1)));
 		g.nodes[i].id = DatumGetInt64(id[i]);
-		for (int j = 0; j < i; j++)
-			if (g.nodes[j].id == g.nodes[i].id)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("node " INT64_FORMAT " appears twice", g.nodes[i].id),
-						 errdetail("Elements %d and %d of node_id are equal.", j + 1, i + 1)));
 		g.nodes[i].label = text_at(label, labeln, i);
 		g.nodes[i].kind = text_at(kind, kindn, i);
 		g.nodes[i].domain = text_at(domain, domainn, i);
 		g.nodes[i].detail = text_at(detail, detailn, i);
 		g.nodes[i].flags = (flagsn[i]) ? 0 : DatumGetInt32(flags[i]);
 	}
+	ids = palloc(sizeof(IdIndex) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		ids[i].id = g.nodes[i].id;
+		ids[i].index = i;
+	}
+	qsort(ids, n, sizeof(IdIndex), idindex_cmp);
+	for (int i = 1; i < n; i++)
+		if (ids[i].id == ids[i - 1].id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("node " INT64_FORMAT " appears twice", ids[i].id),
+					 errdetail("Elements %d and %d of node_id are equal.", ids[i - 1].index + 1, ids[i].index + 1)));
+
 	g.nedges = m;
 	g.edges = palloc0(sizeof(OutputEdge) * Max(m, 1));
 	for (int e = 0; e < m; e++)
@@ -150,14 +197,8 @@ correlate_render_graph(PG_FUNCTION_ARGS)
 					 errdetail("Edge %d has a null end.", e + 1)));
 		s = DatumGetInt64(esrc[e]);
 		d = DatumGetInt64(edst[e]);
-		g.edges[e].src = g.edges[e].dst = -1;
-		for (int i = 0; i < n; i++)
-		{
-			if (g.nodes[i].id == s)
-				g.edges[e].src = i;
-			if (g.nodes[i].id == d)
-				g.edges[e].dst = i;
-		}
+		g.edges[e].src = find_node(ids, n, s);
+		g.edges[e].dst = find_node(ids, n, d);
 		if (g.edges[e].src < 0 || g.edges[e].dst < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
