@@ -152,7 +152,8 @@ BEGIN
 	c := correlate._picture_cut(p.srcs, p.dsts, what_if);
 	RETURN correlate._picture(format,
 		CASE WHEN p.paths = 0 THEN 'Attack paths: none'
-			 ELSE format('Attack paths: the %s most likely (best %s)%s', p.paths, round(p.best::numeric, 3),
+			 ELSE format('Attack paths: %s (most likely %s)%s',
+						 CASE WHEN p.paths = 1 THEN '1 path' ELSE p.paths || ' paths' END, round(p.best::numeric, 3),
 						 CASE WHEN what_if IS NOT NULL THEN ', what-if' ELSE '' END) END,
 		p.nodes, p.srcs, p.dsts, '{}', p.e_src, p.e_dst, p.e_rel, p.e_lik, c.src, c.dst, what_if);
 END
