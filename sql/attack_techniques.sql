@@ -63,6 +63,18 @@ SELECT pg_temp.vuln('img-a', 'CVE-A', 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/
 	   pg_temp.vuln('web-clean', 'CVE-NOVECTOR', cvss => 9.0) > 0,
 	   pg_temp.vuln('vm-1', 'open-ssh-password-auth', kind => 'exposure') > 0;
 SELECT * FROM pg_temp.edges('exploit_public_workload');
+-- A pod on the host network (or with a hostPort) is exposed where its node is; not otherwise.
+SELECT pg_temp.r('edge-node', 'k8s:node', ns => NULL) > 0, pg_temp.r('inner-node', 'k8s:node', ns => NULL) > 0,
+	   pg_temp.r('hostnet', 'k8s:pod', '{"host_network": true}') > 0,
+	   pg_temp.r('hostport', 'k8s:pod', '{"containers": [{"name": "c", "ports": [{"containerPort": 80, "hostPort": 80}]}]}') > 0,
+	   pg_temp.r('hostnet-inner', 'k8s:pod', '{"host_network": true}') > 0,
+	   pg_temp.r('podnet', 'k8s:pod', '{}') > 0;
+SELECT pg_temp.l('internet', 'edge-node', 'exposes', '{"via": "public-ip"}') > 0,
+	   pg_temp.l('hostnet', 'edge-node', 'runs_on') > 0, pg_temp.l('hostport', 'edge-node', 'runs_on') > 0,
+	   pg_temp.l('podnet', 'edge-node', 'runs_on') > 0, pg_temp.l('hostnet-inner', 'inner-node', 'runs_on') > 0;
+SELECT count(*) AS linked FROM unnest(ARRAY['hostnet', 'hostport', 'hostnet-inner', 'podnet']) p
+WHERE pg_temp.vuln(p, 'CVE-H-' || p, 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 9.8) > 0;
+SELECT src, dst, likelihood FROM pg_temp.edges('exploit_public_workload') WHERE dst LIKE 'host%' OR dst = 'podnet';
 
 -- Container escapes (T1611): each pod runs on node-1.
 SELECT pg_temp.r('node-1', 'k8s:node', ns => NULL) > 0,
@@ -85,7 +97,7 @@ WHERE a.technique LIKE 'container\_escape\_%' ORDER BY 1, 2;
 
 -- node_controls_pod (T1609): the node reaches every pod on it.
 SELECT count(*) AS pods_of_node_1 FROM pg_temp.edges('node_controls_pod') WHERE src = 'node-1';
-SELECT count(*) AS from_pods FROM pg_temp.edges('node_controls_pod') WHERE src <> 'node-1';
+SELECT count(*) AS from_pods FROM pg_temp.edges('node_controls_pod') WHERE src NOT LIKE '%node%';
 
 -- node_cloud_identity (T1552.005): unless the metadata service is blocked.
 SELECT pg_temp.r('node-2', 'k8s:node', '{"imds_blocked": true}', ns => NULL) > 0,
@@ -160,6 +172,12 @@ SELECT pg_temp.r('dev', 'aws:iam:user', ns => NULL) > 0, pg_temp.r('bucket', 'aw
 	   pg_temp.l('dev', 'node-role', 'can_escalate_to', '{"technique": "iam:PassRole"}') > 0,
 	   pg_temp.l('app-role', 'bucket', 'can_access', '{"statements": [7]}') > 0,
 	   pg_temp.l('bucket', 'obj', 'contains') > 0, pg_temp.l('ns-app', 'priv', 'contains') > 0;
+-- public_resource_policy (T1530): a resource policy granting anyone, from the policy engine; a flow is no grant.
+SELECT pg_temp.r('public-bucket', 'aws:s3:bucket', ns => NULL) > 0, pg_temp.r('open-role', 'aws:iam:role', ns => NULL) > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('public-bucket'), 'can_access', 0.9, '{"statements": [9]}', 'iam_policy') > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('bucket'), 'connects_to') > 0,
+	   correlate.link(correlate.internet(), pg_temp.id('open-role'), 'assumes', 0.8, '{"decision": "allow"}', 'iam_policy') > 0;
+SELECT * FROM pg_temp.edges('public_resource_policy');
 SELECT * FROM pg_temp.edges('iam_assume_role');
 SELECT * FROM pg_temp.edges('iam_privilege_escalation');
 SELECT * FROM pg_temp.edges('cloud_data_access');

@@ -5,8 +5,12 @@
  *
  * Design
  * ------
- * A backend keeps one snapshot (the last tenant it queried) in a memory
- * context under TopMemoryContext.  The snapshot may be reused by a later
+ * A backend keeps one snapshot (the last tenant and layer it queried: the
+ * attack graph, correlate.attack_edge, or with correlate.graph_layer = facts
+ * the fact graph, correlate.relationship) in a memory context under
+ * TopMemoryContext.  Statement triggers log changes of attack_edge as they
+ * do those of resource and relationship.  What-if queries build a snapshot
+ * of their own, per call, outside the cache (graph_acquire_args).  The snapshot may be reused by a later
  * query only if that query would see exactly the same resource and
  * relationship rows.  Two mechanisms decide this.
  *

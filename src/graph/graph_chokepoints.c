@@ -1,36 +1,30 @@
 /*
  * graph_chokepoints.c
- *		Where the most likely attack paths converge: betweenness restricted to
- *		paths from the sources to the targets.
+ *		Where the most likely attack paths converge.
  *
- * Model.  The attacker may start at any source, so the sources act as one
- * virtual start: for each reached target t, the paths counted are t's most
- * likely paths from any source (all ties, the shortest-path DAG), each
- * target weighted by the likelihood L(t) of those paths.  For a resource or
- * relationship x:
+ * Model (no AND nodes).  The k most likely simple paths of at most 8 hops
+ * from any source to any target (graph_k_paths, as attack_paths() gives
+ * them) are the paths considered, and every one of them counts.  For a
+ * resource or relationship x:
  *
- *	 paths_through(x)    = number of those paths with x strictly inside them
- *	 likelihood_share(x) = sum over targets of L(t) * (fraction of t's paths
- *						   through x), divided by the sum of L(t)
+ *	 paths_through(x)    = how many of the k paths have x strictly inside
+ *						   (a path's first resource and its last do not
+ *						   count); a relationship counts on every path using it
+ *	 likelihood_share(x) = the summed likelihood of those paths divided by
+ *						   the summed likelihood of all k paths
  *
- * so a share of 1 means every unit of attack likelihood flows through x
- * (removing it changes every best path), the natural ranking of fixes.
- * Sources and a target itself do not count as "inside" (a target that lies
- * on the way to another target does).
+ * so a share of 1 means every path considered crosses x: fixing it closes
+ * them all, the natural ranking of fixes.
  *
- * Computation (Brandes' accumulation, one Dijkstra): sigma(v) counts best
- * paths from the sources to v in settle order; a backward pass in reverse
- * settle order accumulates tau(v), the number of best paths from v on to
- * targets, and psi(v), their likelihood per path.  Ties are exact (costs
- * are fixed point, see graph.h); with likelihood-1 (zero-cost)
- * relationships only DAG edges from an earlier to a later settled node
- * count, which keeps the DAG acyclic.
- *
- * AND nodes: reached when all preconditions are (graph_search.c); their
- * "paths" are derivation trees, sigma(AND) is the product of the
- * preconditions' sigmas and each precondition relationship carries all of
- * them (every precondition is necessary).  Counts are approximate when
- * preconditions share ancestors.
+ * With AND nodes paths are derivation trees, not simple paths; there the
+ * older model applies: for each reached target t the paths counted are t's
+ * most likely derivations (all ties), each target weighted by their
+ * likelihood L(t), computed with Brandes' accumulation over one Dijkstra:
+ * sigma(v) counts best paths from the sources to v in settle order, a
+ * backward pass accumulates tau(v), the number of best paths from v on to
+ * targets, and psi(v), their likelihood per path.  sigma(AND) is the product
+ * of the preconditions' sigmas and each precondition relationship carries
+ * all of them; counts are approximate when preconditions share ancestors.
  */
 #include "postgres.h"
 

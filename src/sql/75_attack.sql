@@ -38,8 +38,11 @@ COMMENT ON COLUMN correlate.attack_technique.builtin IS 'True for techniques shi
 
 INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, precondition, base_likelihood, reads, builtin) VALUES
 	('exploit_public_workload', 'T1190', 'initial-access', 'Exploit public-facing application',
-	 'internet -> workload (pod, instance, function, task, container) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group) AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
+	 'internet -> workload (pod, instance, function, task) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group), or it is a pod on the host network or with a hostPort on a node so exposed, AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
 	 0.5, ARRAY['relationship exposes/routes_to from internet', 'finding vulnerability/exposure (status, cvss, epss, known_exploited, props.cvss_vector)', 'relationship contains/runs_on/uses_image (workload parts)', 'relationship connects_to from internet (evidence)'], true),
+	('public_resource_policy', 'T1530', 'initial-access', 'Public resource policy',
+	 'internet -> resource whose resource policy grants access to anyone (the IAM policy engine''s can_access from internet, source iam_policy); the relationship''s likelihood. A flow from the internet is never such a grant.',
+	 0.9, ARRAY['relationship can_access from internet (source iam_policy, props.statements)'], true),
 	('container_escape_privileged', 'T1611', 'privilege-escalation', 'Escape to host: privileged container',
 	 'pod -> its node (runs_on) when a container runs privileged (securityContext.privileged, or props.privileged of the pod, which overrides).',
 	 0.9, ARRAY['relationship runs_on pod->node', 'resource props containers[].securityContext.privileged, privileged'], true),
@@ -95,7 +98,7 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	 'service account -> IAM role it assumes (assumes), unless the trust policy was evaluated and denies it (props.decision = deny); likelihood 0.9 when the trust was evaluated and allows it, else the base.',
 	 0.6, ARRAY['relationship assumes serviceaccount->role (props.via, props.decision, props.statement)'], true),
 	('iam_assume_role', 'T1078.004', 'privilege-escalation', 'Assume a cloud role',
-	 'cloud principal -> role it may assume (assumes, from the IAM policy engine or observed), unless evaluated as denied; the relationship''s likelihood.',
+	 'cloud principal -> role it may assume (assumes, from the IAM policy engine or observed), unless evaluated as denied; from the internet when the trust policy allows anyone; the relationship''s likelihood.',
 	 0.8, ARRAY['relationship assumes (props.decision, props.statements)'], true),
 	('iam_privilege_escalation', 'T1098.003', 'privilege-escalation', 'Cloud privilege escalation',
 	 'cloud principal -> the principal whose privileges it can gain (can_escalate_to, from the IAM escalation rules); the relationship''s likelihood.',
@@ -207,6 +210,8 @@ CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- the rules hash and sort every relationship once: in memory, not on disk
+SET work_mem = '256MB'
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -230,7 +235,7 @@ BEGIN
 		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources)
 	),
 	rel AS MATERIALIZED (
-		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props,
+		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props, l.source,
 			   CASE WHEN jsonb_typeof(l.props->'fix_cost') = 'number' THEN l.props->'fix_cost' END AS fix_cost
 		FROM correlate.relationship l
 		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships)
@@ -278,9 +283,22 @@ BEGIN
 		FROM expo e JOIN rel l ON l.src = e.node AND l.kind IN ('exposes', 'routes_to')
 		WHERE e.depth < 4 AND NOT l.id = ANY (e.rels)
 	),
+	-- A pod on the host network, or publishing a hostPort, is exposed where its node is.
+	host_exposed AS (
+		SELECT l.src AS node, e.rels || l.id AS rels, e.lk, e.fix
+		FROM expo e JOIN res n ON n.id = e.node AND n.kind = 'k8s:node'
+		JOIN rel l ON l.dst = n.id AND l.kind = 'runs_on'
+		JOIN res p ON p.id = l.src AND p.kind = 'k8s:pod'
+		WHERE p.props->>'host_network' = 'true'
+		   OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p.props->'containers') = 'array'
+															  THEN p.props->'containers' ELSE '[]' END) c,
+							 jsonb_array_elements(CASE WHEN jsonb_typeof(c->'ports') = 'array' THEN c->'ports' ELSE '[]' END) pt
+					  WHERE pt ? 'hostPort')
+	),
 	exposed AS (
 		SELECT DISTINCT ON (e.node) e.node AS w, e.rels, e.fix
-		FROM expo e JOIN wl x ON x.id = e.node AND x.kind <> 'container'
+		FROM (SELECT e1.node, e1.rels, e1.lk, e1.fix FROM expo e1 UNION ALL SELECT * FROM host_exposed) e
+		JOIN wl x ON x.id = e.node AND x.kind <> 'container'
 		ORDER BY e.node, e.lk DESC, cardinality(e.rels), e.rels
 	),
 	weak AS (
@@ -320,6 +338,11 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT COALESCE(en.lk, CASE WHEN prior > 0 THEN prior END) AS lk0) x
 		WHERE x.lk0 IS NOT NULL
 	),
+	-- Pods with a container that Falco (or another sensor) saw running privileged.
+	priv_ctr AS (
+		SELECT DISTINCT p.w FROM parts p JOIN res c ON c.id = p.part AND c.kind = 'container'
+		WHERE p.w <> p.part AND c.props->>'privileged' = 'true'
+	),
 	-- Pod security facts; props of the pod itself (privileged, capabilities, host_pid,
 	-- host_paths) override what its containers say, which is how what-if sets them.
 	pods AS MATERIALIZED (
@@ -328,8 +351,7 @@ BEGIN
 					ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'containers') = 'array'
 																		 THEN r.props->'containers' ELSE '[]' END) c
 								 WHERE c #>> '{securityContext,privileged}' = 'true')
-						 OR EXISTS (SELECT 1 FROM parts p JOIN res c ON c.id = p.part AND c.kind = 'container'
-									WHERE p.w = r.id AND c.props->>'privileged' = 'true') END AS privileged,
+						 OR pc.w IS NOT NULL END AS privileged,
 			   ARRAY(SELECT DISTINCT upper(regexp_replace(x, '^[Cc][Aa][Pp]_', ''))
 					 FROM jsonb_array_elements_text(
 						 CASE WHEN jsonb_typeof(r.props->'capabilities') = 'array' THEN r.props->'capabilities'
@@ -343,7 +365,8 @@ BEGIN
 			   ARRAY(SELECT CASE WHEN x ~ '^/+$' THEN '/' ELSE rtrim(x, '/') END
 					 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'host_paths') = 'array'
 														 THEN r.props->'host_paths' ELSE '[]' END) x) AS paths
-		FROM res r WHERE r.kind = 'k8s:pod'
+		FROM res r LEFT JOIN priv_ctr pc ON pc.w = r.id
+		WHERE r.kind = 'k8s:pod'
 	),
 	runs_on AS (
 		SELECT l.id, l.src AS pod, l.dst AS node, l.fix_cost
@@ -460,24 +483,30 @@ BEGIN
 	),
 	-- Cloud identity and data: the IAM policy engine's edges, and what stores contain.
 	e_cloud AS (
-		SELECT l.src, l.dst,
-			   CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
-					WHEN l.kind = 'assumes' THEN 'iam_assume_role'
-					WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
-					WHEN l.kind = 'can_access' THEN 'cloud_data_access'
-					ELSE 'data_contains' END AS technique,
-			   CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount'
-						THEN CASE WHEN l.props->>'decision' = 'allow' THEN 0.9 END
-					WHEN l.kind = 'contains' THEN NULL
-					ELSE l.likelihood END AS lk,
+		SELECT l.src, l.dst, k.technique,
+			   -- an observed use (props.observed) halves the remaining doubt
+			   CASE WHEN l.props ? 'observed' THEN 1 - (1 - x.lk0) / 2 ELSE x.lk0 END AS lk,
 			   jsonb_strip_nulls(jsonb_build_object('relationships', jsonb_build_array(l.id),
 					'statements', CASE WHEN jsonb_typeof(l.props->'statements') = 'array' THEN l.props->'statements'
 									   WHEN jsonb_typeof(l.props->'statement') = 'number' THEN jsonb_build_array(l.props->'statement') END,
 					'via', l.props->'via', 'iam_technique', l.props->'technique',
 					'observed', l.props->'observed', 'fix_cost', l.fix_cost)) AS because
 		FROM rel l JOIN res s ON s.id = l.src JOIN res d ON d.id = l.dst
+		CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
+										WHEN l.kind = 'assumes' THEN 'iam_assume_role'
+										WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
+										WHEN l.kind = 'can_access' AND s.kind = 'internet' THEN 'public_resource_policy'
+										WHEN l.kind = 'can_access' THEN 'cloud_data_access'
+										ELSE 'data_contains' END AS technique) k
+		JOIN tech tc ON tc.technique = k.technique
+		CROSS JOIN LATERAL (SELECT CASE WHEN k.technique = 'k8s_irsa'
+										THEN CASE WHEN l.props->>'decision' = 'allow' THEN 0.9 ELSE tc.base_likelihood END
+										WHEN k.technique = 'data_contains' THEN tc.base_likelihood
+										ELSE l.likelihood END::float8 AS lk0) x
 		WHERE (l.kind = 'assumes' AND l.props->>'decision' IS DISTINCT FROM 'deny'
-			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'))
+			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'
+					OR (s.kind = 'internet' AND l.source = 'iam_policy')))
+		   OR (l.kind = 'can_access' AND s.kind = 'internet' AND l.source = 'iam_policy')
 		   OR (l.kind = 'can_escalate_to' AND s.domain = 'identity')
 		   OR (l.kind = 'can_access' AND s.kind LIKE 'aws:%' AND s.domain = 'identity')
 		   OR (l.kind = 'contains' AND s.domain = 'data' AND d.domain = 'data')
@@ -490,16 +519,13 @@ BEGIN
 		UNION ALL SELECT * FROM e_rbac
 		UNION ALL SELECT * FROM e_cloud
 	),
+	-- Each rule yields one edge per (src, dst, technique) (RBAC aggregates its grants).
 	scored AS (
-		SELECT DISTINCT ON (e.src, e.dst, e.technique) e.src, e.dst, e.technique, tc.attack_id,
-			   LEAST(1.0, GREATEST(1e-9,
-					 CASE WHEN e.because ? 'observed' AND e.technique <> 'exploit_public_workload'
-						  THEN 1 - (1 - COALESCE(e.lk, tc.base_likelihood)) / 2
-						  ELSE COALESCE(e.lk, tc.base_likelihood) END))::float8 AS likelihood,
+		SELECT e.src, e.dst, e.technique, tc.attack_id,
+			   LEAST(1.0, GREATEST(1e-9, COALESCE(e.lk, tc.base_likelihood)))::float8 AS likelihood,
 			   e.because
 		FROM edges e JOIN tech tc ON tc.technique = e.technique
 		WHERE e.src <> e.dst
-		ORDER BY e.src, e.dst, e.technique, COALESCE(e.lk, tc.base_likelihood) DESC
 	)
 	SELECT COALESCE(a.id, -row_number() OVER (ORDER BY s.src, s.dst, s.technique)), s.src, s.dst, s.technique,
 		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because

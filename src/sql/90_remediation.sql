@@ -550,10 +550,69 @@ BEGIN
 		FROM gone g JOIN correlate.risk_score rs ON rs.tenant = t AND rs.resource_id = g.resource_id
 		GROUP BY g.ck
 	),
-	effect AS (
-		SELECT c.*, COALESCE(pc.n_removed, 0) AS n_removed, COALESCE(pc.lk_removed, 0) AS lk_removed,
+	single AS (
+		SELECT c.kind, c.rel_id, c.res_id, c.target, c.description, c.wi, c.artifact, c.effort,
+			   COALESCE(pc.n_removed, 0) AS n_removed, COALESCE(pc.lk_removed, 0) AS lk_removed,
 			   COALESCE(cu.risk_cut, 0)::integer AS risk_cut
 		FROM cand c LEFT JOIN pc ON pc.ck = c.ck LEFT JOIN cut cu ON cu.ck = c.ck
+	),
+	-- When no single fix closes every path: a small set of fixes that does, chosen greedily
+	-- (each step the fix closing most of the paths still open, the cheaper on ties; set
+	-- cover has no exact polynomial answer), then checked exactly with all of them
+	-- applied at once.
+	closes AS MATERIALIZED (
+		SELECT s.ck, array_agg(s.pr ORDER BY s.pr) AS prs FROM surv s WHERE s.kept < s.n GROUP BY s.ck
+	),
+	greedy (step, cks, covered) AS (
+		SELECT 0, '{}'::bigint[], '{}'::integer[]
+		WHERE (SELECT n FROM tot) > 1
+		  AND NOT EXISTS (SELECT 1 FROM closes c WHERE cardinality(c.prs) = (SELECT n FROM tot))
+		UNION ALL
+		SELECT g.step + 1, g.cks || b.ck, g.covered || b.new_prs
+		FROM greedy g
+		CROSS JOIN LATERAL (
+			SELECT c.ck, ARRAY(SELECT x FROM unnest(c.prs) x WHERE NOT x = ANY (g.covered)) AS new_prs
+			FROM closes c JOIN cand cc ON cc.ck = c.ck
+			WHERE NOT c.ck = ANY (g.cks) AND cc.kind <> 'isolate_resource'
+			ORDER BY (SELECT count(*) FROM unnest(c.prs) x WHERE NOT x = ANY (g.covered)) DESC, cc.effort, c.ck
+			LIMIT 1) b
+		WHERE cardinality(g.covered) < (SELECT n FROM tot) AND g.step < 8 AND cardinality(b.new_prs) > 0
+	),
+	fix_set AS (
+		SELECT g.cks,
+			   (SELECT jsonb_object_agg(z.key, z.ids) FROM (
+					SELECT e.key, jsonb_agg(x.v ORDER BY x.o) AS ids
+					FROM unnest(g.cks) WITH ORDINALITY m(ck, mo) JOIN cand c ON c.ck = m.ck
+					CROSS JOIN LATERAL jsonb_each(c.wi) e
+					CROSS JOIN LATERAL jsonb_array_elements(e.value) WITH ORDINALITY x(v, o)
+					GROUP BY e.key) z) AS wi
+		FROM greedy g WHERE g.step > 1 AND cardinality(g.covered) = (SELECT n FROM tot)
+	),
+	set_after AS MATERIALIZED (
+		SELECT d.src, d.dst, d.technique, d.likelihood
+		FROM fix_set fs CROSS JOIN LATERAL correlate.attack_edges_derived(fs.wi) d
+		WHERE EXISTS (SELECT 1 FROM now_edges e WHERE e.src = d.src AND e.dst = d.dst AND e.technique = d.technique)
+	),
+	set_surv AS (
+		SELECT x.pr, count(a.src) AS kept, count(*) AS n FROM pe x
+		LEFT JOIN set_after a ON a.src = x.src AND a.dst = x.dst AND a.technique = x.technique
+		WHERE EXISTS (SELECT 1 FROM fix_set)
+		GROUP BY x.pr
+	),
+	fix_set_row AS (
+		SELECT 'apply_fix_set'::text AS kind, NULL::bigint AS rel_id, NULL::bigint AS res_id,
+			   format('%s fixes', cardinality(fs.cks)) AS target,
+			   'apply together: ' || (SELECT string_agg(c.target, '; ' ORDER BY m.mo)
+									  FROM unnest(fs.cks) WITH ORDINALITY m(ck, mo) JOIN cand c ON c.ck = m.ck) AS description,
+			   fs.wi, NULL::jsonb AS artifact,
+			   (SELECT sum(c.effort)::integer FROM cand c WHERE c.ck = ANY (fs.cks)) AS effort,
+			   (SELECT count(*)::integer FROM set_surv v WHERE v.kept < v.n) AS n_removed,
+			   (SELECT COALESCE(sum(p.lk), 0) FROM set_surv v JOIN paths p ON p.pr = v.pr WHERE v.kept < v.n) AS lk_removed,
+			   (SELECT COALESCE(max(cu.risk_cut), 0)::integer FROM cut cu WHERE cu.ck = ANY (fs.cks)) AS risk_cut
+		FROM fix_set fs
+	),
+	effect AS (
+		SELECT * FROM single UNION ALL SELECT * FROM fix_set_row
 	)
 	SELECT (row_number() OVER w)::integer, e.kind, e.target,
 		   e.description || CASE WHEN e.n_removed > 0 AND e.n_removed = (SELECT n FROM tot)
@@ -567,14 +626,15 @@ BEGIN
 	WHERE e.n_removed > 0 OR e.lk_removed > 1e-9 OR e.risk_cut > 0
 	WINDOW w AS (ORDER BY e.n_removed DESC, round(e.lk_removed::numeric, 9) DESC, e.effort, e.risk_cut DESC,
 				 array_position(ARRAY['patch_vulnerability', 'drop_privileges', 'remove_statement', 'stop_exposure',
-									  'apply_network_policy', 'replace_iam_policy', 'remove_relationship', 'isolate_resource'], e.kind),
+									  'apply_network_policy', 'replace_iam_policy', 'remove_relationship', 'isolate_resource',
+									  'apply_fix_set'], e.kind),
 				 e.target, e.rel_id, e.res_id)
 	ORDER BY 1
 	LIMIT k;
 END
 $$;
 COMMENT ON FUNCTION correlate.fix_plan(bigint[], bigint[], integer)
-	IS 'The k best fixes on facts against the attack paths from sources (default: the internet) to targets (default: crown jewels): patch a vulnerability, drop privileges, remove a policy statement, stop an exposure, apply a NetworkPolicy, replace an IAM policy, remove a relationship, isolate a resource of the minimum node cut. Each is checked exactly by re-deriving the attack graph as if it were made (nothing is written): ranked by attack paths closed (of every path up to correlate.graph_max_k, at most 8 hops), the likelihood taken away, effort (capacity model), then risk score taken away; what_if replays the fix in attack_paths() and friends.';
+	IS 'The k best fixes on facts against the attack paths from sources (default: the internet) to targets (default: crown jewels): patch a vulnerability, drop privileges, remove a policy statement, stop an exposure, apply a NetworkPolicy, replace an IAM policy, remove a relationship, isolate a resource of the minimum node cut, or, when no single fix closes every path, a greedy set of them that does. Each is checked exactly by re-deriving the attack graph as if it were made (nothing is written): ranked by attack paths closed (of every path up to correlate.graph_max_k, at most 8 hops), the likelihood taken away, effort (capacity model), then risk score taken away; what_if replays the fix in attack_paths() and friends.';
 
 GRANT EXECUTE ON FUNCTION correlate._namespace_members(text, text), correlate.observed_flows(text, text),
 	correlate._k8s_peer(bigint), correlate.network_policy(text, text),
