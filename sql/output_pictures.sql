@@ -82,6 +82,15 @@ SELECT count(*) AS crown_jewel_badges
 FROM regexp_matches(correlate.blast_radius_svg(ARRAY[correlate.resource_id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')]),
 					'>crown jewel<', 'g');
 
+-- The blast radius as if Log4Shell were patched: only the internet is left.
+SELECT count(*) AS resources_left
+FROM pg_temp.nodes(correlate.blast_radius_svg(ARRAY[correlate.resource_id('internet')],
+	what_if => jsonb_build_object('patch', (SELECT jsonb_agg(f.id) FROM correlate.finding f WHERE f.check_id = 'CVE-2021-44228'))));
+-- On the facts layer, edges are labelled with the relationship kind.
+SET correlate.graph_layer = 'facts';
+SELECT tech, prob FROM pg_temp.labels(correlate.attack_graph_svg(k => 3)) ORDER BY x, y, tech;
+RESET correlate.graph_layer;
+
 -- Names are attacker-controlled: markup, quotes, ampersands, control characters are
 -- escaped in the SVG, the DOT and the report; the document stays well-formed.
 UPDATE correlate.resource SET name = '\N <script>alert("x")</script> & ''pwn'' ' || chr(1)
