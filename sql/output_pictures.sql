@@ -148,6 +148,21 @@ WHERE (a.x, a.y, a.tech) < (b.x, b.y, b.tech) AND a.x = b.x AND abs(a.y - b.y) <
 SELECT count(*) FILTER (WHERE m[1] = 'cg-edge cg-cut') AS cut_paths, count(*) AS paths
 FROM syn, regexp_matches(syn.s, 'class="(cg-edge(?: cg-cut)?)" data-src', 'g') m;
 
+-- Without a given cut, the picture marks the minimum cut of what it draws: from one to
+-- nine that is the four edges out of one (a, b, c and the long one), not the five into nine.
+SELECT count(*) FILTER (WHERE m[1] = 'cg-edge cg-cut') AS cut_paths,
+	   string_agg(m[2] || '->' || m[3], ' ' ORDER BY m[2], m[3]) FILTER (WHERE m[1] = 'cg-edge cg-cut') AS cut
+FROM regexp_matches(correlate._render_graph('svg', 'synthetic', ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9]::bigint[],
+		ARRAY['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'],
+		ARRAY['internet', 'k8s:pod', 'k8s:pod', 'aws:iam:role', 'aws:s3:bucket', 'k8s:node', 'container:image', 'k8s:namespace', 'aws:s3:object'],
+		ARRAY['network', 'workload', 'workload', 'identity', 'data', 'workload', 'workload', 'kubernetes', 'data'],
+		ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL]::text[], ARRAY[1, 0, 0, 0, 0, 0, 0, 0, 2],
+		ARRAY[1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 1, 9, 3]::bigint[], ARRAY[2, 3, 4, 8, 5, 7, 6, 6, 7, 9, 9, 9, 9, 9, 2, 4]::bigint[],
+		ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'long', 'back', 'flat'],
+		ARRAY['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10', 'T11', 'T12', 'T13', 'T14', 'T15', 'T16'],
+		ARRAY[0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 1, 1, 1, 1, 0.05, 0.5, 0.5]::float8[], NULL),
+	'class="(cg-edge(?: cg-cut)?)" data-src="([0-9]+)" data-dst="([0-9]+)"', 'g') m;
+
 -- Bad input: clear errors, never a crash.
 SELECT correlate.attack_graph_svg(k => 1000000);
 SELECT correlate.attack_graph_svg(k => 0);

@@ -113,6 +113,9 @@ extern int	output_text_chars(const char *s, int maxchars);
 extern OutputLayout *output_layout(const OutputGraph *g);
 extern double output_column_x(int layer);
 
+/* output_cut.c */
+extern void output_min_cut(OutputGraph *g);
+
 /* output_svg.c, output_dot.c */
 extern char *output_svg(const OutputGraph *g);
 extern char *output_dot(const OutputGraph *g);

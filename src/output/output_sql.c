@@ -4,6 +4,7 @@
  *
  * correlate._render_graph takes what the SQL side gathered (nodes and edges
  * as parallel arrays, src/sql/95_output.sql) and returns SVG or DOT text;
+ * edge_cut NULL asks for the minimum cut of the drawn graph (output_cut.c).
  * correlate.xml_escape exposes the escaper to the report page.
  */
 #include "postgres.h"
@@ -144,7 +145,11 @@ correlate_render_graph(PG_FUNCTION_ARGS)
 	same_length(array_arg(fcinfo, 10, TEXTOID, "edge_technique", &etech, &etechn), m, "edge_technique", "edge_src");
 	same_length(array_arg(fcinfo, 11, TEXTOID, "edge_attack_id", &eatt, &eattn), m, "edge_attack_id", "edge_src");
 	same_length(array_arg(fcinfo, 12, FLOAT8OID, "edge_likelihood", &elik, &elikn), m, "edge_likelihood", "edge_src");
-	same_length(array_arg(fcinfo, 13, BOOLOID, "edge_cut", &ecut, &ecutn), m, "edge_cut", "edge_src");
+	/* edge_cut NULL: mark the minimum cut of the drawn graph */
+	if (!PG_ARGISNULL(13))
+		same_length(array_arg(fcinfo, 13, BOOLOID, "edge_cut", &ecut, &ecutn), m, "edge_cut", "edge_src");
+	else
+		ecut = NULL, ecutn = NULL;
 	if (n > output_max_nodes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -213,8 +218,10 @@ correlate_render_graph(PG_FUNCTION_ARGS)
 					 errmsg("edge likelihood must be between 0 and 1"),
 					 errdetail("Edge %d (" INT64_FORMAT " -> " INT64_FORMAT ") has likelihood %g.", e + 1, s, d,
 							   g.edges[e].likelihood)));
-		g.edges[e].cut = !ecutn[e] && DatumGetBool(ecut[e]);
+		g.edges[e].cut = ecut != NULL && !ecutn[e] && DatumGetBool(ecut[e]);
 	}
+	if (PG_ARGISNULL(13))
+		output_min_cut(&g);
 
 	out = (strcmp(format, "svg") == 0) ? output_svg(&g) : output_dot(&g);
 	PG_RETURN_TEXT_P(cstring_to_text(out));

@@ -88,14 +88,15 @@ BEGIN
 	SELECT correlate._render_graph(format, title, COALESCE(na.id, '{}'), COALESCE(na.label, '{}'), COALESCE(na.kind, '{}'),
 								   COALESCE(na.domain, '{}'), COALESCE(na.detail, '{}'), COALESCE(na.flags, '{}'),
 								   COALESCE(ea.s, '{}'), COALESCE(ea.d, '{}'), COALESCE(ea.technique, '{}'),
-								   COALESCE(ea.attack_id, '{}'), COALESCE(ea.lik, '{}'), COALESCE(ea.cut, '{}'))
+								   COALESCE(ea.attack_id, '{}'), COALESCE(ea.lik, '{}'),
+								   CASE WHEN cut_src IS NOT NULL THEN COALESCE(ea.cut, '{}') END)
 	INTO result
 	FROM na, ea;
 	RETURN result;
 END
 $$;
 COMMENT ON FUNCTION correlate._picture(text, text, bigint[], bigint[], bigint[], bigint[], bigint[], bigint[], bigint[], float8[], bigint[], bigint[], jsonb)
-	IS 'Internal: labels the given edges with their technique (ATT&CK id, likelihood) and the nodes with name, kind and domain, then renders the picture.';
+	IS 'Internal: labels the given edges with their technique (ATT&CK id, likelihood) and the nodes with name, kind and domain, then renders the picture; cut_src/cut_dst NULL: mark the minimum cut of the drawn edges between sources and targets.';
 
 -- The minimum cut between sources and targets as (src, dst) pairs; none when there is
 -- no cut to draw (no path, or a source next to a target).
@@ -131,7 +132,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	p record;
-	c record;
 BEGIN
 	WITH h AS MATERIALIZED (
 		SELECT * FROM correlate.attack_paths(sources, targets, k, max_hops, kinds, what_if)
@@ -149,13 +149,12 @@ BEGIN
 		   COALESCE(array_agg(hp.likelihood ORDER BY hp.path_rank, hp.hop) FILTER (WHERE hp.hop > 0), '{}') AS e_lik,
 		   count(DISTINCT hp.path_rank) AS paths, max(hp.path_likelihood) AS best
 	INTO p FROM hp;
-	c := correlate._picture_cut(p.srcs, p.dsts, what_if);
 	RETURN correlate._picture(format,
 		CASE WHEN p.paths = 0 THEN 'Attack paths: none'
 			 ELSE format('Attack paths: %s (most likely %s)%s',
 						 CASE WHEN p.paths = 1 THEN '1 path' ELSE p.paths || ' paths' END, round(p.best::numeric, 3),
 						 CASE WHEN what_if IS NOT NULL THEN ', what-if' ELSE '' END) END,
-		p.nodes, p.srcs, p.dsts, '{}', p.e_src, p.e_dst, p.e_rel, p.e_lik, c.src, c.dst, what_if);
+		p.nodes, p.srcs, p.dsts, '{}', p.e_src, p.e_dst, p.e_rel, p.e_lik, NULL, NULL, what_if);
 END
 $$;
 COMMENT ON FUNCTION correlate._attack_graph(text, bigint[], bigint[], integer, integer, text[], jsonb)
@@ -168,7 +167,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 RETURN correlate._attack_graph('svg', sources, targets, k, max_hops, kinds, what_if);
 COMMENT ON FUNCTION correlate.attack_graph_svg(bigint[], bigint[], integer, integer, text[], jsonb)
-	IS 'A self-contained SVG picture of the k most likely attack paths (arguments as for attack_paths): layered by hop, coloured by domain, a shape per kind, edges labelled with technique, ATT&CK id and likelihood, the minimum cut red and dashed.';
+	IS 'A self-contained SVG picture of the k most likely attack paths (arguments as for attack_paths): layered by hop, coloured by domain, a shape per kind, edges labelled with technique, ATT&CK id and likelihood, the minimum cut of the drawn paths red and dashed.';
 
 CREATE FUNCTION correlate.attack_graph_dot(sources bigint[] DEFAULT NULL, targets bigint[] DEFAULT NULL,
 	k integer DEFAULT 10, max_hops integer DEFAULT 8, kinds text[] DEFAULT NULL, what_if jsonb DEFAULT NULL)
@@ -194,7 +193,6 @@ DECLARE
 	dsts bigint[] := '{}';
 	nodes bigint[];
 	e record;
-	c record;
 BEGIN
 	IF incident_id IS NULL THEN
 		RAISE EXCEPTION 'incident_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -238,9 +236,8 @@ BEGIN
 		  UNION ALL
 		  SELECT r.id, r.src, r.dst, r.likelihood FROM correlate.relationship r
 		  WHERE facts AND r.tenant = t AND r.src = ANY (nodes) AND r.dst = ANY (nodes) AND r.src <> r.dst) a;
-	c := correlate._picture_cut(srcs, dsts, NULL);
 	RETURN correlate._picture(format, format('Incident %s: %s (%s)', inc.id, inc.title, inc.severity),
-							  nodes, srcs, dsts, inc.entities, e.s, e.d, e.rel, e.lik, c.src, c.dst, NULL);
+							  nodes, srcs, dsts, inc.entities, e.s, e.d, e.rel, e.lik, NULL, NULL, NULL);
 END
 $$;
 COMMENT ON FUNCTION correlate._incident_graph(text, bigint, integer, integer)
@@ -295,7 +292,7 @@ BEGIN
 			   CASE WHEN what_if IS NOT NULL THEN ', what-if' ELSE '' END),
 		b.nodes, sources, b.jewels, '{}', b.e_src, b.e_dst,
 		array_fill(NULL::bigint, ARRAY[cardinality(b.e_src)]), array_fill(NULL::float8, ARRAY[cardinality(b.e_src)]),
-		'{}', '{}', what_if);
+		NULL, NULL, what_if);
 END
 $$;
 COMMENT ON FUNCTION correlate._blast_radius_graph(text, bigint[], integer, text[], jsonb)
