@@ -144,3 +144,21 @@ SELECT jsonb_pretty(correlate.least_privilege_policy(
 SELECT rank, kind, target, paths_removed || '/' || paths_total AS paths, risk_reduction AS risk_cut, effort,
 	   artifact IS NOT NULL AS has_artifact
 FROM correlate.fix_plan(k => 12);
+
+\echo '== 19. Pictures and the incident report, written to files by psql (client side) into demo-output/'
+\! mkdir -p demo-output
+SELECT correlate.attack_graph_svg() \g (format=unaligned tuples_only=on) demo-output/attack-paths.svg
+SELECT correlate.incident_graph_svg(i.id) FROM correlate.incident i
+WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) demo-output/incident-graph.svg
+SELECT correlate.incident_report(i.id) FROM correlate.incident i
+WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) demo-output/incident-report.html
+SELECT correlate.network_policy_yaml('legacy-webapp') \g (format=unaligned tuples_only=on) demo-output/networkpolicy-legacy-webapp.yaml
+SELECT 'demo-output/' || f AS file, what,
+	   (SELECT count(*) FROM regexp_matches(x, 'class="cg-node"', 'g')) AS resources_drawn
+FROM (VALUES ('attack-paths.svg', 'the attack paths, minimum cut dashed', correlate.attack_graph_svg()),
+			 ('incident-graph.svg', 'the incident''s resources and the paths around them',
+			  (SELECT correlate.incident_graph_svg(i.id) FROM correlate.incident i WHERE i.rule = 'workload-compromise-to-data-access')),
+			 ('incident-report.html', 'the incident report page (open it in a browser)',
+			  (SELECT correlate.incident_report(i.id) FROM correlate.incident i WHERE i.rule = 'workload-compromise-to-data-access')),
+			 ('networkpolicy-legacy-webapp.yaml', 'the NetworkPolicy, for kubectl apply -f', '')) v(f, what, x)
+ORDER BY 1;
