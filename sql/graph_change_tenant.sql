@@ -7,6 +7,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
+-- the engine on the relationships as stored (the attack layer would need derivation)
+SET correlate.graph_layer = facts;
 
 CREATE FUNCTION pg_temp.node(name text) RETURNS bigint
 LANGUAGE sql AS $$ SELECT correlate.upsert_resource('test://' || name, 'k8s:pod', name => name) $$;

@@ -5,8 +5,12 @@
  *
  * Design
  * ------
- * A backend keeps one snapshot (the last tenant it queried) in a memory
- * context under TopMemoryContext.  The snapshot may be reused by a later
+ * A backend keeps one snapshot (the last tenant and layer it queried: the
+ * attack graph, correlate.attack_edge, or with correlate.graph_layer = facts
+ * the fact graph, correlate.relationship) in a memory context under
+ * TopMemoryContext.  Statement triggers log changes of attack_edge as they
+ * do those of resource and relationship.  What-if queries build a snapshot
+ * of their own, per call, outside the cache (graph_acquire_args).  The snapshot may be reused by a later
  * query only if that query would see exactly the same resource and
  * relationship rows.  Two mechanisms decide this.
  *
@@ -353,8 +357,9 @@ GraphSnapshot *
 graph_acquire(void)
 {
 	const char *tenant = graph_current_tenant();
+	bool		attack = graph_layer == GRAPH_LAYER_ATTACK;
 	Oid			resource = correlate_relid("resource");
-	Oid			relationship = correlate_relid("relationship");
+	Oid			relationship = correlate_relid(attack ? "attack_edge" : "relationship");
 	Oid			change = correlate_relid("graph_change");
 	MemoryContext ctx;
 	GraphCacheEntry *c;
@@ -363,7 +368,7 @@ graph_acquire(void)
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "graph functions need an active snapshot");
 	check_select(resource, "resource");
-	check_select(relationship, "relationship");
+	check_select(relationship, attack ? "attack_edge" : "relationship");
 	LockRelationOid(resource, AccessShareLock);
 	LockRelationOid(relationship, AccessShareLock);
 	ensure_callbacks();
@@ -390,7 +395,7 @@ graph_acquire(void)
 	c->built_fxmin = widen_xid(c->built.xmin);
 	c->own_changes = current_own_changes();
 	c->own_xid = c->own_changes > 0 ? GetTopTransactionIdIfAny() : InvalidTransactionId;
-	c->g = graph_snapshot_build(tenant, resource, relationship, ctx);
+	c->g = graph_snapshot_build(tenant, resource, relationship, attack, ctx);
 	scan_change_log(change, tenant, NULL, FirstNormalFullTransactionId, &version);
 	scan_change_log(change, "", NULL, FirstNormalFullTransactionId, &version);
 	c->g->version = version;
@@ -402,12 +407,40 @@ graph_acquire(void)
 	return c->g;
 }
 
+/*
+ * The snapshot a graph function with an optional what_if argument (at
+ * position what_if_arg) works on: the cached graph of the layer, or, when
+ * what_if is given, an attack graph derived for the hypothetical changes.
+ */
+GraphSnapshot *
+graph_acquire_args(FunctionCallInfo fcinfo, int what_if_arg)
+{
+	MemoryContext ctx;
+
+	if (PG_NARGS() <= what_if_arg || PG_ARGISNULL(what_if_arg))
+		return graph_acquire();
+	if (graph_layer != GRAPH_LAYER_ATTACK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("what_if needs the attack graph"),
+				 errdetail("correlate.graph_layer is \"facts\"; hypothetical changes re-derive attack edges."),
+				 errhint("SET correlate.graph_layer = attack.")));
+	if (!ActiveSnapshotSet())
+		elog(ERROR, "graph functions need an active snapshot");
+	check_select(correlate_relid("resource"), "resource");
+	check_select(correlate_relid("relationship"), "relationship");
+	check_select(correlate_relid("finding"), "finding");
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "correlate what-if graph", ALLOCSET_DEFAULT_SIZES);
+	return graph_snapshot_build_what_if(graph_current_tenant(), correlate_relid("resource"),
+										PG_GETARG_DATUM(what_if_arg), ctx);
+}
+
 /* Loads relationship fix costs into the cached snapshot if not yet there. */
 void
 graph_ensure_edge_costs(GraphSnapshot *g)
 {
 	if (g->edge_cost == NULL)
-		graph_snapshot_load_edge_costs(g, correlate_relid("relationship"));
+		graph_snapshot_load_edge_costs(g, g->edge_relid);
 }
 
 /*
@@ -596,7 +629,7 @@ graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds)
 {
 	const char *tenant = graph_current_tenant();
 	Oid			resource = correlate_relid("resource");
-	Oid			relationship = correlate_relid("relationship");
+	Oid			relationship = correlate_relid(graph_layer == GRAPH_LAYER_ATTACK ? "attack_edge" : "relationship");
 	Oid			change = correlate_relid("graph_change");
 
 	*hits = cache_hits;
