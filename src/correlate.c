@@ -57,6 +57,7 @@ _PG_init(void)
 	ingest_define_gucs();
 	iam_define_gucs();
 	detect_define_gucs();
+	output_define_gucs();
 
 	MarkGUCPrefixReserved("correlate");
 }

@@ -18,5 +18,6 @@ extern void graph_define_gucs(void);
 extern void ingest_define_gucs(void);
 extern void iam_define_gucs(void);
 extern void detect_define_gucs(void);
+extern void output_define_gucs(void);
 
 #endif							/* CORRELATE_H */
