@@ -88,3 +88,11 @@ SELECT correlate.sigma_matches(pg_temp.rule(E'  sel:\n    a: b') || E'\n---\n' |
 SELECT correlate.sigma_matches(pg_temp.rule(E'  sel:\n    a.b.c: x'), j) AS m
 FROM (VALUES ('1'::jsonb), ('"x"'), ('null'), ('[]'), ('[{"a": [{"b": [{"c": "x"}]}]}]'), ('{"a": {"b": {"c": null}}}')) v(j)
 ORDER BY 1;
+-- Wildcards and long literals against long values: bounded, and cancellable.
+SET statement_timeout = '20s';
+SELECT correlate.sigma_matches(pg_temp.rule(E'  sel:\n    a: ''' || repeat('*a', 200) || E'*b''' ), jsonb_build_object('a', repeat('a', 200000))) AS many_stars,
+	   correlate.sigma_matches(pg_temp.rule(E'  sel:\n    a|contains: ''' || repeat('a', 2000) || E'b''' ), jsonb_build_object('a', repeat('a', 200000))) AS long_literal;
+-- a pathological one (a 100k literal searched in a 10 MB value) stops at statement_timeout
+SET statement_timeout = '1s';
+SELECT correlate.sigma_matches(pg_temp.rule(E'  sel:\n    a|contains: ''' || repeat('a', 100000) || E'b''' ), jsonb_build_object('a', repeat('a', 10000000)));
+RESET statement_timeout;

@@ -267,9 +267,13 @@ glob_match(const int *g, int glen, const char *s, int slen)
 				si = 0,
 				star = -1,
 				mark = 0;
+	uint32		steps = 0;
 
 	while (si < slen)
 	{
+		/* backtracking over '*' makes this O(pattern x value) at worst */
+		if ((++steps & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (gi < glen && (g[gi] == -2 || (g[gi] >= 0 && g[gi] == (unsigned char) s[si])))
 		{
 			gi++;
@@ -296,11 +300,17 @@ glob_match(const int *g, int glen, const char *s, int slen)
 static bool
 find(const char *hay, int hlen, const char *needle, int nlen)
 {
+	uint32		steps = 0;
+
 	if (nlen == 0)
 		return true;
 	for (int i = 0; i + nlen <= hlen; i++)
 	{
-		const char *p = memchr(hay + i, needle[0], hlen - i - nlen + 1);
+		const char *p;
+
+		if ((++steps & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		p = memchr(hay + i, needle[0], hlen - i - nlen + 1);
 
 		if (p == NULL)
 			return false;
