@@ -85,10 +85,11 @@ SELECT pg_temp.r('node-1', 'k8s:node', ns => NULL) > 0,
 	   pg_temp.r('ptrace', 'k8s:pod', '{"host_pid": true, "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}]}') > 0,
 	   pg_temp.r('ptrace-nopid', 'k8s:pod', '{"containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}]}') > 0,
 	   pg_temp.r('hostroot', 'k8s:pod', '{"host_paths": ["/"]}') > 0,
+	   pg_temp.r('corepattern', 'k8s:pod', '{"host_paths": ["/proc/sys/kernel", "/etcd-data"]}') > 0,
 	   pg_temp.r('varlog', 'k8s:pod', '{"host_paths": ["/var/log/"]}') > 0,
 	   pg_temp.r('sock', 'k8s:pod', '{"host_paths": ["/run/containerd/containerd.sock"]}') > 0,
 	   pg_temp.r('benign', 'k8s:pod', '{"host_paths": ["/var/run/datadog-agent"], "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"]}}}]}') > 0;
-SELECT count(*) AS linked FROM unnest(ARRAY['priv', 'priv-off', 'sysmod', 'sysadmin', 'ptrace', 'ptrace-nopid', 'hostroot',
+SELECT count(*) AS linked FROM unnest(ARRAY['priv', 'priv-off', 'sysmod', 'sysadmin', 'ptrace', 'ptrace-nopid', 'hostroot', 'corepattern',
 											 'varlog', 'sock', 'benign']) p
 WHERE pg_temp.l(p, 'node-1', 'runs_on') > 0;
 SELECT a.technique, s.name AS pod, d.name AS node, a.because - 'relationships' - 'resource' AS why

@@ -56,7 +56,7 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	 'pod -> its node when a container adds CAP_SYS_PTRACE and the pod shares the host PID namespace (hostPID).',
 	 0.8, ARRAY['relationship runs_on pod->node', 'resource props capabilities, host_pid'], true),
 	('container_escape_host_mount', 'T1611', 'privilege-escalation', 'Escape to host: writable host filesystem mount',
-	 'pod -> its node when it mounts a host path that holds the host: /, /etc, /root, /proc, /sys, /dev, /boot, /home, /var/lib/kubelet.',
+	 'pod -> its node when it mounts a host path that holds the host: /, or /etc, /root, /proc, /sys, /dev, /boot, /home, /var/lib/kubelet or a path below one (/proc/sys/kernel: core_pattern; /var/lib/kubelet/pods: every pod''s tokens).',
 	 0.8, ARRAY['relationship runs_on pod->node', 'resource props host_paths'], true),
 	('container_escape_var_log', 'T1611', 'privilege-escalation', 'Escape to host: /var/log mount (kubelet log symlink)',
 	 'pod -> its node when it mounts the host''s /var/log (or a path below it): a symlink there makes the kubelet read any host file.',
@@ -384,8 +384,13 @@ BEGIN
 			('container_escape_sys_admin', CASE WHEN p.caps && ARRAY['SYS_ADMIN', 'ALL'] THEN '{"capabilities": ["SYS_ADMIN"]}'::jsonb END),
 			('container_escape_sys_ptrace', CASE WHEN p.caps && ARRAY['SYS_PTRACE', 'ALL'] AND p.host_pid
 												 THEN '{"capabilities": ["SYS_PTRACE"], "host_pid": true}'::jsonb END),
-			('container_escape_host_mount', CASE WHEN p.paths && host_dirs
-												 THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(SELECT x FROM unnest(p.paths) x WHERE x = ANY (host_dirs) ORDER BY x))) END),
+			-- the host's root, or one of its sensitive trees or a path below one (e.g. /proc/sys/kernel:
+			-- core_pattern; /var/lib/kubelet/pods: every pod's tokens)
+			('container_escape_host_mount', CASE WHEN EXISTS (SELECT 1 FROM unnest(p.paths) x, unnest(host_dirs) d
+															  WHERE x = d OR (d <> '/' AND x LIKE d || '/%'))
+												 THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(
+													 SELECT DISTINCT x FROM unnest(p.paths) x, unnest(host_dirs) d
+													 WHERE x = d OR (d <> '/' AND x LIKE d || '/%') ORDER BY x))) END),
 			('container_escape_var_log', CASE WHEN EXISTS (SELECT 1 FROM unnest(p.paths) x WHERE x = '/var/log' OR x LIKE '/var/log/%')
 											  THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(SELECT x FROM unnest(p.paths) x WHERE x = '/var/log' OR x LIKE '/var/log/%' ORDER BY x))) END),
 			('container_escape_runtime_socket', CASE WHEN p.paths && sockets
