@@ -108,8 +108,8 @@ SET correlate.tenant = 'globex';
 SELECT * FROM correlate.blast_radius(ARRAY[1]);
 RESET correlate.tenant;
 RESET ROLE;
--- The change log names the writer's tenant; a writer that bypasses row level
--- security (here the superuser) logs '' and invalidates every tenant.
+-- The change log names the tenants written, whoever wrote them (the rows here
+-- were written by graph_cache_user in acme and by the superuser in default).
 SELECT DISTINCT tenant FROM correlate.graph_change ORDER BY 1;
 -- A role outside correlate_reader cannot call the graph functions at all.
 CREATE ROLE graph_cache_outsider;

@@ -16,20 +16,38 @@ CREATE TABLE correlate.graph_change (
 CREATE INDEX graph_change_tenant_xid_idx ON correlate.graph_change (tenant, xid);
 ALTER TABLE correlate.graph_change ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE correlate.graph_change IS 'Internal: which transactions changed which tenant''s graph, so cached graph snapshots know when to rebuild.';
-COMMENT ON COLUMN correlate.graph_change.tenant IS 'Tenant whose resources or relationships changed; '''' when any tenant may have (TRUNCATE, or a writer that bypasses row level security).';
+COMMENT ON COLUMN correlate.graph_change.tenant IS 'Tenant whose resources or relationships changed (read from the written rows); '''' when any tenant may have (TRUNCATE, graph_prune_changes).';
 COMMENT ON COLUMN correlate.graph_change.xid IS 'Top-level transaction that made the change.';
 
 CREATE FUNCTION correlate._graph_changed() RETURNS trigger
 AS 'MODULE_PATHNAME', 'correlate_graph_changed' LANGUAGE C;
-COMMENT ON FUNCTION correlate._graph_changed() IS 'Internal: statement trigger that logs a graph change of the writing transaction.';
+COMMENT ON FUNCTION correlate._graph_changed() IS 'Internal: statement trigger that logs, per tenant the statement wrote (from its transition tables), a graph change of the writing transaction.';
 
-CREATE TRIGGER graph_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON correlate.resource
+-- One trigger per event: only a single-event trigger can have transition
+-- tables, and the tenants written are read from them (never from the
+-- correlate.tenant setting, which a statement can change before its AFTER
+-- triggers fire).  TRUNCATE logs '' (any tenant).
+CREATE TRIGGER graph_changed_insert AFTER INSERT ON correlate.resource
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_update AFTER UPDATE ON correlate.resource
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_delete AFTER DELETE ON correlate.resource
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_truncate AFTER TRUNCATE ON correlate.resource
 	FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
-CREATE TRIGGER graph_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON correlate.relationship
+CREATE TRIGGER graph_changed_insert AFTER INSERT ON correlate.relationship
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_update AFTER UPDATE ON correlate.relationship
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_delete AFTER DELETE ON correlate.relationship
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_truncate AFTER TRUNCATE ON correlate.relationship
 	FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
 -- Fire also under session_replication_role = replica (bulk loads that skip other triggers).
-ALTER TABLE correlate.resource ENABLE ALWAYS TRIGGER graph_changed;
-ALTER TABLE correlate.relationship ENABLE ALWAYS TRIGGER graph_changed;
+ALTER TABLE correlate.resource ENABLE ALWAYS TRIGGER graph_changed_insert, ENABLE ALWAYS TRIGGER graph_changed_update,
+	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
+ALTER TABLE correlate.relationship ENABLE ALWAYS TRIGGER graph_changed_insert, ENABLE ALWAYS TRIGGER graph_changed_update,
+	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
 
 CREATE FUNCTION correlate.graph_prune_changes() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

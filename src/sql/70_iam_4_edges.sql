@@ -9,14 +9,20 @@
 --                    service account
 --   can_access       principal (or internet, for public resource policies) ->
 --                    data store, with the action classes read / write / admin
---   can_escalate_to  principal -> principal it can become by a known IAM
---                    privilege-escalation technique (as modelled by Principal
---                    Mapper), or -> the account root when it can grant itself
---                    any permission; props name the technique
+--   can_escalate_to  principal -> principal it can become by a technique of the
+--                    catalogue correlate.iam_escalation_technique, -> the account
+--                    root when it can grant itself (or a principal it reaches)
+--                    any permission, or -> the existing resources of a service in
+--                    its account (node service-resources:ACCOUNT:SERVICE), which
+--   runs_as          -> each role of the account that trusts the service
+--
+-- Conditional answers are judged for an attacker (correlate.iam_judge_conditions):
+-- unusable grants make no edge, narrowed ones an edge marked narrowed.
 --
 -- Edges this function wrote before and no longer finds are deleted (only
 -- those with source 'iam_policy').  Users and roles allowed * on * are marked
--- crown jewels (criticality 1, props.iam_admin), as are account roots.
+-- crown jewels (criticality 1, props.iam_admin), as are account roots.  Chains
+-- over these edges: 70_iam_6_escalation.sql.
 
 -- What each kind of data store counts as read, write and admin.
 CREATE FUNCTION correlate.iam_access_actions()
@@ -63,55 +69,385 @@ $$;
 COMMENT ON FUNCTION correlate.iam_access_actions()
 	IS 'The actions that make a can_access edge, by data store kind and class (read, write, admin); {arn}, {account} and {region} stand for the store''s ARN, account and region (* when unknown).';
 
--- Escalation techniques that pass a role to a service which then runs code as it.
+-- The node standing for the existing resources (functions, endpoints, stacks, notebooks,
+-- projects, instances) a service runs in an account: existing-resource techniques lead to it,
+-- and it runs_as the roles that trust the service.
+INSERT INTO correlate.resource_kind (kind, domain, description, builtin) VALUES
+	('aws:service-resources', 'cloud', 'The existing resources an AWS service runs in one account (uid service-resources:ACCOUNT:SERVICE), as escalation targets', true);
+
+-- ---- the escalation technique catalogue ----------------------------------------------
+--
+-- One row per privilege-escalation technique, as the published lists describe them
+-- (Rhino Security Labs' method list, Bishop Fox's iam-vulnerable paths, Principal Mapper's
+-- edge checkers, pathfinding.cloud, Cloudsplaining's checks).  refresh_iam_edges() derives
+-- can_escalate_to edges from it, by family:
+--
+--   assume_role        sts:AssumeRole on a role whose trust allows it (assumes edges)
+--   credentials        act on another user (keys, console password): yields that user
+--   trust_policy       rewrite a role's trust policy, then assume it: yields that role
+--   group_membership   join a group: yields the group (and its permissions)
+--   policy_write       write or attach a policy on a user, role or group the attacker is,
+--                      belongs to or can reach: yields admin (the account root)
+--   policy_version     publish or select a version of a customer-managed policy attached
+--                      to a principal the attacker is or can reach: yields admin
+--   passrole           pass a role that trusts the service to a new resource that runs the
+--                      attacker's code: yields the role
+--   existing_resource  change a resource that already runs with a role (the role trusts
+--                      the service): yields the role
+--   remote_execution   run commands on an EC2 instance whose instance profile carries the
+--                      role: yields the role
+CREATE TABLE correlate.iam_escalation_technique (
+	technique              text PRIMARY KEY,
+	family                 text NOT NULL CHECK (family IN ('assume_role', 'credentials', 'trust_policy',
+								'group_membership', 'policy_write', 'policy_version', 'passrole',
+								'existing_resource', 'remote_execution')),
+	actions                text[] NOT NULL,
+	any_actions            text[],
+	applies_to             text NOT NULL,
+	passrole_service       text,
+	runs_as_service        text,
+	needs_instance_profile boolean NOT NULL DEFAULT false,
+	yields                 text NOT NULL CHECK (yields IN ('target', 'admin', 'role')),
+	likelihood             float8 NOT NULL CHECK (likelihood > 0 AND likelihood <= 1),
+	source                 text NOT NULL,
+	description            text NOT NULL,
+	CHECK ((family = 'passrole') = (passrole_service IS NOT NULL)),
+	CHECK ((family IN ('existing_resource', 'remote_execution')) = (runs_as_service IS NOT NULL))
+);
+COMMENT ON TABLE correlate.iam_escalation_technique IS 'IAM privilege-escalation techniques (one row each) from which refresh_iam_edges() derives can_escalate_to edges.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.technique IS 'Name; the edge props technique / techniques.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.family IS 'assume_role, credentials, trust_policy, group_membership, policy_write, policy_version, passrole, existing_resource or remote_execution.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.actions IS 'Actions the attacker needs, all of them (iam:PassRole on the role included for passrole).';
+COMMENT ON COLUMN correlate.iam_escalation_technique.any_actions IS 'Actions of which the attacker needs one more (NULL: none).';
+COMMENT ON COLUMN correlate.iam_escalation_technique.applies_to IS 'Resource the first action is asked on: aws:iam:user, aws:iam:role, aws:iam:group, aws:iam:policy, or any (service actions, asked on some resource).';
+COMMENT ON COLUMN correlate.iam_escalation_technique.passrole_service IS 'passrole: the service principal the passed role must trust.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.runs_as_service IS 'existing_resource, remote_execution: the service principal the role of the existing resource trusts.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.needs_instance_profile IS 'The role must be in an instance profile (EC2), or the attacker may create one (iam:CreateInstanceProfile + iam:AddRoleToInstanceProfile) where it passes the role.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.yields IS 'target: the attacker becomes the target user, role or group; admin: it can grant itself (or a principal it reaches) anything, edge to the account root; role: it acts as the role the service runs.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.likelihood IS 'Edge likelihood when every needed statement allows unconditionally; halved when narrowed or conditional.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.source IS 'Where the technique is published.';
+COMMENT ON COLUMN correlate.iam_escalation_technique.description IS 'What the attacker does.';
+
+INSERT INTO correlate.iam_escalation_technique
+	(technique, family, actions, any_actions, applies_to, passrole_service, runs_as_service, needs_instance_profile,
+	 yields, likelihood, source, description) VALUES
+	('sts:AssumeRole', 'assume_role', '{sts:AssumeRole}', NULL, 'aws:iam:role', NULL, NULL, false, 'target', 0.9,
+	 'PMapper sts edges; iam-vulnerable privesc-AssumeRole', 'assume a role whose trust policy allows it; chains through intermediate roles'),
+	('iam:CreateAccessKey', 'credentials', '{iam:CreateAccessKey}', NULL, 'aws:iam:user', NULL, NULL, false, 'target', 0.9,
+	 'Rhino #4; iam-vulnerable privesc4; PMapper iam edges', 'create an access key for the user and act as it'),
+	('iam:CreateLoginProfile', 'credentials', '{iam:CreateLoginProfile}', NULL, 'aws:iam:user', NULL, NULL, false, 'target', 0.8,
+	 'Rhino #5; iam-vulnerable privesc5; PMapper iam edges', 'give the user a console password (if it has none) and sign in'),
+	('iam:UpdateLoginProfile', 'credentials', '{iam:UpdateLoginProfile}', NULL, 'aws:iam:user', NULL, NULL, false, 'target', 0.8,
+	 'Rhino #6; iam-vulnerable privesc6; PMapper iam edges', 'reset the user''s console password and sign in'),
+	('iam:UpdateAssumeRolePolicy', 'trust_policy', '{iam:UpdateAssumeRolePolicy}', NULL, 'aws:iam:role', NULL, NULL, false, 'target', 0.8,
+	 'Rhino #14; iam-vulnerable privesc14; PMapper iam edges', 'rewrite the role''s trust policy to trust the attacker, then assume it'),
+	('iam:AddUserToGroup', 'group_membership', '{iam:AddUserToGroup}', NULL, 'aws:iam:group', NULL, NULL, false, 'target', 0.8,
+	 'Rhino #13; iam-vulnerable privesc13', 'add itself to the group and gain the group''s permissions'),
+	('iam:PutUserPolicy', 'policy_write', '{iam:PutUserPolicy}', NULL, 'aws:iam:user', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #10; iam-vulnerable privesc10; Cloudsplaining', 'write an inline policy granting anything to itself or a user it can become'),
+	('iam:AttachUserPolicy', 'policy_write', '{iam:AttachUserPolicy}', NULL, 'aws:iam:user', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #7; iam-vulnerable privesc7; Cloudsplaining', 'attach AdministratorAccess to itself or a user it can become'),
+	('iam:PutRolePolicy', 'policy_write', '{iam:PutRolePolicy}', NULL, 'aws:iam:role', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #12; iam-vulnerable privesc12; Cloudsplaining', 'write an inline policy granting anything to its role or a role it can assume'),
+	('iam:AttachRolePolicy', 'policy_write', '{iam:AttachRolePolicy}', NULL, 'aws:iam:role', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #9; iam-vulnerable privesc9; Cloudsplaining', 'attach AdministratorAccess to its role or a role it can assume'),
+	('iam:PutGroupPolicy', 'policy_write', '{iam:PutGroupPolicy}', NULL, 'aws:iam:group', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #11; iam-vulnerable privesc11; Cloudsplaining', 'write an inline policy on a group it (or a user it can become) belongs to'),
+	('iam:AttachGroupPolicy', 'policy_write', '{iam:AttachGroupPolicy}', NULL, 'aws:iam:group', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #8; iam-vulnerable privesc8; Cloudsplaining', 'attach AdministratorAccess to a group it (or a user it can become) belongs to'),
+	('iam:CreatePolicyVersion', 'policy_version', '{iam:CreatePolicyVersion}', NULL, 'aws:iam:policy', NULL, NULL, false, 'admin', 0.9,
+	 'Rhino #1; iam-vulnerable privesc1; Cloudsplaining', 'publish a new default version of a customer-managed policy attached to it or a principal it can become'),
+	('iam:SetDefaultPolicyVersion', 'policy_version', '{iam:SetDefaultPolicyVersion}', NULL, 'aws:iam:policy', NULL, NULL, false, 'admin', 0.5,
+	 'Rhino #2; iam-vulnerable privesc2; Cloudsplaining', 'make another version of a policy attached to it (or a principal it can become) the default; halved again when no other version is known'),
+	('iam:PassRole+ec2:RunInstances', 'passrole', '{iam:PassRole,ec2:RunInstances}', NULL, 'any', 'ec2.amazonaws.com', NULL, true, 'role', 0.7,
+	 'Rhino #3; iam-vulnerable privesc3; PMapper ec2 edges', 'launch an instance with the role''s instance profile and read its credentials'),
+	('iam:PassRole+ec2:RequestSpotInstances', 'passrole', '{iam:PassRole,ec2:RequestSpotInstances}', NULL, 'any', 'ec2.amazonaws.com', NULL, true, 'role', 0.6,
+	 'pathfinding.cloud', 'request a spot instance with the role''s instance profile'),
+	('iam:PassRole+autoscaling:CreateLaunchConfiguration', 'passrole',
+	 '{iam:PassRole,autoscaling:CreateLaunchConfiguration,autoscaling:CreateAutoScalingGroup}', NULL, 'any', 'ec2.amazonaws.com', NULL, true, 'role', 0.5,
+	 'PMapper autoscaling edges', 'create a launch configuration with the role''s instance profile and a group that starts it'),
+	('iam:PassRole+lambda:CreateFunction', 'passrole', '{iam:PassRole,lambda:CreateFunction}',
+	 '{lambda:InvokeFunction,lambda:CreateEventSourceMapping,lambda:AddPermission}', 'any', 'lambda.amazonaws.com', NULL, false, 'role', 0.7,
+	 'Rhino #15, #16; iam-vulnerable privesc15, privesc16; PMapper lambda edges', 'create a function running as the role, then invoke it or trigger it from an event source'),
+	('iam:PassRole+glue:CreateDevEndpoint', 'passrole', '{iam:PassRole,glue:CreateDevEndpoint}', NULL, 'any', 'glue.amazonaws.com', NULL, false, 'role', 0.6,
+	 'Rhino #18; iam-vulnerable privesc18', 'create a Glue development endpoint with the role and log in to it'),
+	('iam:PassRole+glue:CreateJob', 'passrole', '{iam:PassRole,glue:CreateJob}', '{glue:StartJobRun,glue:CreateTrigger}', 'any',
+	 'glue.amazonaws.com', NULL, false, 'role', 0.6, 'pathfinding.cloud', 'create a Glue job running as the role and start it'),
+	('iam:PassRole+cloudformation:CreateStack', 'passrole', '{iam:PassRole,cloudformation:CreateStack}', NULL, 'any',
+	 'cloudformation.amazonaws.com', NULL, false, 'role', 0.7, 'Rhino #20; iam-vulnerable privesc20; PMapper cloudformation edges',
+	 'create a stack whose service role is the role; the template creates what the attacker wants'),
+	('iam:PassRole+cloudformation:CreateChangeSet', 'passrole', '{iam:PassRole,cloudformation:CreateChangeSet,cloudformation:ExecuteChangeSet}', NULL,
+	 'any', 'cloudformation.amazonaws.com', NULL, false, 'role', 0.6, 'pathfinding.cloud', 'create and execute a change set with the role as service role'),
+	('iam:PassRole+datapipeline:CreatePipeline', 'passrole',
+	 '{iam:PassRole,datapipeline:CreatePipeline,datapipeline:PutPipelineDefinition}', '{datapipeline:ActivatePipeline}', 'any',
+	 'datapipeline.amazonaws.com', NULL, false, 'role', 0.6, 'Rhino #21; iam-vulnerable privesc21',
+	 'create a pipeline running as the role whose definition runs the attacker''s command'),
+	('iam:PassRole+sagemaker:CreateNotebookInstance', 'passrole', '{iam:PassRole,sagemaker:CreateNotebookInstance}',
+	 '{sagemaker:CreatePresignedNotebookInstanceUrl}', 'any', 'sagemaker.amazonaws.com', NULL, false, 'role', 0.6,
+	 'iam-vulnerable privesc-sageMakerCreateNotebookPassRole; pathfinding.cloud', 'create a notebook instance with the role and open it'),
+	('iam:PassRole+sagemaker:CreateTrainingJob', 'passrole', '{iam:PassRole,sagemaker:CreateTrainingJob}', NULL, 'any',
+	 'sagemaker.amazonaws.com', NULL, false, 'role', 0.6, 'iam-vulnerable privesc-sageMakerCreateTrainingJob', 'run a training job with the role and the attacker''s container'),
+	('iam:PassRole+sagemaker:CreateProcessingJob', 'passrole', '{iam:PassRole,sagemaker:CreateProcessingJob}', NULL, 'any',
+	 'sagemaker.amazonaws.com', NULL, false, 'role', 0.6, 'iam-vulnerable privesc-sageMakerCreateProcessingJob', 'run a processing job with the role and the attacker''s container'),
+	('iam:PassRole+codebuild:CreateProject', 'passrole', '{iam:PassRole,codebuild:CreateProject}', '{codebuild:StartBuild,codebuild:StartBuildBatch}',
+	 'any', 'codebuild.amazonaws.com', NULL, false, 'role', 0.7, 'iam-vulnerable privesc-codeBuildCreateProjectPassRole; PMapper codebuild edges',
+	 'create a build project with the role as service role and start a build'),
+	('iam:PassRole+ecs:RegisterTaskDefinition', 'passrole', '{iam:PassRole,ecs:RegisterTaskDefinition}',
+	 '{ecs:RunTask,ecs:StartTask,ecs:CreateService}', 'any', 'ecs-tasks.amazonaws.com', NULL, false, 'role', 0.6,
+	 'PMapper; pathfinding.cloud', 'register a task definition with the role as task role and run it'),
+	('iam:PassRole+apprunner:CreateService', 'passrole', '{iam:PassRole,apprunner:CreateService}', NULL, 'any',
+	 'tasks.apprunner.amazonaws.com', NULL, false, 'role', 0.6, 'pathfinding.cloud', 'create an App Runner service whose instance role is the role'),
+	('iam:PassRole+bedrock-agentcore:CreateCodeInterpreter', 'passrole',
+	 '{iam:PassRole,bedrock-agentcore:CreateCodeInterpreter,bedrock-agentcore:StartCodeInterpreterSession,bedrock-agentcore:InvokeCodeInterpreter}',
+	 NULL, 'any', 'bedrock-agentcore.amazonaws.com', NULL, false, 'role', 0.5, 'pathfinding.cloud', 'create a code interpreter running as the role and run code in it'),
+	('lambda:UpdateFunctionCode', 'existing_resource', '{lambda:UpdateFunctionCode}', NULL, 'any', NULL, 'lambda.amazonaws.com', false, 'role', 0.5,
+	 'Rhino #17; iam-vulnerable privesc17; PMapper lambda edges', 'replace the code of an existing function that runs as the role'),
+	('lambda:UpdateFunctionConfiguration', 'existing_resource', '{lambda:UpdateFunctionConfiguration}', NULL, 'any', NULL, 'lambda.amazonaws.com',
+	 false, 'role', 0.4, 'pathfinding.cloud', 'add a layer that runs the attacker''s code to an existing function that runs as the role'),
+	('glue:UpdateDevEndpoint', 'existing_resource', '{glue:UpdateDevEndpoint}', NULL, 'any', NULL, 'glue.amazonaws.com', false, 'role', 0.5,
+	 'Rhino #19; iam-vulnerable privesc19', 'add the attacker''s SSH key to an existing development endpoint that runs as the role'),
+	('glue:UpdateJob', 'existing_resource', '{glue:UpdateJob}', '{glue:StartJobRun,glue:CreateTrigger}', 'any', NULL, 'glue.amazonaws.com', false,
+	 'role', 0.4, 'pathfinding.cloud', 'change the script of an existing Glue job that runs as the role, then run it'),
+	('cloudformation:UpdateStack', 'existing_resource', '{cloudformation:UpdateStack}', NULL, 'any', NULL, 'cloudformation.amazonaws.com', false,
+	 'role', 0.5, 'iam-vulnerable privesc-cloudFormationUpdateStack; pathfinding.cloud', 'update an existing stack whose service role is the role with the attacker''s template'),
+	('cloudformation:ExecuteChangeSet', 'existing_resource', '{cloudformation:CreateChangeSet,cloudformation:ExecuteChangeSet}', NULL, 'any', NULL,
+	 'cloudformation.amazonaws.com', false, 'role', 0.4, 'pathfinding.cloud', 'change an existing stack that has the role through a change set'),
+	('sagemaker:CreatePresignedNotebookInstanceUrl', 'existing_resource', '{sagemaker:CreatePresignedNotebookInstanceUrl}', NULL, 'any', NULL,
+	 'sagemaker.amazonaws.com', false, 'role', 0.5, 'iam-vulnerable privesc-sageMakerCreatePresignedNotebookURL',
+	 'open an existing notebook instance that runs as the role'),
+	('codebuild:StartBuild', 'existing_resource', '{codebuild:StartBuild}', NULL, 'any', NULL, 'codebuild.amazonaws.com', false, 'role', 0.4,
+	 'pathfinding.cloud', 'start a build of an existing project with a buildspec override; it runs as the project''s role'),
+	('ssm:SendCommand', 'remote_execution', '{ssm:SendCommand}', NULL, 'any', NULL, 'ec2.amazonaws.com', true, 'role', 0.5,
+	 'iam-vulnerable privesc-ssmSendCommand; PMapper ssm edges', 'run commands on an EC2 instance whose instance profile carries the role'),
+	('ssm:StartSession', 'remote_execution', '{ssm:StartSession}', NULL, 'any', NULL, 'ec2.amazonaws.com', true, 'role', 0.5,
+	 'iam-vulnerable privesc-ssmStartSession; PMapper ssm edges', 'open a shell on an EC2 instance whose instance profile carries the role'),
+	('ec2-instance-connect:SendSSHPublicKey', 'remote_execution', '{ec2-instance-connect:SendSSHPublicKey}', NULL, 'any', NULL, 'ec2.amazonaws.com',
+	 true, 'role', 0.4, 'iam-vulnerable privesc-ec2InstanceConnect', 'push an SSH key to an instance whose instance profile carries the role and log in'),
+	('ec2-instance-connect:SendSerialConsoleSSHPublicKey', 'remote_execution', '{ec2-instance-connect:SendSerialConsoleSSHPublicKey}', NULL, 'any',
+	 NULL, 'ec2.amazonaws.com', true, 'role', 0.3, 'iam-vulnerable privesc-ec2InstanceConnect', 'reach the serial console of an instance that carries the role'),
+	('ec2:ModifyInstanceAttribute', 'remote_execution', '{ec2:ModifyInstanceAttribute,ec2:StopInstances,ec2:StartInstances}', NULL, 'any', NULL,
+	 'ec2.amazonaws.com', true, 'role', 0.4, 'pathfinding.cloud', 'replace the user data of a stopped instance that carries the role and start it');
+
+-- Escalation techniques that pass a role to a service which then runs code as it (the
+-- passrole rows of the catalogue; all_actions leaves out iam:PassRole itself).
 CREATE FUNCTION correlate.iam_passrole_techniques()
 RETURNS TABLE (technique text, service text, all_actions text[], any_actions text[],
 			   needs_instance_profile boolean, likelihood float8)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	VALUES
-		('iam:PassRole+ec2:RunInstances', 'ec2.amazonaws.com', '{ec2:RunInstances}'::text[], NULL::text[], true, 0.7::float8),
-		('iam:PassRole+lambda:CreateFunction', 'lambda.amazonaws.com', '{lambda:CreateFunction}',
-		 '{lambda:InvokeFunction,lambda:CreateEventSourceMapping}', false, 0.7),
-		('iam:PassRole+cloudformation:CreateStack', 'cloudformation.amazonaws.com', '{cloudformation:CreateStack}', NULL, false, 0.7),
-		('iam:PassRole+glue:CreateDevEndpoint', 'glue.amazonaws.com', '{glue:CreateDevEndpoint}', NULL, false, 0.6),
-		('iam:PassRole+sagemaker', 'sagemaker.amazonaws.com', NULL,
-		 '{sagemaker:CreateNotebookInstance,sagemaker:CreateTrainingJob,sagemaker:CreateProcessingJob}', false, 0.6),
-		('iam:PassRole+codebuild:CreateProject', 'codebuild.amazonaws.com', '{codebuild:CreateProject,codebuild:StartBuild}', NULL, false, 0.7),
-		('iam:PassRole+ecs:RegisterTaskDefinition', 'ecs-tasks.amazonaws.com', '{ecs:RegisterTaskDefinition}',
-		 '{ecs:RunTask,ecs:StartTask,ecs:CreateService}', false, 0.6),
-		('iam:PassRole+autoscaling:CreateLaunchConfiguration', 'ec2.amazonaws.com',
-		 '{autoscaling:CreateLaunchConfiguration,autoscaling:CreateAutoScalingGroup}', NULL, true, 0.5)
+	SELECT t.technique, t.passrole_service, array_remove(t.actions, 'iam:PassRole'), t.any_actions,
+		   t.needs_instance_profile, t.likelihood
+	FROM correlate.iam_escalation_technique t WHERE t.family = 'passrole';
 $$;
 COMMENT ON FUNCTION correlate.iam_passrole_techniques()
-	IS 'iam:PassRole escalation techniques: the service the target role must trust, the actions the attacker needs (all of all_actions, one of any_actions), and the edge likelihood.';
+	IS 'iam:PassRole escalation techniques (the passrole rows of correlate.iam_escalation_technique): the service the target role must trust, the actions the attacker needs besides iam:PassRole (all of all_actions, one of any_actions), and the edge likelihood.';
 
 -- Escalation techniques that act on the target principal (or on the attacker itself) directly.
 CREATE FUNCTION correlate.iam_direct_techniques()
 RETURNS TABLE (technique text, target_kind text, self boolean, likelihood float8, description text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.technique, t.applies_to, t.yields = 'admin', t.likelihood, t.description
+	FROM correlate.iam_escalation_technique t
+	WHERE t.family IN ('credentials', 'trust_policy', 'group_membership', 'policy_write', 'policy_version');
+$$;
+COMMENT ON FUNCTION correlate.iam_direct_techniques()
+	IS 'IAM escalation techniques that act on a target (rows of correlate.iam_escalation_technique): self techniques (yields admin) lead to the account root; the others to the target user, role or group.';
+
+-- ---- condition judgement ---------------------------------------------------------------
+
+-- How each condition key is judged for an attacker using the grant.
+CREATE FUNCTION correlate.iam_condition_keys()
+RETURNS TABLE (key_pattern text, judged_as text, meaning text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	VALUES
-		('iam:CreateAccessKey', 'aws:iam:user', false, 0.9::float8, 'create an access key for the user and act as it'),
-		('iam:CreateLoginProfile', 'aws:iam:user', false, 0.8, 'give the user a console password (if it has none) and sign in'),
-		('iam:UpdateLoginProfile', 'aws:iam:user', false, 0.8, 'reset the user''s console password and sign in'),
-		('iam:UpdateAssumeRolePolicy', 'aws:iam:role', false, 0.8, 'rewrite the role''s trust policy to trust the attacker, then assume it'),
-		('ssm:SendCommand', 'aws:iam:role', false, 0.5, 'run commands on an EC2 instance whose instance profile carries the role'),
-		('ssm:StartSession', 'aws:iam:role', false, 0.5, 'open a shell on an EC2 instance whose instance profile carries the role'),
-		('iam:PutUserPolicy', 'aws:iam:user', true, 0.9, 'write an inline policy granting itself anything'),
-		('iam:AttachUserPolicy', 'aws:iam:user', true, 0.9, 'attach AdministratorAccess to itself'),
-		('iam:PutRolePolicy', 'aws:iam:role', true, 0.9, 'write an inline policy granting its role anything'),
-		('iam:AttachRolePolicy', 'aws:iam:role', true, 0.9, 'attach AdministratorAccess to its role'),
-		('iam:PutGroupPolicy', 'aws:iam:group', true, 0.9, 'write an inline policy on a group it belongs to'),
-		('iam:AttachGroupPolicy', 'aws:iam:group', true, 0.9, 'attach AdministratorAccess to a group it belongs to'),
-		('iam:CreatePolicyVersion', 'aws:iam:policy', true, 0.9, 'publish a new default version of a customer-managed policy attached to it'),
-		('iam:SetDefaultPolicyVersion', 'aws:iam:policy', true, 0.5, 'make another existing version of a policy attached to it the default'),
-		('iam:AddUserToGroup', 'aws:iam:group', false, 0.8, 'add itself to the group and gain the group''s permissions')
+		('aws:RequestTag/*, aws:TagKeys, aws:RequestedRegion, aws:SecureTransport, aws:UserAgent, aws:Referer', 'attacker',
+		 'the attacker writes the request: usable'),
+		('aws:SourceIp, aws:VpcSourceIp, aws:SourceVpc, aws:SourceVpce (positive operators)', 'environment',
+		 'the attacker must act from that network: narrowed (negated operators: attacker)'),
+		('aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge', 'environment',
+		 'requires an MFA session, which stolen keys lack: narrowed; Null true on them (no MFA) holds'),
+		('aws:PrincipalTag/K, aws:PrincipalArn, aws:PrincipalAccount, aws:username', 'compared',
+		 'compared with the attacker''s tags, ARN, account and name: holds or unusable'),
+		('aws:ResourceTag/K, iam:ResourceTag/K', 'compared', 'compared with the target''s tags: holds or unusable; unknown for service actions'),
+		('iam:PassedToService', 'compared', 'compared with the technique''s service: holds or unusable'),
+		('aws:CurrentTime, aws:TokenIssueTime (Date operators)', 'compared',
+		 'compared with the refresh time (a new token is issued now): holds or unusable'),
+		('iam:PolicyARN', 'compared', 'holds when AdministratorAccess may be attached, else narrowed'),
+		('iam:PermissionsBoundary, sts:ExternalId', 'environment', 'narrowed: the attacker must meet it'),
+		('anything else', 'unknown', 'the edge is kept and marked conditional')
 $$;
-COMMENT ON FUNCTION correlate.iam_direct_techniques()
-	IS 'IAM escalation techniques that act on a target: self techniques lead to the account root (the attacker can grant itself anything); the others to the target user, role or group.';
+COMMENT ON FUNCTION correlate.iam_condition_keys()
+	IS 'How correlate.iam_judge_conditions() judges each condition key: attacker (usable), environment (narrowed), compared (holds or unusable), unknown (conditional).';
+
+-- Whether a string condition holds for the given context values.
+CREATE FUNCTION correlate._iam_cond_strings(op text, ctx text[], vals text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN op ~* '^(String|Arn)Not' THEN NOT EXISTS (
+			SELECT 1 FROM unnest(ctx) c, unnest(vals) v
+			WHERE CASE WHEN op ~* 'Like' THEN correlate.iam_pattern(COALESCE(NULLIF(v, ''), '?')) OPERATOR(correlate.~~>) c
+					   WHEN op ~* 'IgnoreCase' THEN lower(c) = lower(v) ELSE c = v END)
+		ELSE EXISTS (
+			SELECT 1 FROM unnest(ctx) c, unnest(vals) v
+			WHERE CASE WHEN op ~* 'Like' THEN correlate.iam_pattern(COALESCE(NULLIF(v, ''), '?')) OPERATOR(correlate.~~>) c
+					   WHEN op ~* 'IgnoreCase' THEN lower(c) = lower(v) ELSE c = v END) END;
+$$;
+COMMENT ON FUNCTION correlate._iam_cond_strings(text, text[], text[])
+	IS 'Internal: whether a String* or Arn* condition operator holds for context values ctx against the condition values.';
+
+-- Judges a Condition block for an attacker: always (holds), attacker (the attacker can make
+-- it hold), environment (holds only from a network, an MFA session, ...: narrowed), never
+-- (cannot hold: the grant is unusable) or unknown.  Every key must hold (AND).
+CREATE FUNCTION correlate.iam_judge_conditions(conditions jsonb, principal_uid text DEFAULT NULL,
+											   principal_tags jsonb DEFAULT NULL, resource_tags jsonb DEFAULT NULL,
+											   service text DEFAULT NULL, as_of timestamptz DEFAULT now())
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	o record;
+	k record;
+	op text;
+	base text;
+	key text;
+	vals text[];
+	ctx text[];
+	if_exists boolean;
+	v text;
+	worst integer := 0;		-- 0 always, 1 attacker, 2 environment, 3 unknown, 4 never
+	r integer;
+	negated boolean;
+	ts timestamptz;
+	holds boolean;
+BEGIN
+	IF conditions IS NULL OR jsonb_typeof(conditions) <> 'object' THEN
+		RETURN CASE WHEN conditions IS NULL THEN 'always' ELSE 'unknown' END;
+	END IF;
+	FOR o IN SELECT * FROM jsonb_each(conditions) LOOP
+		op := regexp_replace(o.key, '^(ForAllValues|ForAnyValue):', '', 'i');
+		if_exists := op ~* 'IfExists$';
+		base := regexp_replace(op, 'IfExists$', '', 'i');
+		negated := base ~* '^(StringNot|ArnNot|NotIpAddress)';
+		IF jsonb_typeof(o.value) <> 'object' THEN
+			worst := greatest(worst, 3);
+			CONTINUE;
+		END IF;
+		FOR k IN SELECT * FROM jsonb_each(o.value) LOOP
+			key := lower(k.key);
+			vals := correlate._iam_list(k.value);
+			ctx := NULL;
+			r := 3;
+			IF key LIKE 'aws:requesttag/%' OR key IN ('aws:tagkeys', 'aws:requestedregion', 'aws:useragent', 'aws:referer') THEN
+				r := 1;
+			ELSIF key = 'aws:securetransport' THEN
+				r := CASE WHEN base ~* '^Bool' AND 'false' = ANY (vals) THEN 1 ELSE 0 END;
+			ELSIF key IN ('aws:sourceip', 'aws:vpcsourceip', 'aws:sourcevpc', 'aws:sourcevpce') THEN
+				r := CASE WHEN negated THEN 1 ELSE 2 END;
+			ELSIF key = 'aws:multifactorauthpresent' THEN
+				r := CASE WHEN base ~* '^Null' THEN CASE WHEN 'true' = ANY (vals) THEN 0 ELSE 2 END
+						  WHEN 'false' = ANY (vals) AND if_exists THEN 0 ELSE 2 END;
+			ELSIF key = 'aws:multifactorauthage' THEN
+				r := CASE WHEN base ~* '^Null' AND 'true' = ANY (vals) THEN 0 ELSE 2 END;
+			ELSIF key IN ('iam:permissionsboundary', 'sts:externalid') THEN
+				r := 2;
+			ELSIF key = 'iam:policyarn' THEN
+				r := CASE WHEN correlate._iam_cond_strings(base, ARRAY['arn:aws:iam::aws:policy/AdministratorAccess'], vals) THEN 0 ELSE 2 END;
+			ELSIF key IN ('aws:currenttime', 'aws:tokenissuetime') AND base ~* '^Date' THEN
+				BEGIN
+					r := 0;
+					FOREACH v IN ARRAY vals LOOP
+						ts := v::timestamptz;
+						holds := CASE WHEN base ~* '^DateLessThanEquals' THEN as_of <= ts
+									  WHEN base ~* '^DateLessThan' THEN as_of < ts
+									  WHEN base ~* '^DateGreaterThanEquals' THEN as_of >= ts
+									  WHEN base ~* '^DateGreaterThan' THEN as_of > ts
+									  WHEN base ~* '^DateNotEquals' THEN as_of <> ts
+									  ELSE as_of = ts END;
+						IF NOT holds THEN
+							r := 4;
+						END IF;
+					END LOOP;
+				EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+					r := 3;
+				END;
+			ELSE
+				-- Keys compared with what we know of the attacker, the target or the technique.
+				IF key LIKE 'aws:principaltag/%' THEN
+					ctx := CASE WHEN principal_tags ? substr(k.key, 18) THEN ARRAY[principal_tags->>substr(k.key, 18)] END;
+				ELSIF key LIKE 'aws:resourcetag/%' OR key LIKE 'iam:resourcetag/%' THEN
+					IF resource_tags IS NULL THEN
+						worst := greatest(worst, 3);
+						CONTINUE;
+					END IF;
+					ctx := CASE WHEN resource_tags ? substr(k.key, 17) THEN ARRAY[resource_tags->>substr(k.key, 17)] END;
+				ELSIF key = 'iam:passedtoservice' THEN
+					IF service IS NULL THEN
+						worst := greatest(worst, 3);
+						CONTINUE;
+					END IF;
+					ctx := ARRAY[service];
+				ELSIF key = 'aws:principalarn' AND principal_uid IS NOT NULL THEN
+					ctx := ARRAY[principal_uid];
+				ELSIF key = 'aws:principalaccount' AND principal_uid IS NOT NULL THEN
+					ctx := ARRAY[split_part(principal_uid, ':', 5)];
+				ELSIF key = 'aws:username' AND principal_uid LIKE 'arn:aws:iam::%:user/%' THEN
+					ctx := ARRAY[regexp_replace(principal_uid, '^.*/', '')];
+				ELSE
+					worst := greatest(worst, 3);
+					CONTINUE;
+				END IF;
+				IF base !~* '^(String|Arn)' THEN
+					r := 3;
+				ELSIF ctx IS NULL THEN
+					-- a missing key: IfExists and negated operators hold, others do not
+					r := CASE WHEN if_exists OR negated THEN 0 ELSE 4 END;
+				ELSE
+					r := CASE WHEN correlate._iam_cond_strings(base, ctx, vals) THEN 0 ELSE 4 END;
+				END IF;
+			END IF;
+			worst := greatest(worst, r);
+		END LOOP;
+	END LOOP;
+	RETURN (ARRAY['always', 'attacker', 'environment', 'unknown', 'never'])[worst + 1];
+END
+$$;
+COMMENT ON FUNCTION correlate.iam_judge_conditions(jsonb, text, jsonb, jsonb, text, timestamptz)
+	IS 'Judges a statement''s Condition block for an attacker (principal_uid with principal_tags, acting on a target with resource_tags, passing a role to service, at as_of): always, attacker (it can make it hold), environment (narrowed), unknown, or never (the grant is unusable).';
+
+-- The decision an evaluator answer becomes once its deciding statement's conditions are
+-- judged: allow, narrowed, conditional, or NULL (the grant cannot be used).
+CREATE FUNCTION correlate._iam_judged(decision text, statement bigint, principal bigint, target bigint,
+									  service text DEFAULT NULL)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN _iam_judged.decision <> 'conditional' THEN _iam_judged.decision
+				WHEN s.id IS NULL THEN 'conditional'
+				ELSE CASE WHEN s.effect = 'Allow'
+						  THEN CASE j.v WHEN 'never' THEN NULL WHEN 'environment' THEN 'narrowed'
+										WHEN 'unknown' THEN 'conditional' ELSE 'allow' END
+						  -- a conditional Deny overturning an allow
+						  ELSE CASE j.v WHEN 'always' THEN NULL WHEN 'never' THEN 'allow' WHEN 'attacker' THEN 'allow'
+										ELSE 'conditional' END END END
+	FROM (SELECT 1) one
+	LEFT JOIN correlate.iam_statement s ON s.tenant = (SELECT correlate.current_tenant()) AND s.id = _iam_judged.statement
+	LEFT JOIN correlate.resource p ON p.tenant = s.tenant AND p.id = _iam_judged.principal
+	LEFT JOIN correlate.resource r ON r.tenant = s.tenant AND r.id = _iam_judged.target
+	LEFT JOIN LATERAL (SELECT CASE WHEN s.conditions IS NULL THEN 'unknown'
+								   ELSE correlate.iam_judge_conditions(s.conditions, p.uid, p.labels, r.labels,
+																	   _iam_judged.service, now()) END AS v) j ON true;
+$$;
+COMMENT ON FUNCTION correlate._iam_judged(text, bigint, bigint, bigint, text)
+	IS 'Internal: an evaluator decision after judging the deciding statement''s conditions for the attacker: allow, narrowed, conditional, or NULL when the grant cannot be used.';
 
 CREATE FUNCTION correlate.refresh_iam_edges()
 RETURNS TABLE (kind text, edges bigint)
@@ -125,7 +461,9 @@ DECLARE
 BEGIN
 	-- Scratch tables live until commit; a second refresh in the same transaction replaces them.
 	IF to_regclass('pg_temp.iam_edge_req') IS NOT NULL THEN
-		DROP TABLE pg_temp.iam_edge_req, pg_temp.iam_edge_ans, pg_temp.iam_edge_new, pg_temp.iam_edge_out;
+		DROP TABLE pg_temp.iam_edge_req, pg_temp.iam_edge_ans, pg_temp.iam_edge_new, pg_temp.iam_edge_out,
+			pg_temp.iam_edge_reach, pg_temp.iam_edge_rreq, pg_temp.iam_edge_held, pg_temp.iam_edge_trusts,
+			pg_temp.iam_edge_svcrole;
 	END IF;
 
 	-- 1. Requests: what to ask the evaluator, and why.
@@ -154,39 +492,40 @@ BEGIN
 	FROM correlate.resource r JOIN correlate.iam_access_actions() c ON c.kind = r.kind
 	WHERE r.tenant = t;
 
-	-- can_escalate_to: techniques acting on a user, role, group or attached customer-managed
-	-- policy (SSM only onto roles that EC2 instances carry).
+	-- can_escalate_to: catalogued techniques acting on a user, role, group or attached
+	-- customer-managed policy.  Those that yield admin are asked for the principal itself
+	-- here (sole) and, below, for every principal it can reach.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target, sole)
-	SELECT d.technique, r.uid, 'direct', d.technique, r.id,
-		   CASE WHEN d.self AND d.target_kind IN ('aws:iam:user', 'aws:iam:role') THEN r.id END
-	FROM correlate.iam_direct_techniques() d
-	JOIN correlate.resource r ON r.tenant = t AND r.kind = d.target_kind
-	WHERE (d.target_kind <> 'aws:iam:policy'
-		   AND (d.technique NOT LIKE 'ssm:%'
-				OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
-										   THEN r.props->'instance_profiles' ELSE '[]' END) > 0))
-	   OR (r.uid NOT LIKE 'arn:aws:iam::aws:policy/%'
-		   AND EXISTS (SELECT 1 FROM correlate.iam_policy p JOIN correlate.iam_attachment a
-						 ON a.tenant = t AND a.policy = p.id AND a.how IN ('managed', 'group_managed')
-					   WHERE p.tenant = t AND p.holder = r.id)
-		   AND (d.technique <> 'iam:SetDefaultPolicyVersion'
-				OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'other_versions') = 'array'
-										   THEN r.props->'other_versions' ELSE '[]' END) > 0));
+	SELECT d.actions[1], r.uid, 'direct', d.technique, r.id,
+		   CASE WHEN d.yields = 'admin' AND d.applies_to IN ('aws:iam:user', 'aws:iam:role') THEN r.id END
+	FROM correlate.iam_escalation_technique d
+	JOIN correlate.resource r ON r.tenant = t AND r.kind = d.applies_to
+	WHERE d.family IN ('credentials', 'trust_policy', 'group_membership', 'policy_write', 'policy_version')
+	  AND (d.applies_to <> 'aws:iam:policy'
+		   OR (r.uid NOT LIKE 'arn:aws:iam::aws:policy/%'
+			   AND EXISTS (SELECT 1 FROM correlate.iam_policy p JOIN correlate.iam_attachment a
+							 ON a.tenant = t AND a.policy = p.id AND a.how IN ('managed', 'group_managed')
+						   WHERE p.tenant = t AND p.holder = r.id)));
 	-- PassRole on every role that trusts a technique's service, and the service actions
-	-- (on any resource) the techniques need.
+	-- (on any resource) the passrole, existing-resource and remote-execution techniques need.
 	INSERT INTO iam_edge_req (action, res, purpose, technique, target)
 	SELECT 'iam:PassRole', r.uid, 'passrole', 'iam:PassRole', r.id
 	FROM correlate.resource r
 	WHERE r.tenant = t AND r.kind = 'aws:iam:role'
-	  AND EXISTS (SELECT 1 FROM correlate.iam_statement ts, correlate.iam_passrole_techniques() tq
+	  AND EXISTS (SELECT 1 FROM correlate.iam_statement ts, correlate.iam_escalation_technique tq
 				  WHERE ts.tenant = t AND ts.holder = r.id AND ts.source = 'trust' AND ts.effect = 'Allow'
-					AND ts.principals OPERATOR(correlate.~~>) tq.service);
+					AND tq.family = 'passrole' AND ts.principals OPERATOR(correlate.~~>) tq.passrole_service);
 	INSERT INTO iam_edge_req (action, res, purpose, technique)
 	SELECT DISTINCT a.action, NULL::text, 'service', a.action
-	FROM correlate.iam_passrole_techniques() p,
-		 unnest(COALESCE(p.all_actions, '{}') || COALESCE(p.any_actions, '{}')
-				|| ARRAY['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile']) a(action);
-
+	FROM correlate.iam_escalation_technique p,
+		 unnest(array_remove(p.actions, 'iam:PassRole') || COALESCE(p.any_actions, '{}')
+				|| ARRAY['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile']) a(action)
+	WHERE p.family IN ('passrole', 'existing_resource', 'remote_execution')
+	-- ... and who holds the admin techniques on some resource (only they are asked about
+	-- the principals they reach, below)
+	UNION
+	SELECT p.actions[1], NULL::text, 'service', p.actions[1]
+	FROM correlate.iam_escalation_technique p WHERE p.yields = 'admin';
 	ANALYZE iam_edge_req;
 
 	-- 2. Evaluate: everything but PassRole at once; then PassRole, only for the principals
@@ -218,6 +557,15 @@ BEGIN
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 
 	ANALYZE iam_edge_ans;
+
+	-- Conditions judged (correlate.iam_judge_conditions): a conditional answer whose
+	-- conditions the attacker cannot meet is dropped; one it must meet from a network or an
+	-- MFA session becomes narrowed; one it controls becomes allow.  PassRole answers are
+	-- judged per technique below (iam:PassedToService depends on it); answers for
+	-- principals outside the tenant stay conditional.
+	UPDATE iam_edge_ans a SET decision = correlate._iam_judged(a.decision, a.statement, a.principal, a.target)
+	WHERE a.decision = 'conditional' AND a.purpose NOT IN ('access', 'passrole') AND a.principal IS NOT NULL;
+	DELETE FROM iam_edge_ans a WHERE a.decision IS NULL;
 
 	-- 3. Edges, by uid (account roots and internet may not exist yet).
 	CREATE TEMP TABLE iam_edge_new (
@@ -291,43 +639,98 @@ BEGIN
 							 AND correlate.iam_pattern('*') OPERATOR(correlate.=) ANY (st.principals)))
 	GROUP BY 1, d.uid;
 
-	-- can_escalate_to by PassRole: attacker may pass role R, R trusts the technique's
-	-- service, and the attacker holds the service actions.  Computed as joins of three
-	-- small sets: who holds which technique's actions, which role trusts which service,
-	-- and who may pass which role.
-	INSERT INTO iam_edge_new
+	-- can_escalate_to through a service.  Computed from small sets: who holds which
+	-- technique's service actions (on some resource), which role trusts which service, and
+	-- (passrole) who may pass which role.
+	CREATE TEMP TABLE iam_edge_held ON COMMIT DROP AS
 	WITH held AS (
-		SELECT s.principal, tq.technique, tq.service, tq.needs_instance_profile, tq.likelihood,
-			   bool_and(s.decision = 'allow') AS all_allow, to_jsonb(array_agg(DISTINCT s.statement)) AS statements,
-			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.all_actions)) AS n_all,
+		SELECT s.principal, tq.technique, tq.family, COALESCE(tq.passrole_service, tq.runs_as_service) AS service,
+			   tq.needs_instance_profile, tq.likelihood,
+			   bool_and(s.decision = 'allow') AS all_allow, bool_or(s.decision = 'conditional') AS any_conditional,
+			   to_jsonb(array_agg(DISTINCT s.statement ORDER BY s.statement)) AS statements,
+			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.actions)) AS n_all,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique = ANY (tq.any_actions)) AS n_any,
 			   count(DISTINCT s.technique) FILTER (WHERE s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')) AS n_profile,
-			   COALESCE(cardinality(tq.all_actions), 0) AS need_all, tq.any_actions IS NULL AS no_any
-		FROM iam_edge_ans s CROSS JOIN correlate.iam_passrole_techniques() tq
-		WHERE s.purpose = 'service'
-		  AND (s.technique = ANY (tq.all_actions) OR s.technique = ANY (tq.any_actions)
-			   OR (tq.needs_instance_profile AND s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')))
-		GROUP BY s.principal, tq.technique, tq.service, tq.needs_instance_profile, tq.likelihood, tq.all_actions, tq.any_actions
-	), trusts AS (
-		SELECT DISTINCT ts.holder AS role, tq.service
-		FROM correlate.iam_statement ts CROSS JOIN correlate.iam_passrole_techniques() tq
-		WHERE ts.tenant = t AND ts.source = 'trust' AND ts.effect = 'Allow'
-		  AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
-		  AND ts.principals OPERATOR(correlate.~~>) tq.service
+			   cardinality(array_remove(tq.actions, 'iam:PassRole')) AS need_all, tq.any_actions IS NULL AS no_any
+		FROM iam_edge_ans s CROSS JOIN correlate.iam_escalation_technique tq
+		WHERE s.purpose = 'service' AND s.principal IS NOT NULL
+		  AND tq.family IN ('passrole', 'existing_resource', 'remote_execution')
+		  AND (s.technique = ANY (tq.actions) OR s.technique = ANY (tq.any_actions)
+			   OR (tq.family = 'passrole' AND tq.needs_instance_profile
+				   AND s.technique IN ('iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile')))
+		GROUP BY s.principal, tq.technique
 	)
-	SELECT ap.uid, r.uid, 'can_escalate_to', h.technique,
-		   h.likelihood * CASE WHEN pr.decision = 'allow' AND h.all_allow THEN 1 ELSE 0.5 END,
-		   jsonb_build_object('technique', h.technique, 'statement', pr.statement, 'service_statements', h.statements,
-							  'decision', CASE WHEN pr.decision = 'allow' AND h.all_allow THEN 'allow' ELSE 'conditional' END)
-	FROM iam_edge_ans pr
-	JOIN held h ON h.principal = pr.principal AND h.n_all = h.need_all AND (h.no_any OR h.n_any > 0)
-	JOIN trusts tr ON tr.role = pr.target AND tr.service = h.service
-	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = pr.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
-	JOIN correlate.resource r ON r.tenant = t AND r.id = pr.target
-	WHERE pr.purpose = 'passrole' AND pr.principal <> pr.target
-	  AND (NOT h.needs_instance_profile OR h.n_profile = 2
+	SELECT h.*, CASE WHEN h.all_allow THEN 'allow' WHEN h.any_conditional THEN 'conditional' ELSE 'narrowed' END AS decision
+	FROM held h WHERE h.n_all = h.need_all AND (h.no_any OR h.n_any > 0);
+	CREATE TEMP TABLE iam_edge_trusts ON COMMIT DROP AS
+	SELECT DISTINCT ts.holder AS role, sv.service
+	FROM correlate.iam_statement ts
+	CROSS JOIN (SELECT DISTINCT COALESCE(tq.passrole_service, tq.runs_as_service) AS service
+				FROM correlate.iam_escalation_technique tq
+				WHERE tq.family IN ('passrole', 'existing_resource', 'remote_execution')) sv
+	WHERE ts.tenant = t AND ts.source = 'trust' AND ts.effect = 'Allow'
+	  AND ts.actions OPERATOR(correlate.~~>) 'sts:AssumeRole'
+	  AND ts.principals OPERATOR(correlate.~~>) sv.service;
+
+	-- passrole: the attacker may pass role R, R trusts the technique's service (EC2: R is in
+	-- an instance profile, or the attacker may make one).
+	INSERT INTO iam_edge_new
+	SELECT ap.uid, r.uid, 'can_escalate_to', v.technique,
+		   v.likelihood * CASE WHEN v.decision = 'allow' THEN 1 ELSE 0.5 END,
+		   jsonb_build_object('technique', v.technique, 'statement', v.statement, 'service_statements', v.statements,
+							  'decision', v.decision)
+	FROM (SELECT pr.principal, pr.target, h.technique, h.likelihood, h.statements, pr.statement,
+				 h.needs_instance_profile, h.n_profile,
+				 CASE WHEN j.d IS NULL THEN NULL
+					  WHEN j.d = 'allow' AND h.decision = 'allow' THEN 'allow'
+					  WHEN j.d = 'conditional' OR h.decision = 'conditional' THEN 'conditional'
+					  ELSE 'narrowed' END AS decision
+		  FROM iam_edge_ans pr
+		  JOIN iam_edge_held h ON h.family = 'passrole' AND h.principal = pr.principal
+		  JOIN iam_edge_trusts tr ON tr.role = pr.target AND tr.service = h.service
+		  CROSS JOIN LATERAL (SELECT correlate._iam_judged(pr.decision, pr.statement, pr.principal, pr.target, h.service) AS d) j
+		  WHERE pr.purpose = 'passrole' AND pr.principal <> pr.target) v
+	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = v.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
+	JOIN correlate.resource r ON r.tenant = t AND r.id = v.target
+	WHERE v.decision IS NOT NULL
+	  AND (NOT v.needs_instance_profile OR v.n_profile = 2
 		   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
 									  THEN r.props->'instance_profiles' ELSE '[]' END) > 0);
+
+	-- existing_resource, remote_execution: the attacker can take over the existing resources
+	-- of a service in its own account (one node per service and account, kind
+	-- aws:service-resources), which -runs_as-> every role of that account that trusts the
+	-- service (EC2: in an instance profile).  A node between them keeps the edges linear:
+	-- holders plus roles, not holders times roles.
+	CREATE TEMP TABLE iam_edge_svcrole ON COMMIT DROP AS
+	SELECT DISTINCT r.uid AS role_uid, r.account, tr.service, tq.needs_instance_profile,
+		   'service-resources:' || r.account || ':' || tr.service
+			 || CASE WHEN tq.needs_instance_profile THEN ':instance-profile' ELSE '' END AS node_uid
+	FROM iam_edge_trusts tr
+	JOIN correlate.resource r ON r.tenant = t AND r.id = tr.role AND r.account IS NOT NULL
+	JOIN correlate.iam_escalation_technique tq ON tq.runs_as_service = tr.service
+	WHERE NOT tq.needs_instance_profile
+	   OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
+								  THEN r.props->'instance_profiles' ELSE '[]' END) > 0;
+	INSERT INTO iam_edge_new
+	SELECT ap.uid, 'service-resources:' || ap.account || ':' || h.service
+				   || CASE WHEN h.needs_instance_profile THEN ':instance-profile' ELSE '' END,
+		   'can_escalate_to', h.technique,
+		   h.likelihood * CASE WHEN h.decision = 'allow' THEN 1 ELSE 0.5 END,
+		   jsonb_build_object('technique', h.technique, 'statement', (h.statements->>0)::bigint,
+							  'service_statements', h.statements, 'decision', h.decision, 'existing_resource', true)
+	FROM iam_edge_held h
+	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = h.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
+	WHERE h.family IN ('existing_resource', 'remote_execution')
+	  AND EXISTS (SELECT 1 FROM iam_edge_svcrole sr WHERE sr.account = ap.account AND sr.service = h.service
+				  AND sr.needs_instance_profile = h.needs_instance_profile);
+	INSERT INTO iam_edge_new
+	SELECT DISTINCT n.dst_uid, sr.role_uid, 'runs_as', 'runs_as', 0.9,
+		   jsonb_build_object('technique', 'runs_as', 'service', sr.service, 'decision', 'allow',
+							  'existing_resource', true)
+	FROM (SELECT DISTINCT n.dst_uid FROM iam_edge_new n
+		  WHERE n.kind = 'can_escalate_to' AND n.dst_uid LIKE 'service-resources:%') n
+	JOIN iam_edge_svcrole sr ON sr.node_uid = n.dst_uid;
 
 	-- can_escalate_to by techniques acting on another principal.
 	INSERT INTO iam_edge_new
@@ -335,7 +738,7 @@ BEGIN
 		   d.likelihood * CASE a.decision WHEN 'allow' THEN 1 ELSE 0.5 END,
 		   jsonb_build_object('technique', a.technique, 'statement', a.statement, 'decision', a.decision)
 	FROM iam_edge_ans a
-	JOIN correlate.iam_direct_techniques() d ON d.technique = a.technique AND NOT d.self
+	JOIN correlate.iam_escalation_technique d ON d.technique = a.technique AND d.yields = 'target'
 	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = a.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
 	JOIN correlate.resource r ON r.tenant = t AND r.id = a.target
 	WHERE a.purpose = 'direct' AND a.principal <> a.target
@@ -346,38 +749,98 @@ BEGIN
 					OR jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'managed_policies') = 'array'
 											   THEN r.props->'managed_policies' ELSE '[]' END) > 0)
 			   AND NOT EXISTS (SELECT 1 FROM correlate.relationship m WHERE m.tenant = t AND m.kind = 'member_of'
-							   AND m.src = ap.id AND m.dst = r.id)))
-	  -- SSM: only roles that EC2 instances can carry.
-	  AND (a.technique NOT LIKE 'ssm:%'
-		   OR (jsonb_array_length(CASE WHEN jsonb_typeof(r.props->'instance_profiles') = 'array'
-									   THEN r.props->'instance_profiles' ELSE '[]' END) > 0
-			   AND EXISTS (SELECT 1 FROM correlate.iam_statement ts
-						   WHERE ts.tenant = t AND ts.holder = r.id AND ts.source = 'trust' AND ts.effect = 'Allow'
-							 AND ts.principals OPERATOR(correlate.~~>) 'ec2.amazonaws.com')));
+							   AND m.src = ap.id AND m.dst = r.id)));
 
-	-- can_escalate_to the account root: techniques by which a principal grants itself anything.
+	-- Who reaches whom (users and roles, through the edges so far, up to five steps): the
+	-- techniques that yield admin work on any principal the attacker can become.
+	CREATE TEMP TABLE iam_edge_reach ON COMMIT DROP AS
+	SELECT DISTINCT s.id AS attacker, d.id AS target, 1 AS depth
+	FROM iam_edge_new n
+	JOIN correlate.resource s ON s.tenant = t AND s.uid = n.src_uid AND s.kind IN ('aws:iam:user', 'aws:iam:role')
+	JOIN correlate.resource d ON d.tenant = t AND d.uid = n.dst_uid AND d.kind IN ('aws:iam:user', 'aws:iam:role')
+	WHERE n.kind IN ('assumes', 'can_escalate_to') AND s.id <> d.id;
+	CREATE INDEX ON iam_edge_reach (target);
+	FOR step IN 2 .. 5 LOOP
+		INSERT INTO iam_edge_reach
+		SELECT DISTINCT r1.attacker, r2.target, step
+		FROM iam_edge_reach r1 JOIN iam_edge_reach r2 ON r2.attacker = r1.target AND r2.depth = 1
+		WHERE r1.depth = step - 1 AND r2.target <> r1.attacker
+		  AND NOT EXISTS (SELECT 1 FROM iam_edge_reach x WHERE x.attacker = r1.attacker AND x.target = r2.target);
+		EXIT WHEN NOT FOUND;
+	END LOOP;
+	ANALYZE iam_edge_reach;
+
+	-- Requests for the admin techniques onto the users and roles each attacker reaches
+	-- (asked for that attacker only), evaluated and judged like the others.
+	CREATE TEMP TABLE iam_edge_rreq ON COMMIT DROP AS
+	SELECT row_number() OVER (ORDER BY rc.attacker, rc.target, d.technique)::integer AS n, d.actions[1] AS action,
+		   tr.uid AS res, rc.attacker, rc.target, d.technique
+	FROM iam_edge_reach rc
+	JOIN correlate.resource tr ON tr.tenant = t AND tr.id = rc.target
+	JOIN correlate.iam_escalation_technique d ON d.yields = 'admin' AND d.applies_to = tr.kind
+	WHERE EXISTS (SELECT 1 FROM iam_edge_ans h WHERE h.purpose = 'service' AND h.principal = rc.attacker
+				  AND h.technique = d.actions[1]);
+	INSERT INTO iam_edge_ans
+	SELECT 'reach', q.technique, q.target, NULL, q.res, e.principal, e.principal_uid, e.principal_kind,
+		   correlate._iam_judged(e.decision, e.statement, e.principal, q.target), e.statement
+	FROM (SELECT array_agg(x.action ORDER BY x.n) AS actions, array_agg(x.res ORDER BY x.n) AS res,
+				 array_agg(x.attacker ORDER BY x.n) AS sole
+		  FROM iam_edge_rreq x) a
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	JOIN iam_edge_rreq q ON q.n = e.req
+	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
+	DELETE FROM iam_edge_ans a WHERE a.decision IS NULL;
+
+	-- can_escalate_to the account root: techniques by which a principal grants itself, or a
+	-- principal it can become, anything.
 	INSERT INTO iam_edge_new
 	SELECT ap.uid, 'arn:aws:iam::' || ap.account || ':root', 'can_escalate_to', a.technique,
-		   d.likelihood * CASE a.decision WHEN 'allow' THEN 1 ELSE 0.5 END,
+		   d.likelihood * CASE a.decision WHEN 'allow' THEN 1 ELSE 0.5 END
+			 * CASE WHEN a.technique = 'iam:SetDefaultPolicyVersion' AND NOT pv.has_versions THEN 0.5 ELSE 1 END,
 		   jsonb_build_object('technique', a.technique, 'statement', a.statement, 'decision', a.decision,
 							  'target', a.res)
+			 || CASE WHEN a.purpose = 'reach' OR via.principal IS NOT NULL
+					 THEN jsonb_build_object('through', (SELECT uid FROM correlate.resource x WHERE x.tenant = t
+														 AND x.id = COALESCE(via.principal, a.target)))
+					 ELSE '{}' END
+			 || CASE WHEN a.technique = 'iam:SetDefaultPolicyVersion' AND NOT pv.has_versions
+					 THEN '{"other_versions": "none known"}'::jsonb ELSE '{}' END
 	FROM iam_edge_ans a
-	JOIN correlate.iam_direct_techniques() d ON d.technique = a.technique AND d.self
+	JOIN correlate.iam_escalation_technique d ON d.technique = a.technique AND d.yields = 'admin'
 	JOIN correlate.resource ap ON ap.tenant = t AND ap.id = a.principal AND ap.kind IN ('aws:iam:user', 'aws:iam:role')
-	WHERE a.purpose = 'direct' AND ap.account IS NOT NULL
-	  AND CASE d.target_kind
-			  WHEN 'aws:iam:group' THEN EXISTS (SELECT 1 FROM correlate.relationship m WHERE m.tenant = t
-												AND m.kind = 'member_of' AND m.src = ap.id AND m.dst = a.target)
-			  WHEN 'aws:iam:policy' THEN EXISTS (SELECT 1 FROM correlate.iam_attachment at
-												 JOIN correlate.iam_policy p ON p.tenant = t AND p.id = at.policy
-												 WHERE at.tenant = t AND at.principal = ap.id AND p.holder = a.target
-												   AND at.how IN ('managed', 'group_managed'))
-			  ELSE a.principal = a.target END;
-
-	-- 4. Nodes the edges need: internet, other accounts' roots, account roots (crown jewels).
+	LEFT JOIN correlate.resource tg ON tg.tenant = t AND tg.id = a.target
+	CROSS JOIN LATERAL (SELECT jsonb_array_length(CASE WHEN jsonb_typeof(tg.props->'other_versions') = 'array'
+													   THEN tg.props->'other_versions' ELSE '[]' END) > 0 AS has_versions) pv
+	-- groups and policies: the member or holder that is the attacker (NULL) or one it reaches
+	CROSS JOIN LATERAL (
+		SELECT m.principal FROM (
+			SELECT NULL::bigint AS principal, 0 AS depth
+			UNION ALL
+			SELECT rc.target, rc.depth FROM iam_edge_reach rc WHERE rc.attacker = ap.id) m
+		WHERE CASE d.applies_to
+				  WHEN 'aws:iam:group' THEN EXISTS (SELECT 1 FROM correlate.relationship mm WHERE mm.tenant = t
+													AND mm.kind = 'member_of' AND mm.src = COALESCE(m.principal, ap.id)
+													AND mm.dst = a.target)
+				  WHEN 'aws:iam:policy' THEN EXISTS (SELECT 1 FROM correlate.iam_attachment at
+													 JOIN correlate.iam_policy p ON p.tenant = t AND p.id = at.policy
+													 WHERE at.tenant = t AND at.principal = COALESCE(m.principal, ap.id)
+													   AND p.holder = a.target AND at.how IN ('managed', 'group_managed'))
+				  ELSE m.principal IS NULL AND (a.purpose = 'reach' OR a.principal = a.target) END
+		ORDER BY m.depth LIMIT 1) via
+	WHERE a.purpose IN ('direct', 'reach') AND ap.account IS NOT NULL;
+	-- 4. Nodes the edges need: internet, other accounts' roots, account roots (crown jewels),
+	--    the existing resources of a service in an account.
 	IF EXISTS (SELECT 1 FROM iam_edge_new WHERE src_uid = 'internet') THEN
 		PERFORM correlate.internet();
 	END IF;
+	PERFORM correlate.upsert_resources(
+		array_agg(u.uid ORDER BY u.uid), array_agg('aws:service-resources'::text ORDER BY u.uid),
+		names => array_agg('existing resources of ' || split_part(u.uid, ':', 3) || ' in account ' || split_part(u.uid, ':', 2)
+						   || CASE WHEN u.uid LIKE '%:instance-profile' THEN ' (instances with a profile)' ELSE '' END
+						   ORDER BY u.uid),
+		accounts => array_agg(split_part(u.uid, ':', 2) ORDER BY u.uid))
+	FROM (SELECT DISTINCT dst_uid AS uid FROM iam_edge_new WHERE dst_uid LIKE 'service-resources:%') u
+	HAVING count(*) > 0;
 	PERFORM correlate.upsert_resources(
 		array_agg(u.uid ORDER BY u.uid), array_agg('aws:iam:root'::text ORDER BY u.uid),
 		names => array_agg('root of account ' || split_part(u.uid, ':', 5) ORDER BY u.uid),
@@ -393,7 +856,7 @@ BEGIN
 	WITH agg AS (
 		SELECT e.src_uid, e.dst_uid, e.kind,
 			   max(e.likelihood) AS likelihood,
-			   (array_agg(e.props ORDER BY e.likelihood DESC, e.technique))[1]
+			   (array_agg(e.props ORDER BY e.likelihood DESC, e.props ? 'through', e.technique))[1]
 				 || CASE WHEN e.kind = 'can_escalate_to'
 						 THEN jsonb_build_object('techniques', to_jsonb(array_agg(DISTINCT e.technique ORDER BY e.technique)))
 						 ELSE '{}' END AS props
@@ -421,7 +884,7 @@ BEGIN
 	END LOOP;
 
 	DELETE FROM correlate.relationship r
-	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to')
+	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as')
 	  AND r.id NOT IN (SELECT unnest(ids));
 
 	-- 6. Admin-equivalent users and roles (an unconditional Allow of * on *, not capped by a
@@ -430,7 +893,7 @@ BEGIN
 
 	RETURN QUERY
 	SELECT r.kind, count(*) FROM correlate.relationship r
-	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to')
+	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as')
 	GROUP BY r.kind ORDER BY r.kind;
 END
 $$;
@@ -499,7 +962,11 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION correlate.iam_access_actions(), correlate.iam_passrole_techniques(),
-	correlate.iam_direct_techniques(), correlate.iam_admins() TO correlate_reader;
+	correlate.iam_direct_techniques(), correlate.iam_admins(), correlate.iam_condition_keys(),
+	correlate.iam_judge_conditions(jsonb, text, jsonb, jsonb, text, timestamptz),
+	correlate._iam_cond_strings(text, text[], text[]), correlate._iam_judged(text, bigint, bigint, bigint, text)
+	TO correlate_reader;
+GRANT SELECT ON correlate.iam_escalation_technique TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.refresh_iam_edges(), correlate._iam_mark_admins() TO correlate_writer;
 
 -- Internal functions: what each is for.

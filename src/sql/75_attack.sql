@@ -143,10 +143,18 @@ SELECT correlate._isolate_tenants('correlate.attack_edge');
 SELECT pg_catalog.pg_extension_config_dump('correlate.attack_edge', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.attack_edge', 'id')::regclass, '');
 
--- The graph cache follows attack edges as it follows relationships.
-CREATE TRIGGER graph_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON correlate.attack_edge
+-- The graph cache follows attack edges as it follows relationships: one trigger
+-- per event, so the tenants written are read from transition tables (60_graph.sql).
+CREATE TRIGGER graph_changed_insert AFTER INSERT ON correlate.attack_edge
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_update AFTER UPDATE ON correlate.attack_edge
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_delete AFTER DELETE ON correlate.attack_edge
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_truncate AFTER TRUNCATE ON correlate.attack_edge
 	FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
-ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed;
+ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, ENABLE ALWAYS TRIGGER graph_changed_update,
+	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
 
 -- Validates a what-if document and returns its parts.
 CREATE FUNCTION correlate._what_if(what_if jsonb,

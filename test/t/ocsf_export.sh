@@ -28,18 +28,25 @@ n=$(wc -l <"$work/seed.jsonl")
 [ "$n" -ge 10 ] || fail "only $n findings exported"
 python3 test/lib/ocsf_validate.py test/data/ocsf-schema <"$work/seed.jsonl" || fail "exported findings do not validate"
 
-# Detections: a correlate.detection table as the detection module defines it.
+# Detections: a Sigma rule (its title needs escaping) over the seed's two outbound-connection alerts.
 psql -X -q -A -t -v ON_ERROR_STOP=1 -d $db >"$work/detection.jsonl" <<'SQL'
 SET client_min_messages = warning;
-CREATE TABLE correlate.detection (
-	tenant text NOT NULL DEFAULT correlate.current_tenant(), id bigint GENERATED ALWAYS AS IDENTITY, rule_id bigint NOT NULL,
-	sigma_id text NOT NULL, title text NOT NULL, author text, level text, severity_id smallint NOT NULL,
-	tactics text[] NOT NULL DEFAULT '{}', techniques text[] NOT NULL DEFAULT '{}', event_id bigint NOT NULL,
-	event_ts timestamptz NOT NULL, source text NOT NULL, entity bigint, detected_at timestamptz NOT NULL DEFAULT now());
-INSERT INTO correlate.detection (rule_id, sigma_id, title, level, severity_id, tactics, techniques, event_id, event_ts, source, entity)
-SELECT 1, '3f54e98c-cb33-5bac-9010-e71ead7a7d7b', 'Shell <in> "container"', 'high', 4, '{execution}', '{T1059,T1609}',
-	   e.id, e.ts, e.source, e.actor
-FROM correlate.event e WHERE e.source = 'falco' ORDER BY e.id LIMIT 2;
+SELECT count(*) FROM correlate.load_sigma($y$
+title: 'Shell <in> "container"'
+id: 3f54e98c-cb33-5bac-9010-e71ead7a7d7b
+status: test
+level: high
+tags:
+  - attack.execution
+  - attack.t1059
+logsource:
+  product: falco
+detection:
+  sel:
+    rule: 'Unexpected outbound connection destination'
+  condition: sel
+$y$) \g /dev/null
+SELECT count(*) FROM correlate.detect('2026-11-01', '2026-12-01') \g /dev/null
 SELECT finding FROM correlate.export_ocsf('2026-11-01', '2026-12-01', ARRAY['detection']) ORDER BY finding_uid;
 SQL
 [ "$(wc -l <"$work/detection.jsonl")" -eq 2 ] || fail "expected 2 detection findings"
