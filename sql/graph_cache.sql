@@ -93,6 +93,7 @@ SELECT * FROM pg_temp.delta();
 SELECT correlate.grant_tenant('acme', 'correlate_reader');
 CREATE ROLE graph_cache_user LOGIN;
 GRANT correlate_writer TO graph_cache_user;
+SELECT correlate.grant_tenant('default', 'graph_cache_user');
 SET ROLE graph_cache_user;
 SET correlate.tenant = 'acme';
 SELECT pg_temp.node('a') AS acme_a, pg_temp.node('z') AS acme_z;

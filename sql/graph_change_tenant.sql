@@ -28,11 +28,12 @@ SET ROLE graph_change_tenant_writer;
 SET correlate.tenant = 'acme';
 SELECT pg_temp.node('a') > 0, pg_temp.node('b') > 0, pg_temp.node('c') > 0, pg_temp.node('d') > 0;
 SELECT pg_temp.edge('a', 'b') > 0, pg_temp.edge('b', 'c') > 0, pg_temp.edge('c', 'd') > 0;
+SELECT pg_temp.r('a') AS a, pg_temp.r('c') AS c, pg_temp.r('d') AS d \gset
 SELECT pg_temp.reach('a');
 SELECT tenant, is_current FROM correlate.graph_stats();
 
 -- DELETE, then switch the setting to another tenant within the same statement.
-WITH d AS (DELETE FROM correlate.relationship WHERE src = pg_temp.r('c') RETURNING 1)
+WITH d AS (DELETE FROM correlate.relationship WHERE src = :c RETURNING 1)
 SELECT set_config('correlate.tenant', 'default', false) FROM d;
 SET correlate.tenant = 'acme';
 SELECT tenant, is_current FROM correlate.graph_stats();
@@ -41,12 +42,12 @@ SELECT tenant, is_current FROM correlate.graph_stats();
 
 -- The same with INSERT and UPDATE.
 WITH i AS (INSERT INTO correlate.relationship (src, dst, kind, likelihood)
-		   VALUES (pg_temp.r('c'), pg_temp.r('d'), 'connects_to', 0.5) RETURNING 1)
+		   VALUES (:c, :d, 'connects_to', 0.5) RETURNING 1)
 SELECT set_config('correlate.tenant', 'default', false) FROM i;
 SET correlate.tenant = 'acme';
 SELECT tenant, is_current FROM correlate.graph_stats();
 SELECT pg_temp.reach('a');
-WITH u AS (UPDATE correlate.relationship SET dst = pg_temp.r('a') WHERE src = pg_temp.r('a') RETURNING 1)
+WITH u AS (UPDATE correlate.relationship SET dst = :a WHERE src = :a RETURNING 1)
 SELECT set_config('correlate.tenant', 'default', false) FROM u;
 SET correlate.tenant = 'acme';
 SELECT tenant, is_current FROM correlate.graph_stats();
