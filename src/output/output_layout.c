@@ -108,9 +108,12 @@ fit_in_order(int k, const double *desired, const double *sep, double *out)
 	pfree(bcnt);
 }
 
-/* Crossings between adjacent layers for the current order. */
+/*
+ * Crossings between adjacent layers for the current order; segs are sorted
+ * by the layer of their upper end, segstart[L] the first of layer L.
+ */
 static int64
-count_crossings(OutputLayout *l, Pair *segs, int nsegs, Pair *buf, int *tree, int maxw)
+count_crossings(OutputLayout *l, Pair *segs, const int *segstart, Pair *buf, int *tree, int maxw)
 {
 	int64		total = 0;
 
@@ -120,17 +123,11 @@ count_crossings(OutputLayout *l, Pair *segs, int nsegs, Pair *buf, int *tree, in
 		int			w = l->layer_size[L + 1];
 
 		CHECK_FOR_INTERRUPTS();
-		for (int s = 0; s < nsegs; s++)
+		for (int s = segstart[L]; s < segstart[L + 1]; s++)
 		{
-			OutputVertex *u = &l->verts[segs[s].a];
-			OutputVertex *v = &l->verts[segs[s].b];
-
-			if (u->layer == L)
-			{
-				buf[n].a = u->order;
-				buf[n].b = v->order;
-				n++;
-			}
+			buf[n].a = l->verts[segs[s].a].order;
+			buf[n].b = l->verts[segs[s].b].order;
+			n++;
 		}
 		qsort(buf, n, sizeof(Pair), pair_cmp);
 		memset(tree, 0, sizeof(int) * (maxw + 1));
@@ -187,6 +184,7 @@ output_layout(const OutputGraph *g)
 	int64		ndummies = 0;
 	Pair	   *segs;
 	int			nsegs = 0;
+	int		   *segstart;
 	int		   *upstart,
 			   *upadj,
 			   *downstart,
@@ -405,11 +403,32 @@ output_layout(const OutputGraph *g)
 		l->layer[L][l->layer_size[L]++] = v;
 	}
 
+	/* segments bucketed by the layer of their upper end */
+	segstart = palloc0(sizeof(int) * (l->nlayers + 1));
+	{
+		Pair	   *sorted = palloc(sizeof(Pair) * Max(nsegs, 1));
+		int		   *fillL = palloc0(sizeof(int) * (l->nlayers + 1));
+
+		for (int s2 = 0; s2 < nsegs; s2++)
+			segstart[l->verts[segs[s2].a].layer + 1]++;
+		for (int L = 0; L < l->nlayers; L++)
+			segstart[L + 1] += segstart[L];
+		for (int s2 = 0; s2 < nsegs; s2++)
+		{
+			int			L = l->verts[segs[s2].a].layer;
+
+			sorted[segstart[L] + fillL[L]++] = segs[s2];
+		}
+		memcpy(segs, sorted, sizeof(Pair) * nsegs);
+		pfree(sorted);
+		pfree(fillL);
+	}
+
 	/* 3. barycenter sweeps, keeping the best order */
 	buf = palloc(sizeof(Pair) * Max(nsegs, 1));
 	tree = palloc(sizeof(int) * (maxw + 2));
 	best = palloc(sizeof(int) * Max(nverts, 1));
-	bestc = count_crossings(l, segs, nsegs, buf, tree, maxw);
+	bestc = count_crossings(l, segs, segstart, buf, tree, maxw);
 	for (int v = 0; v < nverts; v++)
 		best[v] = l->verts[v].order;
 	for (int iter = 0; iter < 24 && bestc > 0; iter++)
@@ -447,7 +466,7 @@ output_layout(const OutputGraph *g)
 			}
 			pfree(keys);
 		}
-		c = count_crossings(l, segs, nsegs, buf, tree, maxw);
+		c = count_crossings(l, segs, segstart, buf, tree, maxw);
 		if (c < bestc)
 		{
 			bestc = c;
@@ -637,6 +656,7 @@ output_layout(const OutputGraph *g)
 	pfree(queue);
 	pfree(fill);
 	pfree(segs);
+	pfree(segstart);
 	pfree(upstart);
 	pfree(upadj);
 	pfree(downstart);

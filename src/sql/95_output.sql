@@ -26,6 +26,8 @@ CREATE FUNCTION correlate._picture(format text, title text, nodes bigint[], sour
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
@@ -129,6 +131,8 @@ CREATE FUNCTION correlate._attack_graph(format text, sources bigint[], targets b
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	p record;
@@ -182,6 +186,8 @@ CREATE FUNCTION correlate._incident_graph(format text, incident_id bigint, k int
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
@@ -263,6 +269,8 @@ CREATE FUNCTION correlate._blast_radius_graph(format text, sources bigint[], max
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());

@@ -11,6 +11,8 @@ CREATE FUNCTION correlate.incident_report(incident_id bigint, k integer DEFAULT 
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());

@@ -11,6 +11,8 @@ RETURNS TABLE (id text, title text, subtitle text, mainstat float8, secondarysta
 			   detail__uid text, detail__domain text, highlighted boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 BEGIN ATOMIC
 	WITH p AS (SELECT a.resource_id, min(a.hop) AS hop, bool_or(a.hop = 0) AS is_source
 			   FROM correlate.attack_paths(NULL, NULL, k, max_hops) a GROUP BY a.resource_id)
@@ -34,6 +36,8 @@ RETURNS TABLE (id text, source text, target text, mainstat text, secondarystat f
 			   highlighted boolean, color text, detail__attack_id text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 DECLARE
 	c record;

@@ -69,6 +69,8 @@ CREATE FUNCTION correlate.export_ocsf(since timestamptz, until timestamptz, clas
 RETURNS TABLE (class_uid integer, finding_uid text, finding jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+-- queries that grow with the data: no JIT (LLVM does not check for interrupts; 98_interrupts.sql)
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
