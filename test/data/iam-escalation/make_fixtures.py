@@ -153,6 +153,7 @@ EXISTING = {
     "existing-glue-update-job": ["glue:UpdateJob", "glue:StartJobRun"],
     "existing-cloudformation-update-stack": ["cloudformation:UpdateStack"],
     "existing-cloudformation-change-set": ["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"],
+    "existing-cloudformation-set-stack-policy": ["cloudformation:SetStackPolicy", "cloudformation:UpdateStack"],
     "existing-sagemaker-presigned-url": ["sagemaker:CreatePresignedNotebookInstanceUrl"],
     "existing-codebuild-start-build": ["codebuild:StartBuild"],
     "remote-ssm-send-command": ["ssm:SendCommand"],
