@@ -211,7 +211,7 @@ INSERT INTO correlate.iam_escalation_technique
 	('cloudformation:UpdateStack', 'existing_resource', '{cloudformation:UpdateStack}', NULL, 'any', NULL, 'cloudformation.amazonaws.com', false,
 	 'role', 0.5, 'iam-vulnerable privesc-cloudFormationUpdateStack; pathfinding.cloud', 'update an existing stack whose service role is the role with the attacker''s template'),
 	('cloudformation:SetStackPolicy', 'existing_resource', '{cloudformation:SetStackPolicy,cloudformation:UpdateStack}', NULL, 'any', NULL,
-	 'cloudformation.amazonaws.com', false, 'role', 0.5, 'pathfinding.cloud; Rhino (CloudFormation)',
+	 'cloudformation.amazonaws.com', false, 'role', 0.5, 'pathfinding.cloud',
 	 'replace a stack policy that forbids updates, then update the stack whose service role is the role'),
 	('cloudformation:ExecuteChangeSet', 'existing_resource', '{cloudformation:CreateChangeSet,cloudformation:ExecuteChangeSet}', NULL, 'any', NULL,
 	 'cloudformation.amazonaws.com', false, 'role', 0.4, 'pathfinding.cloud', 'change an existing stack that has the role through a change set'),
