@@ -209,6 +209,8 @@ F["trap-condition-token-issued-before-2020"] = with_attacker(
 F["trap-condition-principal-tag"] = with_attacker(
     allow("iam:AttachUserPolicy", arn("user", "attacker"), Condition={"StringEquals": {"aws:PrincipalTag/team": "admins"}}),
     tags={"team": "dev"})
+F["trap-condition-resource-tag"] = with_attacker(
+    allow("iam:CreateAccessKey", "*", Condition={"StringEquals": {"aws:ResourceTag/team": "sandbox"}}))
 F["trap-condition-passed-to-service"] = with_attacker(
     allow("iam:PassRole", arn("role", "high-priv-service-role"),
           Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
