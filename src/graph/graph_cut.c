@@ -1110,6 +1110,12 @@ graph_min_cut(GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet 
 	memset(&fl, 0, sizeof(fl));
 	fl.g = g;
 	fl.node_cut = node_cut;
+	if (node_cut && n > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("graph of %d resources is too large for a node cut", n),
+				 errdetail("A node cut splits each resource in two, and at most %d resources can be split.",
+						   PG_INT32_MAX / 2)));
 	fl.nv = node_cut ? 2 * n : n;
 	fl.is_source = is_source;
 	fl.is_target = is_target;

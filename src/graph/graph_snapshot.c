@@ -188,12 +188,15 @@ grow(void *p, int64 *cap, int64 need, Size elem)
 	return p;
 }
 
+/* Orders ScanNode or IdCost entries by id (both start with their int64 id). */
 static int
-scannode_cmp(const void *a, const void *b)
+leading_id_cmp(const void *a, const void *b)
 {
-	int64		x = ((const ScanNode *) a)->id;
-	int64		y = ((const ScanNode *) b)->id;
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
 
+	StaticAssertStmt(offsetof(ScanNode, id) == 0 && offsetof(IdCost, id) == 0,
+					 "leading_id_cmp needs the id first");
 	return (x > y) - (x < y);
 }
 
@@ -436,7 +439,7 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	for (int64 i = 1; i < n; i++)
 		if (nodes[i - 1].id >= nodes[i].id)
 		{
-			qsort(nodes, n, sizeof(ScanNode), scannode_cmp);
+			qsort(nodes, n, sizeof(ScanNode), leading_id_cmp);
 			break;
 		}
 
@@ -462,22 +465,25 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	pfree(nodes);
 
 	idmap_build(map, g->node_id, g->nnodes);
-	/* costs are in id order already only if nodes were; look each up */
+	/*
+	 * Node indexes follow id order, so costs sorted by id give node_cost_idx
+	 * ascending (they come in heap order, like the nodes: sort only if need be).
+	 */
+	for (int64 i = 1; i < nc; i++)
+		if (costs[i - 1].id >= costs[i].id)
+		{
+			qsort(costs, nc, sizeof(IdCost), leading_id_cmp);
+			break;
+		}
 	for (int64 i = 0; i < nc; i++)
 	{
 		int32		v = idmap_get(map, costs[i].id);
-		int32		j;
 
+		CHECK_FOR_INTERRUPTS();
 		if (v < 0)
 			continue;
-		/* insertion keeps node_cost_idx ascending; nc is small in practice */
-		for (j = g->nnode_cost; j > 0 && g->node_cost_idx[j - 1] > v; j--)
-		{
-			g->node_cost_idx[j] = g->node_cost_idx[j - 1];
-			g->node_cost_val[j] = g->node_cost_val[j - 1];
-		}
-		g->node_cost_idx[j] = v;
-		g->node_cost_val[j] = costs[i].cost;
+		g->node_cost_idx[g->nnode_cost] = v;
+		g->node_cost_val[g->nnode_cost] = costs[i].cost;
 		g->nnode_cost++;
 	}
 	MemoryContextSwitchTo(old);

@@ -18,14 +18,21 @@ Datum
 correlate_build_info(PG_FUNCTION_ARGS)
 {
 	struct json_object *o = json_object_new_object();
-	const char *js;
+	const char *js = NULL;
 	size_t		len;
 	text	   *t;
 
-	json_object_object_add(o, "correlate", json_object_new_string(CORRELATE_VERSION));
-	json_object_object_add(o, "json_c", json_object_new_string(json_c_version()));
-	json_object_object_add(o, "postgres", json_object_new_string(PG_VERSION));
-	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	/* json-c reports running out of memory with NULLs, not errors */
+	if (o != NULL &&
+		json_object_object_add(o, "correlate", json_object_new_string(CORRELATE_VERSION)) == 0 &&
+		json_object_object_add(o, "json_c", json_object_new_string(json_c_version())) == 0 &&
+		json_object_object_add(o, "postgres", json_object_new_string(PG_VERSION)) == 0)
+		js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (js == NULL)
+	{
+		json_object_put(o);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
 	len = strlen(js);
 	t = (text *) palloc(VARHDRSZ + len);
 

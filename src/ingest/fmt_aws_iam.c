@@ -599,7 +599,7 @@ handle_list(IamParse *ps, const char *key, struct json_object *list, IamListKind
 
 	if (!json_object_is_type(list, json_type_array))
 	{
-		const char *raw = json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN);
+		const char *raw = ju_serialize(list);
 
 		ps->recno++;
 		ingest_record_begin(ps->ctx, ps->recno, raw, strlen(raw));
@@ -611,7 +611,7 @@ handle_list(IamParse *ps, const char *key, struct json_object *list, IamListKind
 	for (size_t i = 0; i < n; i++)
 	{
 		struct json_object *e = json_object_array_get_idx(list, i);
-		const char *raw = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
+		const char *raw = ju_serialize(e);
 		size_t		rawlen = strlen(raw);
 		const char *why = NULL;
 		bool		ok;

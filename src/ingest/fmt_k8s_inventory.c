@@ -669,16 +669,15 @@ k8s_role_cmp(const void *a, const void *b)
 	return strcmp(((const K8sRoleEntry *) a)->uid, ((const K8sRoleEntry *) b)->uid);
 }
 
-/* Quotes s as a JSON string (s is valid UTF-8 without NULs). */
+/* Quotes s as a JSON string literal (s is valid UTF-8 without NULs). */
 static char *
 k8s_json_quote(const char *s)
 {
-	json_object *j = json_object_new_string(s);
-	char	   *r = pstrdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-														   JSON_C_TO_STRING_NOSLASHESCAPE));
+	StringInfoData buf;
 
-	json_object_put(j);
-	return r;
+	initStringInfo(&buf);
+	jb_escape(&buf, s);
+	return buf.data;
 }
 
 static void

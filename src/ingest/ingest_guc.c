@@ -32,7 +32,8 @@ ingest_define_gucs(void)
 							"A record of a streamed format (CloudTrail, Falco, ...) or the whole input of a "
 							"document format (Trivy, IAM, inventory); larger ones are rejected.",
 							&correlate_ingest_max_document_size,
-							64 * 1024, 1, 1024 * 1024,
+							/* below 1 GB: a document must fit a StringInfo with its NUL */
+							64 * 1024, 1, 1024 * 1024 - 1,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 

@@ -934,6 +934,16 @@ ju_is_type(struct json_object *obj, const char *path, json_type t)
 	return v != NULL && json_object_is_type(v, t);
 }
 
+const char *
+ju_serialize(struct json_object *v)
+{
+	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+	if (s == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory serialising JSON")));
+	return s;
+}
+
 char *
 ju_to_text(struct json_object *v)
 {

@@ -95,6 +95,8 @@ extern bool ju_is_type(struct json_object *obj, const char *path, json_type t);
 extern const char *ju_cstr(struct json_object *v);
 
 /* JSON text of a value, palloc'd; NULL for NULL or a value jsonb cannot store. */
+/* v as compact JSON text, owned by v (json-c's buffer); out of memory is an ERROR, never a NULL. */
+extern const char *ju_serialize(struct json_object *v);
 extern char *ju_to_text(struct json_object *v);
 
 /*
