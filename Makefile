@@ -26,7 +26,7 @@ $(shell mkdir -p test/isolation/output_iso)
 
 PG_CPPFLAGS = -I$(srcdir)/src -DCORRELATE_VERSION=\"$(EXTVERSION)\"
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK  = -ljson-c -lm
+SHLIB_LINK  = -ljson-c -lyaml -lm
 EXTRA_CLEAN = test/isolation/output_iso
 
 PG_CONFIG ?= pg_config

@@ -17,6 +17,11 @@ RESET client_min_messages;
 \echo '   ...and evaluate the IAM policies into graph edges'
 SELECT statements, edges_written AS permission_edges FROM (
 	SELECT (r).* FROM (SELECT correlate.refresh_policies() AS r) x) y(policies, statements, edges_written, problems);
+\echo '   ...and derive the attack graph: edges are attack techniques whose preconditions hold in the facts'
+SELECT * FROM correlate.derive_attack_edges();
+SELECT a.technique, a.attack_id, s.name AS src, d.name AS dst, a.likelihood, a.because
+FROM correlate.attack_edge a JOIN correlate.resource s ON s.id = a.src JOIN correlate.resource d ON d.id = a.dst
+ORDER BY a.technique, s.name, d.name;
 
 \echo
 \echo '== 2. What correlate now knows, by domain'
@@ -47,32 +52,36 @@ JOIN correlate.resource role ON role.id = asm.dst
 JOIN correlate.event ct ON ct.source = 'cloudtrail' AND ct.actor = role.id
 WHERE a.source = 'falco' AND a.rule = 'Terminal shell in container';
 
-\echo '== 5. Attack paths from the internet to the crown jewels, most likely first'
-SELECT p.path_rank AS rank, round(min(p.path_likelihood)::numeric, 3) AS likelihood,
-	   string_agg(COALESCE(rel.kind || ' -> ', '') || r.name, ' ' ORDER BY p.hop) AS path
+\echo '== 5. Attack paths from the internet to the crown jewels, most likely first: technique and evidence per hop'
+SELECT p.path_rank AS rank, p.hop, r.name, a.technique, a.attack_id, p.likelihood,
+	   round(p.path_likelihood::numeric, 3) AS path_likelihood, a.because
 FROM correlate.attack_paths() p
 JOIN correlate.resource r ON r.id = p.resource_id
-LEFT JOIN correlate.relationship rel ON rel.id = p.relationship_id
-GROUP BY p.path_rank ORDER BY p.path_rank;
+LEFT JOIN correlate.attack_edge a ON a.id = p.relationship_id
+ORDER BY p.path_rank, p.hop;
+\echo '   The attacker''s own inbound flow is evidence on the entry edge (above: observed), not a path: without the CVE there is none'
+SELECT count(*) AS paths_if_patched
+FROM correlate.attack_paths(what_if => jsonb_build_object('patch', (SELECT jsonb_agg(f.id) FROM correlate.finding f
+																	  WHERE f.check_id = 'CVE-2021-44228')));
 
 \echo '== 6. Where the paths converge (chokepoints) and the smallest set of edges that cuts them all'
-SELECT COALESCE(r.name, s.name || ' -' || rel.kind || '-> ' || d.name) AS chokepoint, c.paths_through,
+SELECT COALESCE(r.name, s.name || ' -' || a.technique || '-> ' || d.name) AS chokepoint, c.paths_through,
 	   round(c.likelihood_share::numeric, 3) AS likelihood_share
 FROM correlate.chokepoints() c
 LEFT JOIN correlate.resource r ON r.id = c.resource_id
-LEFT JOIN correlate.relationship rel ON rel.id = c.relationship_id
-LEFT JOIN correlate.resource s ON s.id = rel.src LEFT JOIN correlate.resource d ON d.id = rel.dst
+LEFT JOIN correlate.attack_edge a ON a.id = c.relationship_id
+LEFT JOIN correlate.resource s ON s.id = a.src LEFT JOIN correlate.resource d ON d.id = a.dst
 ORDER BY c.paths_through DESC, c.likelihood_share DESC, 1;
-SELECT s.name AS src, rel.kind, d.name AS dst, m.cost
+SELECT s.name AS src, a.technique, d.name AS dst, m.cost
 FROM correlate.min_cut() m
-JOIN correlate.relationship rel ON rel.id = m.relationship_id
+JOIN correlate.attack_edge a ON a.id = m.relationship_id
 JOIN correlate.resource s ON s.id = m.src JOIN correlate.resource d ON d.id = m.dst
 ORDER BY 1, 2, 3;
 
 \echo '== 7. Blast radius of the compromised pod'
-SELECT r.domain, r.kind, r.name, b.hops, round(b.likelihood::numeric, 3) AS likelihood
+SELECT r.domain, r.kind, r.name, b.hops, round(b.likelihood::numeric, 3) AS likelihood, v.name AS via
 FROM correlate.blast_radius(ARRAY[correlate.resource_id('k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')]) b
-JOIN correlate.resource r ON r.id = b.resource_id
+JOIN correlate.resource r ON r.id = b.resource_id LEFT JOIN correlate.resource v ON v.id = b.via
 ORDER BY b.hops, b.likelihood DESC, r.name;
 
 \echo '== 8. Who can read the exported customer file, and why'
@@ -132,6 +141,24 @@ SELECT jsonb_pretty(correlate.least_privilege_policy(
 	correlate.resource_id('arn:aws:iam::111122223333:role/legacy-webapp-role'))) AS iam_policy;
 
 \echo '== 18. The ranked fix plan: attack paths removed, then risk taken away'
-SELECT rank, kind, target, paths_removed || '/' || paths_total AS paths, risk_reduction AS risk_cut,
+SELECT rank, kind, target, paths_removed || '/' || paths_total AS paths, risk_reduction AS risk_cut, effort,
 	   artifact IS NOT NULL AS has_artifact
 FROM correlate.fix_plan(k => 12);
+
+\echo '== 19. Pictures and the incident report, written to files by psql (client side) into demo-output/'
+\! mkdir -p demo-output
+SELECT correlate.attack_graph_svg() \g (format=unaligned tuples_only=on) demo-output/attack-paths.svg
+SELECT correlate.incident_graph_svg(i.id) FROM correlate.incident i
+WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) demo-output/incident-graph.svg
+SELECT correlate.incident_report(i.id) FROM correlate.incident i
+WHERE i.rule = 'workload-compromise-to-data-access' \g (format=unaligned tuples_only=on) demo-output/incident-report.html
+SELECT correlate.network_policy_yaml('legacy-webapp') \g (format=unaligned tuples_only=on) demo-output/networkpolicy-legacy-webapp.yaml
+SELECT 'demo-output/' || f AS file, what,
+	   (SELECT count(*) FROM regexp_matches(x, 'class="cg-node"', 'g')) AS resources_drawn
+FROM (VALUES ('attack-paths.svg', 'the attack paths, minimum cut dashed', correlate.attack_graph_svg()),
+			 ('incident-graph.svg', 'the incident''s resources and the paths around them',
+			  (SELECT correlate.incident_graph_svg(i.id) FROM correlate.incident i WHERE i.rule = 'workload-compromise-to-data-access')),
+			 ('incident-report.html', 'the incident report page (open it in a browser)',
+			  (SELECT correlate.incident_report(i.id) FROM correlate.incident i WHERE i.rule = 'workload-compromise-to-data-access')),
+			 ('networkpolicy-legacy-webapp.yaml', 'the NetworkPolicy, for kubectl apply -f', '')) v(f, what, x)
+ORDER BY 1;

@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libjson-c-dev postgresql-15-cron
-          postgresql-15-pgrouting libipc-run-perl faketime make gcc"
+PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libjson-c-dev libyaml-dev postgresql-15-cron
+          postgresql-15-pgrouting libipc-run-perl faketime make gcc chromium python3-yaml"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh installs Debian packages and must run as root" >&2

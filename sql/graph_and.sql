@@ -6,6 +6,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
+-- The graph engine on the fact graph as stored (the attack graph has its own tests).
+SET correlate.graph_layer = facts;
 
 CREATE FUNCTION pg_temp.node(name text, props jsonb DEFAULT NULL, crit real DEFAULT 0) RETURNS bigint
 LANGUAGE sql AS $$ SELECT correlate.upsert_resource('test://' || name, 'k8s:pod', name => name, props => props, criticality => crit) $$;

@@ -5,6 +5,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
+-- The graph engine on the fact graph as stored (the attack graph has its own tests).
+SET correlate.graph_layer = facts;
 
 CREATE FUNCTION pg_temp.node(name text, props jsonb DEFAULT NULL) RETURNS bigint
 LANGUAGE sql AS $$ SELECT correlate.upsert_resource('test://' || name, 'k8s:pod', name => name, props => props) $$;
@@ -85,7 +87,8 @@ LANGUAGE sql AS $$
 	FROM correlate.chokepoints(k => k) c LEFT JOIN correlate.relationship r ON r.id = c.relationship_id
 	ORDER BY 3 DESC, 2 DESC, 1
 $$;
--- One best path, internet -> s -> a -> t (0.9 * 0.5 * 0.5): everything on it carries it all.
+-- Every path among the k (10) most likely counts: here all three paths from the internet to t;
+-- paths_through says how many pass through, share which part of their summed likelihood.
 SELECT * FROM pg_temp.choke();
 -- Make s -> b -> c -> t exactly as likely as s -> a -> t (0.8 * 1.0 * 0.8 = 0.8 * 0.8),
 -- and add a second crown jewel u reached best through c.
@@ -96,8 +99,8 @@ UPDATE correlate.relationship SET likelihood = 1.0 WHERE (src, dst) = (pg_temp.r
 SELECT pg_temp.node('u');
 SELECT pg_temp.edge('c', 'u', 0.8);
 UPDATE correlate.resource SET criticality = 1 WHERE uid = 'test://u';
--- t: two paths of 0.576, half of t's likelihood each; u: one path of 0.576
--- through b and c.  So b and c carry (0.288 + 0.576) / 1.152 = 0.75.
+-- Now five paths reach t or u (each target's own paths, not its best one only):
+-- c lies on four of them.  With k = 2, only the two most likely paths count.
 SELECT * FROM pg_temp.choke();
 SELECT * FROM pg_temp.choke(2);
 SELECT count(*) AS none FROM correlate.chokepoints(pg_temp.ids(ARRAY['t']), pg_temp.ids(ARRAY['s']));

@@ -9,6 +9,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
+-- The graph engine on the fact graph as stored (the attack graph has its own tests).
+SET correlate.graph_layer = facts;
 
 CREATE FUNCTION pg_temp.node(name text, crit real DEFAULT 0, kind text DEFAULT 'k8s:pod') RETURNS bigint
 LANGUAGE sql AS $$ SELECT correlate.upsert_resource('test://' || name, kind, name => name, criticality => crit) $$;

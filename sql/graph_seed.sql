@@ -7,6 +7,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS correlate CASCADE;
 CREATE EXTENSION correlate;
 RESET client_min_messages;
+-- The graph engine on the fact graph as stored (the attack graph has its own tests).
+SET correlate.graph_layer = facts;
 
 CREATE TEMP TABLE seed (name text PRIMARY KEY, id bigint);
 INSERT INTO seed VALUES

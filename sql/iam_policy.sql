@@ -185,6 +185,7 @@ SET client_min_messages = warning;
 DROP ROLE IF EXISTS iam_test_reader;
 RESET client_min_messages;
 CREATE ROLE iam_test_reader IN ROLE correlate_reader;
+SELECT correlate.grant_tenant('default', 'iam_test_reader');
 SET ROLE iam_test_reader;
 SELECT count(*) AS visible_statements FROM correlate.iam_statement;
 SELECT count(*) AS reader_who_can FROM correlate.who_can('s3:GetObject', 'arn:aws:s3:::level1.flaws2.cloud/index.html');

@@ -29,6 +29,7 @@ CREATE ROLE ingest_api_writer;
 GRANT correlate_writer TO ingest_api_writer;
 CREATE ROLE ingest_api_reader;
 GRANT correlate_reader TO ingest_api_reader;
+SELECT correlate.grant_tenant('default', 'ingest_api_writer'), correlate.grant_tenant('default', 'ingest_api_reader');
 SET ROLE ingest_api_writer;
 SELECT * FROM correlate.ingest_file('cloudtrail', '/nonexistent/ct.json');
 SELECT * FROM correlate.ingest('cloudtrail', '{"eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"w-1"}');

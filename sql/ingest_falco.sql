@@ -30,7 +30,7 @@ SELECT ts, rule, process, command_line, dst_ip, dst_port, actor, target FROM ev
 WHERE class_uid IN (1007, 4001) ORDER BY ts, actor;
 SELECT ts, rule, action, command_line, actor, target FROM ev WHERE class_uid = 6003 ORDER BY ts;
 
--- 2. Workload graph: container runs_on pod, pod runs_on node, namespace contains pod, image.
+-- 2. Workload graph: pod contains container, pod runs_on node, namespace contains pod, image.
 SELECT * FROM edges ORDER BY kind, src, dst;
 
 -- 3. A walk across two Falco sources on real data: the Kubernetes user who exec'd into pod
@@ -39,8 +39,8 @@ SELECT u.uid AS user_uid, p.uid AS pod, c.uid AS container, e.rule, e.command_li
 FROM correlate.relationship x
 JOIN correlate.resource u ON u.id = x.src
 JOIN correlate.resource p ON p.id = x.dst
-JOIN correlate.relationship ro ON ro.dst = p.id AND ro.kind = 'runs_on'
-JOIN correlate.resource c ON c.id = ro.src AND c.kind = 'container'
+JOIN correlate.relationship pc ON pc.src = p.id AND pc.kind = 'contains'
+JOIN correlate.resource c ON c.id = pc.dst AND c.kind = 'container'
 JOIN correlate.event e ON e.actor = c.id
 WHERE x.kind = 'can_exec' AND p.name = 'kubecon'
 ORDER BY e.ts;

@@ -62,18 +62,21 @@ ROLLBACK;
 -- The ranked fix plan.
 SELECT * FROM correlate.rescore(as_of => '2026-11-21');
 SELECT rank, kind, target, description, paths_removed, paths_total, likelihood_removed, risk_reduction,
-	   resource_id IS NOT NULL AS has_resource, relationship_id IS NOT NULL AS has_relationship
+	   resource_id IS NOT NULL AS has_resource, relationship_id IS NOT NULL AS has_relationship, effort, what_if
 FROM correlate.fix_plan(k => 20);
 -- The artifacts are the generated documents.
 SELECT kind, artifact = correlate.network_policy('legacy-webapp') AS is_network_policy,
 	   artifact = correlate.least_privilege_policy(correlate.resource_id(:role)) AS is_iam_policy
 FROM correlate.fix_plan(k => 20) WHERE artifact IS NOT NULL ORDER BY rank;
--- Every fix that claims all paths really disconnects: with its relationships gone, no path is left.
+-- Every fix that claims all paths really closes them: replayed as a what-if, no path is left.
+SELECT f.rank, f.kind, (SELECT count(*) FROM correlate.attack_paths(what_if => f.what_if)) AS paths_left
+FROM correlate.fix_plan(k => 20) f WHERE f.paths_removed = f.paths_total ORDER BY f.rank;
+-- And for real: patching the CVE (the finding fixed) and re-deriving leaves no path.
 BEGIN;
-DELETE FROM correlate.relationship l
-WHERE l.id = (SELECT relationship_id FROM correlate.fix_plan() WHERE kind = 'remove_relationship' AND paths_removed = paths_total
-			  ORDER BY rank LIMIT 1);
+UPDATE correlate.finding SET status = 'fixed' WHERE check_id = 'CVE-2021-44228';
+SELECT inserted, updated, deleted FROM correlate.derive_attack_edges();
 SELECT count(*) AS paths_left FROM correlate.attack_paths();
+SELECT count(*) AS fixes_left FROM correlate.fix_plan() WHERE paths_removed > 0;
 ROLLBACK;
 -- Explicit sources and targets; k limits the rows.
 SELECT rank, kind, target, paths_removed, paths_total
@@ -89,6 +92,30 @@ WHERE paths_removed > 0;
 BEGIN;
 SELECT correlate.link(correlate.resource_id(:role), correlate.resource_id(:pod), 'can_exec') > 0 AS linked;
 SELECT rank, kind, target, paths_removed, paths_total FROM correlate.fix_plan(k => 3);
+ROLLBACK;
+
+-- Two entry points, each with its own weakness and identity: no single fix closes both paths,
+-- so the plan adds a set of fixes, checked with all of them applied at once.
+BEGIN;
+SELECT correlate.link(correlate.internet(), correlate.upsert_resource('k8s://prod-eks/shop/pod/cart-1', 'k8s:pod',
+	name => 'cart-1', cluster => 'prod-eks', namespace => 'shop'), 'exposes') > 0 AS exposed;
+SELECT correlate.record_finding(correlate.resource_id('k8s://prod-eks/shop/pod/cart-1'), 'vulnerability', 'CVE-2022-22965',
+	'critical', cvss => 9.8, fixed_version => '5.3.18', package => 'spring-beans',
+	props => '{"cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}') > 0 AS vulnerable;
+SELECT correlate.upsert_resource('k8s://prod-eks/shop/serviceaccount/cart', 'k8s:serviceaccount', name => 'cart',
+		cluster => 'prod-eks', namespace => 'shop') > 0 AS sa,
+	   correlate.upsert_resource('arn:aws:iam::111122223333:role/cart-role', 'aws:iam:role', name => 'cart-role') > 0 AS role;
+SELECT correlate.link(correlate.resource_id('k8s://prod-eks/shop/pod/cart-1'),
+		correlate.resource_id('k8s://prod-eks/shop/serviceaccount/cart'), 'runs_as') > 0 AS runs_as,
+	   correlate.link(correlate.resource_id('k8s://prod-eks/shop/serviceaccount/cart'),
+		correlate.resource_id('arn:aws:iam::111122223333:role/cart-role'), 'assumes',
+		props => '{"via": "irsa", "decision": "allow"}') > 0 AS irsa,
+	   correlate.link(correlate.resource_id('arn:aws:iam::111122223333:role/cart-role'),
+		correlate.resource_id('arn:aws:s3:::acme-customer-pii'), 'can_access', 0.9) > 0 AS reads;
+SELECT rank, kind, target, description, paths_removed, paths_total, effort, what_if
+FROM correlate.fix_plan(k => 30) WHERE kind = 'apply_fix_set' OR rank <= 2 ORDER BY rank;
+SELECT count(*) AS paths_left FROM correlate.attack_paths(what_if => (SELECT what_if FROM correlate.fix_plan(k => 30)
+																	 WHERE kind = 'apply_fix_set'));
 ROLLBACK;
 
 -- Bad input.

@@ -123,6 +123,25 @@ SET ROLE acme_reader;
 SELECT count(*) FROM correlate.resource;
 RESET ROLE;
 
+-- No tenant is shared by default: a correlate role granted no tenant cannot work
+-- in 'default' (the tenant of a session that sets none), not even as a writer.
+RESET correlate.tenant;
+SET ROLE globex_writer;
+SELECT correlate.current_tenant();
+SELECT count(*) FROM correlate.resource;
+SELECT correlate.upsert_resource('arn:aws:s3:::shared', 'aws:s3:bucket');
+RESET ROLE;
+-- The single-tenant shortcut: one grant of 'default' to correlate_reader opens it
+-- to every correlate role.
+SELECT correlate.grant_tenant('default', 'correlate_reader');
+SET ROLE globex_writer;
+SELECT correlate.current_tenant();
+SELECT correlate.upsert_resource('arn:aws:s3:::shared', 'aws:s3:bucket') > 0 AS ok;
+RESET ROLE;
+SET ROLE acme_reader;
+SELECT uid FROM correlate.resource ORDER BY 1;
+RESET ROLE;
+
 RESET correlate.tenant;
 DROP EXTENSION correlate CASCADE;
 DROP ROLE acme_reader, acme_writer, acme_admin, globex_reader, globex_writer, globex_admin, outsider;

@@ -56,6 +56,8 @@ _PG_init(void)
 	graph_define_gucs();
 	ingest_define_gucs();
 	iam_define_gucs();
+	detect_define_gucs();
+	output_define_gucs();
 
 	MarkGUCPrefixReserved("correlate");
 }

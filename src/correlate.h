@@ -17,5 +17,7 @@ extern char *correlate_retention_clock_lead;
 extern void graph_define_gucs(void);
 extern void ingest_define_gucs(void);
 extern void iam_define_gucs(void);
+extern void detect_define_gucs(void);
+extern void output_define_gucs(void);
 
 #endif							/* CORRELATE_H */

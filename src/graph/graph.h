@@ -68,6 +68,9 @@ typedef struct GraphSnapshot
 {
 	MemoryContext ctx;			/* owns everything below */
 	char	   *tenant;
+	bool		attack_layer;	/* edges are attack edges (else relationships) */
+	bool		what_if;		/* built for one what-if query, never cached */
+	Oid			edge_relid;		/* correlate.attack_edge or correlate.relationship */
 
 	int32		nnodes;
 	int32		nedges;
@@ -173,11 +176,17 @@ extern int	graph_max_hops;
 extern int	graph_max_rows;
 extern double crown_jewel_criticality;
 extern int	graph_cut_search_budget;
+extern int	graph_layer;
+
+#define GRAPH_LAYER_ATTACK	0
+#define GRAPH_LAYER_FACTS	1
 
 /* graph_snapshot.c */
 extern GraphSnapshot *graph_snapshot_build(const char *tenant, Oid resource_relid,
-										   Oid relationship_relid, MemoryContext ctx);
-extern void graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relationship_relid);
+										   Oid edge_relid, bool attack_layer, MemoryContext ctx);
+extern GraphSnapshot *graph_snapshot_build_what_if(const char *tenant, Oid resource_relid,
+												   Datum what_if, MemoryContext ctx);
+extern void graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid edge_relid);
 extern Size graph_snapshot_memory(const GraphSnapshot *g);
 extern GraphCost graph_cost_from_likelihood(double l);
 extern int32 graph_node_index(const GraphSnapshot *g, int64 id);
@@ -185,6 +194,7 @@ extern double graph_node_cost(const GraphSnapshot *g, int32 v);
 
 /* graph_cache.c */
 extern GraphSnapshot *graph_acquire(void);
+extern GraphSnapshot *graph_acquire_args(FunctionCallInfo fcinfo, int what_if_arg);
 extern const char *graph_current_tenant(void);
 extern void graph_ensure_edge_costs(GraphSnapshot *g);
 extern void graph_cache_drop(void);

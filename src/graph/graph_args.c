@@ -150,7 +150,11 @@ graph_filter_from_array(const GraphSnapshot *g, Datum arr, bool isnull)
 	args[0] = PointerGetDatum(a);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT u.k FROM pg_catalog.unnest($1) AS u(k) "
+	if (SPI_execute_with_args(g->attack_layer ?
+							  "SELECT u.k FROM pg_catalog.unnest($1) AS u(k) "
+							  "WHERE NOT EXISTS (SELECT 1 FROM correlate.attack_technique r "
+							  "WHERE r.technique OPERATOR(pg_catalog.=) u.k) LIMIT 1" :
+							  "SELECT u.k FROM pg_catalog.unnest($1) AS u(k) "
 							  "WHERE NOT EXISTS (SELECT 1 FROM correlate.relationship_kind r "
 							  "WHERE r.kind OPERATOR(pg_catalog.=) u.k) LIMIT 1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -161,8 +165,9 @@ graph_filter_from_array(const GraphSnapshot *g, Datum arr, bool isnull)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown relationship kind \"%s\"", bad),
-				 errhint("Use a kind from correlate.relationship_kind.")));
+				 errmsg(g->attack_layer ? "unknown attack technique \"%s\"" : "unknown relationship kind \"%s\"", bad),
+				 errhint(g->attack_layer ? "Use a technique from correlate.attack_technique (or SET correlate.graph_layer = facts to follow relationship kinds)." :
+						 "Use a kind from correlate.relationship_kind.")));
 	}
 	SPI_finish();
 

@@ -5,8 +5,12 @@
  *
  * Design
  * ------
- * A backend keeps one snapshot (the last tenant it queried) in a memory
- * context under TopMemoryContext.  The snapshot may be reused by a later
+ * A backend keeps one snapshot (the last tenant and layer it queried: the
+ * attack graph, correlate.attack_edge, or with correlate.graph_layer = facts
+ * the fact graph, correlate.relationship) in a memory context under
+ * TopMemoryContext.  Statement triggers log changes of attack_edge as they
+ * do those of resource and relationship.  What-if queries build a snapshot
+ * of their own, per call, outside the cache (graph_acquire_args).  The snapshot may be reused by a later
  * query only if that query would see exactly the same resource and
  * relationship rows.  Two mechanisms decide this.
  *
@@ -26,11 +30,13 @@
  *    log row whose xid the build snapshot considered in progress or future.
  *    Every such xid is >= build xmin, so validation is one short index range
  *    scan of graph_change on (tenant, xid >= build xmin), for the tenant and
- *    for '' (changes by roles that bypass row level security, and TRUNCATE,
- *    are logged with tenant '' and invalidate every tenant).  Log rows below
- *    every build xmin are never read; correlate.graph_prune_changes() deletes
- *    them and logs a '' row of its own, so that any snapshot built before the
- *    prune is invalidated rather than trusted.
+ *    for '' (TRUNCATE is logged with tenant '' and invalidates every tenant).
+ *    The triggers read the tenants from the statement's transition tables,
+ *    not from the correlate.tenant setting, which a statement can change
+ *    before its AFTER triggers fire.  Log rows below every build xmin are
+ *    never read; correlate.graph_prune_changes() deletes them and logs a ''
+ *    row of its own, so that any snapshot built before the prune is
+ *    invalidated rather than trusted.
  *
  *    A query running under an older MVCC snapshot than the build (possible
  *    with imported snapshots or stable functions) must not reuse a newer
@@ -65,6 +71,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -78,8 +85,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
 #include "correlate.h"
@@ -350,8 +357,9 @@ GraphSnapshot *
 graph_acquire(void)
 {
 	const char *tenant = graph_current_tenant();
+	bool		attack = graph_layer == GRAPH_LAYER_ATTACK;
 	Oid			resource = correlate_relid("resource");
-	Oid			relationship = correlate_relid("relationship");
+	Oid			relationship = correlate_relid(attack ? "attack_edge" : "relationship");
 	Oid			change = correlate_relid("graph_change");
 	MemoryContext ctx;
 	GraphCacheEntry *c;
@@ -360,7 +368,7 @@ graph_acquire(void)
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "graph functions need an active snapshot");
 	check_select(resource, "resource");
-	check_select(relationship, "relationship");
+	check_select(relationship, attack ? "attack_edge" : "relationship");
 	LockRelationOid(resource, AccessShareLock);
 	LockRelationOid(relationship, AccessShareLock);
 	ensure_callbacks();
@@ -387,7 +395,7 @@ graph_acquire(void)
 	c->built_fxmin = widen_xid(c->built.xmin);
 	c->own_changes = current_own_changes();
 	c->own_xid = c->own_changes > 0 ? GetTopTransactionIdIfAny() : InvalidTransactionId;
-	c->g = graph_snapshot_build(tenant, resource, relationship, ctx);
+	c->g = graph_snapshot_build(tenant, resource, relationship, attack, ctx);
 	scan_change_log(change, tenant, NULL, FirstNormalFullTransactionId, &version);
 	scan_change_log(change, "", NULL, FirstNormalFullTransactionId, &version);
 	c->g->version = version;
@@ -399,17 +407,148 @@ graph_acquire(void)
 	return c->g;
 }
 
+/*
+ * The snapshot a graph function with an optional what_if argument (at
+ * position what_if_arg) works on: the cached graph of the layer, or, when
+ * what_if is given, an attack graph derived for the hypothetical changes.
+ */
+GraphSnapshot *
+graph_acquire_args(FunctionCallInfo fcinfo, int what_if_arg)
+{
+	MemoryContext ctx;
+
+	if (PG_NARGS() <= what_if_arg || PG_ARGISNULL(what_if_arg))
+		return graph_acquire();
+	if (graph_layer != GRAPH_LAYER_ATTACK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("what_if needs the attack graph"),
+				 errdetail("correlate.graph_layer is \"facts\"; hypothetical changes re-derive attack edges."),
+				 errhint("SET correlate.graph_layer = attack.")));
+	if (!ActiveSnapshotSet())
+		elog(ERROR, "graph functions need an active snapshot");
+	check_select(correlate_relid("resource"), "resource");
+	check_select(correlate_relid("relationship"), "relationship");
+	check_select(correlate_relid("finding"), "finding");
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "correlate what-if graph", ALLOCSET_DEFAULT_SIZES);
+	return graph_snapshot_build_what_if(graph_current_tenant(), correlate_relid("resource"),
+										PG_GETARG_DATUM(what_if_arg), ctx);
+}
+
 /* Loads relationship fix costs into the cached snapshot if not yet there. */
 void
 graph_ensure_edge_costs(GraphSnapshot *g)
 {
 	if (g->edge_cost == NULL)
-		graph_snapshot_load_edge_costs(g, correlate_relid("relationship"));
+		graph_snapshot_load_edge_costs(g, g->edge_relid);
 }
 
 /*
- * Trigger on resource and relationship (FOR EACH STATEMENT): records that the
- * current transaction changed the graph of the writer's tenant.
+ * Adds to tenants (a list of C strings) each tenant that appears in a
+ * transition table of the statement; returns the list.  Only the tenant
+ * column is deformed, and a row whose tenant equals the previous row's costs
+ * one memcmp, so a statement that wrote one tenant pays a few instructions
+ * per row.
+ */
+static List *
+transition_tenants(Tuplestorestate *ts, TupleDesc desc, AttrNumber att, List *tenants)
+{
+	TupleTableSlot *slot;
+	int			ptr;
+	const char *last = NULL;
+	int			lastlen = -1;
+
+	if (ts == NULL)
+		return tenants;
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	/* a read pointer of our own: other triggers may read the same store */
+	ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(ts, ptr);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+		Datum		d;
+		text	   *t;
+		const char *p;
+		int			len;
+		ListCell   *lc;
+		bool		seen = false;
+
+		CHECK_FOR_INTERRUPTS();
+		d = slot_getattr(slot, att, &isnull);
+		if (isnull)
+			continue;
+		t = (text *) PG_DETOAST_DATUM_PACKED(d);
+		p = VARDATA_ANY(t);
+		len = VARSIZE_ANY_EXHDR(t);
+		if (len == lastlen && memcmp(p, last, len) == 0)
+			continue;
+		foreach(lc, tenants)
+		{
+			const char *x = (const char *) lfirst(lc);
+
+			if ((int) strlen(x) == len && memcmp(x, p, len) == 0)
+			{
+				last = x;
+				seen = true;
+				break;
+			}
+		}
+		if (!seen)
+		{
+			last = pnstrdup(p, len);
+			tenants = lappend(tenants, (char *) last);
+		}
+		lastlen = len;
+	}
+	tuplestore_select_read_pointer(ts, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	return tenants;
+}
+
+/* Inserts the log row (tenant, current top-level xid) as the log's owner. */
+static void
+log_change(const char *tenant)
+{
+	Relation	rel = table_open(correlate_relid("graph_change"), RowExclusiveLock);
+	Oid			owner = rel->rd_rel->relowner;
+	Oid			save_user;
+	int			save_sec;
+	Oid			types[2] = {TEXTOID, XID8OID};
+	Datum		args[2];
+	MemoryContext old;
+
+	table_close(rel, NoLock);
+	args[0] = CStringGetTextDatum(tenant);
+	args[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO correlate.graph_change (tenant, xid) VALUES ($1, $2)",
+							  2, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not log a graph change");
+	SPI_finish();
+	SetUserIdAndSecContext(save_user, save_sec);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	own_logged = lappend(own_logged, pstrdup(tenant));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Trigger on resource and relationship (FOR EACH STATEMENT, one per event so
+ * that INSERT, UPDATE and DELETE can have transition tables): records that the
+ * current transaction changed the graphs of the tenants it wrote.
+ *
+ * The tenants come from the rows themselves (the statement's transition
+ * tables), never from the correlate.tenant setting: a statement may change
+ * the setting before its AFTER triggers run (set_config() in the same query),
+ * and row level security checked the rows against the setting as it was when
+ * they were written.  TRUNCATE has no transition table and may have removed
+ * any tenant's rows: it logs '' (every tenant), as does a trigger defined
+ * without transition tables.
  */
 PG_FUNCTION_INFO_V1(correlate_graph_changed);
 Datum
@@ -417,7 +556,7 @@ correlate_graph_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
 	TransactionId xid;
-	const char *tenant;
+	List	   *tenants = NIL;
 	ListCell   *lc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event))
@@ -426,16 +565,22 @@ correlate_graph_changed(PG_FUNCTION_ARGS)
 				 errmsg("correlate._graph_changed() must be called as a statement trigger")));
 	ensure_callbacks();
 
-	/*
-	 * A writer under row level security can only have touched its own
-	 * tenant; anyone else (owner, superuser, BYPASSRLS, TRUNCATE) may have
-	 * touched any tenant.
-	 */
-	if (!TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) &&
-		check_enable_rls(RelationGetRelid(trig->tg_relation), InvalidOid, true) == RLS_ENABLED)
-		tenant = (correlate_tenant && correlate_tenant[0]) ? correlate_tenant : "default";
+	if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) ||
+		(trig->tg_oldtable == NULL && trig->tg_newtable == NULL))
+		tenants = list_make1("");
 	else
-		tenant = "";
+	{
+		Relation	rel = trig->tg_relation;
+		AttrNumber	att = get_attnum(RelationGetRelid(rel), "tenant");
+
+		if (att == InvalidAttrNumber)
+			elog(ERROR, "relation \"%s\" has no tenant column", RelationGetRelationName(rel));
+		tenants = transition_tenants(trig->tg_oldtable, RelationGetDescr(rel), att, tenants);
+		tenants = transition_tenants(trig->tg_newtable, RelationGetDescr(rel), att, tenants);
+		/* a statement that wrote no row changed nothing */
+		if (tenants == NIL)
+			PG_RETURN_POINTER(NULL);
+	}
 
 	xid = GetTopTransactionId();
 	if (xid != own_xid)
@@ -446,35 +591,20 @@ correlate_graph_changed(PG_FUNCTION_ARGS)
 	}
 	own_changes++;
 
-	foreach(lc, own_logged)
-		if (strcmp((char *) lfirst(lc), tenant) == 0)
-			PG_RETURN_POINTER(NULL);
-
+	foreach(lc, tenants)
 	{
-		Relation	rel = table_open(correlate_relid("graph_change"), RowExclusiveLock);
-		Oid			owner = rel->rd_rel->relowner;
-		Oid			save_user;
-		int			save_sec;
-		Oid			types[2] = {TEXTOID, XID8OID};
-		Datum		args[2];
-		MemoryContext old;
+		const char *tenant = (const char *) lfirst(lc);
+		ListCell   *lc2;
+		bool		logged = false;
 
-		table_close(rel, NoLock);
-		args[0] = CStringGetTextDatum(tenant);
-		args[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-		GetUserIdAndSecContext(&save_user, &save_sec);
-		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("INSERT INTO correlate.graph_change (tenant, xid) VALUES ($1, $2)",
-								  2, types, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not log a graph change");
-		SPI_finish();
-		SetUserIdAndSecContext(save_user, save_sec);
-
-		old = MemoryContextSwitchTo(TopMemoryContext);
-		own_logged = lappend(own_logged, pstrdup(tenant));
-		MemoryContextSwitchTo(old);
+		foreach(lc2, own_logged)
+			if (strcmp((char *) lfirst(lc2), tenant) == 0)
+			{
+				logged = true;
+				break;
+			}
+		if (!logged)
+			log_change(tenant);
 	}
 	PG_RETURN_POINTER(NULL);
 }
@@ -499,7 +629,7 @@ graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds)
 {
 	const char *tenant = graph_current_tenant();
 	Oid			resource = correlate_relid("resource");
-	Oid			relationship = correlate_relid("relationship");
+	Oid			relationship = correlate_relid(graph_layer == GRAPH_LAYER_ATTACK ? "attack_edge" : "relationship");
 	Oid			change = correlate_relid("graph_change");
 
 	*hits = cache_hits;

@@ -1,36 +1,30 @@
 /*
  * graph_chokepoints.c
- *		Where the most likely attack paths converge: betweenness restricted to
- *		paths from the sources to the targets.
+ *		Where the most likely attack paths converge.
  *
- * Model.  The attacker may start at any source, so the sources act as one
- * virtual start: for each reached target t, the paths counted are t's most
- * likely paths from any source (all ties, the shortest-path DAG), each
- * target weighted by the likelihood L(t) of those paths.  For a resource or
- * relationship x:
+ * Model (no AND nodes).  The k most likely simple paths of at most 8 hops
+ * from any source to any target (graph_k_paths, as attack_paths() gives
+ * them) are the paths considered, and every one of them counts.  For a
+ * resource or relationship x:
  *
- *	 paths_through(x)    = number of those paths with x strictly inside them
- *	 likelihood_share(x) = sum over targets of L(t) * (fraction of t's paths
- *						   through x), divided by the sum of L(t)
+ *	 paths_through(x)    = how many of the k paths have x strictly inside
+ *						   (a path's first resource and its last do not
+ *						   count); a relationship counts on every path using it
+ *	 likelihood_share(x) = the summed likelihood of those paths divided by
+ *						   the summed likelihood of all k paths
  *
- * so a share of 1 means every unit of attack likelihood flows through x
- * (removing it changes every best path), the natural ranking of fixes.
- * Sources and a target itself do not count as "inside" (a target that lies
- * on the way to another target does).
+ * so a share of 1 means every path considered crosses x: fixing it closes
+ * them all, the natural ranking of fixes.
  *
- * Computation (Brandes' accumulation, one Dijkstra): sigma(v) counts best
- * paths from the sources to v in settle order; a backward pass in reverse
- * settle order accumulates tau(v), the number of best paths from v on to
- * targets, and psi(v), their likelihood per path.  Ties are exact (costs
- * are fixed point, see graph.h); with likelihood-1 (zero-cost)
- * relationships only DAG edges from an earlier to a later settled node
- * count, which keeps the DAG acyclic.
- *
- * AND nodes: reached when all preconditions are (graph_search.c); their
- * "paths" are derivation trees, sigma(AND) is the product of the
- * preconditions' sigmas and each precondition relationship carries all of
- * them (every precondition is necessary).  Counts are approximate when
- * preconditions share ancestors.
+ * With AND nodes paths are derivation trees, not simple paths; there the
+ * older model applies: for each reached target t the paths counted are t's
+ * most likely derivations (all ties), each target weighted by their
+ * likelihood L(t), computed with Brandes' accumulation over one Dijkstra:
+ * sigma(v) counts best paths from the sources to v in settle order, a
+ * backward pass accumulates tau(v), the number of best paths from v on to
+ * targets, and psi(v), their likelihood per path.  sigma(AND) is the product
+ * of the preconditions' sigmas and each precondition relationship carries
+ * all of them; counts are approximate when preconditions share ancestors.
  */
 #include "postgres.h"
 
@@ -56,6 +50,98 @@ choke_cmp(const void *a, const void *b)
 	return x->edge < y->edge ? -1 : (x->edge > y->edge);
 }
 
+/*
+ * Without AND nodes: the k most likely simple paths (at most
+ * GRAPH_CHOKE_HOPS relationships, as attack_paths() by default), and for
+ * each resource strictly inside a path and each relationship on one, how
+ * many of those k paths pass through it and what share of their summed
+ * likelihood.  Every path counts, not only each target's best.
+ */
+#define GRAPH_CHOKE_HOPS 8
+
+static int
+chokepoints_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
+					int k, GraphChoke **out)
+{
+	GraphPath  *paths;
+	int			np = graph_k_paths(g, sources, targets, k, GRAPH_CHOKE_HOPS, NULL, &paths);
+	double	   *npaths = graph_alloc0(g->nnodes, sizeof(double));
+	double	   *nshare = graph_alloc0(g->nnodes, sizeof(double));
+	double	   *epaths = graph_alloc0(g->nedges, sizeof(double));
+	double	   *eshare = graph_alloc0(g->nedges, sizeof(double));
+	double		total = 0;
+	GraphChoke *nodes,
+			   *edges;
+	int32		nn = 0,
+				ne = 0;
+
+	*out = NULL;
+	for (int i = 0; i < np; i++)
+	{
+		double		l = graph_likelihood(paths[i].cost);
+		int32		v = paths[i].start;
+
+		CHECK_FOR_INTERRUPTS();
+		total += l;
+		for (int32 j = 0; j < paths[i].nedges; j++)
+		{
+			int32		e = paths[i].edges[j];
+
+			if (j > 0)
+			{
+				npaths[v] += 1;
+				nshare[v] += l;
+			}
+			epaths[e] += 1;
+			eshare[e] += l;
+			v = g->fwd_dst[e];
+		}
+	}
+	if (np == 0 || total <= 0)
+		return 0;
+	nodes = graph_alloc(Min((int64) g->nnodes, (int64) np * GRAPH_CHOKE_HOPS + 1), sizeof(GraphChoke));
+	edges = graph_alloc(Min((int64) g->nedges, (int64) np * GRAPH_CHOKE_HOPS + 1), sizeof(GraphChoke));
+	/* visit each path element once, in path order, to collect the rows */
+	for (int i = 0; i < np; i++)
+	{
+		int32		v = paths[i].start;
+
+		for (int32 j = 0; j < paths[i].nedges; j++)
+		{
+			int32		e = paths[i].edges[j];
+
+			if (j > 0 && npaths[v] > 0)
+			{
+				nodes[nn].node = v;
+				nodes[nn].edge = -1;
+				nodes[nn].paths = npaths[v];
+				nodes[nn].share = Min(nshare[v] / total, 1.0);
+				nn++;
+				npaths[v] = 0;	/* collected */
+			}
+			if (epaths[e] > 0)
+			{
+				edges[ne].node = -1;
+				edges[ne].edge = e;
+				edges[ne].paths = epaths[e];
+				edges[ne].share = Min(eshare[e] / total, 1.0);
+				ne++;
+				epaths[e] = 0;
+			}
+			v = g->fwd_dst[e];
+		}
+	}
+	qsort(nodes, nn, sizeof(GraphChoke), choke_cmp);
+	qsort(edges, ne, sizeof(GraphChoke), choke_cmp);
+	nn = Min(nn, k);
+	ne = Min(ne, k);
+	*out = graph_alloc(nn + ne, sizeof(GraphChoke));
+	memcpy(*out, nodes, sizeof(GraphChoke) * nn);
+	memcpy(*out + nn, edges, sizeof(GraphChoke) * ne);
+	qsort(*out, nn + ne, sizeof(GraphChoke), choke_cmp);
+	return nn + ne;
+}
+
 int
 graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNodeSet *targets,
 				  int k, GraphChoke **out)
@@ -79,6 +165,8 @@ graph_chokepoints(const GraphSnapshot *g, const GraphNodeSet *sources, const Gra
 	*out = NULL;
 	if (sources->n == 0 || targets->n == 0)
 		return 0;
+	if (g->nand == 0)
+		return chokepoints_k_paths(g, sources, targets, k, out);
 	for (int32 i = 0; i < sources->n; i++)
 		is_source[sources->nodes[i]] = true;
 	for (int32 i = 0; i < targets->n; i++)

@@ -22,6 +22,14 @@ int			graph_max_hops = 64;
 int			graph_max_rows = 10000000;
 double		crown_jewel_criticality = 0.8;
 int			graph_cut_search_budget = 2;
+int			graph_layer = GRAPH_LAYER_ATTACK;
+double		attack_unknown_weakness_prior = 0.0;
+
+static const struct config_enum_entry graph_layer_options[] = {
+	{"attack", GRAPH_LAYER_ATTACK, false},
+	{"facts", GRAPH_LAYER_FACTS, false},
+	{NULL, 0, false}
+};
 
 void
 graph_define_gucs(void)
@@ -76,6 +84,28 @@ graph_define_gucs(void)
 							 NULL,
 							 &crown_jewel_criticality,
 							 0.8,
+							 0.0,
+							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("correlate.graph_layer",
+							 "Which graph the graph functions walk: the derived attack graph or the fact graph.",
+							 "attack (default): correlate.attack_edge, edges that are attack techniques; "
+							 "facts: correlate.relationship, the inventory's topology as stored.",
+							 &graph_layer,
+							 GRAPH_LAYER_ATTACK,
+							 graph_layer_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("correlate.attack_unknown_weakness_prior",
+							 "Likelihood of an entry into an exposed workload that has no known exploitable weakness.",
+							 "0 (default): exposure alone is no entry; an exploitable finding is needed.",
+							 &attack_unknown_weakness_prior,
+							 0.0,
 							 0.0,
 							 1.0,
 							 PGC_USERSET,

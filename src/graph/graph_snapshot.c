@@ -1,7 +1,11 @@
 /*
  * graph_snapshot.c
  *		Builds the CSR snapshot of one tenant's graph by scanning the heaps of
- *		correlate.resource and correlate.relationship.
+ *		correlate.resource and of the edge table of the layer walked:
+ *		correlate.attack_edge (technique as the kind, because->>'fix_cost') or
+ *		correlate.relationship (kind, props->>'fix_cost').  A what-if snapshot
+ *		takes its edges from correlate.attack_edges_derived(what_if) through
+ *		SPI instead, and is never cached (graph_snapshot_build_what_if).
  *
  * The scans use the active MVCC snapshot, so the graph is exactly what a
  * SELECT in this statement would see, including the transaction's own
@@ -38,6 +42,7 @@
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -489,7 +494,10 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	MemoryContextSwitchTo(old);
 }
 
-/* Scans correlate.relationship and builds both CSRs. */
+static void build_csr(GraphSnapshot *g, KindMap *km, int32 *src, int32 *dst, int64 *eid, GraphCost *w,
+					  uint16 *kind, int64 m, int64 emin, int64 emax, MemoryContext scratch);
+
+/* Scans correlate.relationship (or correlate.attack_edge) and builds both CSRs. */
 static void
 scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext scratch)
 {
@@ -499,7 +507,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	AttrNumber	a_id = column(relid, "id", INT8OID);
 	AttrNumber	a_src = column(relid, "src", INT8OID);
 	AttrNumber	a_dst = column(relid, "dst", INT8OID);
-	AttrNumber	a_kind = column(relid, "kind", TEXTOID);
+	AttrNumber	a_kind = column(relid, g->attack_layer ? "technique" : "kind", TEXTOID);
 	AttrNumber	a_lk = column(relid, "likelihood", FLOAT8OID);
 	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), Max(a_kind, a_lk));
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -514,12 +522,8 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	int64		cap;
 	int64		m = 0;
 	int32		n = g->nnodes;
-	int32	   *pos;
-	int32	   *cursor;
 	int64		emin = PG_INT64_MAX,
 				emax = PG_INT64_MIN;
-	AdjEntry   *buf = NULL;
-	int64		bufcap = 0;
 
 	km->names = palloc(sizeof(char *) * KIND_SLOTS);
 	km->lens = palloc(sizeof(int32) * KIND_SLOTS);
@@ -589,6 +593,24 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, NoLock);
 	check_memory(n, m, g->tenant);
+	build_csr(g, km, src, dst, eid, w, kind, m, emin, emax, scratch);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Builds both CSRs of g from m collected edges (node indices, ids, costs,
+ * kinds), freeing the arrays, which live in scratch.
+ */
+static void
+build_csr(GraphSnapshot *g, KindMap *km, int32 *src, int32 *dst, int64 *eid, GraphCost *w,
+		  uint16 *kind, int64 m, int64 emin, int64 emax, MemoryContext scratch)
+{
+	int32		n = g->nnodes;
+	int32	   *pos;
+	int32	   *cursor;
+	AdjEntry   *buf = NULL;
+	int64		bufcap = 0;
+	MemoryContext old = CurrentMemoryContext;
 
 	/* Counting sort by source: pos[e] is edge e's slot in the forward CSR. */
 	MemoryContextSwitchTo(g->ctx);
@@ -754,7 +776,8 @@ compress_costs(GraphSnapshot *g, MemoryContext scratch)
 }
 
 GraphSnapshot *
-graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_relid, MemoryContext ctx)
+graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_relid, bool attack_layer,
+					 MemoryContext ctx)
 {
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "correlate graph build",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -766,6 +789,8 @@ graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_re
 	INSTR_TIME_SET_CURRENT(start);
 	g->ctx = ctx;
 	g->tenant = MemoryContextStrdup(ctx, tenant);
+	g->attack_layer = attack_layer;
+	g->edge_relid = relationship_relid;
 	scan_resources(g, resource_relid, &map, scratch);
 	scan_relationships(g, relationship_relid, &map, scratch);
 	MemoryContextDelete(scratch);
@@ -776,6 +801,149 @@ graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_re
 				 errdetail("%d resources and %d relationships take %zu kB; the limit is %d kB.",
 						   g->nnodes, g->nedges, graph_snapshot_memory(g) / 1024, graph_max_memory_kb),
 				 errhint("Raise correlate.graph_max_memory (superuser), or split the estate into tenants.")));
+	INSTR_TIME_SET_CURRENT(dur);
+	INSTR_TIME_SUBTRACT(dur, start);
+	g->build_ms = INSTR_TIME_GET_MILLISEC(dur);
+	return g;
+}
+
+/* A relationship's fix cost, kept to be placed once the CSR exists. */
+typedef struct EdgeFixCost
+{
+	int32		src;
+	int32		dst;
+	int64		id;
+	double		cost;
+} EdgeFixCost;
+
+/*
+ * Builds a snapshot of the attack graph as it would be after the what-if
+ * changes: the tenant's resources, and the edges that
+ * correlate.attack_edges_derived(what_if) derives (read-only, through SPI;
+ * nothing is written).  Such a snapshot answers one query and is never
+ * cached; its edge costs (because->>'fix_cost') are loaded with it.
+ */
+GraphSnapshot *
+graph_snapshot_build_what_if(const char *tenant, Oid resource_relid, Datum what_if, MemoryContext ctx)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "correlate graph build",
+												  ALLOCSET_DEFAULT_SIZES);
+	GraphSnapshot *g = MemoryContextAllocZero(ctx, sizeof(GraphSnapshot));
+	IdMap		map;
+	KindMap    *km;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1];
+	int64		total;
+	int64		m = 0;
+	int64		emin = PG_INT64_MAX,
+				emax = PG_INT64_MIN;
+	int32	   *src,
+			   *dst;
+	int64	   *eid;
+	GraphCost  *w;
+	uint16	   *kind;
+	EdgeFixCost *fc;
+	int64		nfc = 0;
+	instr_time	start,
+				dur;
+
+	INSTR_TIME_SET_CURRENT(start);
+	g->ctx = ctx;
+	g->tenant = MemoryContextStrdup(ctx, tenant);
+	g->attack_layer = true;
+	g->what_if = true;
+	g->edge_relid = InvalidOid;
+	scan_resources(g, resource_relid, &map, scratch);
+
+	args[0] = what_if;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT d.id, d.src, d.dst, d.technique, d.likelihood, "
+							  "CASE WHEN pg_catalog.jsonb_typeof(d.because OPERATOR(pg_catalog.->) 'fix_cost') "
+							  "OPERATOR(pg_catalog.=) 'number' "
+							  "THEN (d.because OPERATOR(pg_catalog.->>) 'fix_cost')::pg_catalog.float8 END "
+							  "FROM correlate.attack_edges_derived($1) d",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not derive the what-if attack edges");
+	total = (int64) SPI_processed;
+	check_memory(g->nnodes, total, tenant);
+	MemoryContextSwitchTo(scratch);
+	km = palloc0(sizeof(KindMap));
+	km->names = palloc(sizeof(char *) * KIND_SLOTS);
+	km->lens = palloc(sizeof(int32) * KIND_SLOTS);
+	src = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int32));
+	dst = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int32));
+	eid = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int64));
+	w = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(GraphCost));
+	kind = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(uint16));
+	fc = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(EdgeFixCost));
+	for (int64 i = 0; i < total; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		n1,
+					n2,
+					n3,
+					n4,
+					n5,
+					n6;
+		Datum		d_id = SPI_getbinval(tup, td, 1, &n1);
+		Datum		d_src = SPI_getbinval(tup, td, 2, &n2);
+		Datum		d_dst = SPI_getbinval(tup, td, 3, &n3);
+		Datum		d_kind = SPI_getbinval(tup, td, 4, &n4);
+		Datum		d_lk = SPI_getbinval(tup, td, 5, &n5);
+		Datum		d_cost = SPI_getbinval(tup, td, 6, &n6);
+		int32		s,
+					d;
+		double		lk;
+
+		CHECK_FOR_INTERRUPTS();
+		if (n1 || n2 || n3 || n4 || n5)
+		{
+			g->skipped_edges++;
+			continue;
+		}
+		s = idmap_get(&map, DatumGetInt64(d_src));
+		d = idmap_get(&map, DatumGetInt64(d_dst));
+		lk = DatumGetFloat8(d_lk);
+		if (s < 0 || d < 0 || s == d || !(lk > 0.0 && lk <= 1.0))
+		{
+			g->skipped_edges++;
+			continue;
+		}
+		src[m] = s;
+		dst[m] = d;
+		eid[m] = DatumGetInt64(d_id);
+		emin = Min(emin, eid[m]);
+		emax = Max(emax, eid[m]);
+		w[m] = graph_cost_from_likelihood(lk);
+		kind[m] = (uint16) kind_intern(km, d_kind);
+		if (!n6 && DatumGetFloat8(d_cost) >= 0 && !isinf(DatumGetFloat8(d_cost)))
+		{
+			fc[nfc].src = s;
+			fc[nfc].dst = d;
+			fc[nfc].id = eid[m];
+			fc[nfc++].cost = DatumGetFloat8(d_cost);
+		}
+		m++;
+	}
+	/* kind names were copied; the SPI result goes with SPI_finish */
+	MemoryContextSwitchTo(caller);
+	SPI_finish();
+	MemoryContextSwitchTo(scratch);
+	build_csr(g, km, src, dst, eid, w, kind, m, emin, emax, scratch);
+
+	g->edge_cost = MemoryContextAllocHuge(g->ctx, Max(g->nedges, 1) * sizeof(double));
+	for (int32 e = 0; e < g->nedges; e++)
+		g->edge_cost[e] = 1.0;
+	for (int64 i = 0; i < nfc; i++)
+		for (int32 e = g->fwd_off[fc[i].src]; e < g->fwd_off[fc[i].src + 1]; e++)
+			if (g->fwd_dst[e] == fc[i].dst && graph_edge_id(g, e) == fc[i].id)
+				g->edge_cost[e] = fc[i].cost;
+
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(scratch);
 	INSTR_TIME_SET_CURRENT(dur);
 	INSTR_TIME_SUBTRACT(dur, start);
 	g->build_ms = INSTR_TIME_GET_MILLISEC(dur);
@@ -796,7 +964,7 @@ graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
 	AttrNumber	a_id = column(relid, "id", INT8OID);
 	AttrNumber	a_src = column(relid, "src", INT8OID);
 	AttrNumber	a_dst = column(relid, "dst", INT8OID);
-	AttrNumber	a_props = column(relid, "props", JSONBOID);
+	AttrNumber	a_props = column(relid, g->attack_layer ? "because" : "props", JSONBOID);
 	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), a_props);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);

@@ -113,7 +113,7 @@ best_paths_srf(FunctionCallInfo fcinfo, bool reverse, const char *fname, const c
 	hops = graph_check_hops(fname, PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1), true, 0, 0);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	g = graph_acquire();
+	g = graph_acquire_args(fcinfo, 3);
 	graph_nodes_from_array(g, PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0), argname, &set);
 	f = graph_filter_from_array(g, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
 	graph_best_paths(g, &set, f, hops, reverse, true, &best);
@@ -189,7 +189,7 @@ correlate_reachable(PG_FUNCTION_ARGS)
 	hops = graph_check_hops("reachable", PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2), true, 0, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	g = graph_acquire();
+	g = graph_acquire_args(fcinfo, 3);
 	s = graph_node_index(g, PG_GETARG_INT64(0));
 	t = graph_node_index(g, PG_GETARG_INT64(1));
 	if (s < 0 || t < 0)
@@ -237,7 +237,7 @@ correlate_attack_paths(PG_FUNCTION_ARGS)
 	hops = graph_check_hops("attack_paths", PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3), true, 0, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	g = graph_acquire();
+	g = graph_acquire_args(fcinfo, 5);
 	node_set_arg(fcinfo, 0, g, "sources", false, &src);
 	node_set_arg(fcinfo, 1, g, "targets", true, &dst);
 	f = graph_filter_from_array(g, PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4));
@@ -297,7 +297,7 @@ correlate_chokepoints(PG_FUNCTION_ARGS)
 	k = graph_check_k("chokepoints", PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	g = graph_acquire();
+	g = graph_acquire_args(fcinfo, 3);
 	node_set_arg(fcinfo, 0, g, "sources", false, &src);
 	node_set_arg(fcinfo, 1, g, "targets", true, &dst);
 	n = graph_chokepoints(g, &src, &dst, k, &rows);
@@ -365,7 +365,7 @@ min_cut_srf(FunctionCallInfo fcinfo, bool node_cut)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	g = graph_acquire();
+	g = graph_acquire_args(fcinfo, 3);
 	node_set_arg(fcinfo, 0, g, "sources", false, &src);
 	node_set_arg(fcinfo, 1, g, "targets", true, &dst);
 	if (fix_cost && !node_cut)

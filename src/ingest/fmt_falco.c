@@ -17,7 +17,8 @@
  * Resources: the container (container.id), its pod (k8s.pod.name in
  * k8s.ns.name), the namespace, the node (hostname, which the Falco Helm chart
  * sets to the node name, when the alert is from a pod) and the image.  Links:
- * container -runs_on-> pod, pod -runs_on-> node, namespace -contains-> pod,
+ * pod -contains-> container (the direction the inventory uses, so the two
+ * sources link them once), pod -runs_on-> node, namespace -contains-> pod,
  * container -uses_image-> image.  The actor is the container (else the pod,
  * else the host); a connection's destination is resolved through ip_lease at
  * the alert's time (public addresses to the internet) and linked
@@ -361,7 +362,7 @@ falco_record(IngestCtx *ctx, struct json_object *rec, const char *raw, size_t ra
 		r.props_json = jb_end(&p);
 		ingest_resource(ctx, &r);
 		if (pod_uid)
-			ingest_link(ctx, container_uid, pod_uid, "runs_on", 0, NULL);
+			ingest_link(ctx, pod_uid, container_uid, "contains", 0, NULL);
 		if (image_uid)
 			ingest_link(ctx, container_uid, image_uid, "uses_image", 0, NULL);
 	}

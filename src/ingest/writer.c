@@ -56,6 +56,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "detect/detect.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
 #include "model/uid.h"
@@ -1932,6 +1933,7 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 
 		HTAB	   *seen_ev = str_table("correlate ingest flush events", n, CurrentMemoryContext);
 		HTAB	   *leases = load_leases(ctx, a->event, ev_hi);
+		DetectBatch *det = detect_batch_begin(ctx->format);	/* NULL: no Sigma rule for the format */
 
 		for (int k = 0; k < 22; k++)
 			col_init(&c[k], n, t[k]);
@@ -1974,10 +1976,14 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 			col_text(&c[13], e->action);
 			col_text(&c[14], e->outcome);
 			col_text(&c[15], e->rule);
-			if (e->rawb)
-				col_datum(&c[16], PointerGetDatum(e->rawb));
-			else if (e->raw)
-				col_datum(&c[16], DirectFunctionCall1(jsonb_in, CStringGetDatum(e->raw)));
+			if (e->rawb || e->raw)
+			{
+				Datum		rawd = e->rawb ? PointerGetDatum(e->rawb) : DirectFunctionCall1(jsonb_in, CStringGetDatum(e->raw));
+
+				col_datum(&c[16], rawd);
+				if (det)
+					detect_batch_add(det, e->ts, e->uid, DatumGetJsonbP(rawd));
+			}
 			else
 				col_null(&c[16]);
 			col_datum(&c[17], Int32GetDatum(src_mode));
@@ -2012,6 +2018,7 @@ flush_range(IngestCtx *ctx, int rlo, int rhi)
 				ctx->counts.resources += DatumGetInt64(d);
 		}
 		SPI_freetuptable(SPI_tuptable);
+		detect_batch_flush(det);
 	}
 }
 

@@ -35,8 +35,10 @@ COMMENT ON TABLE correlate.tenant_access IS 'Which roles (and their members) may
 COMMENT ON COLUMN correlate.tenant_access.tenant IS 'Tenant label (organisation, account, region...).';
 COMMENT ON COLUMN correlate.tenant_access.role IS 'Role granted the tenant; members of the role inherit it.';
 
--- Every correlate role may use the default tenant, so a single-tenant install needs no setup.
-INSERT INTO correlate.tenant_access (tenant, role) VALUES ('default', 'correlate_reader');
+-- No tenant is granted by default, not even 'default': in a multi-tenant install a
+-- shared tenant would let every correlate role read (and writers write) the same rows.
+-- A single-tenant install grants it once: SELECT correlate.grant_tenant('default',
+-- 'correlate_reader');  (docs/concepts.md).  Superusers and BYPASSRLS roles need no grant.
 
 ALTER TABLE correlate.tenant_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_access_own ON correlate.tenant_access FOR SELECT

@@ -164,6 +164,29 @@ AS $$
 $$;
 COMMENT ON FUNCTION correlate._evidence_union(jsonb) IS 'Internal: merges an array of evidence objects into one (ids deduplicated and sorted per key).';
 
+-- The facts a list of attack edges rests on, as an evidence object.
+CREATE FUNCTION correlate._attack_evidence(edges bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH y AS (
+		SELECT a.because AS b FROM correlate.attack_edge a
+		WHERE a.tenant = correlate.current_tenant() AND a.id = ANY (edges)
+	), ids AS (
+		SELECT k.kind, x::bigint AS id
+		FROM y CROSS JOIN LATERAL (VALUES ('findings', 'findings'), ('relationships', 'relationships'),
+										  ('relationships', 'exposure'), ('statements', 'statements')) k(kind, key)
+		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(y.b->k.key) = 'array'
+														  THEN y.b->k.key ELSE '[]' END) x
+		WHERE x ~ '^[0-9]{1,18}$'
+	)
+	SELECT correlate._evidence(
+		findings => ARRAY(SELECT i.id FROM ids i WHERE i.kind = 'findings'),
+		relationships => ARRAY(SELECT i.id FROM ids i WHERE i.kind = 'relationships'),
+		statements => ARRAY(SELECT i.id FROM ids i WHERE i.kind = 'statements'))
+$$;
+COMMENT ON FUNCTION correlate._attack_evidence(bigint[]) IS 'Internal: the facts (relationships, findings, statements) a list of attack edges rests on, as an evidence object.';
+
 -- Noisy-OR of weights in [0,100].
 CREATE FUNCTION correlate._combine_weights(weights integer[]) RETURNS smallint
 AS 'MODULE_PATHNAME', 'correlate_combine_weights'
@@ -206,6 +229,7 @@ DECLARE
 	t text := (SELECT correlate.current_tenant());
 	inet_id bigint := correlate.resource_id('internet');
 	jewel_min real := COALESCE(NULLIF(current_setting('correlate.crown_jewel_criticality', true), '')::real, 0.8);
+	on_attack boolean := COALESCE(NULLIF(current_setting('correlate.graph_layer', true), ''), 'attack') = 'attack';
 	jewels bigint[];
 BEGIN
 	jewels := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.criticality >= jewel_min ORDER BY r.id);
@@ -239,8 +263,11 @@ BEGIN
 	-- the edge from its via, looked up once per node.
 	from_inet AS MATERIALIZED (
 		SELECT b.resource_id, b.hops, b.likelihood, b.via, r.name,
-			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = b.via AND l.dst = b.resource_id
-				ORDER BY l.likelihood DESC, l.id LIMIT 1) AS rel
+			   CASE WHEN on_attack
+					THEN (SELECT a.id FROM correlate.attack_edge a WHERE a.tenant = t AND a.src = b.via AND a.dst = b.resource_id
+						  ORDER BY a.likelihood DESC, a.id LIMIT 1)
+					ELSE (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = b.via AND l.dst = b.resource_id
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS rel
 		FROM correlate.blast_radius(ARRAY[inet_id]) b
 		LEFT JOIN correlate.resource r ON r.tenant = t AND r.id = b.resource_id
 		WHERE inet_id IS NOT NULL
@@ -258,7 +285,8 @@ BEGIN
 			   format('reachable from the internet: internet -> %s (%s %s, likelihood %s)',
 					  array_to_string(w.names, ' -> '), f.hops, CASE f.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
 					  round(f.likelihood::numeric, 3)) AS detail,
-			   correlate._evidence(relationships => w.rels) AS evidence
+			   CASE WHEN on_attack THEN correlate._attack_evidence(w.rels)
+					ELSE correlate._evidence(relationships => w.rels) END AS evidence
 		FROM from_inet f JOIN inet_walk w ON w.rid = f.resource_id
 		JOIN res r ON r.id = f.resource_id
 		WHERE f.hops > 0
@@ -267,8 +295,11 @@ BEGIN
 	-- (its via), that hop's name and the edge to it, looked up once per node.
 	to_jewel AS MATERIALIZED (
 		SELECT x.resource_id, x.hops, x.likelihood, x.via, v.name AS via_name,
-			   (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
-				ORDER BY l.likelihood DESC, l.id LIMIT 1) AS rel
+			   CASE WHEN on_attack
+					THEN (SELECT a.id FROM correlate.attack_edge a WHERE a.tenant = t AND a.src = x.resource_id AND a.dst = x.via
+						  ORDER BY a.likelihood DESC, a.id LIMIT 1)
+					ELSE (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS rel
 		FROM correlate.exposure(jewels) x
 		LEFT JOIN correlate.resource v ON v.tenant = t AND v.id = x.via
 		WHERE cardinality(jewels) > 0
@@ -288,7 +319,10 @@ BEGIN
 			   format('can reach crown jewel %s: %s -> %s (%s %s, likelihood %s)',
 					  w.names[cardinality(w.names)], r.name, array_to_string(w.names, ' -> '), x.hops,
 					  CASE x.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(x.likelihood::numeric, 3)),
-			   correlate._evidence(relationships => w.rels, resources => ARRAY[w.jewel])
+			   CASE WHEN on_attack
+					THEN correlate._evidence_union(jsonb_build_array(correlate._attack_evidence(w.rels),
+																	 correlate._evidence(resources => ARRAY[w.jewel])))
+					ELSE correlate._evidence(relationships => w.rels, resources => ARRAY[w.jewel]) END
 		FROM to_jewel x JOIN jewel_walk w ON w.rid = x.resource_id
 		JOIN res r ON r.id = x.resource_id
 		WHERE x.hops > 0
@@ -475,6 +509,8 @@ BEGIN
 
 	-- One rescoring of a tenant at a time; readers see the previous scores until commit.
 	PERFORM correlate._work_lock(t, 'rescore');
+	-- Scores walk the attack graph: bring it up to date with the facts first.
+	PERFORM correlate.derive_attack_edges();
 
 	-- One statement: the reasons are computed once, then scores and toxic combinations
 	-- are replaced (upsert what holds, delete what no longer does).
@@ -675,7 +711,7 @@ GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_r
 	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]),
 	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
 	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval),
-	correlate._require_resource(bigint, text)
+	correlate._require_resource(bigint, text), correlate._attack_evidence(bigint[])
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring()

@@ -71,7 +71,7 @@ COMMENT ON COLUMN correlate.correlation_step.label IS 'What the step stands for 
 COMMENT ON COLUMN correlate.correlation_step.domains IS 'Event domains that match; NULL for any.';
 COMMENT ON COLUMN correlate.correlation_step.class_uids IS 'OCSF classes that match; NULL for any.';
 COMMENT ON COLUMN correlate.correlation_step.actions IS 'Glob patterns (* and ?, case-insensitive) one of which the event''s action must match; NULL for any.';
-COMMENT ON COLUMN correlate.correlation_step.rules IS 'Glob patterns one of which the event''s detector rule must match (so the event must carry a rule); NULL for any.';
+COMMENT ON COLUMN correlate.correlation_step.rules IS 'Glob patterns one of which the event''s detector rule, or the title or Sigma id of one of its detections, must match; NULL for any.';
 COMMENT ON COLUMN correlate.correlation_step.min_severity IS 'Minimum OCSF severity_id; NULL for any.';
 COMMENT ON COLUMN correlate.correlation_step.target_kinds IS 'Resource kinds the event''s target must have; ''internet'' also matches a destination address no resource owns. NULL for any.';
 COMMENT ON COLUMN correlate.correlation_step.link IS 'identity_chain: the event shares an entity (identity chain included) with the anchor; same_resource: it names the anchor''s actor or target.';
@@ -269,7 +269,11 @@ BEGIN
 		   AND (st.class_uids IS NULL OR e.class_uid = ANY (st.class_uids))
 		   AND (st.min_severity IS NULL OR e.severity_id >= st.min_severity)
 		   AND (st.act_like IS NULL OR e.action ILIKE ANY (st.act_like))
-		   AND (st.rule_like IS NULL OR e.rule ILIKE ANY (st.rule_like))
+		   AND (st.rule_like IS NULL OR e.rule ILIKE ANY (st.rule_like)
+				-- a Sigma detection on the event counts as a detector alert (87_detection.sql)
+				OR EXISTS (SELECT 1 FROM correlate.detection dt
+						   WHERE dt.tenant = t AND dt.event_id = e.id AND dt.event_ts = e.ts
+							 AND (dt.title ILIKE ANY (st.rule_like) OR dt.sigma_id ILIKE ANY (st.rule_like))))
 		   AND (st.target_kinds IS NULL OR tr.kind = ANY (st.target_kinds)
 				OR ('internet' = ANY (st.target_kinds) AND e.target IS NULL AND e.dst_ip IS NOT NULL
 					AND correlate.resolve_ip(e.dst_ip, e.ts) IS NULL))

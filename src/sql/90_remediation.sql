@@ -267,38 +267,36 @@ COMMENT ON FUNCTION correlate.least_privilege_policy(bigint, timestamptz)
 CREATE FUNCTION correlate.fix_plan(sources bigint[] DEFAULT NULL, targets bigint[] DEFAULT NULL, k integer DEFAULT 10)
 RETURNS TABLE (rank integer, kind text, target text, description text, paths_removed integer, paths_total integer,
 			   likelihood_removed float8, risk_reduction integer, resource_id bigint, relationship_id bigint,
-			   artifact jsonb)
+			   artifact jsonb, effort integer, what_if jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
 	t text := (SELECT correlate.current_tenant());
-	max_paths integer := 100;
+	max_paths integer := LEAST(1000, COALESCE(NULLIF(current_setting('correlate.graph_max_k', true), '')::integer, 1000));
 	node_cut bigint[] := '{}';
-	edge_cut bigint[] := '{}';
+	-- A what-if without changes: the attack graph derived from the facts as they are
+	-- now, so the plan never rests on a stale correlate.attack_edge.
+	now_graph jsonb := '{}';
 BEGIN
 	IF k IS NULL OR k < 1 THEN
 		RAISE EXCEPTION 'k must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('k is %s.', COALESCE(k::text, 'NULL'));
 	END IF;
 
-	-- Minimum cuts (when they exist: a source linked straight to a target has no node cut).
+	-- The minimum node cut (when one exists: a source next to a target has none).
 	BEGIN
-		edge_cut := ARRAY(SELECT c.relationship_id FROM correlate.min_cut(sources, targets) c ORDER BY 1);
-	EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
-		edge_cut := '{}';
-	END;
-	BEGIN
-		node_cut := ARRAY(SELECT c.resource_id FROM correlate.min_node_cut(sources, targets) c ORDER BY 1);
+		node_cut := ARRAY(SELECT c.resource_id FROM correlate.min_node_cut(sources, targets, 'unit', now_graph) c ORDER BY 1);
 	EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
 		node_cut := '{}';
 	END;
 
 	RETURN QUERY
 	WITH RECURSIVE
+	-- Every attack path (up to correlate.graph_max_k of them, at most 8 hops).
 	hops AS MATERIALIZED (
-		SELECT * FROM correlate.attack_paths(sources, targets, max_paths, 8)
+		SELECT * FROM correlate.attack_paths(sources, targets, max_paths, 8, NULL, now_graph)
 	),
 	paths AS MATERIALIZED (
 		SELECT h.path_rank AS pr, min(h.path_likelihood) AS lk,
@@ -307,66 +305,121 @@ BEGIN
 		FROM hops h GROUP BY h.path_rank
 	),
 	tot AS (SELECT count(*)::integer AS n, COALESCE(sum(p.lk), 0) AS s FROM paths p),
-	path_rels AS (SELECT DISTINCT unnest(p.rels) AS id FROM paths p),
+	-- The attack edges on the paths and the facts they rest on.
+	now_edges AS MATERIALIZED (
+		SELECT d.* FROM correlate.attack_edges_derived(now_graph) d
+		WHERE d.id IN (SELECT DISTINCT x FROM paths p, unnest(p.rels) x)
+	),
+	pe AS MATERIALIZED (
+		SELECT p.pr, e.src, e.dst, e.technique
+		FROM paths p CROSS JOIN LATERAL unnest(p.rels) x(id) JOIN now_edges e ON e.id = x.id
+	),
+	facts AS (
+		SELECT DISTINCT e.id AS edge, e.technique, e.src, e.dst, k.key, x::bigint AS id
+		FROM now_edges e
+		CROSS JOIN LATERAL (VALUES ('relationships'), ('exposure'), ('findings'), ('statements')) k(key)
+		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.because->k.key) = 'array'
+														  THEN e.because->k.key ELSE '[]' END) x
+		WHERE x ~ '^[0-9]{1,18}$'
+	),
 	path_nodes AS (SELECT DISTINCT unnest(p.nodes) AS id FROM paths p),
 	nodes_r AS MATERIALIZED (
 		SELECT r.* FROM correlate.resource r JOIN path_nodes n ON n.id = r.id WHERE r.tenant = t
 	),
-	-- Path resources with their parts (containers, images) and controllers (deployment contains pod).
-	parts AS (
-		SELECT n.id AS rid, n.id AS mid FROM nodes_r n
-		UNION
-		SELECT n.id, l.dst FROM nodes_r n JOIN correlate.relationship l ON l.tenant = t AND l.src = n.id
-		WHERE l.kind IN ('contains', 'uses_image') AND n.kind IN ('k8s:pod', 'container')
-		UNION
-		SELECT n.id, l.src FROM nodes_r n JOIN correlate.relationship l ON l.tenant = t AND l.dst = n.id
-		JOIN correlate.resource c ON c.tenant = t AND c.id = l.src
-		WHERE n.kind = 'k8s:pod' AND ((l.kind = 'contains' AND c.kind = 'k8s:deployment')
-									   OR (l.kind = 'runs_on' AND c.kind = 'container'))
-		UNION
-		SELECT p.rid, l.dst FROM parts p JOIN correlate.resource c ON c.tenant = t AND c.id = p.mid AND c.kind = 'container'
-		JOIN correlate.relationship l ON l.tenant = t AND l.src = p.mid AND l.kind = 'uses_image'
+	-- Candidate fixes, each a change to the facts (a what-if document), with the fact
+	-- ids it makes obsolete (for the risk it takes away) and an effort from the
+	-- capacity model (docs/remediation.md): 1 edit a policy statement, 2 patch an
+	-- image / change a manifest or the exposure, 3 rework privileges or a policy,
+	-- 5 isolate a resource.
+	cand_patch AS (
+		SELECT 'patch_vulnerability'::text AS kind, NULL::bigint AS rel_id, f.resource AS res_id,
+			   f.check_id || ' in ' || r.name AS target,
+			   CASE WHEN f.fixed_version IS NOT NULL
+					THEN format('upgrade %s%s to %s in %s (%s, %s%s)', COALESCE(NULLIF(f.package, ''), 'the package'),
+								COALESCE(' ' || f.installed_version, ''), f.fixed_version, r.name, f.check_id, f.severity,
+								CASE WHEN f.known_exploited THEN ', known exploited' ELSE '' END)
+					ELSE format('remove or replace %s in %s: no fixed version yet (%s, %s%s)',
+								COALESCE(NULLIF(f.package, ''), 'the vulnerable package'), r.name, f.check_id, f.severity,
+								CASE WHEN f.known_exploited THEN ', known exploited' ELSE '' END) END AS description,
+			   jsonb_build_object('patch', jsonb_build_array(f.id)) AS wi,
+			   '{}'::bigint[] AS rm_rels, '{}'::bigint[] AS rm_nodes, ARRAY[f.id] AS fnd, '{}'::bigint[] AS stm,
+			   NULL::jsonb AS artifact, 2 AS effort
+		FROM (SELECT DISTINCT x.id FROM facts x WHERE x.key = 'findings') ff
+		JOIN correlate.finding f ON f.tenant = t AND f.id = ff.id
+		JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource
 	),
-	-- Candidate fixes: what each removes from the graph (relationships, resources) and
-	-- which evidence (findings, statements) it makes obsolete.
 	cand_rel AS (
-		SELECT 'remove_relationship'::text AS kind, l.id AS rel_id, NULL::bigint AS res_id,
-			   s.name || ' -' || l.kind || '-> ' || d.name AS target,
+		SELECT CASE WHEN x.key = 'exposure' THEN 'stop_exposure' ELSE 'remove_relationship' END, l.id, NULL::bigint,
+			   s.name || ' -' || l.kind || '-> ' || d.name,
 			   CASE l.kind
 				   WHEN 'exposes' THEN CASE WHEN s.kind = 'internet' THEN format('stop exposing %s to the internet (make it internal or put it behind an authenticating proxy)', d.name)
 											ELSE format('stop %s from forwarding traffic to %s', s.name, d.name) END
-				   WHEN 'connects_to' THEN format('block network traffic from %s to %s', s.name, d.name)
-				   WHEN 'runs_as' THEN format('run %s without the identity %s (a service account or role without cloud permissions)', s.name, d.name)
+				   WHEN 'routes_to' THEN format('stop %s from routing traffic to %s', s.name, d.name)
+				   WHEN 'runs_as' THEN format('run %s without the identity %s (no token mounted, or an identity without permissions)', s.name, d.name)
 				   WHEN 'assumes' THEN format('remove %s from the trust policy of %s', s.name, d.name)
 				   WHEN 'can_access' THEN format('revoke %s''s access to %s', s.name, d.name)
 				   WHEN 'can_escalate_to' THEN format('remove the permissions that let %s escalate to %s', s.name, d.name)
-				   WHEN 'runs_on' THEN format('stop %s from reaching its host %s (no privileged mode, no host mounts)', s.name, d.name)
-				   ELSE format('remove the %s relationship from %s to %s', l.kind, s.name, d.name) END AS description,
-			   ARRAY[l.id] AS rm_rels, '{}'::bigint[] AS rm_nodes, '{}'::bigint[] AS fnd, '{}'::bigint[] AS stm,
-			   NULL::jsonb AS artifact
-		FROM path_rels pr
-		JOIN correlate.relationship l ON l.tenant = t AND l.id = pr.id
+				   WHEN 'mounts' THEN format('stop %s from mounting %s', s.name, d.name)
+				   ELSE format('remove the %s relationship from %s to %s', l.kind, s.name, d.name) END,
+			   jsonb_build_object('remove_relationships', jsonb_build_array(l.id)),
+			   ARRAY[l.id], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], NULL::jsonb, 2
+		FROM (SELECT DISTINCT x.key, x.id FROM facts x WHERE x.key IN ('relationships', 'exposure')) x
+		JOIN correlate.relationship l ON l.tenant = t AND l.id = x.id
 		JOIN correlate.resource s ON s.tenant = t AND s.id = l.src
 		JOIN correlate.resource d ON d.tenant = t AND d.id = l.dst
+		-- runs_on is where a pod runs, not a fix: drop_privileges covers the escapes
+		WHERE l.kind NOT IN ('runs_on', 'contains')
+	),
+	cand_stmt AS (
+		SELECT 'remove_statement'::text, NULL::bigint, st.holder,
+			   CASE WHEN p.kind = 'trust' THEN 'trust statement ' || COALESCE(st.sid, '#' || st.position) || ' of ' || h.name
+					ELSE 'statement ' || COALESCE(st.sid, '#' || st.position) || ' of ' || h.name END,
+			   CASE WHEN p.kind = 'trust'
+					THEN format('remove trust statement %s from the trust policy of %s', COALESCE(st.sid, '#' || st.position), h.name)
+					ELSE format('remove statement %s from %s policy %s', COALESCE(st.sid, '#' || st.position), p.kind, h.name) END,
+			   jsonb_build_object('remove_statements', jsonb_build_array(st.id)),
+			   '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], ARRAY[st.id], NULL::jsonb, 1
+		FROM (SELECT DISTINCT x.id FROM facts x WHERE x.key = 'statements') x
+		JOIN correlate.iam_statement st ON st.tenant = t AND st.id = x.id
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.id = st.policy
+		JOIN correlate.resource h ON h.tenant = t AND h.id = st.holder
+	),
+	-- Drop privileges: every pod that escapes to its node on a path runs without
+	-- privileged mode, added capabilities, the host PID namespace and host mounts.
+	priv_pods AS (
+		SELECT DISTINCT e.src AS pod FROM now_edges e WHERE e.technique LIKE 'container\_escape\_%'
+	),
+	priv_parts AS (
+		SELECT pp.pod, pp.pod AS mid FROM priv_pods pp
+		UNION SELECT pp.pod, l.dst FROM priv_pods pp JOIN correlate.relationship l ON l.tenant = t AND l.src = pp.pod AND l.kind = 'contains'
+		UNION SELECT pp.pod, l.src FROM priv_pods pp JOIN correlate.relationship l ON l.tenant = t AND l.dst = pp.pod
+			  JOIN correlate.resource c ON c.tenant = t AND c.id = l.src
+			  WHERE (l.kind = 'contains' AND c.kind = 'k8s:deployment') OR (l.kind = 'runs_on' AND c.kind = 'container')
+	),
+	cand_priv AS (
+		SELECT 'drop_privileges'::text, NULL::bigint, r.id, r.name,
+			   format('run %s unprivileged (%s): privileged: false, no added capabilities, no hostPID, no host path mounts',
+					  r.name, (SELECT string_agg(DISTINCT replace(e.technique, 'container_escape_', ''), ', ')
+							   FROM now_edges e WHERE e.src = r.id AND e.technique LIKE 'container\_escape\_%')),
+			   jsonb_build_object('set', jsonb_build_array(jsonb_build_object('resource', r.id, 'props',
+				   '{"privileged": false, "capabilities": [], "host_pid": false, "host_paths": []}'::jsonb))),
+			   '{}'::bigint[], '{}'::bigint[],
+			   ARRAY(SELECT f.id FROM priv_parts p
+					 JOIN correlate.finding f ON f.tenant = t AND f.resource = p.mid AND f.kind = 'misconfiguration' AND f.status = 'open'
+					 JOIN correlate.risk_privilege_checks() c ON lower(c.check_id) = lower(f.check_id)
+					 WHERE p.pod = r.id ORDER BY f.id),
+			   '{}'::bigint[], NULL::jsonb, 3
+		FROM priv_pods pp JOIN correlate.resource r ON r.tenant = t AND r.id = pp.pod
 	),
 	cand_node AS (
 		SELECT 'isolate_resource'::text, NULL::bigint, r.id, r.name,
 			   format('isolate %s %s (a minimum node cut: no attack path is left without it)', r.kind, r.name),
+			   jsonb_build_object('remove_resources', jsonb_build_array(r.id)),
 			   ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND (l.src = r.id OR l.dst = r.id)),
-			   ARRAY[r.id], '{}'::bigint[], '{}'::bigint[], NULL::jsonb
+			   ARRAY[r.id], '{}'::bigint[], '{}'::bigint[], NULL::jsonb, 5
 		FROM correlate.resource r WHERE r.tenant = t AND r.id = ANY (node_cut)
 	),
-	cand_cut AS (
-		SELECT 'apply_min_cut'::text, NULL::bigint, NULL::bigint, format('%s relationships', cardinality(edge_cut)),
-			   'remove the minimum cut: ' || (SELECT string_agg(s.name || ' -' || l.kind || '-> ' || d.name, ', ' ORDER BY l.id)
-											  FROM correlate.relationship l
-											  JOIN correlate.resource s ON s.tenant = t AND s.id = l.src
-											  JOIN correlate.resource d ON d.tenant = t AND d.id = l.dst
-											  WHERE l.tenant = t AND l.id = ANY (edge_cut)),
-			   edge_cut, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], NULL::jsonb
-		WHERE cardinality(edge_cut) > 1
-	),
-	-- NetworkPolicy per namespace of a pod on a path: it cuts network relationships into
+	-- NetworkPolicy per namespace of a pod on a path: it removes network relationships into
 	-- the namespace's pods from anything it does not allow, and out of them likewise.
 	np_ns AS (
 		SELECT DISTINCT n.namespace, n.cluster FROM nodes_r n
@@ -378,12 +431,20 @@ BEGIN
 			   COALESCE(ok.ok_in, '{}') AS ok_in, COALESCE(ok.ok_out, '{}') AS ok_out,
 			   correlate.network_policy(ns.namespace, ns.cluster) AS doc
 		FROM np_ns ns
-		-- The namespace's flows once, split by direction.
 		CROSS JOIN LATERAL (
 			SELECT array_agg(f.peer) FILTER (WHERE f.direction = 'ingress') AS ok_in,
 				   array_agg(f.peer) FILTER (WHERE f.direction = 'egress') AS ok_out
 			FROM correlate.observed_flows(ns.namespace, ns.cluster) f
 			WHERE f.legitimate AND f.peer IS NOT NULL) ok
+	),
+	np_rels AS (
+		SELECT np.*, ARRAY(SELECT l.id FROM correlate.relationship l
+						   WHERE l.tenant = t AND l.kind IN ('exposes', 'connects_to', 'routes_to')
+							 AND ((l.dst = ANY (np.members) AND NOT l.src = ANY (np.members) AND NOT l.src = ANY (np.ok_in))
+								  OR (l.src = ANY (np.members) AND NOT l.dst = ANY (np.members) AND l.kind = 'connects_to'
+									  AND NOT l.dst = ANY (np.ok_out)))
+						   ORDER BY l.id) AS rels
+		FROM np
 	),
 	cand_np AS (
 		SELECT 'apply_network_policy'::text, NULL::bigint, NULL::bigint, 'namespace ' || np.namespace,
@@ -393,14 +454,9 @@ BEGIN
 						   ELSE format('only from %s observed peers', jsonb_array_length(np.doc #> '{spec,ingress}')) END,
 					  CASE WHEN jsonb_array_length(np.doc #> '{spec,egress}') = 1 THEN 'to DNS'
 						   ELSE format('to DNS and %s observed destinations', jsonb_array_length(np.doc #> '{spec,egress}') - 1) END),
-			   ARRAY(SELECT l.id FROM correlate.relationship l
-					 WHERE l.tenant = t AND l.kind IN ('exposes', 'connects_to', 'routes_to')
-					   AND ((l.dst = ANY (np.members) AND NOT l.src = ANY (np.members) AND NOT l.src = ANY (np.ok_in))
-							OR (l.src = ANY (np.members) AND NOT l.dst = ANY (np.members) AND l.kind = 'connects_to'
-								AND NOT l.dst = ANY (np.ok_out)))
-					 ORDER BY l.id),
-			   '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], np.doc
-		FROM np
+			   jsonb_build_object('remove_relationships', to_jsonb(np.rels)),
+			   np.rels, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], np.doc, 2
+		FROM np_rels np
 	),
 	-- Least-privilege policy per IAM role or user on a path: the permission edges
 	-- (from the policy engine) the new policy would no longer justify go.
@@ -413,75 +469,60 @@ BEGIN
 								 jsonb_array_elements_text(st->'Action') a) AS acts
 		FROM lp
 	),
+	lp_rels AS (
+		SELECT lp.*, ARRAY(SELECT l.id FROM correlate.relationship l
+						   WHERE l.tenant = t AND l.src = lp.id AND l.source = 'iam_policy'
+							 AND CASE l.kind
+									 WHEN 'can_access' THEN NOT EXISTS (
+										 SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.props->'actions') = 'array'
+																					  THEN l.props->'actions' ELSE '[]' END) x
+										 WHERE lower(x) = ANY (la.acts))
+									 WHEN 'assumes' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'sts:assumerole%')
+									 WHEN 'can_escalate_to' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'iam:%')
+									 ELSE false END
+						   ORDER BY l.id) AS rels
+		FROM lp JOIN lp_actions la ON la.id = lp.id
+	),
 	cand_iam AS (
 		SELECT 'replace_iam_policy'::text, NULL::bigint, lp.id, lp.name,
 			   format('replace the policies of %s with the least-privilege policy (%s)', lp.name,
 					  COALESCE((SELECT string_agg(a, ', ' ORDER BY a) FROM jsonb_array_elements(lp.doc->'Statement') st,
 								jsonb_array_elements_text(st->'Action') a), 'no actions')),
-			   ARRAY(SELECT l.id FROM correlate.relationship l
-					 WHERE l.tenant = t AND l.src = lp.id AND l.source = 'iam_policy'
-					   AND CASE l.kind
-							   WHEN 'can_access' THEN NOT EXISTS (
-								   SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.props->'actions') = 'array'
-																				THEN l.props->'actions' ELSE '[]' END) x
-								   WHERE lower(x) = ANY (la.acts))
-							   WHEN 'assumes' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'sts:assumerole%')
-							   WHEN 'can_escalate_to' THEN NOT EXISTS (SELECT 1 FROM unnest(la.acts) a WHERE a LIKE 'iam:%')
-							   ELSE false END
-					 ORDER BY l.id),
-			   '{}'::bigint[], '{}'::bigint[],
+			   jsonb_build_object('remove_relationships', to_jsonb(lp.rels)),
+			   lp.rels, '{}'::bigint[], '{}'::bigint[],
 			   ARRAY(SELECT s.id FROM correlate.iam_attachment a
 					 JOIN correlate.iam_statement s ON s.tenant = t AND s.policy = a.policy
 					 WHERE a.tenant = t AND a.principal = lp.id AND a.how <> 'boundary'),
-			   lp.doc
-		FROM lp JOIN lp_actions la ON la.id = lp.id
-	),
-	-- Patch: open vulnerabilities with a fix on a path resource or its parts.
-	cand_patch AS (
-		SELECT 'patch_vulnerability'::text, NULL::bigint, f.resource, f.check_id || ' in ' || r.name,
-			   format('upgrade %s%s to %s in %s (%s, %s%s)', COALESCE(NULLIF(f.package, ''), 'the package'),
-					  COALESCE(' ' || f.installed_version, ''), f.fixed_version, r.name, f.check_id, f.severity,
-					  CASE WHEN f.known_exploited THEN ', known exploited' ELSE '' END),
-			   ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = f.resource AND l.kind = 'has_vuln'
-					 ORDER BY l.id),
-			   '{}'::bigint[], ARRAY[f.id], '{}'::bigint[], NULL::jsonb
-		FROM (SELECT DISTINCT p.mid FROM parts p) pm
-		JOIN correlate.finding f ON f.tenant = t AND f.resource = pm.mid AND f.kind = 'vulnerability'
-								AND f.status = 'open' AND f.fixed_version IS NOT NULL
-		JOIN correlate.resource r ON r.tenant = t AND r.id = f.resource
-	),
-	-- Drop privileged: the privilege misconfigurations of a path pod, its containers and
-	-- its controller; host-escape relationships out of the pod go with them.
-	priv AS (
-		SELECT p.rid, f.id AS fid, c.description
-		FROM parts p
-		JOIN correlate.finding f ON f.tenant = t AND f.resource = p.mid AND f.kind = 'misconfiguration' AND f.status = 'open'
-		JOIN correlate.risk_privilege_checks() c ON lower(c.check_id) = lower(f.check_id)
-		JOIN correlate.resource r ON r.tenant = t AND r.id = p.rid AND r.kind = 'k8s:pod'
-	),
-	cand_priv AS (
-		SELECT 'drop_privileges'::text, NULL::bigint, r.id, r.name,
-			   format('run %s unprivileged: %s -> privileged: false, runAsNonRoot: true, allowPrivilegeEscalation: false, no host namespaces or mounts',
-					  r.name, string_agg(DISTINCT p.description, ', ')),
-			   ARRAY(SELECT l.id FROM correlate.relationship l
-					 WHERE l.tenant = t AND l.kind = 'runs_on' AND l.props ? 'escape'
-					   AND (l.src = r.id OR l.src IN (SELECT pp.mid FROM parts pp WHERE pp.rid = r.id))
-					 ORDER BY l.id),
-			   '{}'::bigint[], array_agg(DISTINCT p.fid), '{}'::bigint[], NULL::jsonb
-		FROM priv p JOIN correlate.resource r ON r.tenant = t AND r.id = p.rid
-		GROUP BY r.id, r.name
+			   lp.doc, 3
+		FROM lp_rels lp
 	),
 	cand AS MATERIALIZED (
 		SELECT row_number() OVER () AS ck, u.* FROM (
-			SELECT * FROM cand_rel UNION ALL SELECT * FROM cand_node UNION ALL SELECT * FROM cand_cut
-			UNION ALL SELECT * FROM cand_np UNION ALL SELECT * FROM cand_iam UNION ALL SELECT * FROM cand_patch
-			UNION ALL SELECT * FROM cand_priv) u
+			SELECT * FROM cand_patch UNION ALL SELECT * FROM cand_rel UNION ALL SELECT * FROM cand_stmt
+			UNION ALL SELECT * FROM cand_priv UNION ALL SELECT * FROM cand_node UNION ALL SELECT * FROM cand_np
+			UNION ALL SELECT * FROM cand_iam) u
 	),
-	-- What each candidate removes: paths through what it cuts, and risk reasons whose
-	-- evidence it makes obsolete (scores recombined without them).  The reasons are
-	-- found through their evidence ids, joined once against every candidate's ids,
-	-- so the work follows the reasons a candidate touches, not candidates times
-	-- every score of the tenant.
+	-- Each fix checked exactly: the attack graph re-derived as if it were made (nothing
+	-- written); a path is closed when one of its edges is gone, and a surviving path
+	-- keeps the likelihood its edges have then.
+	after AS MATERIALIZED (
+		SELECT c.ck, d.src, d.dst, d.technique, d.likelihood
+		FROM cand c CROSS JOIN LATERAL correlate.attack_edges_derived(c.wi) d
+		WHERE EXISTS (SELECT 1 FROM now_edges e WHERE e.src = d.src AND e.dst = d.dst AND e.technique = d.technique)
+	),
+	surv AS (
+		SELECT c.ck, x.pr, count(a.ck) AS kept, count(*) AS n, exp(sum(ln(a.likelihood))) AS lk_after
+		FROM cand c CROSS JOIN pe x
+		LEFT JOIN after a ON a.ck = c.ck AND a.src = x.src AND a.dst = x.dst AND a.technique = x.technique
+		GROUP BY c.ck, x.pr
+	),
+	pc AS (
+		SELECT s.ck, count(*) FILTER (WHERE s.kept < s.n)::integer AS n_removed,
+			   sum(CASE WHEN s.kept < s.n THEN p.lk ELSE GREATEST(p.lk - s.lk_after, 0) END) AS lk_removed
+		FROM surv s JOIN paths p ON p.pr = s.pr GROUP BY s.ck
+	),
+	-- What each candidate takes away from the risk scores: the reasons whose evidence
+	-- it makes obsolete (scores recombined without them), found through their evidence ids.
 	ev AS MATERIALIZED (
 		SELECT rs.resource_id, x.ord, k.kind, e.id::bigint AS id
 		FROM correlate.risk_score rs
@@ -509,30 +550,91 @@ BEGIN
 		FROM gone g JOIN correlate.risk_score rs ON rs.tenant = t AND rs.resource_id = g.resource_id
 		GROUP BY g.ck
 	),
-	effect AS (
-		SELECT c.*, pc.n_removed, pc.lk_removed, COALESCE(cu.risk_cut, 0)::integer AS risk_cut
-		FROM cand c
-		LEFT JOIN cut cu ON cu.ck = c.ck
-		-- The paths it cuts, counted and weighed in one pass.
+	single AS (
+		SELECT c.kind, c.rel_id, c.res_id, c.target, c.description, c.wi, c.artifact, c.effort,
+			   COALESCE(pc.n_removed, 0) AS n_removed, COALESCE(pc.lk_removed, 0) AS lk_removed,
+			   COALESCE(cu.risk_cut, 0)::integer AS risk_cut
+		FROM cand c LEFT JOIN pc ON pc.ck = c.ck LEFT JOIN cut cu ON cu.ck = c.ck
+	),
+	-- When no single fix closes every path: a small set of fixes that does, chosen greedily
+	-- (each step the fix closing most of the paths still open, the cheaper on ties; set
+	-- cover has no exact polynomial answer), then checked exactly with all of them
+	-- applied at once.
+	closes AS MATERIALIZED (
+		SELECT s.ck, array_agg(s.pr ORDER BY s.pr) AS prs FROM surv s WHERE s.kept < s.n GROUP BY s.ck
+	),
+	greedy (step, cks, covered) AS (
+		SELECT 0, '{}'::bigint[], '{}'::integer[]
+		WHERE (SELECT n FROM tot) > 1
+		  AND NOT EXISTS (SELECT 1 FROM closes c WHERE cardinality(c.prs) = (SELECT n FROM tot))
+		UNION ALL
+		SELECT g.step + 1, g.cks || b.ck, g.covered || b.new_prs
+		FROM greedy g
 		CROSS JOIN LATERAL (
-			SELECT count(*)::integer AS n_removed, COALESCE(sum(p.lk), 0) AS lk_removed FROM paths p
-			WHERE p.rels && c.rm_rels OR p.nodes[2:cardinality(p.nodes) - 1] && c.rm_nodes) pc
+			SELECT c.ck, ARRAY(SELECT x FROM unnest(c.prs) x WHERE NOT x = ANY (g.covered)) AS new_prs
+			FROM closes c JOIN cand cc ON cc.ck = c.ck
+			WHERE NOT c.ck = ANY (g.cks) AND cc.kind <> 'isolate_resource'
+			ORDER BY (SELECT count(*) FROM unnest(c.prs) x WHERE NOT x = ANY (g.covered)) DESC, cc.effort, c.ck
+			LIMIT 1) b
+		WHERE cardinality(g.covered) < (SELECT n FROM tot) AND g.step < 8 AND cardinality(b.new_prs) > 0
+	),
+	fix_set AS (
+		SELECT g.cks,
+			   (SELECT jsonb_object_agg(z.key, z.ids) FROM (
+					SELECT e.key, jsonb_agg(x.v ORDER BY x.o) AS ids
+					FROM unnest(g.cks) WITH ORDINALITY m(ck, mo) JOIN cand c ON c.ck = m.ck
+					CROSS JOIN LATERAL jsonb_each(c.wi) e
+					CROSS JOIN LATERAL jsonb_array_elements(e.value) WITH ORDINALITY x(v, o)
+					GROUP BY e.key) z) AS wi
+		FROM greedy g WHERE g.step > 1 AND cardinality(g.covered) = (SELECT n FROM tot)
+	),
+	set_after AS MATERIALIZED (
+		SELECT d.src, d.dst, d.technique, d.likelihood
+		FROM fix_set fs CROSS JOIN LATERAL correlate.attack_edges_derived(fs.wi) d
+		WHERE EXISTS (SELECT 1 FROM now_edges e WHERE e.src = d.src AND e.dst = d.dst AND e.technique = d.technique)
+	),
+	set_surv AS (
+		SELECT x.pr, count(a.src) AS kept, count(*) AS n FROM pe x
+		LEFT JOIN set_after a ON a.src = x.src AND a.dst = x.dst AND a.technique = x.technique
+		WHERE EXISTS (SELECT 1 FROM fix_set)
+		GROUP BY x.pr
+	),
+	fix_set_row AS (
+		SELECT 'apply_fix_set'::text AS kind, NULL::bigint AS rel_id, NULL::bigint AS res_id,
+			   format('%s fixes', cardinality(fs.cks)) AS target,
+			   'apply together: ' || (SELECT string_agg(c.target, '; ' ORDER BY m.mo)
+									  FROM unnest(fs.cks) WITH ORDINALITY m(ck, mo) JOIN cand c ON c.ck = m.ck) AS description,
+			   fs.wi, NULL::jsonb AS artifact,
+			   (SELECT sum(c.effort)::integer FROM cand c WHERE c.ck = ANY (fs.cks)) AS effort,
+			   (SELECT count(*)::integer FROM set_surv v WHERE v.kept < v.n) AS n_removed,
+			   (SELECT COALESCE(sum(p.lk), 0) FROM set_surv v JOIN paths p ON p.pr = v.pr WHERE v.kept < v.n) AS lk_removed,
+			   (SELECT COALESCE(max(cu.risk_cut), 0)::integer FROM cut cu WHERE cu.ck = ANY (fs.cks)) AS risk_cut
+		FROM fix_set fs
+	),
+	effect AS (
+		SELECT * FROM single UNION ALL SELECT * FROM fix_set_row
 	)
-	SELECT (row_number() OVER w)::integer, e.kind, e.target, e.description, e.n_removed, (SELECT n FROM tot),
+	SELECT (row_number() OVER w)::integer, e.kind, e.target,
+		   e.description || CASE WHEN e.n_removed > 0 AND e.n_removed = (SELECT n FROM tot)
+								 THEN CASE WHEN e.n_removed = 1 THEN ' (closes the only attack path)'
+										   ELSE format(' (closes all %s attack paths)', e.n_removed) END
+								 ELSE '' END,
+		   e.n_removed, (SELECT n FROM tot),
 		   CASE WHEN (SELECT s FROM tot) > 0 THEN round((e.lk_removed / (SELECT s FROM tot))::numeric, 4)::float8 ELSE 0 END,
-		   e.risk_cut, e.res_id, e.rel_id, e.artifact
+		   e.risk_cut, e.res_id, e.rel_id, e.artifact, e.effort, e.wi
 	FROM effect e
-	WHERE e.n_removed > 0 OR e.risk_cut > 0
-	WINDOW w AS (ORDER BY e.n_removed DESC, e.lk_removed DESC, e.risk_cut DESC,
-				 array_position(ARRAY['apply_network_policy', 'replace_iam_policy', 'patch_vulnerability', 'drop_privileges',
-									  'remove_relationship', 'isolate_resource', 'apply_min_cut'], e.kind),
+	WHERE e.n_removed > 0 OR e.lk_removed > 1e-9 OR e.risk_cut > 0
+	WINDOW w AS (ORDER BY e.n_removed DESC, round(e.lk_removed::numeric, 9) DESC, e.effort, e.risk_cut DESC,
+				 array_position(ARRAY['patch_vulnerability', 'drop_privileges', 'remove_statement', 'stop_exposure',
+									  'apply_network_policy', 'replace_iam_policy', 'remove_relationship', 'isolate_resource',
+									  'apply_fix_set'], e.kind),
 				 e.target, e.rel_id, e.res_id)
 	ORDER BY 1
 	LIMIT k;
 END
 $$;
 COMMENT ON FUNCTION correlate.fix_plan(bigint[], bigint[], integer)
-	IS 'The k best candidate fixes against the attack paths from sources (default: the internet) to targets (default: crown jewels): apply a NetworkPolicy, replace an IAM policy, patch a vulnerability, drop privileges, remove a relationship, isolate a resource of the minimum node cut or apply the minimum cut; ranked by attack paths removed (of the 100 most likely within 8 hops), their likelihood share, then risk score taken away; with the generated artifact where there is one.';
+	IS 'The k best fixes on facts against the attack paths from sources (default: the internet) to targets (default: crown jewels): patch a vulnerability, drop privileges, remove a policy statement, stop an exposure, apply a NetworkPolicy, replace an IAM policy, remove a relationship, isolate a resource of the minimum node cut, or, when no single fix closes every path, a greedy set of them that does. Each is checked exactly by re-deriving the attack graph as if it were made (nothing is written): ranked by attack paths closed (of every path up to correlate.graph_max_k, at most 8 hops), the likelihood taken away, effort (capacity model), then risk score taken away; what_if replays the fix in attack_paths() and friends.';
 
 GRANT EXECUTE ON FUNCTION correlate._namespace_members(text, text), correlate.observed_flows(text, text),
 	correlate._k8s_peer(bigint), correlate.network_policy(text, text),

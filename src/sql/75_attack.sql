@@ -1,0 +1,661 @@
+-- 75_attack.sql: the attack graph (docs/attack.md).  The fact graph (resource,
+-- relationship, finding, IAM statements) records what exists and what was
+-- observed; the attack graph is derived from it by technique rules: an edge
+-- src -> dst means "an attacker who controls src can gain control of (or read)
+-- dst", names its technique and MITRE ATT&CK id, and says in `because` which
+-- facts it rests on.  The graph functions (60_graph.sql) run on attack edges by
+-- default (correlate.graph_layer = 'attack').
+--
+-- Rules are data: correlate.attack_technique lists every technique with its
+-- precondition, base likelihood and the facts it reads (an administrator can
+-- disable one or change its likelihood); correlate.attack_edges_derived() holds
+-- the one set-based query per technique.  derive_attack_edges() materialises
+-- the result into correlate.attack_edge, writing only what changed; what-if
+-- questions run the same query over the facts as they would be after
+-- hypothetical changes, without writing.
+
+CREATE TABLE correlate.attack_technique (
+	technique       text PRIMARY KEY CHECK (technique ~ '^[a-z][a-z0-9_]*$'),
+	attack_id       text NOT NULL CHECK (attack_id ~ '^T[0-9]{4}(\.[0-9]{3})?$'),
+	tactic          text NOT NULL,
+	name            text NOT NULL,
+	precondition    text NOT NULL,
+	base_likelihood float8 NOT NULL CHECK (base_likelihood > 0 AND base_likelihood <= 1),
+	reads           text[] NOT NULL,
+	enabled         boolean NOT NULL DEFAULT true,
+	builtin         boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE correlate.attack_technique IS 'The technique catalogue: one row per attack technique the attack graph is derived with (docs/attack.md).';
+COMMENT ON COLUMN correlate.attack_technique.technique IS 'Catalogue id, lower case with underscores (e.g. container_escape_privileged).';
+COMMENT ON COLUMN correlate.attack_technique.attack_id IS 'MITRE ATT&CK technique id (T1190, T1611, ...).';
+COMMENT ON COLUMN correlate.attack_technique.tactic IS 'MITRE ATT&CK tactic the step serves.';
+COMMENT ON COLUMN correlate.attack_technique.name IS 'Short human-readable name.';
+COMMENT ON COLUMN correlate.attack_technique.precondition IS 'What must hold in the facts for the edge to exist.';
+COMMENT ON COLUMN correlate.attack_technique.base_likelihood IS 'Likelihood of an edge when no evidence sets it (evidence-scored techniques say how in the precondition).';
+COMMENT ON COLUMN correlate.attack_technique.reads IS 'The facts the rule reads (tables, relationship kinds, properties, findings).';
+COMMENT ON COLUMN correlate.attack_technique.enabled IS 'False: the technique derives no edges.';
+COMMENT ON COLUMN correlate.attack_technique.builtin IS 'True for techniques shipped with the extension.';
+
+INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, precondition, base_likelihood, reads, builtin) VALUES
+	('exploit_public_workload', 'T1190', 'initial-access', 'Exploit public-facing application',
+	 'internet -> workload (pod, instance, function, task) when a chain of exposes/routes_to relationships leads from the internet to it (LoadBalancer, NodePort, Ingress, public IP with an open security group), or it is a pod on the host network or with a hostPort on a node so exposed, AND the workload, one of its containers or one of their images carries an open network-reachable vulnerability (CVSS vector AV:N, or without a vector: known exploited or EPSS >= 0.1) or an open exposure finding. Likelihood from the best evidence: known exploited 0.9; else EPSS e: 0.3 + 0.6e; else CVSS c: 0.1 + 0.04c; an exposure finding 0.6. Without such a finding, correlate.attack_unknown_weakness_prior (default 0: no edge). An observed inbound flow from the internet halves the remaining doubt.',
+	 0.5, ARRAY['relationship exposes/routes_to from internet', 'finding vulnerability/exposure (status, cvss, epss, known_exploited, props.cvss_vector)', 'relationship contains/runs_on/uses_image (workload parts)', 'relationship connects_to from internet (evidence)'], true),
+	('public_resource_policy', 'T1530', 'initial-access', 'Public resource policy',
+	 'internet -> resource whose resource policy grants access to anyone (the IAM policy engine''s can_access from internet, source iam_policy); the relationship''s likelihood. A flow from the internet is never such a grant.',
+	 0.9, ARRAY['relationship can_access from internet (source iam_policy, props.statements)'], true),
+	('container_escape_privileged', 'T1611', 'privilege-escalation', 'Escape to host: privileged container',
+	 'pod -> its node (runs_on) when a container runs privileged (securityContext.privileged, or props.privileged of the pod, which overrides).',
+	 0.9, ARRAY['relationship runs_on pod->node', 'resource props containers[].securityContext.privileged, privileged'], true),
+	('container_escape_sys_module', 'T1611', 'privilege-escalation', 'Escape to host: kernel module load (CAP_SYS_MODULE)',
+	 'pod -> its node when a container adds CAP_SYS_MODULE.',
+	 0.9, ARRAY['relationship runs_on pod->node', 'resource props containers[].securityContext.capabilities.add, capabilities'], true),
+	('container_escape_sys_admin', 'T1611', 'privilege-escalation', 'Escape to host: CAP_SYS_ADMIN (cgroup release_agent, mounts)',
+	 'pod -> its node when a container adds CAP_SYS_ADMIN.',
+	 0.7, ARRAY['relationship runs_on pod->node', 'resource props containers[].securityContext.capabilities.add, capabilities'], true),
+	('container_escape_sys_ptrace', 'T1611', 'privilege-escalation', 'Escape to host: CAP_SYS_PTRACE with the host PID namespace',
+	 'pod -> its node when a container adds CAP_SYS_PTRACE and the pod shares the host PID namespace (hostPID).',
+	 0.8, ARRAY['relationship runs_on pod->node', 'resource props capabilities, host_pid'], true),
+	('container_escape_host_mount', 'T1611', 'privilege-escalation', 'Escape to host: writable host filesystem mount',
+	 'pod -> its node when it mounts a host path that holds the host: /, or /etc, /root, /proc, /sys, /dev, /boot, /home, /var/lib/kubelet or a path below one (/proc/sys/kernel: core_pattern; /var/lib/kubelet/pods: every pod''s tokens).',
+	 0.8, ARRAY['relationship runs_on pod->node', 'resource props host_paths'], true),
+	('container_escape_var_log', 'T1611', 'privilege-escalation', 'Escape to host: /var/log mount (kubelet log symlink)',
+	 'pod -> its node when it mounts the host''s /var/log (or a path below it): a symlink there makes the kubelet read any host file.',
+	 0.6, ARRAY['relationship runs_on pod->node', 'resource props host_paths'], true),
+	('container_escape_runtime_socket', 'T1611', 'privilege-escalation', 'Escape to host: container runtime socket',
+	 'pod -> its node when it mounts the container runtime''s socket or its directory (docker.sock, containerd.sock, crio.sock, /var/run, /run).',
+	 0.9, ARRAY['relationship runs_on pod->node', 'resource props host_paths'], true),
+	('node_controls_pod', 'T1609', 'execution', 'Node root controls its pods',
+	 'node -> every pod that runs on it (runs_on pod->node): root on the node executes in any of its containers and reads their tokens.',
+	 0.9, ARRAY['relationship runs_on pod->node'], true),
+	('node_cloud_identity', 'T1552.005', 'credential-access', 'Node''s cloud identity through the instance metadata service',
+	 'node or instance -> the identity it runs as (runs_as to a role or instance profile), unless its props say the metadata service is blocked (imds_blocked = true).',
+	 0.9, ARRAY['relationship runs_as from k8s:node / aws:ec2:instance / aws:lambda:function / aws:ecs:task', 'resource props imds_blocked'], true),
+	('pod_service_account_token', 'T1528', 'credential-access', 'Steal the pod''s service account token',
+	 'pod -> its service account (runs_as) unless the token is not mounted (automountServiceAccountToken false on the pod or the service account).',
+	 0.9, ARRAY['relationship runs_as pod->serviceaccount (props.automount_token)', 'resource props automount_token of the service account'], true),
+	('pod_mounted_secret', 'T1552.001', 'credential-access', 'Read a secret mounted into the pod',
+	 'pod -> every Secret it mounts or reads into its environment (mounts pod->secret).',
+	 0.9, ARRAY['relationship mounts pod->k8s:secret'], true),
+	('k8s_pod_exec', 'T1609', 'execution', 'Exec or attach into pods (RBAC)',
+	 'RBAC subject -> every pod in the binding''s scope (its namespace, or the cluster) when a bound rule allows create (or *) on pods/exec or pods/attach (resourceNames restrict the pods).',
+	 0.9, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_pod_create', 'T1610', 'execution', 'Create or patch pods or workloads (RBAC)',
+	 'RBAC subject -> every service account in scope (a new pod may run as any of them) and every node of the cluster (a privileged pod may land on any) when a bound rule allows create on pods, or create/patch/update on pods, deployments, daemonsets, statefulsets, replicasets, replicationcontrollers, jobs or cronjobs.',
+	 0.8, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_secret_read', 'T1552.007', 'credential-access', 'Read secrets through the API (RBAC)',
+	 'RBAC subject -> every Secret in scope when a bound rule allows get, list or watch on secrets.',
+	 0.9, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_role_bind', 'T1098.006', 'privilege-escalation', 'Bind or escalate roles (RBAC)',
+	 'RBAC subject -> every service account in scope when a bound rule allows bind or escalate on roles/clusterroles, or create on rolebindings/clusterrolebindings: it can grant itself any permission in scope.',
+	 0.8, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_impersonate', 'T1078', 'privilege-escalation', 'Impersonate users, groups or service accounts (RBAC)',
+	 'RBAC subject -> every user and group of the cluster and every service account in scope that a bound rule allows it to impersonate.',
+	 0.9, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_token_create', 'T1528', 'credential-access', 'Create service account tokens (RBAC)',
+	 'RBAC subject -> every service account in scope when a bound rule allows create on serviceaccounts/token.',
+	 0.9, ARRAY['relationship can_access subject->role (props.rules, props.binding:*.scope)'], true),
+	('k8s_irsa', 'T1550.001', 'lateral-movement', 'Service account to cloud role (IRSA / workload identity)',
+	 'service account -> IAM role it assumes (assumes), unless the trust policy was evaluated and denies it (props.decision = deny); likelihood 0.9 when the trust was evaluated and allows it, else the base.',
+	 0.6, ARRAY['relationship assumes serviceaccount->role (props.via, props.decision, props.statement)'], true),
+	('iam_assume_role', 'T1078.004', 'privilege-escalation', 'Assume a cloud role',
+	 'cloud principal -> role it may assume (assumes, from the IAM policy engine or observed), unless evaluated as denied; from the internet when the trust policy allows anyone; the relationship''s likelihood.',
+	 0.8, ARRAY['relationship assumes (props.decision, props.statements)'], true),
+	('iam_privilege_escalation', 'T1098.003', 'privilege-escalation', 'Cloud privilege escalation',
+	 'cloud principal -> the principal whose privileges it can gain (can_escalate_to, from the IAM escalation rules); the relationship''s likelihood.',
+	 0.6, ARRAY['relationship can_escalate_to (props.technique, props.statements)'], true),
+	('cloud_data_access', 'T1530', 'collection', 'Data from cloud storage and services',
+	 'cloud principal -> resource its permissions reach (can_access from an aws:* principal); the relationship''s likelihood.',
+	 0.7, ARRAY['relationship can_access from aws:* principals (props.statements)'], true),
+	('data_contains', 'T1530', 'collection', 'Data in a store',
+	 'data store -> what it contains (contains from a data resource: bucket -> object).',
+	 1.0, ARRAY['relationship contains between data resources'], true);
+
+SELECT pg_catalog.pg_extension_config_dump('correlate.attack_technique', 'WHERE NOT builtin');
+
+CREATE TABLE correlate.attack_edge (
+	tenant     text NOT NULL DEFAULT correlate.current_tenant(),
+	id         bigint GENERATED ALWAYS AS IDENTITY,
+	src        bigint NOT NULL,
+	dst        bigint NOT NULL,
+	technique  text NOT NULL REFERENCES correlate.attack_technique (technique) ON DELETE CASCADE,
+	attack_id  text NOT NULL,
+	likelihood float8 NOT NULL CHECK (likelihood > 0 AND likelihood <= 1),
+	because    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(because) = 'object'),
+	derived_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant, id),
+	UNIQUE (tenant, src, dst, technique),
+	FOREIGN KEY (tenant, src) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE,
+	FOREIGN KEY (tenant, dst) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX attack_edge_dst_idx ON correlate.attack_edge (tenant, dst);
+COMMENT ON TABLE correlate.attack_edge IS 'The derived attack graph: who controls src can gain control of (or read) dst by technique; written by correlate.derive_attack_edges().';
+COMMENT ON COLUMN correlate.attack_edge.tenant IS 'Owning tenant.';
+COMMENT ON COLUMN correlate.attack_edge.id IS 'Surrogate id; the graph functions return it as relationship_id on the attack layer.';
+COMMENT ON COLUMN correlate.attack_edge.src IS 'Resource the attacker controls.';
+COMMENT ON COLUMN correlate.attack_edge.dst IS 'Resource the attacker gains.';
+COMMENT ON COLUMN correlate.attack_edge.technique IS 'Catalogue technique (correlate.attack_technique).';
+COMMENT ON COLUMN correlate.attack_edge.attack_id IS 'MITRE ATT&CK technique id.';
+COMMENT ON COLUMN correlate.attack_edge.likelihood IS 'Probability in (0,1] that the step succeeds, from the technique and its evidence.';
+COMMENT ON COLUMN correlate.attack_edge.because IS 'The facts the edge rests on: relationships, findings, statements (ids), properties, observed evidence, fix_cost.';
+COMMENT ON COLUMN correlate.attack_edge.derived_at IS 'When the edge was last (re)derived with a change.';
+
+SELECT correlate._isolate_tenants('correlate.attack_edge');
+SELECT pg_catalog.pg_extension_config_dump('correlate.attack_edge', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.attack_edge', 'id')::regclass, '');
+
+-- The graph cache follows attack edges as it follows relationships: one trigger
+-- per event, so the tenants written are read from transition tables (60_graph.sql).
+CREATE TRIGGER graph_changed_insert AFTER INSERT ON correlate.attack_edge
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_update AFTER UPDATE ON correlate.attack_edge
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_delete AFTER DELETE ON correlate.attack_edge
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+CREATE TRIGGER graph_changed_truncate AFTER TRUNCATE ON correlate.attack_edge
+	FOR EACH STATEMENT EXECUTE FUNCTION correlate._graph_changed();
+ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, ENABLE ALWAYS TRIGGER graph_changed_update,
+	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
+
+-- Validates a what-if document and returns its parts.
+CREATE FUNCTION correlate._what_if(what_if jsonb,
+	OUT patch bigint[], OUT remove_relationships bigint[], OUT remove_statements bigint[],
+	OUT remove_resources bigint[], OUT set_props jsonb)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	v jsonb;
+BEGIN
+	patch := '{}'; remove_relationships := '{}'; remove_statements := '{}'; remove_resources := '{}';
+	set_props := '{}';
+	IF what_if IS NULL OR what_if = 'null'::jsonb THEN
+		RETURN;
+	END IF;
+	IF jsonb_typeof(what_if) <> 'object' THEN
+		RAISE EXCEPTION 'what_if must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It is a %s.', jsonb_typeof(what_if)),
+				  HINT = 'Use {"patch": [finding ids], "remove_relationships": [...], "remove_statements": [...], "remove_resources": [...], "set": [{"resource": id, "props": {...}}]}.';
+	END IF;
+	FOR k, v IN SELECT * FROM jsonb_each(what_if) LOOP
+		IF k IN ('patch', 'remove_relationships', 'remove_statements', 'remove_resources') THEN
+			IF jsonb_typeof(v) <> 'array' OR EXISTS (
+				SELECT 1 FROM jsonb_array_elements(v) x
+				WHERE jsonb_typeof(x) <> 'number' OR x::text !~ '^[0-9]{1,18}$') THEN
+				RAISE EXCEPTION 'what_if key "%" must be an array of ids', k
+					USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It is %s.', left(v::text, 200));
+			END IF;
+		ELSIF k = 'set' THEN
+			IF jsonb_typeof(v) <> 'array' OR EXISTS (
+				SELECT 1 FROM jsonb_array_elements(v) x
+				WHERE jsonb_typeof(x) <> 'object' OR jsonb_typeof(x->'resource') IS DISTINCT FROM 'number'
+				   OR (x->>'resource') !~ '^[0-9]{1,18}$' OR jsonb_typeof(x->'props') IS DISTINCT FROM 'object') THEN
+				RAISE EXCEPTION 'what_if key "set" must be an array of {"resource": id, "props": {...}}'
+					USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It is %s.', left(v::text, 200));
+			END IF;
+		ELSE
+			RAISE EXCEPTION 'unknown what_if key "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Known keys: patch, remove_relationships, remove_statements, remove_resources, set.';
+		END IF;
+	END LOOP;
+	patch := ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(COALESCE(what_if->'patch', '[]')) x);
+	remove_relationships := ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(COALESCE(what_if->'remove_relationships', '[]')) x);
+	remove_statements := ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(COALESCE(what_if->'remove_statements', '[]')) x);
+	remove_resources := ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(COALESCE(what_if->'remove_resources', '[]')) x);
+	-- later settings of one resource win
+	set_props := COALESCE((SELECT jsonb_object_agg(s.rid, s.props) FROM (
+		SELECT x->>'resource' AS rid,
+			   jsonb_object_agg(p.key, p.value ORDER BY o) AS props
+		FROM jsonb_array_elements(COALESCE(what_if->'set', '[]')) WITH ORDINALITY y(x, o),
+			 jsonb_each(x->'props') p
+		GROUP BY x->>'resource') s), '{}');
+END
+$$;
+COMMENT ON FUNCTION correlate._what_if(jsonb) IS 'Internal: checks a what-if document and splits it into its changes.';
+
+CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
+RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+-- the rules hash and sort every relationship once: in memory, not on disk
+SET work_mem = '256MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	w record;
+	prior float8 := COALESCE(NULLIF(current_setting('correlate.attack_unknown_weakness_prior', true), '')::float8, 0);
+	host_dirs text[] := ARRAY['/', '/etc', '/root', '/proc', '/sys', '/dev', '/boot', '/home', '/var/lib/kubelet'];
+	sockets text[] := ARRAY['/var/run', '/run', '/var/run/docker.sock', '/run/docker.sock', '/var/run/containerd',
+							'/run/containerd', '/var/run/containerd/containerd.sock', '/run/containerd/containerd.sock',
+							'/var/run/crio', '/run/crio', '/var/run/crio/crio.sock', '/run/crio/crio.sock',
+							'/var/run/dockershim.sock', '/var/lib/docker'];
+BEGIN
+	w := correlate._what_if(what_if);
+	RETURN QUERY
+	WITH RECURSIVE
+	tech AS (SELECT * FROM correlate.attack_technique a WHERE a.enabled),
+	res AS MATERIALIZED (
+		SELECT r.id, r.kind, r.domain, r.name, r.cluster, r.namespace,
+			   CASE WHEN w.set_props ? r.id::text THEN r.props || (w.set_props -> r.id::text) ELSE r.props END AS props
+		FROM correlate.resource r
+		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources)
+	),
+	rel AS MATERIALIZED (
+		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props, l.source,
+			   CASE WHEN jsonb_typeof(l.props->'fix_cost') = 'number' THEN l.props->'fix_cost' END AS fix_cost
+		FROM correlate.relationship l
+		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships)
+		  AND NOT l.src = ANY (w.remove_resources) AND NOT l.dst = ANY (w.remove_resources)
+		  AND (cardinality(w.remove_statements) = 0 OR NOT COALESCE((
+				SELECT bool_and(x.s::bigint = ANY (w.remove_statements)) FROM (
+					SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.props->'statements') = 'array'
+														  THEN l.props->'statements' ELSE '[]' END) AS s
+					UNION ALL
+					SELECT l.props->>'statement' WHERE jsonb_typeof(l.props->'statement') = 'number') x
+				WHERE x.s ~ '^[0-9]{1,18}$'), false))
+	),
+	fnd AS MATERIALIZED (
+		SELECT f.id, f.resource, f.kind, f.check_id, f.cvss, f.epss, f.known_exploited,
+			   f.props->>'cvss_vector' AS vector
+		FROM correlate.finding f
+		WHERE f.tenant = t AND f.status = 'open' AND f.kind IN ('vulnerability', 'exposure')
+		  AND NOT f.id = ANY (w.patch) AND NOT f.resource = ANY (w.remove_resources)
+	),
+	inet AS (SELECT r.id FROM res r WHERE r.kind = 'internet'),
+	-- Workloads and their parts (containers, images): a weakness of a part is the workload's.
+	wl AS MATERIALIZED (
+		SELECT r.id, r.kind FROM res r
+		WHERE r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container')
+	),
+	parts1 AS (
+		SELECT x.id AS w, x.id AS part FROM wl x
+		UNION
+		SELECT l.src, l.dst FROM rel l JOIN wl x ON x.id = l.src WHERE l.kind IN ('contains', 'uses_image')
+		UNION
+		SELECT l.dst, l.src FROM rel l JOIN wl x ON x.id = l.dst AND x.kind = 'k8s:pod'
+		JOIN res c ON c.id = l.src AND c.kind = 'container' WHERE l.kind = 'runs_on'
+	),
+	parts AS MATERIALIZED (
+		SELECT p.w, p.part FROM parts1 p
+		UNION
+		SELECT p.w, l.dst FROM parts1 p JOIN rel l ON l.src = p.part AND l.kind = 'uses_image' WHERE p.part <> p.w
+	),
+	-- Exposure: chains of exposes / routes_to from the internet (at most 4 hops).
+	expo (node, rels, lk, fix, depth) AS (
+		SELECT l.dst, ARRAY[l.id], l.likelihood, l.fix_cost, 1
+		FROM rel l JOIN inet i ON i.id = l.src WHERE l.kind IN ('exposes', 'routes_to')
+		UNION ALL
+		SELECT l.dst, e.rels || l.id, e.lk * l.likelihood, GREATEST(e.fix, l.fix_cost), e.depth + 1
+		FROM expo e JOIN rel l ON l.src = e.node AND l.kind IN ('exposes', 'routes_to')
+		WHERE e.depth < 4 AND NOT l.id = ANY (e.rels)
+	),
+	-- A pod on the host network, or publishing a hostPort, is exposed where its node is.
+	host_exposed AS (
+		SELECT l.src AS node, e.rels || l.id AS rels, e.lk, e.fix
+		FROM expo e JOIN res n ON n.id = e.node AND n.kind = 'k8s:node'
+		JOIN rel l ON l.dst = n.id AND l.kind = 'runs_on'
+		JOIN res p ON p.id = l.src AND p.kind = 'k8s:pod'
+		WHERE p.props->>'host_network' = 'true'
+		   OR EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p.props->'containers') = 'array'
+															  THEN p.props->'containers' ELSE '[]' END) c,
+							 jsonb_array_elements(CASE WHEN jsonb_typeof(c->'ports') = 'array' THEN c->'ports' ELSE '[]' END) pt
+					  WHERE pt ? 'hostPort')
+	),
+	exposed AS (
+		SELECT DISTINCT ON (e.node) e.node AS w, e.rels, e.fix
+		FROM (SELECT e1.node, e1.rels, e1.lk, e1.fix FROM expo e1 UNION ALL SELECT * FROM host_exposed) e
+		JOIN wl x ON x.id = e.node AND x.kind <> 'container'
+		ORDER BY e.node, e.lk DESC, cardinality(e.rels), e.rels
+	),
+	weak AS (
+		SELECT e.w, f.id AS fid, f.check_id,
+			   CASE WHEN f.kind = 'exposure' THEN 0.6
+					WHEN f.known_exploited THEN 0.9
+					WHEN f.epss IS NOT NULL THEN 0.3 + 0.6 * f.epss
+					WHEN f.cvss IS NOT NULL THEN 0.1 + 0.04 * f.cvss
+					ELSE 0.1 END::float8 AS lk
+		FROM exposed e JOIN parts p ON p.w = e.w JOIN fnd f ON f.resource = p.part
+		WHERE f.kind = 'exposure'
+		   OR (f.vector IS NOT NULL AND f.vector ~ '(^|/)AV:N(/|$)')
+		   OR (f.vector IS NULL AND (f.known_exploited OR f.epss >= 0.1))
+	),
+	entry AS (
+		SELECT e.w, e.rels, e.fix, max(k.lk) AS lk,
+			   array_agg(DISTINCT k.fid ORDER BY k.fid) FILTER (WHERE k.fid IS NOT NULL) AS fids,
+			   array_agg(DISTINCT k.check_id ORDER BY k.check_id) FILTER (WHERE k.fid IS NOT NULL) AS checks
+		FROM exposed e LEFT JOIN weak k ON k.w = e.w
+		GROUP BY e.w, e.rels, e.fix
+	),
+	-- Observed inbound traffic from the internet: evidence, never an edge of its own.
+	seen_in AS (
+		SELECT p.w, array_agg(DISTINCT l.id ORDER BY l.id) AS ids
+		FROM rel l JOIN inet i ON i.id = l.src JOIN parts p ON p.part = l.dst
+		WHERE l.kind = 'connects_to' GROUP BY p.w
+	),
+	e_entry AS (
+		SELECT i.id AS src, en.w AS dst, 'exploit_public_workload'::text AS technique,
+			   CASE WHEN o.ids IS NULL THEN x.lk0 ELSE 1 - (1 - x.lk0) / 2 END AS lk,
+			   jsonb_strip_nulls(jsonb_build_object(
+				   'exposure', to_jsonb(en.rels), 'findings', to_jsonb(en.fids), 'vulnerabilities', to_jsonb(en.checks),
+				   'prior', CASE WHEN en.fids IS NULL THEN to_jsonb(prior) END,
+				   'observed', to_jsonb(o.ids), 'fix_cost', en.fix)) AS because
+		FROM entry en CROSS JOIN inet i
+		LEFT JOIN seen_in o ON o.w = en.w
+		CROSS JOIN LATERAL (SELECT COALESCE(en.lk, CASE WHEN prior > 0 THEN prior END) AS lk0) x
+		WHERE x.lk0 IS NOT NULL
+	),
+	-- Pods with a container that Falco (or another sensor) saw running privileged.
+	priv_ctr AS (
+		SELECT DISTINCT p.w FROM parts p JOIN res c ON c.id = p.part AND c.kind = 'container'
+		WHERE p.w <> p.part AND c.props->>'privileged' = 'true'
+	),
+	-- Pod security facts; props of the pod itself (privileged, capabilities, host_pid,
+	-- host_paths) override what its containers say, which is how what-if sets them.
+	pods AS MATERIALIZED (
+		SELECT r.id, r.props,
+			   CASE WHEN jsonb_typeof(r.props->'privileged') = 'boolean' THEN (r.props->>'privileged')::boolean
+					ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.props->'containers') = 'array'
+																		 THEN r.props->'containers' ELSE '[]' END) c
+								 WHERE c #>> '{securityContext,privileged}' = 'true')
+						 OR pc.w IS NOT NULL END AS privileged,
+			   ARRAY(SELECT DISTINCT upper(regexp_replace(x, '^[Cc][Aa][Pp]_', ''))
+					 FROM jsonb_array_elements_text(
+						 CASE WHEN jsonb_typeof(r.props->'capabilities') = 'array' THEN r.props->'capabilities'
+							  ELSE COALESCE((SELECT jsonb_agg(a) FROM jsonb_array_elements(
+												 CASE WHEN jsonb_typeof(r.props->'containers') = 'array'
+													  THEN r.props->'containers' ELSE '[]' END) c,
+											 jsonb_array_elements(CASE WHEN jsonb_typeof(c #> '{securityContext,capabilities,add}') = 'array'
+																	  THEN c #> '{securityContext,capabilities,add}' ELSE '[]' END) a
+											 WHERE jsonb_typeof(a) = 'string'), '[]') END) x) AS caps,
+			   r.props->>'host_pid' = 'true' AS host_pid,
+			   ARRAY(SELECT CASE WHEN x ~ '^/+$' THEN '/' ELSE rtrim(x, '/') END
+					 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.props->'host_paths') = 'array'
+														 THEN r.props->'host_paths' ELSE '[]' END) x) AS paths
+		FROM res r LEFT JOIN priv_ctr pc ON pc.w = r.id
+		WHERE r.kind = 'k8s:pod'
+	),
+	runs_on AS (
+		SELECT l.id, l.src AS pod, l.dst AS node, l.fix_cost
+		FROM rel l JOIN pods p ON p.id = l.src JOIN res n ON n.id = l.dst AND n.kind = 'k8s:node'
+		WHERE l.kind = 'runs_on'
+	),
+	e_escape AS (
+		SELECT ro.pod AS src, ro.node AS dst, x.technique, NULL::float8 AS lk,
+			   jsonb_build_object('relationships', jsonb_build_array(ro.id), 'resource', ro.pod) || x.why
+			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', ro.fix_cost)) AS because
+		FROM runs_on ro JOIN pods p ON p.id = ro.pod
+		CROSS JOIN LATERAL (VALUES
+			('container_escape_privileged', CASE WHEN p.privileged THEN '{"privileged": true}'::jsonb END),
+			('container_escape_sys_module', CASE WHEN p.caps && ARRAY['SYS_MODULE', 'ALL'] THEN '{"capabilities": ["SYS_MODULE"]}'::jsonb END),
+			('container_escape_sys_admin', CASE WHEN p.caps && ARRAY['SYS_ADMIN', 'ALL'] THEN '{"capabilities": ["SYS_ADMIN"]}'::jsonb END),
+			('container_escape_sys_ptrace', CASE WHEN p.caps && ARRAY['SYS_PTRACE', 'ALL'] AND p.host_pid
+												 THEN '{"capabilities": ["SYS_PTRACE"], "host_pid": true}'::jsonb END),
+			-- the host's root, or one of its sensitive trees or a path below one (e.g. /proc/sys/kernel:
+			-- core_pattern; /var/lib/kubelet/pods: every pod's tokens)
+			('container_escape_host_mount', CASE WHEN EXISTS (SELECT 1 FROM unnest(p.paths) x, unnest(host_dirs) d
+															  WHERE x = d OR (d <> '/' AND x LIKE d || '/%'))
+												 THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(
+													 SELECT DISTINCT x FROM unnest(p.paths) x, unnest(host_dirs) d
+													 WHERE x = d OR (d <> '/' AND x LIKE d || '/%') ORDER BY x))) END),
+			('container_escape_var_log', CASE WHEN EXISTS (SELECT 1 FROM unnest(p.paths) x WHERE x = '/var/log' OR x LIKE '/var/log/%')
+											  THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(SELECT x FROM unnest(p.paths) x WHERE x = '/var/log' OR x LIKE '/var/log/%' ORDER BY x))) END),
+			('container_escape_runtime_socket', CASE WHEN p.paths && sockets
+													 THEN jsonb_build_object('host_paths', to_jsonb(ARRAY(SELECT x FROM unnest(p.paths) x WHERE x = ANY (sockets) ORDER BY x))) END)
+		) x(technique, why)
+		WHERE x.why IS NOT NULL
+	),
+	e_node AS (
+		SELECT ro.node AS src, ro.pod AS dst, 'node_controls_pod'::text AS technique, NULL::float8 AS lk,
+			   jsonb_build_object('relationships', jsonb_build_array(ro.id)) AS because
+		FROM runs_on ro
+	),
+	e_identity AS (
+		SELECT l.src, l.dst, 'node_cloud_identity'::text AS technique, NULL::float8 AS lk,
+			   jsonb_build_object('relationships', jsonb_build_array(l.id))
+			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost)) AS because
+		FROM rel l
+		JOIN res s ON s.id = l.src AND s.kind IN ('k8s:node', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task')
+		JOIN res d ON d.id = l.dst AND d.kind IN ('aws:iam:role', 'aws:iam:instance-profile')
+		WHERE l.kind = 'runs_as' AND s.props->>'imds_blocked' IS DISTINCT FROM 'true'
+		UNION ALL
+		SELECT l.src, l.dst, 'pod_service_account_token', NULL,
+			   jsonb_build_object('relationships', jsonb_build_array(l.id))
+			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost))
+		FROM rel l JOIN pods p ON p.id = l.src
+		JOIN res sa ON sa.id = l.dst AND sa.kind = 'k8s:serviceaccount'
+		WHERE l.kind = 'runs_as' AND l.props->>'automount_token' IS DISTINCT FROM 'false'
+		  AND p.props->>'automount_token' IS DISTINCT FROM 'false'
+		  AND sa.props->>'automount_token' IS DISTINCT FROM 'false'
+		UNION ALL
+		SELECT l.src, l.dst, 'pod_mounted_secret', NULL,
+			   jsonb_build_object('relationships', jsonb_build_array(l.id))
+			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost))
+		FROM rel l JOIN pods p ON p.id = l.src JOIN res s ON s.id = l.dst AND s.kind = 'k8s:secret'
+		WHERE l.kind = 'mounts'
+	),
+	-- RBAC: each bound rule, expanded to (verb, resource), in the binding's scope.
+	grants AS MATERIALIZED (
+		SELECT l.id AS rel_id, l.src AS subj, COALESCE(s.cluster, ro.cluster) AS cluster, b.value->>'scope' AS scope,
+			   r.value AS rule
+		FROM rel l
+		JOIN res s ON s.id = l.src AND s.kind IN ('k8s:serviceaccount', 'k8s:user', 'k8s:group')
+		JOIN res ro ON ro.id = l.dst AND ro.kind IN ('k8s:role', 'k8s:clusterrole')
+		CROSS JOIN LATERAL jsonb_each(l.props) b
+		CROSS JOIN LATERAL jsonb_array_elements(
+			CASE WHEN jsonb_typeof(l.props->'rules') = 'array' THEN l.props->'rules'
+				 WHEN jsonb_typeof(ro.props->'rules') = 'array' THEN ro.props->'rules' ELSE '[]' END) r
+		WHERE l.kind = 'can_access' AND b.key LIKE 'binding:%' AND jsonb_typeof(b.value) = 'object'
+		  AND b.value->>'scope' IS NOT NULL AND jsonb_typeof(r.value) = 'object'
+	),
+	perms AS MATERIALIZED (
+		SELECT g.rel_id, g.subj, g.cluster, g.scope, lower(v) AS verb, lower(rs) AS resource,
+			   CASE WHEN jsonb_typeof(g.rule->'resourceNames') = 'array' AND jsonb_array_length(g.rule->'resourceNames') > 0
+					THEN ARRAY(SELECT jsonb_array_elements_text(g.rule->'resourceNames')) END AS names
+		FROM grants g,
+			 jsonb_array_elements_text(CASE WHEN jsonb_typeof(g.rule->'verbs') = 'array' THEN g.rule->'verbs' ELSE '[]' END) v,
+			 jsonb_array_elements_text(CASE WHEN jsonb_typeof(g.rule->'resources') = 'array' THEN g.rule->'resources' ELSE '[]' END) rs
+	),
+	hits AS (
+		SELECT p.*, x.technique, x.kinds
+		FROM perms p CROSS JOIN LATERAL (VALUES
+			('k8s_pod_exec', ARRAY['k8s:pod'],
+			 p.verb IN ('create', '*') AND p.resource IN ('pods/exec', 'pods/attach', '*')),
+			('k8s_pod_create', ARRAY['k8s:serviceaccount', 'k8s:node'],
+			 (p.verb IN ('create', '*') AND p.resource IN ('pods', '*'))
+			 OR (p.verb IN ('create', 'patch', 'update') AND p.resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets',
+																		  'replicasets', 'replicationcontrollers', 'jobs', 'cronjobs'))
+			 OR (p.verb = '*' AND p.resource IN ('deployments', 'daemonsets', 'statefulsets', 'replicasets',
+												 'replicationcontrollers', 'jobs', 'cronjobs'))),
+			('k8s_secret_read', ARRAY['k8s:secret'],
+			 p.verb IN ('get', 'list', 'watch', '*') AND p.resource IN ('secrets', '*')),
+			('k8s_role_bind', ARRAY['k8s:serviceaccount'],
+			 (p.verb IN ('bind', 'escalate', '*') AND p.resource IN ('roles', 'clusterroles', '*'))
+			 OR (p.verb IN ('create', '*') AND p.resource IN ('rolebindings', 'clusterrolebindings'))),
+			('k8s_impersonate', CASE p.resource WHEN 'users' THEN ARRAY['k8s:user'] WHEN 'groups' THEN ARRAY['k8s:group']
+												WHEN 'serviceaccounts' THEN ARRAY['k8s:serviceaccount']
+												ELSE ARRAY['k8s:user', 'k8s:group', 'k8s:serviceaccount'] END,
+			 p.verb IN ('impersonate', '*') AND p.resource IN ('users', 'groups', 'serviceaccounts', '*')),
+			('k8s_token_create', ARRAY['k8s:serviceaccount'],
+			 p.verb IN ('create', '*') AND p.resource IN ('serviceaccounts/token', '*'))
+		) x(technique, kinds, ok)
+		WHERE x.ok
+	),
+	e_rbac AS (
+		SELECT h.subj AS src, tr.id AS dst, h.technique, NULL::float8 AS lk,
+			   jsonb_build_object('relationships', to_jsonb(array_agg(DISTINCT h.rel_id ORDER BY h.rel_id)),
+								  'grants', to_jsonb(array_agg(DISTINCT h.verb || ' ' || h.resource ORDER BY h.verb || ' ' || h.resource))) AS because
+		FROM hits h
+		JOIN res tr ON tr.kind = ANY (h.kinds) AND tr.cluster IS NOT DISTINCT FROM h.cluster
+				   AND (h.scope = '*' OR tr.namespace = h.scope OR tr.kind IN ('k8s:node', 'k8s:user', 'k8s:group'))
+				   AND (h.names IS NULL OR h.technique = 'k8s_pod_create' OR tr.name = ANY (h.names))
+		WHERE tr.id <> h.subj
+		  AND NOT (tr.kind IN ('k8s:user', 'k8s:group', 'k8s:node') AND h.scope <> '*' AND h.technique <> 'k8s_pod_create')
+		GROUP BY h.subj, tr.id, h.technique
+	),
+	-- Cloud identity and data: the IAM policy engine's edges, and what stores contain.
+	e_cloud AS (
+		SELECT l.src, l.dst, k.technique,
+			   -- an observed use (props.observed) halves the remaining doubt
+			   CASE WHEN l.props ? 'observed' THEN 1 - (1 - x.lk0) / 2 ELSE x.lk0 END AS lk,
+			   jsonb_strip_nulls(jsonb_build_object('relationships', jsonb_build_array(l.id),
+					'statements', CASE WHEN jsonb_typeof(l.props->'statements') = 'array' THEN l.props->'statements'
+									   WHEN jsonb_typeof(l.props->'statement') = 'number' THEN jsonb_build_array(l.props->'statement') END,
+					'via', l.props->'via', 'iam_technique', l.props->'technique',
+					'observed', l.props->'observed', 'fix_cost', l.fix_cost)) AS because
+		FROM rel l JOIN res s ON s.id = l.src JOIN res d ON d.id = l.dst
+		CROSS JOIN LATERAL (SELECT CASE WHEN l.kind = 'assumes' AND s.kind = 'k8s:serviceaccount' THEN 'k8s_irsa'
+										WHEN l.kind = 'assumes' THEN 'iam_assume_role'
+										WHEN l.kind = 'can_escalate_to' THEN 'iam_privilege_escalation'
+										WHEN l.kind = 'can_access' AND s.kind = 'internet' THEN 'public_resource_policy'
+										WHEN l.kind = 'can_access' THEN 'cloud_data_access'
+										ELSE 'data_contains' END AS technique) k
+		JOIN tech tc ON tc.technique = k.technique
+		CROSS JOIN LATERAL (SELECT CASE WHEN k.technique = 'k8s_irsa'
+										THEN CASE WHEN l.props->>'decision' = 'allow' THEN 0.9 ELSE tc.base_likelihood END
+										WHEN k.technique = 'data_contains' THEN tc.base_likelihood
+										ELSE l.likelihood END::float8 AS lk0) x
+		WHERE (l.kind = 'assumes' AND l.props->>'decision' IS DISTINCT FROM 'deny'
+			   AND (s.kind = 'k8s:serviceaccount' OR s.domain = 'identity'
+					OR (s.kind = 'internet' AND l.source = 'iam_policy')))
+		   OR (l.kind = 'can_access' AND s.kind = 'internet' AND l.source = 'iam_policy')
+		   OR (l.kind = 'can_escalate_to' AND s.domain = 'identity')
+		   OR (l.kind = 'can_access' AND s.kind LIKE 'aws:%' AND s.domain = 'identity')
+		   OR (l.kind = 'contains' AND s.domain = 'data' AND d.domain = 'data')
+	),
+	edges AS (
+		SELECT * FROM e_entry
+		UNION ALL SELECT * FROM e_escape
+		UNION ALL SELECT * FROM e_node
+		UNION ALL SELECT * FROM e_identity
+		UNION ALL SELECT * FROM e_rbac
+		UNION ALL SELECT * FROM e_cloud
+	),
+	-- Each rule yields one edge per (src, dst, technique) (RBAC aggregates its grants).
+	scored AS (
+		SELECT e.src, e.dst, e.technique, tc.attack_id,
+			   LEAST(1.0, GREATEST(1e-9, COALESCE(e.lk, tc.base_likelihood)))::float8 AS likelihood,
+			   e.because
+		FROM edges e JOIN tech tc ON tc.technique = e.technique
+		WHERE e.src <> e.dst
+	)
+	SELECT COALESCE(a.id, -row_number() OVER (ORDER BY s.src, s.dst, s.technique)), s.src, s.dst, s.technique,
+		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because
+	FROM scored s
+	LEFT JOIN correlate.attack_edge a ON a.tenant = t AND a.src = s.src AND a.dst = s.dst AND a.technique = s.technique
+	ORDER BY s.src, s.dst, s.technique;
+END
+$$;
+COMMENT ON FUNCTION correlate.attack_edges_derived(jsonb)
+	IS 'The attack edges the technique catalogue derives from the current facts, or from the facts as they would be after the what-if changes (patch findings, remove relationships / statements / resources, set resource props), without writing; id is the stored edge''s id, negative for an edge not stored.';
+
+CREATE FUNCTION correlate.merge_image_aliases() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	n bigint := 0;
+	m record;
+BEGIN
+	-- An image known by tag (image://registry/repo:tag, as Falco names it) is the
+	-- image known by digest when something links the two: a container or pod that
+	-- uses both, a container whose imageID names the digest, or scanner metadata
+	-- (Trivy's RepoTags) listing the tag.  Only an unambiguous digest is merged.
+	FOR m IN
+		WITH tags AS (
+			SELECT r.id, r.uid, substr(r.uid, 9) AS ref FROM correlate.resource r
+			WHERE r.tenant = t AND r.kind = 'container:image' AND r.uid LIKE 'image://%'
+			  AND r.uid NOT LIKE 'image://sha256:%' AND r.uid NOT LIKE '%@sha256:%'
+		),
+		digests AS (
+			SELECT r.id, substr(r.uid, 16) AS digest, r.props FROM correlate.resource r
+			WHERE r.tenant = t AND r.kind = 'container:image' AND r.uid LIKE 'image://sha256:%'
+		),
+		cand AS (
+			SELECT DISTINCT tg.id AS tag_id, d.id AS digest_id
+			FROM tags tg JOIN digests d ON
+				(jsonb_typeof(d.props->'repo_tags') = 'array' AND d.props->'repo_tags' ? tg.ref)
+				OR EXISTS (SELECT 1 FROM correlate.relationship a JOIN correlate.relationship b
+						   ON b.tenant = t AND b.src = a.src AND b.kind = 'uses_image' AND b.dst = d.id
+						   WHERE a.tenant = t AND a.kind = 'uses_image' AND a.dst = tg.id)
+				OR EXISTS (SELECT 1 FROM correlate.relationship a JOIN correlate.resource c
+						   ON c.tenant = t AND c.id = a.src AND c.kind = 'container'
+						   WHERE a.tenant = t AND a.kind = 'uses_image' AND a.dst = tg.id
+							 AND c.props->>'image_id' LIKE '%sha256:' || d.digest)
+		)
+		SELECT c.tag_id, min(c.digest_id) AS digest_id FROM cand c GROUP BY c.tag_id HAVING count(*) = 1
+	LOOP
+		INSERT INTO correlate.relationship (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, CASE WHEN l.src = m.tag_id THEN m.digest_id ELSE l.src END,
+			   CASE WHEN l.dst = m.tag_id THEN m.digest_id ELSE l.dst END,
+			   l.kind, l.likelihood, l.props, l.source, l.first_seen, l.last_seen
+		FROM correlate.relationship l
+		WHERE l.tenant = t AND (l.src = m.tag_id OR l.dst = m.tag_id) AND l.src <> l.dst
+		ON CONFLICT (tenant, src, dst, kind) DO NOTHING;
+		UPDATE correlate.finding f SET resource = m.digest_id
+		WHERE f.tenant = t AND f.resource = m.tag_id
+		  AND NOT EXISTS (SELECT 1 FROM correlate.finding g WHERE g.tenant = t AND g.resource = m.digest_id
+						  AND g.kind = f.kind AND g.check_id = f.check_id AND g.package = f.package);
+		UPDATE correlate.event e SET actor = m.digest_id WHERE e.tenant = t AND e.actor = m.tag_id;
+		UPDATE correlate.event e SET target = m.digest_id WHERE e.tenant = t AND e.target = m.tag_id;
+		UPDATE correlate.resource r
+		SET props = r.props || jsonb_build_object('aliases',
+				COALESCE(CASE WHEN jsonb_typeof(r.props->'aliases') = 'array' THEN r.props->'aliases' END, '[]')
+				|| to_jsonb((SELECT x.uid FROM correlate.resource x WHERE x.tenant = t AND x.id = m.tag_id))),
+			first_seen = LEAST(r.first_seen, (SELECT x.first_seen FROM correlate.resource x WHERE x.tenant = t AND x.id = m.tag_id)),
+			last_seen = GREATEST(r.last_seen, (SELECT x.last_seen FROM correlate.resource x WHERE x.tenant = t AND x.id = m.tag_id))
+		WHERE r.tenant = t AND r.id = m.digest_id;
+		DELETE FROM correlate.resource r WHERE r.tenant = t AND r.id = m.tag_id;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION correlate.merge_image_aliases()
+	IS 'Merges each image known only by tag into the one image known by digest that something links it to (a container or pod using both, a container''s imageID, scanner RepoTags): relationships, findings and events move to the digest image, whose props.aliases keeps the tag''s uid. Returns the number of images merged.';
+
+CREATE FUNCTION correlate.derive_attack_edges(OUT inserted bigint, OUT updated bigint, OUT deleted bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	-- One derivation per tenant at a time; writers of other tenants do not wait.
+	PERFORM correlate._work_lock(t, 'derive_attack_edges');
+	PERFORM correlate.merge_image_aliases();
+	WITH d AS MATERIALIZED (SELECT * FROM correlate.attack_edges_derived(NULL)),
+	del AS (
+		DELETE FROM correlate.attack_edge a
+		WHERE a.tenant = t AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id)
+		RETURNING 1
+	),
+	upd AS (
+		UPDATE correlate.attack_edge a
+		SET likelihood = d.likelihood, because = d.because, attack_id = d.attack_id, derived_at = now()
+		FROM d
+		WHERE a.tenant = t AND a.id = d.id
+		  AND (a.likelihood, a.because, a.attack_id) IS DISTINCT FROM (d.likelihood, d.because, d.attack_id)
+		RETURNING 1
+	),
+	ins AS (
+		INSERT INTO correlate.attack_edge (tenant, src, dst, technique, attack_id, likelihood, because)
+		SELECT t, d.src, d.dst, d.technique, d.attack_id, d.likelihood, d.because
+		FROM d WHERE d.id < 0
+		ORDER BY d.src, d.dst, d.technique
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM del)
+	INTO inserted, updated, deleted;
+END
+$$;
+COMMENT ON FUNCTION correlate.derive_attack_edges()
+	IS 'Derives the current tenant''s attack graph from its facts (after merging image aliases) and stores it in correlate.attack_edge, writing only edges that appeared, changed or vanished; returns how many of each.';
+
+GRANT SELECT ON correlate.attack_technique, correlate.attack_edge TO correlate_reader;
+GRANT INSERT, UPDATE, DELETE ON correlate.attack_edge TO correlate_writer;
+GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
+GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb) TO correlate_reader;
+GRANT EXECUTE ON FUNCTION correlate.merge_image_aliases(), correlate.derive_attack_edges() TO correlate_writer;
