@@ -153,6 +153,7 @@ EXISTING = {
     "existing-glue-update-job": ["glue:UpdateJob", "glue:StartJobRun"],
     "existing-cloudformation-update-stack": ["cloudformation:UpdateStack"],
     "existing-cloudformation-change-set": ["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"],
+    "existing-cloudformation-set-stack-policy": ["cloudformation:SetStackPolicy", "cloudformation:UpdateStack"],
     "existing-sagemaker-presigned-url": ["sagemaker:CreatePresignedNotebookInstanceUrl"],
     "existing-codebuild-start-build": ["codebuild:StartBuild"],
     "remote-ssm-send-command": ["ssm:SendCommand"],
@@ -208,6 +209,8 @@ F["trap-condition-token-issued-before-2020"] = with_attacker(
 F["trap-condition-principal-tag"] = with_attacker(
     allow("iam:AttachUserPolicy", arn("user", "attacker"), Condition={"StringEquals": {"aws:PrincipalTag/team": "admins"}}),
     tags={"team": "dev"})
+F["trap-condition-resource-tag"] = with_attacker(
+    allow("iam:CreateAccessKey", "*", Condition={"StringEquals": {"aws:ResourceTag/team": "sandbox"}}))
 F["trap-condition-passed-to-service"] = with_attacker(
     allow("iam:PassRole", arn("role", "high-priv-service-role"),
           Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}),
