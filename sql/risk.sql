@@ -115,10 +115,11 @@ SET ROLE risk_globex;
 SET correlate.tenant = 'globex';
 SELECT count(*) AS visible_scores FROM correlate.risk_score;
 SELECT count(*) AS visible_combinations FROM correlate.toxic_combination;
-SELECT * FROM correlate.rescore();
+SELECT * FROM correlate.rescore(as_of => '2026-11-21');
 SELECT * FROM correlate.explain_risk(correlate.resource_id('arn:aws:s3:::acme-customer-pii'));
 SELECT * FROM correlate.explain_risk(1);
--- ...nor may it open the default tenant's rows by naming them.
+-- ...nor may it open the default tenant's rows by naming them (refused before any
+-- clock-dependent work, so the answer holds on any date).
 SELECT * FROM correlate.run_scheduled_rescore('acme');
 RESET ROLE;
 RESET correlate.tenant;
