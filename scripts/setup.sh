@@ -10,10 +10,13 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh installs Debian packages and must run as root" >&2
   exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $PACKAGES >/dev/null
+# CORRELATE_SKIP_APT=1 (development only): the packages are known to be there; build and install.
+if [ -z "${CORRELATE_SKIP_APT:-}" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $PACKAGES >/dev/null
+fi
 
 make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null
