@@ -503,6 +503,60 @@ json_strings(StringInfo b, Compiler *c, YNode *n, const char *what, bool require
 }
 
 /*
+ * Our group-by extension (docs/detection.md, "Graph-joined correlation"): a
+ * group-by entry in the correlate. namespace.  correlate.entity groups by the
+ * detections' resolved entity (an ordinary key); correlate.identity_chain and
+ * correlate.reachable(N) join detections through the identity chain or the
+ * attack graph instead of by equal keys, so they stand alone.  Returns the link
+ * ("identity_chain", "reachable") or NULL, and the hops of reachable(N).
+ */
+#define CORRELATE_MAX_HOPS 10
+
+static const char *
+correlation_link(Compiler *c, YNode *gb, int *hops)
+{
+	const char *link = NULL;
+	int			n;
+
+	if (gb == NULL || gb->kind == YN_MAP)
+		return NULL;			/* json_strings refuses a map */
+	n = gb->kind == YN_SEQ ? gb->n : 1;
+	for (int i = 0; i < n; i++)
+	{
+		YNode	   *it = gb->kind == YN_SEQ ? gb->items[i] : gb;
+		const char *f;
+
+		if (it->kind != YN_SCALAR || ynode_is_null(it))
+			continue;
+		f = it->scalar;
+		if (strncmp(f, "correlate.", 10) != 0 || strcmp(f, "correlate.entity") == 0)
+			continue;
+		if (strcmp(f, "correlate.identity_chain") == 0)
+			link = "identity_chain";
+		else if (strncmp(f, "correlate.reachable(", 20) == 0)
+		{
+			char	   *end;
+			long		v;
+
+			errno = 0;
+			v = strtol(f + 20, &end, 10);
+			if (errno || end == f + 20 || strcmp(end, ")") != 0 || v < 1 || v > CORRELATE_MAX_HOPS)
+				refuse(c, psprintf("invalid group-by \"%s\"", f),
+					   psprintf("Write correlate.reachable(N) with N hops from 1 to %d.", CORRELATE_MAX_HOPS));
+			link = "reachable";
+			*hops = (int) v;
+		}
+		else
+			refuse(c, psprintf("unknown group-by \"%s\"", f),
+				   "Our group-by extensions: correlate.entity, correlate.identity_chain, correlate.reachable(N).");
+		if (n > 1)
+			refuse(c, psprintf("group-by \"%s\" must stand alone", f),
+				   "It joins detections through the identity chain or the attack graph, not by equal field values.");
+	}
+	return link;
+}
+
+/*
  * A correlation rule (event_count, value_count, temporal, temporal_ordered):
  * checked here, stored as JSON, evaluated over detections by SQL
  * (correlate.detect_correlations).
@@ -521,6 +575,8 @@ compile_correlation(Compiler *c, YNode *root, SigmaRule *r)
 	const char *op = NULL;
 	double		value = 0;
 	const char *field = NULL;
+	const char *link;
+	int			hops = 0;
 
 	if (corr == NULL || corr->kind != YN_MAP)
 		refuse(c, "correlation is not a map", NULL);
@@ -568,6 +624,8 @@ compile_correlation(Compiler *c, YNode *root, SigmaRule *r)
 	if (strcmp(t, "value_count") == 0 && field == NULL)
 		refuse(c, "value_count needs a condition field", NULL);
 
+	link = correlation_link(c, ynode_get(corr, "group-by"), &hops);
+
 	initStringInfo(&b);
 	appendStringInfoString(&b, "{\"type\": ");
 	escape_json(&b, t);
@@ -581,6 +639,13 @@ compile_correlation(Compiler *c, YNode *root, SigmaRule *r)
 	{
 		appendStringInfoString(&b, ", \"field\": ");
 		escape_json(&b, field);
+	}
+	if (link)
+	{
+		appendStringInfoString(&b, ", \"link\": ");
+		escape_json(&b, link);
+		if (hops > 0)
+			appendStringInfo(&b, ", \"max_hops\": %d", hops);
 	}
 	appendStringInfoChar(&b, '}');
 	r->correlation = b.data;

@@ -302,6 +302,29 @@ $$;
 COMMENT ON FUNCTION correlate.detect(timestamptz, timestamptz, text[])
 	IS 'Runs the tenant''s enabled Sigma rules (or those named by Sigma id or title) over stored events in [since, until) (NULL: no bound); idempotent.';
 
+-- What a detection's entity can reach within max_hops over the attack graph (the
+-- graph functions' default layer, 75_attack.sql): the entity and the workload it
+-- runs in (a container's pod: the same workload, not a hop) are the sources.
+CREATE FUNCTION correlate._detection_reach(entity bigint, max_hops integer) RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH src AS (
+		SELECT entity AS id
+		UNION
+		SELECT l.src FROM correlate.relationship l
+		JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.src AND p.kind = 'k8s:pod'
+		JOIN correlate.resource k ON k.tenant = l.tenant AND k.id = l.dst AND k.kind = 'container'
+		WHERE l.tenant = (SELECT correlate.current_tenant()) AND l.dst = entity AND l.kind = 'contains'
+	)
+	SELECT ARRAY(SELECT s.id FROM src s
+				 UNION
+				 SELECT b.resource_id FROM correlate.blast_radius(ARRAY(SELECT s.id FROM src s), max_hops) b
+				 ORDER BY 1)
+$$;
+COMMENT ON FUNCTION correlate._detection_reach(bigint, integer)
+	IS 'Internal: the resources a detection''s entity (with the pod of a container) reaches within max_hops over the attack graph, itself included; correlate.reachable(N) grouping.';
+
 CREATE FUNCTION correlate.detect_correlations(since timestamptz, until timestamptz)
 RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
 LANGUAGE plpgsql VOLATILE
@@ -322,6 +345,8 @@ DECLARE
 	n_match bigint;
 	n_new bigint;
 	added bigint;
+	lnk text;
+	hops integer;
 BEGIN
 	FOR cr IN SELECT r.id, r.sigma_id, r.title, r.correlation AS c FROM correlate.detection_rule r
 			  WHERE r.tenant = t AND r.enabled AND r.correlation IS NOT NULL ORDER BY r.sigma_id
@@ -338,6 +363,8 @@ BEGIN
 				USING ERRCODE = 'undefined_object', DETAIL = 'Rules named: ' || (cr.c->'rules')::text || '.';
 		END IF;
 		typ := cr.c->>'type';
+		lnk := cr.c->>'link';
+		hops := (cr.c->>'max_hops')::integer;
 		span := make_interval(secs => (cr.c->>'timespan_s')::float8);
 		k := GREATEST((cr.c->>'min')::integer, 1);
 		need := CASE WHEN (cr.c->>'min')::integer > 0 THEN (cr.c->>'min')::integer
@@ -349,23 +376,37 @@ BEGIN
 		-- every window that meets the condition: from each detection of the group (its start)
 		-- to the detection that completes it; then, per group, windows that do not overlap
 		FOR w IN
-			WITH d AS MATERIALIZED (
+			WITH d0 AS MATERIALIZED (
 				SELECT dt.event_id, dt.event_ts AS ts, dt.rule_id, dt.entity, dt.source,
+					   CASE WHEN lnk IS NOT NULL THEN ARRAY[dt.entity::text] ELSE
 					   ARRAY(SELECT CASE WHEN g.f = 'correlate.entity' THEN dt.entity::text
 										 ELSE e.raw #>> pg_catalog.string_to_array(g.f, '.') END
-							 FROM jsonb_array_elements_text(cr.c->'group_by') WITH ORDINALITY g(f, o) ORDER BY g.o) AS grp,
+							 FROM jsonb_array_elements_text(cr.c->'group_by') WITH ORDINALITY g(f, o) ORDER BY g.o) END AS grp,
 					   e.raw #>> pg_catalog.string_to_array(cr.c->>'field', '.') AS val
 				FROM correlate.detection dt
 				JOIN correlate.event e ON e.tenant = t AND e.id = dt.event_id AND e.ts = dt.event_ts
 				WHERE dt.tenant = t AND dt.rule_id = ANY (refs)
 				  AND (since IS NULL OR dt.event_ts >= since) AND (until IS NULL OR dt.event_ts < until + span)
+			), ent AS MATERIALIZED (
+				-- graph-joined grouping, once per distinct entity: its identity chain (as
+				-- incidents resolve it) and what it reaches
+				SELECT x.entity, x.chain,
+					   CASE WHEN lnk = 'reachable' THEN correlate._detection_reach(x.entity, hops) ELSE x.chain END AS reach
+				FROM (SELECT u.entity, correlate._entity_chain(u.entity, NULL, NULL, NULL) AS chain
+					  FROM (SELECT DISTINCT d0.entity FROM d0 WHERE lnk IS NOT NULL AND d0.entity IS NOT NULL) u) x
+			), d AS MATERIALIZED (
+				-- key: what a later detection offers; reach: what an anchor accepts
+				SELECT d0.*,
+					   CASE WHEN lnk = 'reachable' THEN ARRAY[d0.entity] ELSE ent.chain END AS key,
+					   ent.reach
+				FROM d0 LEFT JOIN ent ON ent.entity = d0.entity
 			)
 			SELECT s.grp, s.ts AS start_ts, s.entity, s.source, fin.event_id AS end_id, fin.ts AS end_ts
 			FROM d s
 			CROSS JOIN LATERAL (
 				SELECT x.event_id, x.ts FROM (
 					SELECT c.event_id, c.ts FROM d c
-					WHERE typ = 'event_count' AND c.grp = s.grp AND (c.ts, c.event_id) >= (s.ts, s.event_id)
+					WHERE typ = 'event_count' AND (CASE WHEN lnk IS NULL THEN c.grp = s.grp ELSE c.key && s.reach END) AND (c.ts, c.event_id) >= (s.ts, s.event_id)
 					  AND c.ts <= s.ts + span
 					ORDER BY c.ts, c.event_id OFFSET k - 1 LIMIT 1) x
 				UNION ALL
@@ -374,13 +415,13 @@ BEGIN
 					FROM (SELECT c.event_id, c.ts,
 								 row_number() OVER (PARTITION BY c.val ORDER BY c.ts, c.event_id) = 1 AS first
 						  FROM d c
-						  WHERE typ = 'value_count' AND c.grp = s.grp AND c.val IS NOT NULL
+						  WHERE typ = 'value_count' AND (CASE WHEN lnk IS NULL THEN c.grp = s.grp ELSE c.key && s.reach END) AND c.val IS NOT NULL
 							AND (c.ts, c.event_id) >= (s.ts, s.event_id) AND c.ts <= s.ts + span) v) x
 				WHERE x.nd >= k
 				UNION ALL
 				SELECT (array_agg(f.event_id ORDER BY f.ts DESC, f.event_id DESC))[1], max(f.ts)
 				FROM (SELECT DISTINCT ON (c.rule_id) c.rule_id, c.event_id, c.ts FROM d c
-					  WHERE typ = 'temporal' AND c.grp = s.grp AND (c.ts, c.event_id) >= (s.ts, s.event_id)
+					  WHERE typ = 'temporal' AND (CASE WHEN lnk IS NULL THEN c.grp = s.grp ELSE c.key && s.reach END) AND (c.ts, c.event_id) >= (s.ts, s.event_id)
 						AND c.ts <= s.ts + span
 					  ORDER BY c.rule_id, c.ts, c.event_id) f
 				HAVING typ = 'temporal' AND count(*) >= need
@@ -392,7 +433,7 @@ BEGIN
 						SELECT seq.i + 1, nx.event_id, nx.ts
 						FROM seq CROSS JOIN LATERAL (
 							SELECT c.event_id, c.ts FROM d c
-							WHERE c.grp = s.grp AND c.rule_id = refs[seq.i + 1] AND (c.ts, c.event_id) > (seq.ts, seq.event_id)
+							WHERE (CASE WHEN lnk IS NULL THEN c.grp = s.grp ELSE c.key && s.reach END) AND c.rule_id = refs[seq.i + 1] AND (c.ts, c.event_id) > (seq.ts, seq.event_id)
 							  AND c.ts <= s.ts + span
 							ORDER BY c.ts, c.event_id LIMIT 1) nx
 						WHERE seq.i < cardinality(refs))
@@ -401,6 +442,8 @@ BEGIN
 				LIMIT 1
 			) fin
 			WHERE (since IS NULL OR s.ts >= since) AND (until IS NULL OR s.ts < until)
+			  -- a graph-joined group starts at a detection of the first rule (the workload)
+			  AND (lnk IS NULL OR (s.rule_id = refs[1] AND s.reach IS NOT NULL))
 			ORDER BY s.grp, s.ts, s.event_id
 		LOOP
 			IF last_grp IS DISTINCT FROM w.grp OR w.start_ts > last_end THEN
@@ -439,6 +482,7 @@ GRANT SELECT ON correlate.detection_rule, correlate.detection TO correlate_reade
 GRANT INSERT, UPDATE, DELETE ON correlate.detection TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE, TRUNCATE ON correlate.detection_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._attack_tactics(text[]), correlate._attack_techniques(text[]),
+	correlate._detection_reach(bigint, integer),
 	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]),
 	correlate.sigma_matches(text, jsonb) TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.detect(timestamptz, timestamptz, text[]),
