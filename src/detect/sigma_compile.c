@@ -654,6 +654,92 @@ compile_correlation(Compiler *c, YNode *root, SigmaRule *r)
 	r->cond->value = false;
 }
 
+/*
+ * Our baseline extension (docs/detection.md, "Baselines"): instead of
+ * "detection", a rule may have
+ *     baseline: {type: first_seen | rare, value: action | source_address |
+ *                source_network | region | user_agent_family | <dotted field>,
+ *                learning: 14d, min-events: 5, rare-share: 0.05}
+ * It is kept as JSON in the correlation column and evaluated over stored events
+ * per identity by correlate.detect_baselines(); it never matches one record
+ * alone, so ingest's matcher sees a constant false.
+ */
+static void
+compile_baseline(Compiler *c, YNode *root, SigmaRule *r)
+{
+	YNode	   *bl = ynode_get(root, "baseline");
+	const char *type = NULL;
+	const char *value = NULL;
+	double		learning = 14 * 86400;
+	double		min_events = 5;
+	double		share = 0.05;
+	StringInfoData b;
+
+	if (bl == NULL || bl->kind != YN_MAP)
+		refuse(c, "baseline is not a map", NULL);
+	for (int i = 0; i < bl->n; i++)
+	{
+		const char *k = bl->keys[i];
+		YNode	   *v = bl->items[i];
+		char	   *end;
+
+		if (v->kind != YN_SCALAR || ynode_is_null(v))
+			refuse(c, psprintf("baseline \"%s\" is not a value", k), NULL);
+		if (strcmp(k, "type") == 0)
+		{
+			if (strcmp(v->scalar, "first_seen") != 0 && strcmp(v->scalar, "rare") != 0)
+				refuse(c, psprintf("unsupported baseline type \"%s\"", v->scalar), "Types: first_seen, rare.");
+			type = v->scalar;
+		}
+		else if (strcmp(k, "value") == 0)
+		{
+			const char *f = v->scalar;
+
+			if (strlen(f) == 0 || strlen(f) > 200 || strspn(f, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(f) ||
+				f[0] == '.' || f[strlen(f) - 1] == '.' || strstr(f, "..") != NULL)
+				refuse(c, psprintf("invalid baseline value \"%s\"", f),
+					   "action, source_address, source_network, region, user_agent_family, or a dotted field path.");
+			value = f;
+		}
+		else if (strcmp(k, "learning") == 0)
+		{
+			learning = timespan_seconds(v->scalar);
+			if (learning <= 0 || learning > 366 * 86400)
+				refuse(c, "invalid baseline learning window", "A timespan from 1s to 366d: 7d, 2w.");
+		}
+		else if (strcmp(k, "min-events") == 0 || strcmp(k, "rare-share") == 0)
+		{
+			double		n;
+
+			errno = 0;
+			n = strtod(v->scalar, &end);
+			if (errno || *end != '\0' || end == v->scalar || !(n >= 0) ||
+				(k[0] == 'm' ? (n > 1e9 || n != floor(n)) : (n <= 0 || n >= 1)))
+				refuse(c, psprintf("invalid baseline \"%s\"", k),
+					   "min-events is a whole number; rare-share is a fraction between 0 and 1.");
+			if (k[0] == 'm')
+				min_events = n;
+			else
+				share = n;
+		}
+		else
+			refuse(c, psprintf("unsupported baseline key \"%s\"", k),
+				   "Keys: type, value, learning, min-events, rare-share.");
+	}
+	if (type == NULL || value == NULL)
+		refuse(c, "baseline needs a type and a value", NULL);
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"type\": ");
+	escape_json(&b, type);
+	appendStringInfoString(&b, ", \"value\": ");
+	escape_json(&b, value);
+	appendStringInfo(&b, ", \"learning_s\": %.0f, \"min_events\": %.0f, \"rare_share\": %g}",
+					 learning, min_events, share);
+	r->correlation = b.data;
+	r->cond = mk(EX_CONST, 0);
+	r->cond->value = false;
+}
+
 SigmaRule *
 sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 {
@@ -725,6 +811,15 @@ sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 						   r->product ? r->product : "", r->service ? r->service : "", r->category ? r->category : ""),
 				 errhint("Supported: aws/cloudtrail, kubernetes/audit, falco, aws/vpcflowlogs, ocsf (docs/detection.md).")));
 	c.source = r->source;
+
+	if (ynode_get(root, "baseline"))
+	{
+		if (ynode_get(root, "detection"))
+			refuse(&c, "a rule has either \"detection\" or \"baseline\"", NULL);
+		compile_baseline(&c, root, r);
+		r->text = doc->text;
+		return r;
+	}
 
 	det = ynode_get(root, "detection");
 	if (det == NULL || det->kind != YN_MAP)

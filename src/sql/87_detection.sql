@@ -59,7 +59,7 @@ COMMENT ON COLUMN correlate.detection_rule.tactics IS 'MITRE ATT&CK tactics from
 COMMENT ON COLUMN correlate.detection_rule.techniques IS 'MITRE ATT&CK technique ids from the tags (T1078, T1552.007).';
 COMMENT ON COLUMN correlate.detection_rule.rule_text IS 'The rule''s YAML document as loaded; recompiled by each backend.';
 COMMENT ON COLUMN correlate.detection_rule.name IS 'Sigma name, by which correlation rules may refer to the rule (as by id or title).';
-COMMENT ON COLUMN correlate.detection_rule.correlation IS 'For a Sigma correlation rule: type, rules, group_by, timespan_s, min, field (correlate.detect_correlations); NULL for a detection rule.';
+COMMENT ON COLUMN correlate.detection_rule.correlation IS 'For a Sigma correlation rule: type, rules, group_by, timespan_s, min, field, link, max_hops (correlate.detect_correlations); for a baseline rule: type first_seen or rare, value, learning_s, min_events, rare_share (correlate.detect_baselines); NULL for a detection rule.';
 COMMENT ON COLUMN correlate.detection_rule.origin IS 'Where it was loaded from (file path), if from a file.';
 COMMENT ON COLUMN correlate.detection_rule.builtin IS 'True for rules of the builtin pack (correlate.load_builtin_detections()).';
 COMMENT ON COLUMN correlate.detection_rule.enabled IS 'Disabled rules are kept but not evaluated.';
@@ -349,13 +349,16 @@ DECLARE
 	hops integer;
 BEGIN
 	FOR cr IN SELECT r.id, r.sigma_id, r.title, r.correlation AS c FROM correlate.detection_rule r
-			  WHERE r.tenant = t AND r.enabled AND r.correlation IS NOT NULL ORDER BY r.sigma_id
+			  WHERE r.tenant = t AND r.enabled AND r.correlation IS NOT NULL
+				AND r.correlation->>'type' NOT IN ('first_seen', 'rare') ORDER BY r.sigma_id
 	LOOP
 		-- the rules it names, by Sigma id, name or title, in its order
 		SELECT array_agg(x.id ORDER BY x.ord) INTO refs
 		FROM (SELECT DISTINCT ON (u.ord) u.ord, d.id
 			  FROM jsonb_array_elements_text(cr.c->'rules') WITH ORDINALITY u(ref, ord)
-			  JOIN correlate.detection_rule d ON d.tenant = t AND d.correlation IS NULL
+			  -- detection and baseline rules (89_baselines.sql), not other correlation rules
+			  JOIN correlate.detection_rule d ON d.tenant = t
+											 AND (d.correlation IS NULL OR d.correlation->>'type' IN ('first_seen', 'rare'))
 											 AND (d.sigma_id = u.ref OR d.name = u.ref OR d.title = u.ref)
 			  ORDER BY u.ord, d.id) x;
 		IF refs IS NULL OR cardinality(refs) < jsonb_array_length(cr.c->'rules') THEN
