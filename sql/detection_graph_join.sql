@@ -96,6 +96,15 @@ SELECT dt.title, dt.level, e.action, e.ts, r.kind, r.name AS entity
 FROM correlate.detection dt JOIN correlate.detection_rule cr ON cr.id = dt.rule_id AND cr.correlation IS NOT NULL
 JOIN correlate.event e ON e.id = dt.event_id LEFT JOIN correlate.resource r ON r.id = dt.entity
 ORDER BY dt.title;
+-- One engine: each match is also an incident (rule 'sigma:<id>') with the events of its
+-- detections, next to the incidents of the builtin step rules; correlate() runs both.
+SELECT i.rule, i.title, i.severity, i.first_ts, i.last_ts, count(ie.*) AS events
+FROM correlate.incident i JOIN correlate.incident_event ie ON ie.incident = i.id
+GROUP BY i.tenant, i.id ORDER BY i.rule;
+SELECT t.ts, t.domain, t.actor, t.action, t.summary
+FROM correlate.incident_timeline((SELECT id FROM correlate.incident WHERE rule = 'sigma:9e0c4a10-0000-4000-8000-000000000012')) t;
+SELECT rule, created, events FROM correlate.correlate('2026-11-01', '2026-12-01') ORDER BY rule;
+SELECT rule, created, events FROM correlate.correlate('2026-11-01', '2026-12-01') ORDER BY rule;
 -- what the workload reaches, and in what order the hops come
 SELECT r.kind, r.name FROM unnest(correlate._detection_reach(
 	(SELECT id FROM correlate.resource WHERE kind = 'container'), 2)) x(id)
@@ -157,3 +166,8 @@ SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: tempo
 SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: temporal, rules: [a, b], timespan: 1h, group-by: [correlate.identity]}');
 SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: temporal, rules: [a, b], timespan: 1h, group-by: [correlate.identity_chain, userIdentity.arn]}');
 SELECT count(*) AS loaded FROM correlate.detection_rule WHERE sigma_id = 'g1';
+-- correlate() skips a broken user meta-rule with a WARNING (detect_correlations() refuses it)
+-- and still runs the rest.
+SELECT count(*) FROM correlate.load_sigma(E'title: Orphan\nid: g2\ncorrelation: {type: temporal, rules: [no such rule], timespan: 1h}');
+SELECT rule, created FROM correlate.correlate('2026-11-01', '2026-12-01') ORDER BY rule;
+SELECT * FROM correlate.detect_correlations('2026-11-01', '2026-12-01');

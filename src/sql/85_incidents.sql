@@ -243,6 +243,12 @@ BEGIN
 		DELETE FROM correlate.event_arrival ea WHERE ea.tenant = t;
 	END IF;
 
+	-- One engine: the tenant's Sigma correlation rules (87_detection.sql) run here too,
+	-- first, so that their matches (detections) can be steps of the rules below.  Each
+	-- match is an incident of rule 'sigma:<id>'.
+	RETURN QUERY SELECT m.incident_id, 'sigma:' || m.sigma_id, m.incident_created, m.incident_events
+				 FROM correlate._correlate_sigma(since, until, false) m;
+
 	SELECT max(cr.time_window) INTO max_window FROM correlate.correlation_rule cr WHERE cr.enabled;
 	IF max_window IS NULL THEN
 		RETURN;
@@ -586,6 +592,10 @@ BEGIN
 			RETURN;			-- nothing new
 		END IF;
 		SELECT max(cr.time_window) INTO max_window FROM correlate.correlation_rule cr WHERE cr.enabled;
+		-- and the Sigma correlation rules' timespans (87_detection.sql), which correlate() runs too
+		SELECT GREATEST(max_window, max(make_interval(secs => (dr.correlation->>'timespan_s')::float8))) INTO max_window
+		FROM correlate.detection_rule dr
+		WHERE dr.tenant = t AND dr.enabled AND dr.correlation ? 'timespan_s';
 		lo := LEAST(new_min, wm.last_event_ts) - COALESCE(max_window, interval '0');
 	END IF;
 

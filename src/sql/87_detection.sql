@@ -325,14 +325,24 @@ $$;
 COMMENT ON FUNCTION correlate._detection_reach(bigint, integer)
 	IS 'Internal: the resources a detection''s entity (with the pod of a container) reaches within max_hops over the attack graph, itself included; correlate.reachable(N) grouping.';
 
-CREATE FUNCTION correlate.detect_correlations(since timestamptz, until timestamptz)
-RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
+-- One engine for correlation rules: each match of a Sigma correlation rule is a
+-- detection of the rule on the event that completed it AND an incident (rule
+-- 'sigma:<id>', anchored on the first detection's event, with the events of every
+-- detection of the match) -- the output correlate()'s step rules write.  One row
+-- per match.  strict: a rule that names a rule not loaded is an ERROR (else a
+-- WARNING and the rule is skipped, so one broken user rule cannot stop correlate()).
+CREATE FUNCTION correlate._correlate_sigma(since timestamptz, until timestamptz, strict boolean)
+RETURNS TABLE (sigma_id text, title text, detection_created boolean, incident_id bigint, incident_created boolean,
+			   incident_events integer)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
 	t text := correlate.current_tenant();
+	inc_id bigint;
+	was_new boolean;
+	n_ev integer;
 	cr record;
 	w record;
 	refs bigint[];
@@ -342,13 +352,11 @@ DECLARE
 	need integer;
 	last_grp text[];
 	last_end timestamptz;
-	n_match bigint;
-	n_new bigint;
 	added bigint;
 	lnk text;
 	hops integer;
 BEGIN
-	FOR cr IN SELECT r.id, r.sigma_id, r.title, r.correlation AS c FROM correlate.detection_rule r
+	FOR cr IN SELECT r.id, r.sigma_id, r.title, r.level, r.correlation AS c FROM correlate.detection_rule r
 			  WHERE r.tenant = t AND r.enabled AND r.correlation IS NOT NULL
 				AND r.correlation->>'type' NOT IN ('first_seen', 'rare') ORDER BY r.sigma_id
 	LOOP
@@ -361,7 +369,11 @@ BEGIN
 											 AND (d.correlation IS NULL OR d.correlation->>'type' IN ('first_seen', 'rare'))
 											 AND (d.sigma_id = u.ref OR d.name = u.ref OR d.title = u.ref)
 			  ORDER BY u.ord, d.id) x;
-		IF refs IS NULL OR cardinality(refs) < jsonb_array_length(cr.c->'rules') THEN
+		IF (refs IS NULL OR cardinality(refs) < jsonb_array_length(cr.c->'rules')) AND NOT strict THEN
+			RAISE WARNING 'correlation rule % names a rule that is not loaded; skipped', quote_literal(cr.title)
+				USING DETAIL = 'Rules named: ' || (cr.c->'rules')::text || '.';
+			CONTINUE;
+		ELSIF refs IS NULL OR cardinality(refs) < jsonb_array_length(cr.c->'rules') THEN
 			RAISE EXCEPTION 'correlation rule % names a rule that is not loaded', quote_literal(cr.title)
 				USING ERRCODE = 'undefined_object', DETAIL = 'Rules named: ' || (cr.c->'rules')::text || '.';
 		END IF;
@@ -372,8 +384,6 @@ BEGIN
 		k := GREATEST((cr.c->>'min')::integer, 1);
 		need := CASE WHEN (cr.c->>'min')::integer > 0 THEN (cr.c->>'min')::integer
 					 ELSE (SELECT count(DISTINCT x) FROM unnest(refs) x) END;
-		n_match := 0;
-		n_new := 0;
 		last_grp := NULL;
 		last_end := NULL;
 		-- every window that meets the condition: from each detection of the group (its start)
@@ -404,7 +414,8 @@ BEGIN
 					   ent.reach
 				FROM d0 LEFT JOIN ent ON ent.entity = d0.entity
 			)
-			SELECT s.grp, s.ts AS start_ts, s.entity, s.source, fin.event_id AS end_id, fin.ts AS end_ts
+			SELECT s.grp, s.ts AS start_ts, s.event_id AS start_id, s.entity, s.source, fin.event_id AS end_id,
+				   fin.ts AS end_ts, evs.ids, evs.tss, evs.steps
 			FROM d s
 			CROSS JOIN LATERAL (
 				SELECT x.event_id, x.ts FROM (
@@ -444,6 +455,14 @@ BEGIN
 				ORDER BY 2, 1
 				LIMIT 1
 			) fin
+			-- the match's detections: those of the group from the first to the completing one
+			CROSS JOIN LATERAL (
+				SELECT array_agg(c.event_id ORDER BY c.ts, c.event_id) AS ids, array_agg(c.ts ORDER BY c.ts, c.event_id) AS tss,
+					   array_agg(LEAST(array_position(refs, c.rule_id), 20) ORDER BY c.ts, c.event_id) AS steps
+				FROM d c
+				WHERE (CASE WHEN lnk IS NULL THEN c.grp = s.grp ELSE c.key && s.reach END)
+				  AND (c.ts, c.event_id) >= (s.ts, s.event_id) AND (c.ts, c.event_id) <= (fin.ts, fin.event_id)
+			) evs
 			WHERE (since IS NULL OR s.ts >= since) AND (until IS NULL OR s.ts < until)
 			  -- a graph-joined group starts at a detection of the first rule (the workload)
 			  AND (lnk IS NULL OR (s.rule_id = refs[1] AND s.reach IS NOT NULL))
@@ -457,24 +476,53 @@ BEGIN
 				FROM correlate.detection_rule r WHERE r.tenant = t AND r.id = cr.id
 				ON CONFLICT (tenant, rule_id, event_id, event_ts) DO NOTHING;
 				GET DIAGNOSTICS added = ROW_COUNT;
-				n_new := n_new + added;
-				n_match := n_match + 1;
 				last_grp := w.grp;
 				last_end := w.end_ts;
+
+				INSERT INTO correlate.incident AS i (tenant, rule, title, severity, anchor_event, first_ts, last_ts, entities)
+				VALUES (t, 'sigma:' || cr.sigma_id, cr.title,
+						CASE cr.level WHEN 'critical' THEN 'critical' WHEN 'high' THEN 'high' WHEN 'medium' THEN 'medium'
+									  WHEN 'low' THEN 'low' WHEN 'informational' THEN 'low' ELSE 'medium' END,
+						w.start_id, w.start_ts, w.end_ts, correlate._entity_chain(w.entity, NULL, NULL, NULL))
+				ON CONFLICT (tenant, rule, anchor_event) DO UPDATE SET
+					first_ts = LEAST(i.first_ts, EXCLUDED.first_ts), last_ts = GREATEST(i.last_ts, EXCLUDED.last_ts)
+				RETURNING i.id, (i.xmax = 0) INTO inc_id, was_new;
+				INSERT INTO correlate.incident_event (tenant, incident, event_id, event_ts, step)
+				SELECT DISTINCT ON (m.id) t, inc_id, m.id, m.ts, m.step
+				FROM unnest(w.ids, w.tss, w.steps) m(id, ts, step)
+				ORDER BY m.id, m.step
+				ON CONFLICT DO NOTHING;
+				GET DIAGNOSTICS n_ev = ROW_COUNT;
+				IF n_ev > 0 AND NOT was_new THEN
+					UPDATE correlate.incident i SET updated_at = now() WHERE i.tenant = t AND i.id = inc_id;
+				END IF;
+
+				sigma_id := cr.sigma_id;
+				title := cr.title;
+				detection_created := added > 0;
+				incident_id := inc_id;
+				incident_created := was_new;
+				incident_events := n_ev;
+				RETURN NEXT;
 			END IF;
 		END LOOP;
-		IF n_match > 0 THEN
-			sigma_id := cr.sigma_id;
-			title := cr.title;
-			matched := n_match;
-			created := n_new;
-			RETURN NEXT;
-		END IF;
 	END LOOP;
 END
 $$;
+COMMENT ON FUNCTION correlate._correlate_sigma(timestamptz, timestamptz, boolean)
+	IS 'Internal: evaluates the tenant''s enabled Sigma correlation rules over the detections of [since, until); each match becomes a detection and an incident; one row per match.';
+
+CREATE FUNCTION correlate.detect_correlations(since timestamptz, until timestamptz)
+RETURNS TABLE (sigma_id text, title text, matched bigint, created bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.sigma_id, m.title, count(*), count(*) FILTER (WHERE m.detection_created)
+	FROM correlate._correlate_sigma(since, until, true) m
+	GROUP BY m.sigma_id, m.title ORDER BY m.sigma_id
+$$;
 COMMENT ON FUNCTION correlate.detect_correlations(timestamptz, timestamptz)
-	IS 'Runs the tenant''s enabled Sigma correlation rules (event_count, value_count, temporal, temporal_ordered) over the detections of [since, until); each match is a detection of the correlation rule on the event that completed it; idempotent.';
+	IS 'Runs the tenant''s enabled Sigma correlation rules (event_count, value_count, temporal, temporal_ordered) over the detections of [since, until); each match is a detection of the correlation rule on the event that completed it, and an incident (rule ''sigma:<id>''); idempotent. correlate() runs them too.';
 
 SELECT pg_catalog.pg_extension_config_dump('correlate.detection_rule', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('correlate.detection', '');
@@ -489,7 +537,7 @@ GRANT EXECUTE ON FUNCTION correlate._attack_tactics(text[]), correlate._attack_t
 	correlate._level_severity(text), correlate._sigma_match(text, jsonb, bigint[]),
 	correlate.sigma_matches(text, jsonb) TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.detect(timestamptz, timestamptz, text[]),
-	correlate.detect_correlations(timestamptz, timestamptz),
+	correlate.detect_correlations(timestamptz, timestamptz), correlate._correlate_sigma(timestamptz, timestamptz, boolean),
 	correlate._record_detections(text, timestamptz[], text[], bigint[]) TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate._sigma_parse(text, text), correlate._sigma_read(text),
 	correlate._store_rules(text, text, boolean), correlate.load_sigma(text), correlate.load_sigma_file(text),
