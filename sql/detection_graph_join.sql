@@ -166,6 +166,9 @@ SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: tempo
 SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: temporal, rules: [a, b], timespan: 1h, group-by: [correlate.identity]}');
 SELECT * FROM correlate.load_sigma(E'title: c\nid: g1\ncorrelation: {type: temporal, rules: [a, b], timespan: 1h, group-by: [correlate.identity_chain, userIdentity.arn]}');
 SELECT count(*) AS loaded FROM correlate.detection_rule WHERE sigma_id = 'g1';
+-- no entity or no hops: NULL; a resource gone since its detection (no foreign key): nothing
+SELECT correlate._detection_reach(NULL, 2) AS no_entity, correlate._detection_reach(1, NULL) AS no_hops,
+	   correlate._detection_reach(-1, 2) AS unknown;
 -- correlate() skips a broken user meta-rule with a WARNING (detect_correlations() refuses it)
 -- and still runs the rest.
 SELECT count(*) FROM correlate.load_sigma(E'title: Orphan\nid: g2\ncorrelation: {type: temporal, rules: [no such rule], timespan: 1h}');

@@ -304,13 +304,16 @@ COMMENT ON FUNCTION correlate.detect(timestamptz, timestamptz, text[])
 
 -- What a detection's entity can reach within max_hops over the attack graph (the
 -- graph functions' default layer, 75_attack.sql): the entity and the workload it
--- runs in (a container's pod: the same workload, not a hop) are the sources.
+-- runs in (a container's pod: the same workload, not a hop) are the sources; a
+-- resource that no longer exists reaches nothing.
 CREATE FUNCTION correlate._detection_reach(entity bigint, max_hops integer) RETURNS bigint[]
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH src AS (
-		SELECT entity AS id
+		-- a detection outlives its entity (no foreign key): a resource gone reaches nothing
+		SELECT r.id FROM correlate.resource r
+		WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = entity
 		UNION
 		SELECT l.src FROM correlate.relationship l
 		JOIN correlate.resource p ON p.tenant = l.tenant AND p.id = l.src AND p.kind = 'k8s:pod'
@@ -320,6 +323,7 @@ AS $$
 	SELECT ARRAY(SELECT s.id FROM src s
 				 UNION
 				 SELECT b.resource_id FROM correlate.blast_radius(ARRAY(SELECT s.id FROM src s), max_hops) b
+				 WHERE EXISTS (SELECT 1 FROM src)
 				 ORDER BY 1)
 $$;
 COMMENT ON FUNCTION correlate._detection_reach(bigint, integer)
