@@ -71,8 +71,11 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	 'node or instance -> the identity it runs as (runs_as to a role or instance profile), unless its props say the metadata service is blocked (imds_blocked = true).',
 	 0.9, ARRAY['relationship runs_as from k8s:node / aws:ec2:instance / aws:lambda:function / aws:ecs:task', 'resource props imds_blocked'], true),
 	('pod_service_account_token', 'T1528', 'credential-access', 'Steal the pod''s service account token',
-	 'pod -> its service account (runs_as) unless the token is not mounted (automountServiceAccountToken false on the pod or the service account).',
+	 'pod -> its service account (runs_as) when the token is mounted: automountServiceAccountToken of the pod (props.automount_token of the pod or of its runs_as) when set, else of the service account, else true.',
 	 0.9, ARRAY['relationship runs_as pod->serviceaccount (props.automount_token)', 'resource props automount_token of the service account'], true),
+	('k8s_group_member', 'T1078.001', 'privilege-escalation', 'Rights of a Kubernetes system group',
+	 'service account -> the groups system:serviceaccounts, system:serviceaccounts:<its namespace> and system:authenticated, and user -> system:authenticated, when the group is an RBAC subject (a k8s:group resource) of the same cluster: what is bound to the group is granted to each member.',
+	 1.0, ARRAY['resource k8s:group (name, cluster)', 'resource k8s:serviceaccount / k8s:user (namespace, cluster)'], true),
 	('pod_mounted_secret', 'T1552.001', 'credential-access', 'Read a secret mounted into the pod',
 	 'pod -> every Secret it mounts or reads into its environment (mounts pod->secret).',
 	 0.9, ARRAY['relationship mounts pod->k8s:secret'], true),
@@ -425,9 +428,23 @@ BEGIN
 			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost))
 		FROM rel l JOIN pods p ON p.id = l.src
 		JOIN res sa ON sa.id = l.dst AND sa.kind = 'k8s:serviceaccount'
-		WHERE l.kind = 'runs_as' AND l.props->>'automount_token' IS DISTINCT FROM 'false'
-		  AND p.props->>'automount_token' IS DISTINCT FROM 'false'
-		  AND sa.props->>'automount_token' IS DISTINCT FROM 'false'
+		-- the pod's own setting (props of the pod, or the pod spec the ingest keeps on runs_as)
+		-- overrides the service account's, as the kubelet does; unset everywhere: mounted
+		WHERE l.kind = 'runs_as'
+		  AND COALESCE(CASE WHEN jsonb_typeof(p.props->'automount_token') = 'boolean' THEN p.props->>'automount_token' END,
+					   CASE WHEN jsonb_typeof(l.props->'automount_token') = 'boolean' THEN l.props->>'automount_token' END,
+					   CASE WHEN jsonb_typeof(sa.props->'automount_token') = 'boolean' THEN sa.props->>'automount_token' END,
+					   'true') = 'true'
+		UNION ALL
+		-- Kubernetes system groups: every service account is in system:serviceaccounts,
+		-- system:serviceaccounts:<its namespace> and system:authenticated; every user in
+		-- system:authenticated.  A binding to such a group grants each member.
+		SELECT m.id, g.id, 'k8s_group_member', NULL, jsonb_build_object('group', g.name)
+		FROM res g JOIN res m ON m.cluster IS NOT DISTINCT FROM g.cluster AND m.kind IN ('k8s:serviceaccount', 'k8s:user')
+		WHERE g.kind = 'k8s:group'
+		  AND (g.name = 'system:authenticated'
+			   OR (m.kind = 'k8s:serviceaccount'
+				   AND (g.name = 'system:serviceaccounts' OR g.name = 'system:serviceaccounts:' || m.namespace)))
 		UNION ALL
 		SELECT l.src, l.dst, 'pod_mounted_secret', NULL,
 			   jsonb_build_object('relationships', jsonb_build_array(l.id))
