@@ -160,8 +160,12 @@ ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, EN
 	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
 
 -- Incremental derivation.  correlate.attack_dirty logs, per tenant, the resources
--- whose facts changed since the last derivation: a resource written, both ends
--- of a relationship written, the resource of a finding written.  Statement
+-- whose facts changed since the last derivation: a resource written, the resource
+-- of a finding written, and for a relationship written what its kind feeds (the
+-- workload downstream of an exposure, the workload a part belongs to, an RBAC
+-- subject; for a relationship only single-relationship techniques read, such as
+-- can_access to data or assumes, just the pair of its ends; for kinds no rule
+-- reads, nothing).  Statement
 -- triggers read them from transition tables; an UPDATE that leaves every column a
 -- rule reads as it was (last_seen of a re-ingested inventory) logs nothing.
 -- Nothing is logged for a tenant never derived (attack_derive_state), so loads
@@ -170,13 +174,15 @@ ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, EN
 -- go through SECURITY DEFINER functions that act on the current tenant only).
 CREATE TABLE correlate.attack_dirty (
 	tenant   text NOT NULL,
-	resource bigint NOT NULL
+	resource bigint NOT NULL,
+	other    bigint
 );
 CREATE INDEX attack_dirty_tenant_idx ON correlate.attack_dirty (tenant);
 ALTER TABLE correlate.attack_dirty ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE correlate.attack_dirty IS 'Internal: resources whose facts changed since the tenant''s last attack-graph derivation.';
 COMMENT ON COLUMN correlate.attack_dirty.tenant IS 'Tenant of the changed resource.';
 COMMENT ON COLUMN correlate.attack_dirty.resource IS 'Resource written, end of a relationship written, or resource of a finding written.';
+COMMENT ON COLUMN correlate.attack_dirty.other IS 'NULL: every edge of the resource may change; else only the edges between resource and other (a relationship that only single-relationship techniques read).';
 
 CREATE TABLE correlate.attack_derive_state (
 	tenant     text PRIMARY KEY,
@@ -220,20 +226,39 @@ BEGIN
 		IF TG_OP = 'DELETE' THEN
 			RETURN NULL;
 		END IF;
-		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := '(x.id)';
+		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := '(x.id';
 	WHEN 'relationship' THEN
-		cols := 'tenant, id, src, dst, kind, likelihood, props, source'; ends := '(x.src), (x.dst)';
+		cols := 'tenant, id, src, dst, kind, likelihood, props, source';
+		-- what each kind feeds (a deleted end, unknown kind: the whole resource)
+		ends := $e$ (CASE WHEN x.kind IN ('exposes', 'routes_to') THEN x.dst
+						  WHEN x.kind IN ('contains', 'uses_image', 'runs_on') THEN x.src
+						  WHEN x.kind = 'connects_to' AND (rs.kind = 'internet' OR rs.kind IS NULL) THEN x.dst
+						  WHEN x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL) THEN x.src
+						  WHEN x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to') THEN x.src END,
+					 CASE WHEN x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to')
+							   AND NOT (x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL))
+						  THEN x.dst END),
+					(CASE WHEN x.kind = 'runs_on' THEN x.dst END, NULL) $e$;
 	ELSE
-		cols := 'tenant, id, resource, kind, check_id, status, cvss, epss, known_exploited, props'; ends := '(x.resource)';
+		cols := 'tenant, id, resource, kind, check_id, status, cvss, epss, known_exploited, props'; ends := '(x.resource';
 	END CASE;
 	changed := CASE TG_OP
 		WHEN 'INSERT' THEN format('SELECT %s FROM new_rows', cols)
 		WHEN 'DELETE' THEN format('SELECT %s FROM old_rows', cols)
 		ELSE format('(SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) UNION ALL '
 					'(SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows)', cols) END;
-	EXECUTE format('INSERT INTO correlate.attack_dirty (tenant, resource) '
-				   'SELECT DISTINCT x.tenant, e.id FROM (%s) x, LATERAL (VALUES %s) e(id) '
-				   'WHERE x.tenant IN (SELECT d.tenant FROM correlate.attack_derive_state d)', changed, ends);
+	IF TG_TABLE_NAME <> 'relationship' THEN
+		ends := ends || ', NULL::bigint)';
+	END IF;
+	EXECUTE format('INSERT INTO correlate.attack_dirty (tenant, resource, other) '
+				   'SELECT DISTINCT x.tenant, e.id, e.other FROM (%s) x '
+				   '%s, LATERAL (VALUES %s) e(id, other) '
+				   'WHERE x.tenant IN (SELECT d.tenant FROM correlate.attack_derive_state d) AND e.id IS NOT NULL',
+				   changed,
+				   CASE WHEN TG_TABLE_NAME = 'relationship'
+						THEN 'LEFT JOIN correlate.resource rs ON rs.tenant = x.tenant AND rs.id = x.src '
+							 'LEFT JOIN correlate.resource rd ON rd.tenant = x.tenant AND rd.id = x.dst' ELSE '' END,
+				   ends);
 	RETURN NULL;
 END
 $$;
@@ -258,25 +283,31 @@ CREATE TRIGGER attack_dirty_truncate AFTER TRUNCATE ON correlate.attack_edge
 
 -- The derivation's side of the log, for the current tenant only: what changed since
 -- the last derivation (NULL: start from scratch), and the mark that it is derived.
-CREATE FUNCTION correlate._attack_dirty_take(catalogue text, prior float8) RETURNS bigint[]
+CREATE FUNCTION correlate._attack_dirty_take(catalogue text, prior float8,
+	OUT from_scratch boolean, OUT resources bigint[], OUT pair_src bigint[], OUT pair_dst bigint[])
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
-	d bigint[];
 BEGIN
 	-- rows committed after this statement's snapshot stay for the next derivation
-	WITH x AS (DELETE FROM correlate.attack_dirty a WHERE a.tenant = t RETURNING a.resource)
-	SELECT array_agg(DISTINCT x.resource) INTO d FROM x;
-	IF NOT EXISTS (SELECT 1 FROM correlate.attack_derive_state s
-				   WHERE s.tenant = t AND s.catalogue = _attack_dirty_take.catalogue AND s.prior = _attack_dirty_take.prior) THEN
-		RETURN NULL;
-	END IF;
-	RETURN COALESCE(d, '{}');
+	CREATE TEMP TABLE IF NOT EXISTS attack_dirty_taken (resource bigint, other bigint) ON COMMIT DROP;
+	TRUNCATE attack_dirty_taken;
+	WITH x AS (DELETE FROM correlate.attack_dirty a WHERE a.tenant = t RETURNING a.resource, a.other)
+	INSERT INTO attack_dirty_taken SELECT DISTINCT x.resource, x.other FROM x;
+	resources := ARRAY(SELECT d.resource FROM attack_dirty_taken d WHERE d.other IS NULL);
+	-- pairs both ways round, less those whose resource changed as a whole
+	SELECT COALESCE(array_agg(p.a), '{}'), COALESCE(array_agg(p.b), '{}') INTO pair_src, pair_dst
+	FROM (SELECT d.resource AS a, d.other AS b FROM attack_dirty_taken d WHERE d.other IS NOT NULL
+		  UNION SELECT d.other, d.resource FROM attack_dirty_taken d WHERE d.other IS NOT NULL) p;
+	DROP TABLE attack_dirty_taken;
+	from_scratch := NOT EXISTS (SELECT 1 FROM correlate.attack_derive_state s
+								WHERE s.tenant = t AND s.catalogue = _attack_dirty_take.catalogue
+								  AND s.prior = _attack_dirty_take.prior);
 END
 $$;
-COMMENT ON FUNCTION correlate._attack_dirty_take(text, float8) IS 'Internal: takes the current tenant''s logged changes; NULL when its attack graph must be derived from scratch (never derived, emptied, or derived with another catalogue or prior).';
+COMMENT ON FUNCTION correlate._attack_dirty_take(text, float8) IS 'Internal: takes the current tenant''s logged changes: resources whose every edge may change, and pairs (both ways round) whose single-relationship edges may; from_scratch when its attack graph must be derived from scratch (never derived, emptied, or derived with another catalogue or prior).';
 
 CREATE FUNCTION correlate._attack_derived(catalogue text, prior float8, mode text, focus bigint) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER
@@ -395,7 +426,16 @@ END
 $$;
 COMMENT ON FUNCTION correlate._what_if(jsonb) IS 'Internal: checks a what-if document and splits it into its changes.';
 
-CREATE FUNCTION correlate._attack_edges(what_if jsonb, focus bigint[])
+-- The techniques whose edge src -> dst reads only the relationships between src and
+-- dst and the two resources: a change to such a relationship re-derives that pair only.
+CREATE FUNCTION correlate._attack_pair_techniques() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ARRAY['node_cloud_identity', 'pod_service_account_token', 'pod_mounted_secret', 'k8s_irsa', 'iam_assume_role',
+				   'iam_privilege_escalation', 'cloud_data_access', 'public_resource_policy', 'data_contains'] $$;
+COMMENT ON FUNCTION correlate._attack_pair_techniques() IS 'Internal: techniques whose edge rests only on the relationships between its two ends and on the two resources.';
+
+CREATE FUNCTION correlate._attack_edges(what_if jsonb, focus bigint[], pair_src bigint[] DEFAULT '{}', pair_dst bigint[] DEFAULT '{}')
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -432,9 +472,12 @@ BEGIN
 		-- what it yields over all facts.
 		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
 		ll := ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = ANY (focus)
-					UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus));
+					UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus)
+					-- the relationships of each pair (given both ways round)
+					UNION SELECT x.id FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
+						SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b) x);
 		rr := ARRAY(SELECT DISTINCT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
-					WHERE l.tenant = t AND l.id = ANY (ll)) || focus || inet_ids;
+					WHERE l.tenant = t AND l.id = ANY (ll)) || focus || pair_src || inet_ids;
 		-- parts of every workload among them (2 hops), and inbound flows from the internet to the parts
 		ll := ll || ARRAY(
 			WITH RECURSIVE p(id, rel, depth) AS (
@@ -817,14 +860,18 @@ BEGIN
 		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because
 	FROM scored s
 	LEFT JOIN (SELECT a.* FROM correlate.attack_edge a
-			   WHERE a.tenant = t AND (focus IS NULL OR a.src = ANY (focus) OR a.dst = ANY (focus))) a
+			   WHERE a.tenant = t AND (focus IS NULL OR a.src = ANY (focus) OR a.dst = ANY (focus) OR a.src = ANY (pair_src))) a
 		ON a.src = s.src AND a.dst = s.dst AND a.technique = s.technique
 	WHERE focus IS NULL OR s.dst = ANY (focus) OR (s.src = ANY (focus) AND s.src <> ALL (inet_ids))
+	   OR (s.technique = ANY (correlate._attack_pair_techniques())
+		   AND (s.src, s.dst) IN (SELECT p.a, p.b FROM unnest(pair_src, pair_dst) p(a, b)))
 	ORDER BY s.src, s.dst, s.technique;
 END
 $$;
-COMMENT ON FUNCTION correlate._attack_edges(jsonb, bigint[])
-	IS 'Internal: the attack edges derived from the facts (after the what-if changes); with focus, only the edges with an end in focus (an internet source does not count), reading only the facts they rest on.';
+COMMENT ON FUNCTION correlate._attack_edges(jsonb, bigint[], bigint[], bigint[])
+	IS 'Internal: the attack edges derived from the facts (after the what-if changes); with focus, only the edges with an end in focus (an internet source does not count) and the single-relationship edges between the pairs pair_src[i] -> pair_dst[i], reading only the facts they rest on.';
+
+
 
 CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
@@ -909,8 +956,10 @@ DECLARE
 	t text := (SELECT correlate.current_tenant());
 	prior float8 := COALESCE(NULLIF(current_setting('correlate.attack_unknown_weakness_prior', true), '')::float8, 0);
 	catalogue text;
-	dirty bigint[];
+	dirty record;
 	focus bigint[];
+	pair_src bigint[] := '{}';
+	pair_dst bigint[] := '{}';
 	inet_ids bigint[];
 BEGIN
 	-- One derivation per tenant at a time; writers of other tenants do not wait.
@@ -919,25 +968,29 @@ BEGIN
 	catalogue := (SELECT md5(string_agg(concat_ws('|', a.technique, a.attack_id, a.base_likelihood), ',' ORDER BY a.technique))
 				  FROM correlate.attack_technique a WHERE a.enabled);
 	dirty := correlate._attack_dirty_take(catalogue, prior);
-	IF NOT from_scratch AND dirty IS NOT NULL THEN
+	IF NOT from_scratch AND NOT dirty.from_scratch THEN
 		-- Incremental: only the edges whose facts changed (docs/attack.md).  When the
 		-- change reaches a quarter of the estate, from scratch is as cheap.
-		focus := correlate._attack_focus(dirty);
+		focus := correlate._attack_focus(dirty.resources);
+		pair_src := dirty.pair_src;
+		pair_dst := dirty.pair_dst;
 		IF cardinality(focus) > 10000
 		   AND cardinality(focus) > 0.25 * (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t) THEN
-			focus := NULL;
+			focus := NULL; pair_src := '{}'; pair_dst := '{}';
 		END IF;
 	END IF;
-	IF cardinality(focus) = 0 THEN
+	IF cardinality(focus) = 0 AND cardinality(pair_src) = 0 THEN
 		inserted := 0; updated := 0; deleted := 0;
 	ELSE
 		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
-		WITH d AS MATERIALIZED (SELECT * FROM correlate._attack_edges(NULL, focus)),
+		WITH d AS MATERIALIZED (SELECT * FROM correlate._attack_edges(NULL, focus, pair_src, pair_dst)),
 		del AS (
 			-- the edges derived anew are the edges with an end in focus (_attack_edges)
 			DELETE FROM correlate.attack_edge a
 			WHERE a.tenant = t
-			  AND (focus IS NULL OR a.dst = ANY (focus) OR (a.src = ANY (focus) AND a.src <> ALL (inet_ids)))
+			  AND (focus IS NULL OR a.dst = ANY (focus) OR (a.src = ANY (focus) AND a.src <> ALL (inet_ids))
+				   OR (a.technique = ANY (correlate._attack_pair_techniques())
+					   AND (a.src, a.dst) IN (SELECT p.a, p.b FROM unnest(pair_src, pair_dst) p(a, b))))
 			  AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id)
 			RETURNING 1
 		),
@@ -960,7 +1013,7 @@ BEGIN
 		INTO inserted, updated, deleted;
 	END IF;
 	PERFORM correlate._attack_derived(catalogue, prior, CASE WHEN focus IS NULL THEN 'from scratch' ELSE 'incremental' END,
-									  cardinality(focus));
+									  cardinality(focus) + cardinality(pair_src) / 2);
 END
 $$;
 COMMENT ON FUNCTION correlate.derive_attack_edges(boolean)
@@ -969,7 +1022,8 @@ COMMENT ON FUNCTION correlate.derive_attack_edges(boolean)
 GRANT SELECT ON correlate.attack_technique, correlate.attack_edge TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_edge TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
-GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[]),
+GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[], bigint[], bigint[]),
+	correlate._attack_pair_techniques(),
 	correlate._attack_focus(bigint[]) TO correlate_reader;
 REVOKE ALL ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) TO correlate_writer;
