@@ -426,6 +426,92 @@ END
 $$;
 COMMENT ON FUNCTION correlate._what_if(jsonb) IS 'Internal: checks a what-if document and splits it into its changes.';
 
+-- The facts the edges with an end in focus (and the single-relationship edges of the
+-- pairs) rest on, for _attack_edges: every relationship at a focus resource or
+-- between a pair, the parts of the workloads among their ends (2 hops), inbound
+-- flows from the internet to those parts, the exposure chains (at most 4 hops) into
+-- the focus and into the nodes its pods run on, and for RBAC every binding and, for
+-- a subject or group in focus, every target of its cluster.  Each step is a batch
+-- of index scans (ids in arrays), never a scan of the estate.
+CREATE FUNCTION correlate._attack_region(focus bigint[], pair_src bigint[], pair_dst bigint[],
+	OUT resources bigint[], OUT relationships bigint[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	inet_ids bigint[] := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
+	ll bigint[];
+	rr bigint[];
+	seeds bigint[];
+	parts2 bigint[];
+	step bigint[];
+	rbac boolean := EXISTS (SELECT 1 FROM correlate.resource r
+							WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group'));
+BEGIN
+	ll := ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = ANY (focus)
+				UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus)
+				-- the relationships of each pair (given both ways round)
+				UNION SELECT x.id FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
+					SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b) x);
+	rr := ARRAY(SELECT DISTINCT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
+				WHERE l.tenant = t AND l.id = ANY (ll)) || focus || pair_src || inet_ids;
+	-- parts of every workload among them: contains / uses_image, containers that run on a pod, their images
+	seeds := ARRAY(SELECT r.id FROM correlate.resource r
+				   WHERE r.tenant = t AND r.id = ANY (rr)
+					 AND r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container'));
+	SELECT array_agg(x.id), array_agg(x.part) INTO step, seeds FROM (
+		SELECT l.id, l.dst AS part FROM correlate.relationship l
+		WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image')
+		UNION ALL
+		SELECT l.id, l.src FROM correlate.relationship l
+		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind = 'runs_on') x;
+	ll := ll || step;
+	rr := rr || seeds;
+	SELECT array_agg(l.id), array_agg(l.dst) INTO step, parts2 FROM correlate.relationship l
+	WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image');
+	ll := ll || step;
+	-- inbound flows from the internet to the parts and the workloads
+	ll := ll || ARRAY(SELECT l.id FROM correlate.relationship l
+					  WHERE l.tenant = t AND l.src = ANY (inet_ids) AND l.kind = 'connects_to'
+						AND l.dst = ANY (seeds || parts2 || rr));
+	-- exposure chains into the focus and the nodes its pods run on
+	seeds := focus || ARRAY(SELECT l.dst FROM correlate.relationship l
+							WHERE l.tenant = t AND l.src = ANY (focus) AND l.kind = 'runs_on');
+	FOR i IN 1..4 LOOP
+		SELECT array_agg(l.id), array_agg(DISTINCT l.src) FILTER (WHERE l.src <> ALL (inet_ids)) INTO step, seeds
+		FROM correlate.relationship l
+		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind IN ('exposes', 'routes_to');
+		EXIT WHEN step IS NULL;
+		ll := ll || step;
+		EXIT WHEN seeds IS NULL;
+	END LOOP;
+	-- RBAC: every binding (subject -> role), so a target in focus meets all who reach it
+	IF rbac THEN
+		ll := ll || ARRAY(
+			SELECT l.id FROM correlate.relationship l
+			WHERE l.tenant = t AND l.kind = 'can_access'
+			  AND l.dst = ANY (ARRAY(SELECT r.id FROM correlate.resource r
+									 WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole'))));
+		rr := rr || ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'k8s:group');
+	END IF;
+	relationships := ARRAY(SELECT DISTINCT x FROM unnest(ll) x WHERE x IS NOT NULL);
+	rr := rr || ARRAY(SELECT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
+					  WHERE l.tenant = t AND l.id = ANY (relationships));
+	-- a subject or group in focus reaches every target of its cluster
+	IF rbac THEN
+		rr := rr || ARRAY(
+			SELECT r.id FROM correlate.resource r
+			WHERE r.tenant = t AND r.kind IN ('k8s:pod', 'k8s:serviceaccount', 'k8s:node', 'k8s:secret', 'k8s:user', 'k8s:group')
+			  AND r.cluster IN (SELECT s.cluster FROM correlate.resource s
+								WHERE s.tenant = t AND s.id = ANY (focus) AND s.kind IN ('k8s:serviceaccount', 'k8s:user', 'k8s:group')));
+	END IF;
+	resources := ARRAY(SELECT DISTINCT x FROM unnest(rr) x WHERE x IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION correlate._attack_region(bigint[], bigint[], bigint[]) IS 'Internal: the resources and relationships that the attack edges with an end in focus, and the single-relationship edges of the pairs, rest on.';
+
 -- The techniques whose edge src -> dst reads only the relationships between src and
 -- dst and the two resources: a change to such a relationship re-derives that pair only.
 CREATE FUNCTION correlate._attack_pair_techniques() RETURNS text[]
@@ -457,82 +543,14 @@ DECLARE
 							'/run/containerd', '/var/run/containerd/containerd.sock', '/run/containerd/containerd.sock',
 							'/var/run/crio', '/run/crio', '/var/run/crio/crio.sock', '/run/crio/crio.sock',
 							'/var/run/dockershim.sock', '/var/lib/docker'];
-	k8s_targets text[] := ARRAY['k8s:pod', 'k8s:serviceaccount', 'k8s:node', 'k8s:secret', 'k8s:user', 'k8s:group'];
-	rr bigint[];        -- focus: the resources whose facts are read
-	ll bigint[];        -- focus: the relationships read
+	rr bigint[];        -- with focus: the resources whose facts are read
+	ll bigint[];        -- with focus: the relationships read
 	inet_ids bigint[];
 BEGIN
 	w := correlate._what_if(what_if);
 	IF focus IS NOT NULL THEN
-		-- Derive only the edges with an end in focus (the caller widened it from the
-		-- changed resources to every edge whose facts changed, _attack_focus), and read
-		-- only the facts those edges rest on: every relationship at a focus resource,
-		-- the workloads' parts, the exposure chains that reach them, and for RBAC the
-		-- bindings and the targets in scope.  Each rule then yields for these edges
-		-- what it yields over all facts.
 		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
-		ll := ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = ANY (focus)
-					UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus)
-					-- the relationships of each pair (given both ways round)
-					UNION SELECT x.id FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
-						SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b) x);
-		rr := ARRAY(SELECT DISTINCT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
-					WHERE l.tenant = t AND l.id = ANY (ll)) || focus || pair_src || inet_ids;
-		-- parts of every workload among them (2 hops), and inbound flows from the internet to the parts
-		ll := ll || ARRAY(
-			WITH RECURSIVE p(id, rel, depth) AS (
-				SELECT r.id, NULL::bigint, 0 FROM correlate.resource r
-				WHERE r.tenant = t AND r.id = ANY (rr)
-				  AND r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container')
-				UNION ALL
-				SELECT CASE WHEN l.kind = 'runs_on' THEN l.src ELSE l.dst END, l.id, p.depth + 1
-				FROM p JOIN LATERAL (
-					SELECT l.* FROM correlate.relationship l
-					WHERE l.tenant = t AND l.src = p.id AND l.kind IN ('contains', 'uses_image')
-					UNION ALL
-					SELECT l.* FROM correlate.relationship l
-					WHERE l.tenant = t AND l.dst = p.id AND l.kind = 'runs_on' AND p.depth = 0) l ON true
-				WHERE p.depth < 2
-			),
-			parts AS (SELECT DISTINCT p.id, p.rel FROM p WHERE p.depth > 0)
-			SELECT parts.rel FROM parts
-			UNION
-			SELECT l.id FROM correlate.relationship l
-			WHERE l.tenant = t AND l.dst = ANY (ARRAY(SELECT parts.id FROM parts)) AND l.kind = 'connects_to'
-			  AND l.src = ANY (inet_ids));
-		-- exposure chains (at most 4 hops) into the focus and the nodes its pods run on
-		ll := ll || ARRAY(
-			WITH RECURSIVE b(id, rel, depth) AS (
-				SELECT x, NULL::bigint, 0 FROM unnest(focus || ARRAY(
-					SELECT l.dst FROM correlate.relationship l
-					WHERE l.tenant = t AND l.src = ANY (focus) AND l.kind = 'runs_on')) x
-				UNION ALL
-				SELECT l.src, l.id, b.depth + 1
-				FROM b JOIN correlate.relationship l ON l.tenant = t AND l.dst = b.id AND l.kind IN ('exposes', 'routes_to')
-				WHERE b.depth < 4 AND b.id <> ALL (inet_ids)
-			)
-			SELECT DISTINCT b.rel FROM b WHERE b.rel IS NOT NULL);
-		-- RBAC: every binding (subject -> role), so a target in focus meets all who reach it
-		IF EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group')) THEN
-			ll := ll || ARRAY(
-				SELECT l.id FROM correlate.relationship l
-				WHERE l.tenant = t AND l.kind = 'can_access'
-				  AND l.dst = ANY (ARRAY(SELECT r.id FROM correlate.resource r
-										 WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole'))));
-			rr := rr || ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'k8s:group');
-		END IF;
-		ll := ARRAY(SELECT DISTINCT x FROM unnest(ll) x WHERE x IS NOT NULL);
-		rr := rr || ARRAY(SELECT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
-						  WHERE l.tenant = t AND l.id = ANY (ll));
-		-- a subject in focus reaches every target of its cluster; a group in focus, its members
-		IF EXISTS (SELECT 1 FROM correlate.resource r WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group')) THEN
-			rr := rr || ARRAY(
-				SELECT r.id FROM correlate.resource r
-				WHERE r.tenant = t AND r.kind = ANY (k8s_targets)
-				  AND r.cluster IN (SELECT s.cluster FROM correlate.resource s
-									WHERE s.tenant = t AND s.id = ANY (focus) AND s.kind IN ('k8s:serviceaccount', 'k8s:user', 'k8s:group')));
-		END IF;
-		rr := ARRAY(SELECT DISTINCT x FROM unnest(rr) x WHERE x IS NOT NULL);
+		SELECT g.resources, g.relationships INTO rr, ll FROM correlate._attack_region(focus, pair_src, pair_dst) g;
 	END IF;
 	RETURN QUERY
 	WITH RECURSIVE
@@ -1023,7 +1041,7 @@ GRANT SELECT ON correlate.attack_technique, correlate.attack_edge TO correlate_r
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_edge TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[], bigint[], bigint[]),
-	correlate._attack_pair_techniques(),
+	correlate._attack_pair_techniques(), correlate._attack_region(bigint[], bigint[], bigint[]),
 	correlate._attack_focus(bigint[]) TO correlate_reader;
 REVOKE ALL ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) TO correlate_writer;
