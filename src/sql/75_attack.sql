@@ -342,7 +342,7 @@ AS $$
 	),
 	host_pods AS (
 		SELECT l.src AS id FROM correlate.relationship l
-		WHERE l.tenant = (SELECT t FROM t) AND l.dst = ANY (ARRAY(SELECT DISTINCT f.id FROM fwd f WHERE f.depth > 0))
+		WHERE l.tenant = (SELECT t FROM t) AND l.dst = ANY (ARRAY(SELECT DISTINCT f.id FROM fwd f))
 		  AND l.kind = 'runs_on'
 	),
 	up (id, depth) AS (
