@@ -170,15 +170,14 @@ ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, EN
 -- rule reads as it was (last_seen of a re-ingested inventory) logs nothing.
 -- Nothing is logged for a tenant never derived (attack_derive_state), so loads
 -- before the first derivation pay only the trigger call.  Both tables are
--- internal: only the owner reads or writes them (the triggers and the derivation
--- go through SECURITY DEFINER functions that act on the current tenant only).
+-- internal, not dumped (a restored database derives from scratch), and isolated
+-- per tenant like every table: the triggers and the derivation run as the writer.
 CREATE TABLE correlate.attack_dirty (
 	tenant   text NOT NULL,
 	resource bigint NOT NULL,
 	other    bigint
 );
 CREATE INDEX attack_dirty_tenant_idx ON correlate.attack_dirty (tenant);
-ALTER TABLE correlate.attack_dirty ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE correlate.attack_dirty IS 'Internal: resources whose facts changed since the tenant''s last attack-graph derivation.';
 COMMENT ON COLUMN correlate.attack_dirty.tenant IS 'Tenant of the changed resource.';
 COMMENT ON COLUMN correlate.attack_dirty.resource IS 'Resource written, end of a relationship written, or resource of a finding written.';
@@ -192,7 +191,7 @@ CREATE TABLE correlate.attack_derive_state (
 	mode       text NOT NULL DEFAULT 'from scratch',
 	focus      bigint
 );
-ALTER TABLE correlate.attack_derive_state ENABLE ROW LEVEL SECURITY;
+SELECT correlate._isolate_tenants('correlate.attack_dirty', 'correlate.attack_derive_state');
 COMMENT ON TABLE correlate.attack_derive_state IS 'Internal: the catalogue and weakness prior each tenant''s attack graph was last derived with; no row: the next derivation starts from scratch.';
 COMMENT ON COLUMN correlate.attack_derive_state.tenant IS 'Tenant.';
 COMMENT ON COLUMN correlate.attack_derive_state.catalogue IS 'md5 of the enabled techniques the graph was derived with.';
@@ -202,7 +201,7 @@ COMMENT ON COLUMN correlate.attack_derive_state.mode IS 'How it was last derived
 COMMENT ON COLUMN correlate.attack_derive_state.focus IS 'Incremental: how many resources had their edges derived anew.';
 
 CREATE FUNCTION correlate._attack_dirty_log() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -285,7 +284,7 @@ CREATE TRIGGER attack_dirty_truncate AFTER TRUNCATE ON correlate.attack_edge
 -- the last derivation (NULL: start from scratch), and the mark that it is derived.
 CREATE FUNCTION correlate._attack_dirty_take(catalogue text, prior float8,
 	OUT from_scratch boolean, OUT resources bigint[], OUT pair_src bigint[], OUT pair_dst bigint[])
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -310,7 +309,7 @@ $$;
 COMMENT ON FUNCTION correlate._attack_dirty_take(text, float8) IS 'Internal: takes the current tenant''s logged changes: resources whose every edge may change, and pairs (both ways round) whose single-relationship edges may; from_scratch when its attack graph must be derived from scratch (never derived, emptied, or derived with another catalogue or prior).';
 
 CREATE FUNCTION correlate._attack_derived(catalogue text, prior float8, mode text, focus bigint) RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	INSERT INTO correlate.attack_derive_state AS s (tenant, catalogue, prior, mode, focus)
@@ -1039,6 +1038,8 @@ COMMENT ON FUNCTION correlate.derive_attack_edges(boolean)
 
 GRANT SELECT ON correlate.attack_technique, correlate.attack_edge TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_edge TO correlate_writer;
+GRANT SELECT, INSERT, DELETE ON correlate.attack_dirty TO correlate_writer;
+GRANT SELECT, INSERT, UPDATE ON correlate.attack_derive_state TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[], bigint[], bigint[]),
 	correlate._attack_pair_techniques(), correlate._attack_region(bigint[], bigint[], bigint[]),
