@@ -171,7 +171,7 @@ ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, EN
 -- Nothing is logged for a tenant never derived (attack_derive_state), so loads
 -- before the first derivation pay only the trigger call.  Both tables are
 -- internal, not dumped (a restored database derives from scratch), and isolated
--- per tenant like every table: the triggers and the derivation run as the writer.
+-- per tenant like every table: the derivation runs as the writer.
 CREATE TABLE correlate.attack_dirty (
 	tenant   text NOT NULL,
 	resource bigint NOT NULL,
@@ -200,8 +200,12 @@ COMMENT ON COLUMN correlate.attack_derive_state.derived_at IS 'When the graph wa
 COMMENT ON COLUMN correlate.attack_derive_state.mode IS 'How it was last derived: from scratch, or incremental.';
 COMMENT ON COLUMN correlate.attack_derive_state.focus IS 'Incremental: how many resources had their edges derived anew.';
 
+-- The trigger logs as the owner: the tenants are read from the written rows, never
+-- from the correlate.tenant setting, which a statement can change before its AFTER
+-- triggers fire (as the graph change log does, 60_graph.sql); a trigger function
+-- cannot be called but as a trigger.
 CREATE FUNCTION correlate._attack_dirty_log() RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
