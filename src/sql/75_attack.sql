@@ -295,16 +295,14 @@ DECLARE
 	t text := (SELECT correlate.current_tenant());
 BEGIN
 	-- rows committed after this statement's snapshot stay for the next derivation
-	CREATE TEMP TABLE IF NOT EXISTS attack_dirty_taken (resource bigint, other bigint) ON COMMIT DROP;
-	TRUNCATE attack_dirty_taken;
-	WITH x AS (DELETE FROM correlate.attack_dirty a WHERE a.tenant = t RETURNING a.resource, a.other)
-	INSERT INTO attack_dirty_taken SELECT DISTINCT x.resource, x.other FROM x;
-	resources := ARRAY(SELECT d.resource FROM attack_dirty_taken d WHERE d.other IS NULL);
-	-- pairs both ways round, less those whose resource changed as a whole
-	SELECT COALESCE(array_agg(p.a), '{}'), COALESCE(array_agg(p.b), '{}') INTO pair_src, pair_dst
-	FROM (SELECT d.resource AS a, d.other AS b FROM attack_dirty_taken d WHERE d.other IS NOT NULL
-		  UNION SELECT d.other, d.resource FROM attack_dirty_taken d WHERE d.other IS NOT NULL) p;
-	DROP TABLE attack_dirty_taken;
+	WITH x AS (DELETE FROM correlate.attack_dirty a WHERE a.tenant = t RETURNING a.resource, a.other),
+	y AS (SELECT DISTINCT x.resource, x.other FROM x)
+	SELECT COALESCE(array_agg(y.resource) FILTER (WHERE y.other IS NULL), '{}'),
+		   COALESCE(array_agg(y.resource) FILTER (WHERE y.other IS NOT NULL), '{}'),
+		   COALESCE(array_agg(y.other) FILTER (WHERE y.other IS NOT NULL), '{}')
+	INTO resources, pair_src, pair_dst FROM y;
+	-- pairs both ways round
+	SELECT pair_src || pair_dst, pair_dst || pair_src INTO pair_src, pair_dst;
 	from_scratch := NOT EXISTS (SELECT 1 FROM correlate.attack_derive_state s
 								WHERE s.tenant = t AND s.catalogue = _attack_dirty_take.catalogue
 								  AND s.prior = _attack_dirty_take.prior);

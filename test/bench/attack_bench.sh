@@ -75,21 +75,20 @@ whatif=$(measure_v "" "SELECT count(*) FROM correlate.attack_edges_derived();")
 row "derive, from scratch (baseline: the derivation alone)" "$scratch" "$whatif"
 same=$(measure_v "" "SELECT * FROM correlate.derive_attack_edges();")
 row "derive, nothing changed (baseline: from scratch)" "$same" "$scratch"
-# the change: a different 1% each run (id % 100 = run), toggled back by the next run of the other kind
-n=0
-change() { n=$((n + 1)); echo "UPDATE correlate.finding SET status = CASE status WHEN 'open' THEN 'fixed' ELSE 'open' END WHERE id % 100 = $n;
+# the change: a different 1% of the findings and of the relationships each time (id % 100 = N)
+change() { echo "UPDATE correlate.finding SET status = CASE status WHEN 'open' THEN 'fixed' ELSE 'open' END WHERE id % 100 = $1;
 	UPDATE correlate.relationship SET likelihood = CASE WHEN likelihood > 0.5 THEN likelihood - 0.01 ELSE likelihood + 0.01 END
-	WHERE id % 100 = $n;"; }
+	WHERE id % 100 = $1;"; }
 inc=() full=() focus=()
 for ((i = 1; i <= RUNS; i++)); do
-	inc+=("$(secs "$(change)" "SELECT * FROM correlate.derive_attack_edges();")")
+	inc+=("$(secs "$(change $((2 * i)))" "SELECT * FROM correlate.derive_attack_edges();")")
 	focus+=("$(q -c "SELECT focus FROM correlate.attack_derive_state WHERE mode = 'incremental'")")
-	full+=("$(secs "$(change)" "SELECT * FROM correlate.derive_attack_edges(from_scratch => true);")")
+	full+=("$(secs "$(change $((2 * i + 1)))" "SELECT * FROM correlate.derive_attack_edges(from_scratch => true);")")
 done
 row "derive, 1% of facts changed: incremental" "$(printf '%s\n' "${inc[@]}" | median)" "$(printf '%s\n' "${full[@]}" | median)"
 echo "#   (baseline: derive_attack_edges(from_scratch => true) after a 1% change; runs ${inc[*]} / ${full[*]}; resources re-derived ${focus[*]})"
 # exactness on the bench estate: the stored graph equals the derivation from all facts
-secs "$(change)" "SELECT * FROM correlate.derive_attack_edges();" >/dev/null
+secs "$(change 99)" "SELECT * FROM correlate.derive_attack_edges();" >/dev/null
 q -F ' ' -c "SELECT 'incremental = from scratch:', count(*) = 0 FROM (
 	(SELECT src, dst, technique, likelihood, because FROM correlate.attack_edge
 	 EXCEPT ALL SELECT src, dst, technique, likelihood, because FROM correlate.attack_edges_derived())
