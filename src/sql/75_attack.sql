@@ -439,6 +439,8 @@ CREATE FUNCTION correlate._attack_region(focus bigint[], pair_src bigint[], pair
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
+-- index lookups per pair: not the setting of _attack_edges, which calls it
+SET enable_nestloop = on
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
