@@ -229,21 +229,28 @@ BEGIN
 		IF TG_OP = 'DELETE' THEN
 			RETURN NULL;
 		END IF;
-		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := '(x.id';
+		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := 'VALUES (x.id';
 	WHEN 'relationship' THEN
 		cols := 'tenant, id, src, dst, kind, likelihood, props, source';
 		-- what each kind feeds (a deleted end, unknown kind: the whole resource)
-		ends := $e$ (CASE WHEN x.kind IN ('exposes', 'routes_to') THEN x.dst
-						  WHEN x.kind IN ('contains', 'uses_image', 'runs_on') THEN x.src
+		ends := $e$ VALUES (CASE WHEN x.kind IN ('exposes', 'routes_to') THEN x.dst
+						  WHEN x.kind = 'uses_image' THEN x.src
+						  WHEN x.kind IN ('contains', 'runs_on') AND (rs.kind IS NULL OR rs.kind IN
+								('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container')) THEN x.src
+						  WHEN x.kind = 'contains' THEN x.src
 						  WHEN x.kind = 'connects_to' AND (rs.kind = 'internet' OR rs.kind IS NULL) THEN x.dst
 						  WHEN x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL) THEN x.src
 						  WHEN x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to') THEN x.src END,
-					 CASE WHEN x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to')
-							   AND NOT (x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL))
+					 CASE WHEN (x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to')
+								AND NOT (x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL)))
+							   -- contains from other than a workload: only data_contains reads it
+							   OR (x.kind = 'contains' AND rs.kind NOT IN
+								   ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container'))
 						  THEN x.dst END),
-					(CASE WHEN x.kind = 'runs_on' THEN x.dst END, NULL) $e$;
+					-- a container running on a pod is a part of the pod
+					(CASE WHEN x.kind = 'runs_on' AND (rd.kind IS NULL OR rd.kind = 'k8s:pod') THEN x.dst END, NULL) $e$;
 	ELSE
-		cols := 'tenant, id, resource, kind, check_id, status, cvss, epss, known_exploited, props'; ends := '(x.resource';
+		cols := 'tenant, id, resource, kind, check_id, status, cvss, epss, known_exploited, props'; ends := 'VALUES (x.resource';
 	END CASE;
 	changed := CASE TG_OP
 		WHEN 'INSERT' THEN format('SELECT %s FROM new_rows', cols)
@@ -255,7 +262,7 @@ BEGIN
 	END IF;
 	EXECUTE format('INSERT INTO correlate.attack_dirty (tenant, resource, other) '
 				   'SELECT DISTINCT x.tenant, e.id, e.other FROM (%s) x '
-				   '%s, LATERAL (VALUES %s) e(id, other) '
+				   '%s, LATERAL (%s) e(id, other) '
 				   'WHERE x.tenant IN (SELECT d.tenant FROM correlate.attack_derive_state d) AND e.id IS NOT NULL',
 				   changed,
 				   CASE WHEN TG_TABLE_NAME = 'relationship'
