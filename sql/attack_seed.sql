@@ -107,6 +107,8 @@ FROM correlate.fix_plan(k => 20) WHERE kind IN ('patch_vulnerability', 'stop_exp
 BEGIN;
 UPDATE correlate.finding SET status = 'fixed' WHERE check_id = 'CVE-2021-44228';
 SELECT * FROM correlate.derive_attack_edges();
+-- (incremental: only the edges of the resources whose facts changed were derived anew)
+SELECT mode, focus FROM correlate.attack_derive_state;
 SELECT count(*) AS entry_edges FROM correlate.attack_edge WHERE technique = 'exploit_public_workload';
 SELECT count(*) AS paths FROM correlate.attack_paths();
 -- A tenant that accepts the risk of unknown weaknesses gets an entry back, from the prior alone.

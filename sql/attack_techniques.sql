@@ -112,6 +112,12 @@ SELECT pg_temp.r('sa-a', 'k8s:serviceaccount') > 0, pg_temp.r('sa-b', 'k8s:servi
 	   pg_temp.l('priv', 'sa-a', 'runs_as') > 0, pg_temp.l('sysmod', 'sa-b', 'runs_as', '{"automount_token": false}') > 0,
 	   pg_temp.l('benign', 'sa-c', 'runs_as') > 0;
 SELECT * FROM pg_temp.edges('pod_service_account_token');
+-- The pod's automountServiceAccountToken overrides its service account's, either way.
+SELECT pg_temp.r('pod-auto-on', 'k8s:pod') > 0, pg_temp.r('pod-auto-off', 'k8s:pod', '{"automount_token": false}') > 0,
+	   pg_temp.r('pod-auto-spec', 'k8s:pod') > 0,
+	   pg_temp.l('pod-auto-on', 'sa-c', 'runs_as', '{"automount_token": true}') > 0,
+	   pg_temp.l('pod-auto-off', 'sa-a', 'runs_as') > 0, pg_temp.l('pod-auto-spec', 'sa-c', 'runs_as') > 0;
+SELECT * FROM pg_temp.edges('pod_service_account_token') WHERE src LIKE 'pod-auto-%';
 
 -- pod_mounted_secret (T1552.001): a mounted Secret, not a ConfigMap.
 SELECT pg_temp.r('db-creds', 'k8s:secret') > 0, pg_temp.r('settings', 'k8s:configmap') > 0,
@@ -155,6 +161,22 @@ SELECT * FROM pg_temp.edges('k8s_impersonate') WHERE src <> 'sa-admin';
 SELECT src, count(*) FILTER (WHERE dst = 'alice') AS alice, count(*) AS subjects FROM pg_temp.edges('k8s_impersonate') GROUP BY src ORDER BY src;
 SELECT * FROM pg_temp.edges('k8s_token_create') WHERE src <> 'sa-admin';
 SELECT count(*) AS reader_edges FROM correlate.attack_edges_derived() a WHERE a.src = pg_temp.id('sa-reader');
+
+-- k8s_group_member (T1078.001): a binding to a system group grants its members.
+SELECT pg_temp.r('system:serviceaccounts:app', 'k8s:group', ns => NULL) > 0,
+	   pg_temp.r('system:authenticated', 'k8s:group', ns => NULL) > 0,
+	   pg_temp.r('system:serviceaccounts:other', 'k8s:group', ns => NULL) > 0,
+	   pg_temp.r('ops-team', 'k8s:group', ns => NULL) > 0,
+	   pg_temp.bind('system:serviceaccounts:other', 'role-x', 'other', '[{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"]}]') > 0,
+	   pg_temp.bind('ops-team', 'role-x', 'app', '[{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"]}]') > 0;
+-- members: other-sa in system:serviceaccounts:other, every service account and alice in
+-- system:authenticated, the app service accounts in system:serviceaccounts:app; nobody in ops-team.
+SELECT dst, count(*) AS members, count(*) FILTER (WHERE src = 'other-sa') AS other_sa, count(*) FILTER (WHERE src = 'alice') AS alice
+FROM pg_temp.edges('k8s_group_member') GROUP BY dst ORDER BY dst;
+-- the path: other-sa -> its namespace's group -> the secret that group reads.
+SELECT s.name, d.name FROM correlate.attack_edges_derived() a
+JOIN correlate.resource s ON s.id = a.src JOIN correlate.resource d ON d.id = a.dst
+WHERE s.name LIKE 'system:serviceaccounts:%' ORDER BY 1, 2;
 
 -- k8s_irsa (T1550.001): the trust evaluated and allowing (0.9), not evaluated (the base), denied (none).
 SELECT pg_temp.r('app-role', 'aws:iam:role', ns => NULL) > 0, pg_temp.r('app-role-2', 'aws:iam:role', ns => NULL) > 0,

@@ -606,10 +606,11 @@ k8s_read_pod(K8sObj *ob)
 		json_object *p = NULL;
 
 		k8s_stub(ob, sauid, "k8s:serviceaccount", sa, ob->ns, NULL);
-		if (automount == 0)
+		/* the pod's setting overrides its service account's: keep it either way */
+		if (automount >= 0)
 		{
 			p = json_object_new_object();
-			kj_add_bool(p, "automount_token", false);
+			kj_add_bool(p, "automount_token", automount == 1);
 		}
 		k8s_link(ob, ob->uid, sauid, "runs_as", 0, p);
 	}

@@ -71,8 +71,11 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	 'node or instance -> the identity it runs as (runs_as to a role or instance profile), unless its props say the metadata service is blocked (imds_blocked = true).',
 	 0.9, ARRAY['relationship runs_as from k8s:node / aws:ec2:instance / aws:lambda:function / aws:ecs:task', 'resource props imds_blocked'], true),
 	('pod_service_account_token', 'T1528', 'credential-access', 'Steal the pod''s service account token',
-	 'pod -> its service account (runs_as) unless the token is not mounted (automountServiceAccountToken false on the pod or the service account).',
+	 'pod -> its service account (runs_as) when the token is mounted: automountServiceAccountToken of the pod (props.automount_token of the pod or of its runs_as) when set, else of the service account, else true.',
 	 0.9, ARRAY['relationship runs_as pod->serviceaccount (props.automount_token)', 'resource props automount_token of the service account'], true),
+	('k8s_group_member', 'T1078.001', 'privilege-escalation', 'Rights of a Kubernetes system group',
+	 'service account -> the groups system:serviceaccounts, system:serviceaccounts:<its namespace> and system:authenticated, and user -> system:authenticated, when the group is an RBAC subject (a k8s:group resource) of the same cluster: what is bound to the group is granted to each member.',
+	 1.0, ARRAY['resource k8s:group (name, cluster)', 'resource k8s:serviceaccount / k8s:user (namespace, cluster)'], true),
 	('pod_mounted_secret', 'T1552.001', 'credential-access', 'Read a secret mounted into the pod',
 	 'pod -> every Secret it mounts or reads into its environment (mounts pod->secret).',
 	 0.9, ARRAY['relationship mounts pod->k8s:secret'], true),
@@ -156,6 +159,223 @@ CREATE TRIGGER graph_changed_truncate AFTER TRUNCATE ON correlate.attack_edge
 ALTER TABLE correlate.attack_edge ENABLE ALWAYS TRIGGER graph_changed_insert, ENABLE ALWAYS TRIGGER graph_changed_update,
 	ENABLE ALWAYS TRIGGER graph_changed_delete, ENABLE ALWAYS TRIGGER graph_changed_truncate;
 
+-- Incremental derivation.  correlate.attack_dirty logs, per tenant, the resources
+-- whose facts changed since the last derivation: a resource written, the resource
+-- of a finding written, and for a relationship written what its kind feeds (the
+-- workload downstream of an exposure, the workload a part belongs to, an RBAC
+-- subject; for a relationship only single-relationship techniques read, such as
+-- can_access to data or assumes, just the pair of its ends; for kinds no rule
+-- reads, nothing).  Statement
+-- triggers read them from transition tables; an UPDATE that leaves every column a
+-- rule reads as it was (last_seen of a re-ingested inventory) logs nothing.
+-- Nothing is logged for a tenant never derived (attack_derive_state), so loads
+-- before the first derivation pay only the trigger call.  Both tables are
+-- internal, not dumped (a restored database derives from scratch), and isolated
+-- per tenant like every table: the derivation runs as the writer.
+CREATE TABLE correlate.attack_dirty (
+	tenant   text NOT NULL,
+	resource bigint NOT NULL,
+	other    bigint
+);
+CREATE INDEX attack_dirty_tenant_idx ON correlate.attack_dirty (tenant);
+COMMENT ON TABLE correlate.attack_dirty IS 'Internal: resources whose facts changed since the tenant''s last attack-graph derivation.';
+COMMENT ON COLUMN correlate.attack_dirty.tenant IS 'Tenant of the changed resource.';
+COMMENT ON COLUMN correlate.attack_dirty.resource IS 'Resource written, end of a relationship written, or resource of a finding written.';
+COMMENT ON COLUMN correlate.attack_dirty.other IS 'NULL: every edge of the resource may change; else only the edges between resource and other (a relationship that only single-relationship techniques read).';
+
+CREATE TABLE correlate.attack_derive_state (
+	tenant     text PRIMARY KEY,
+	catalogue  text NOT NULL,
+	prior      float8 NOT NULL,
+	derived_at timestamptz NOT NULL DEFAULT now(),
+	mode       text NOT NULL DEFAULT 'from scratch',
+	focus      bigint
+);
+SELECT correlate._isolate_tenants('correlate.attack_dirty', 'correlate.attack_derive_state');
+COMMENT ON TABLE correlate.attack_derive_state IS 'Internal: the catalogue and weakness prior each tenant''s attack graph was last derived with; no row: the next derivation starts from scratch.';
+COMMENT ON COLUMN correlate.attack_derive_state.tenant IS 'Tenant.';
+COMMENT ON COLUMN correlate.attack_derive_state.catalogue IS 'md5 of the enabled techniques the graph was derived with.';
+COMMENT ON COLUMN correlate.attack_derive_state.prior IS 'correlate.attack_unknown_weakness_prior the graph was derived with.';
+COMMENT ON COLUMN correlate.attack_derive_state.derived_at IS 'When the graph was last derived.';
+COMMENT ON COLUMN correlate.attack_derive_state.mode IS 'How it was last derived: from scratch, or incremental.';
+COMMENT ON COLUMN correlate.attack_derive_state.focus IS 'Incremental: how many resources had their edges derived anew.';
+
+-- The trigger logs as the owner: the tenants are read from the written rows, never
+-- from the correlate.tenant setting, which a statement can change before its AFTER
+-- triggers fire (as the graph change log does, 60_graph.sql); a trigger function
+-- cannot be called but as a trigger.
+CREATE FUNCTION correlate._attack_dirty_log() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cols text;
+	ends text;
+	changed text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM correlate.attack_derive_state) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'TRUNCATE' THEN
+		-- every tenant's next derivation starts from scratch (and changes stay logged)
+		UPDATE correlate.attack_derive_state SET catalogue = '';
+		RETURN NULL;
+	END IF;
+	-- the columns the rules read, and the resources a changed row dirties
+	CASE TG_TABLE_NAME
+	WHEN 'resource' THEN
+		-- a deleted resource takes its edges along (ON DELETE CASCADE), and its
+		-- relationships, deleted with it, log their other ends
+		IF TG_OP = 'DELETE' THEN
+			RETURN NULL;
+		END IF;
+		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := 'VALUES (x.id';
+	WHEN 'relationship' THEN
+		cols := 'tenant, id, src, dst, kind, likelihood, props, source';
+		-- what each kind feeds (a deleted end, unknown kind: the whole resource)
+		ends := $e$ VALUES (CASE WHEN x.kind IN ('exposes', 'routes_to') THEN x.dst
+						  WHEN x.kind = 'uses_image' THEN x.src
+						  WHEN x.kind IN ('contains', 'runs_on') AND (rs.kind IS NULL OR rs.kind IN
+								('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container')) THEN x.src
+						  WHEN x.kind = 'contains' THEN x.src
+						  WHEN x.kind = 'connects_to' AND (rs.kind = 'internet' OR rs.kind IS NULL) THEN x.dst
+						  WHEN x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL) THEN x.src
+						  WHEN x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to') THEN x.src END,
+					 CASE WHEN (x.kind IN ('can_access', 'runs_as', 'mounts', 'assumes', 'can_escalate_to')
+								AND NOT (x.kind = 'can_access' AND (rd.kind IN ('k8s:role', 'k8s:clusterrole') OR rd.kind IS NULL)))
+							   -- contains from other than a workload: only data_contains reads it
+							   OR (x.kind = 'contains' AND rs.kind NOT IN
+								   ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container'))
+						  THEN x.dst END),
+					-- a container running on a pod is a part of the pod
+					(CASE WHEN x.kind = 'runs_on' AND (rd.kind IS NULL OR rd.kind = 'k8s:pod') THEN x.dst END, NULL) $e$;
+	ELSE
+		cols := 'tenant, id, resource, kind, check_id, status, cvss, epss, known_exploited, props'; ends := 'VALUES (x.resource';
+	END CASE;
+	changed := CASE TG_OP
+		WHEN 'INSERT' THEN format('SELECT %s FROM new_rows', cols)
+		WHEN 'DELETE' THEN format('SELECT %s FROM old_rows', cols)
+		ELSE format('(SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) UNION ALL '
+					'(SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows)', cols) END;
+	IF TG_TABLE_NAME <> 'relationship' THEN
+		ends := ends || ', NULL::bigint)';
+	END IF;
+	EXECUTE format('INSERT INTO correlate.attack_dirty (tenant, resource, other) '
+				   'SELECT DISTINCT x.tenant, e.id, e.other FROM (%s) x '
+				   '%s, LATERAL (%s) e(id, other) '
+				   'WHERE x.tenant IN (SELECT d.tenant FROM correlate.attack_derive_state d) AND e.id IS NOT NULL',
+				   changed,
+				   CASE WHEN TG_TABLE_NAME = 'relationship'
+						THEN 'LEFT JOIN correlate.resource rs ON rs.tenant = x.tenant AND rs.id = x.src '
+							 'LEFT JOIN correlate.resource rd ON rd.tenant = x.tenant AND rd.id = x.dst' ELSE '' END,
+				   ends);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION correlate._attack_dirty_log() IS 'Internal: statement trigger that logs into attack_dirty the resources whose facts a statement changed (for tenants with a derived attack graph).';
+
+DO $$
+DECLARE
+	tb text;
+BEGIN
+	FOREACH tb IN ARRAY ARRAY['resource', 'relationship', 'finding'] LOOP
+		EXECUTE format('CREATE TRIGGER attack_dirty_insert AFTER INSERT ON correlate.%I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log()', tb);
+		EXECUTE format('CREATE TRIGGER attack_dirty_update AFTER UPDATE ON correlate.%I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log()', tb);
+		EXECUTE format('CREATE TRIGGER attack_dirty_delete AFTER DELETE ON correlate.%I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log()', tb);
+		EXECUTE format('CREATE TRIGGER attack_dirty_truncate AFTER TRUNCATE ON correlate.%I FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log()', tb);
+		EXECUTE format('ALTER TABLE correlate.%I ENABLE ALWAYS TRIGGER attack_dirty_insert, ENABLE ALWAYS TRIGGER attack_dirty_update, ENABLE ALWAYS TRIGGER attack_dirty_delete, ENABLE ALWAYS TRIGGER attack_dirty_truncate', tb);
+	END LOOP;
+END
+$$;
+-- Emptying the attack graph (TRUNCATE) makes every tenant's next derivation start from scratch.
+CREATE TRIGGER attack_dirty_truncate AFTER TRUNCATE ON correlate.attack_edge
+	FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log();
+
+-- The derivation's side of the log, for the current tenant only: what changed since
+-- the last derivation (NULL: start from scratch), and the mark that it is derived.
+CREATE FUNCTION correlate._attack_dirty_take(catalogue text, prior float8,
+	OUT from_scratch boolean, OUT resources bigint[], OUT pair_src bigint[], OUT pair_dst bigint[])
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+BEGIN
+	-- rows committed after this statement's snapshot stay for the next derivation
+	WITH x AS (DELETE FROM correlate.attack_dirty a WHERE a.tenant = t RETURNING a.resource, a.other),
+	y AS (SELECT DISTINCT x.resource, x.other FROM x)
+	SELECT COALESCE(array_agg(y.resource) FILTER (WHERE y.other IS NULL), '{}'),
+		   COALESCE(array_agg(y.resource) FILTER (WHERE y.other IS NOT NULL), '{}'),
+		   COALESCE(array_agg(y.other) FILTER (WHERE y.other IS NOT NULL), '{}')
+	INTO resources, pair_src, pair_dst FROM y;
+	-- pairs both ways round
+	SELECT pair_src || pair_dst, pair_dst || pair_src INTO pair_src, pair_dst;
+	from_scratch := NOT EXISTS (SELECT 1 FROM correlate.attack_derive_state s
+								WHERE s.tenant = t AND s.catalogue = _attack_dirty_take.catalogue
+								  AND s.prior = _attack_dirty_take.prior);
+END
+$$;
+COMMENT ON FUNCTION correlate._attack_dirty_take(text, float8) IS 'Internal: takes the current tenant''s logged changes: resources whose every edge may change, and pairs (both ways round) whose single-relationship edges may; from_scratch when its attack graph must be derived from scratch (never derived, emptied, or derived with another catalogue or prior).';
+
+CREATE FUNCTION correlate._attack_derived(catalogue text, prior float8, mode text, focus bigint) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO correlate.attack_derive_state AS s (tenant, catalogue, prior, mode, focus)
+	VALUES (correlate.current_tenant(), catalogue, prior, mode, focus)
+	ON CONFLICT (tenant) DO UPDATE SET catalogue = excluded.catalogue, prior = excluded.prior, derived_at = now(),
+									   mode = excluded.mode, focus = excluded.focus;
+$$;
+COMMENT ON FUNCTION correlate._attack_derived(text, float8, text, bigint) IS 'Internal: records that the current tenant''s attack graph is derived with this catalogue and prior, so changes are logged from now on.';
+
+-- Every edge whose facts changed has an end among the changed resources, or is
+-- reached from them: forward along exposure chains (at most 4 hops, then to the
+-- pods on an exposed node), back from a part (container, image) to the workloads
+-- it belongs to (2 hops), and back from a role to the subjects bound to it.
+CREATE FUNCTION correlate._attack_focus(dirty bigint[]) RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+	WITH RECURSIVE
+	t AS (SELECT correlate.current_tenant() AS t),
+	inet AS (SELECT r.id FROM correlate.resource r, t WHERE r.tenant = t.t AND r.kind = 'internet'),
+	d AS (SELECT x AS id FROM unnest(dirty) x WHERE x NOT IN (SELECT id FROM inet)),
+	fwd (id, depth) AS (
+		SELECT d.id, 0 FROM d
+		UNION
+		SELECT l.dst, f.depth + 1 FROM fwd f JOIN correlate.relationship l
+			ON l.tenant = (SELECT t FROM t) AND l.src = f.id AND l.kind IN ('exposes', 'routes_to')
+		WHERE f.depth < 4
+	),
+	host_pods AS (
+		SELECT l.src AS id FROM correlate.relationship l
+		WHERE l.tenant = (SELECT t FROM t) AND l.dst = ANY (ARRAY(SELECT DISTINCT f.id FROM fwd f))
+		  AND l.kind = 'runs_on'
+	),
+	up (id, depth) AS (
+		SELECT d.id, 0 FROM d
+		UNION
+		SELECT x.id, u.depth + 1 FROM up u CROSS JOIN LATERAL (
+			SELECT l.src AS id FROM correlate.relationship l
+			WHERE l.tenant = (SELECT t FROM t) AND l.dst = u.id AND l.kind IN ('contains', 'uses_image')
+			UNION ALL
+			SELECT l.dst FROM correlate.relationship l
+			WHERE l.tenant = (SELECT t FROM t) AND l.src = u.id AND l.kind = 'runs_on') x
+		WHERE u.depth < 2
+	),
+	subjects AS (
+		SELECT l.src AS id FROM correlate.relationship l JOIN correlate.resource r
+			ON r.tenant = l.tenant AND r.id = l.dst AND r.kind IN ('k8s:role', 'k8s:clusterrole')
+		WHERE l.tenant = (SELECT t FROM t) AND l.dst = ANY (dirty) AND l.kind = 'can_access'
+	)
+	SELECT COALESCE(array_agg(DISTINCT x.id), '{}') FROM (
+		SELECT id FROM fwd UNION ALL SELECT id FROM host_pods UNION ALL SELECT id FROM up
+		UNION ALL SELECT id FROM subjects) x
+	WHERE x.id NOT IN (SELECT id FROM inet)
+$$;
+COMMENT ON FUNCTION correlate._attack_focus(bigint[]) IS 'Internal: the resources whose attack edges may change when the facts of the dirty resources changed.';
+
 -- Validates a what-if document and returns its parts.
 CREATE FUNCTION correlate._what_if(what_if jsonb,
 	OUT patch bigint[], OUT remove_relationships bigint[], OUT remove_statements bigint[],
@@ -214,12 +434,114 @@ END
 $$;
 COMMENT ON FUNCTION correlate._what_if(jsonb) IS 'Internal: checks a what-if document and splits it into its changes.';
 
-CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
+-- The facts the edges with an end in focus (and the single-relationship edges of the
+-- pairs) rest on, for _attack_edges: every relationship at a focus resource or
+-- between a pair, the parts of the workloads among their ends (2 hops), inbound
+-- flows from the internet to those parts, the exposure chains (at most 4 hops) into
+-- the focus and into the nodes its pods run on, and for RBAC every binding and, for
+-- a subject or group in focus, every target of its cluster.  Each step is a batch
+-- of index scans (ids in arrays), never a scan of the estate.
+CREATE FUNCTION correlate._attack_region(focus bigint[], pair_src bigint[], pair_dst bigint[],
+	OUT resources bigint[], OUT relationships bigint[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+-- index lookups per pair: not the setting of _attack_edges, which calls it
+SET enable_nestloop = on
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	inet_ids bigint[] := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
+	ll bigint[];
+	rr bigint[];
+	seeds bigint[];
+	parts2 bigint[];
+	step bigint[];
+	rbac boolean := EXISTS (SELECT 1 FROM correlate.resource r
+							WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group'));
+BEGIN
+	ll := ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = ANY (focus)
+				UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus)
+				-- the relationships of each pair (given both ways round)
+				UNION SELECT x.id FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
+					SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b) x);
+	rr := ARRAY(SELECT DISTINCT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
+				WHERE l.tenant = t AND l.id = ANY (ll)) || focus || pair_src || inet_ids;
+	-- parts of every workload among them: contains / uses_image, containers that run on a pod, their images
+	seeds := ARRAY(SELECT r.id FROM correlate.resource r
+				   WHERE r.tenant = t AND r.id = ANY (rr)
+					 AND r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container'));
+	SELECT array_agg(x.id), array_agg(x.part) INTO step, seeds FROM (
+		SELECT l.id, l.dst AS part FROM correlate.relationship l
+		WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image')
+		UNION ALL
+		SELECT l.id, l.src FROM correlate.relationship l
+		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind = 'runs_on') x;
+	ll := ll || step;
+	rr := rr || seeds;
+	SELECT array_agg(l.id), array_agg(l.dst) INTO step, parts2 FROM correlate.relationship l
+	WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image');
+	ll := ll || step;
+	-- inbound flows from the internet to the parts and the workloads
+	ll := ll || ARRAY(SELECT l.id FROM correlate.relationship l
+					  WHERE l.tenant = t AND l.src = ANY (inet_ids) AND l.kind = 'connects_to'
+						AND l.dst = ANY (seeds || parts2 || rr));
+	-- exposure chains into the focus and the nodes its pods run on
+	seeds := focus || ARRAY(SELECT l.dst FROM correlate.relationship l
+							WHERE l.tenant = t AND l.src = ANY (focus) AND l.kind = 'runs_on');
+	FOR i IN 1..4 LOOP
+		SELECT array_agg(l.id), array_agg(DISTINCT l.src) FILTER (WHERE l.src <> ALL (inet_ids)) INTO step, seeds
+		FROM correlate.relationship l
+		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind IN ('exposes', 'routes_to');
+		EXIT WHEN step IS NULL;
+		ll := ll || step;
+		EXIT WHEN seeds IS NULL;
+	END LOOP;
+	-- RBAC: every binding (subject -> role), so a target in focus meets all who reach it
+	IF rbac THEN
+		ll := ll || ARRAY(
+			SELECT l.id FROM correlate.relationship l
+			WHERE l.tenant = t AND l.kind = 'can_access'
+			  AND l.dst = ANY (ARRAY(SELECT r.id FROM correlate.resource r
+									 WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole'))));
+		rr := rr || ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'k8s:group');
+	END IF;
+	relationships := ARRAY(SELECT DISTINCT x FROM unnest(ll) x WHERE x IS NOT NULL);
+	rr := rr || ARRAY(SELECT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
+					  WHERE l.tenant = t AND l.id = ANY (relationships));
+	-- a subject or group in focus reaches every target of its cluster
+	IF rbac THEN
+		rr := rr || ARRAY(
+			SELECT r.id FROM correlate.resource r
+			WHERE r.tenant = t AND r.kind IN ('k8s:pod', 'k8s:serviceaccount', 'k8s:node', 'k8s:secret', 'k8s:user', 'k8s:group')
+			  AND r.cluster IN (SELECT s.cluster FROM correlate.resource s
+								WHERE s.tenant = t AND s.id = ANY (focus) AND s.kind IN ('k8s:serviceaccount', 'k8s:user', 'k8s:group')));
+	END IF;
+	resources := ARRAY(SELECT DISTINCT x FROM unnest(rr) x WHERE x IS NOT NULL);
+END
+$$;
+COMMENT ON FUNCTION correlate._attack_region(bigint[], bigint[], bigint[]) IS 'Internal: the resources and relationships that the attack edges with an end in focus, and the single-relationship edges of the pairs, rest on.';
+
+-- The techniques whose edge src -> dst reads only the relationships between src and
+-- dst and the two resources: a change to such a relationship re-derives that pair only.
+CREATE FUNCTION correlate._attack_pair_techniques() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ARRAY['node_cloud_identity', 'pod_service_account_token', 'pod_mounted_secret', 'k8s_irsa', 'iam_assume_role',
+				   'iam_privilege_escalation', 'cloud_data_access', 'public_resource_policy', 'data_contains'] $$;
+COMMENT ON FUNCTION correlate._attack_pair_techniques() IS 'Internal: techniques whose edge rests only on the relationships between its two ends and on the two resources.';
+
+CREATE FUNCTION correlate._attack_edges(what_if jsonb, focus bigint[], pair_src bigint[] DEFAULT '{}', pair_dst bigint[] DEFAULT '{}')
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 -- the rules hash and sort every relationship once: in memory, not on disk
 SET work_mem = '256MB'
+-- the rules join CTEs whose sizes the planner cannot estimate: a nested loop over
+-- two of them rescans one per row of the other (minutes on 20,000 resources)
+SET enable_nestloop = off
+-- the focus arrays are constants of each plan, so the index scans they drive are chosen
+SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -231,8 +553,15 @@ DECLARE
 							'/run/containerd', '/var/run/containerd/containerd.sock', '/run/containerd/containerd.sock',
 							'/var/run/crio', '/run/crio', '/var/run/crio/crio.sock', '/run/crio/crio.sock',
 							'/var/run/dockershim.sock', '/var/lib/docker'];
+	rr bigint[];        -- with focus: the resources whose facts are read
+	ll bigint[];        -- with focus: the relationships read
+	inet_ids bigint[];
 BEGIN
 	w := correlate._what_if(what_if);
+	IF focus IS NOT NULL THEN
+		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
+		SELECT g.resources, g.relationships INTO rr, ll FROM correlate._attack_region(focus, pair_src, pair_dst) g;
+	END IF;
 	RETURN QUERY
 	WITH RECURSIVE
 	tech AS (SELECT * FROM correlate.attack_technique a WHERE a.enabled),
@@ -240,13 +569,13 @@ BEGIN
 		SELECT r.id, r.kind, r.domain, r.name, r.cluster, r.namespace,
 			   CASE WHEN w.set_props ? r.id::text THEN r.props || (w.set_props -> r.id::text) ELSE r.props END AS props
 		FROM correlate.resource r
-		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources)
+		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources) AND (focus IS NULL OR r.id = ANY (rr))
 	),
 	rel AS MATERIALIZED (
 		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props, l.source,
 			   CASE WHEN jsonb_typeof(l.props->'fix_cost') = 'number' THEN l.props->'fix_cost' END AS fix_cost
 		FROM correlate.relationship l
-		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships)
+		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships) AND (focus IS NULL OR l.id = ANY (ll))
 		  AND NOT l.src = ANY (w.remove_resources) AND NOT l.dst = ANY (w.remove_resources)
 		  AND (cardinality(w.remove_statements) = 0 OR NOT COALESCE((
 				SELECT bool_and(x.s::bigint = ANY (w.remove_statements)) FROM (
@@ -262,6 +591,7 @@ BEGIN
 		FROM correlate.finding f
 		WHERE f.tenant = t AND f.status = 'open' AND f.kind IN ('vulnerability', 'exposure')
 		  AND NOT f.id = ANY (w.patch) AND NOT f.resource = ANY (w.remove_resources)
+		  AND (focus IS NULL OR f.resource = ANY (rr))
 	),
 	inet AS (SELECT r.id FROM res r WHERE r.kind = 'internet'),
 	-- Workloads and their parts (containers, images): a weakness of a part is the workload's.
@@ -425,9 +755,23 @@ BEGIN
 			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost))
 		FROM rel l JOIN pods p ON p.id = l.src
 		JOIN res sa ON sa.id = l.dst AND sa.kind = 'k8s:serviceaccount'
-		WHERE l.kind = 'runs_as' AND l.props->>'automount_token' IS DISTINCT FROM 'false'
-		  AND p.props->>'automount_token' IS DISTINCT FROM 'false'
-		  AND sa.props->>'automount_token' IS DISTINCT FROM 'false'
+		-- the pod's own setting (props of the pod, or the pod spec the ingest keeps on runs_as)
+		-- overrides the service account's, as the kubelet does; unset everywhere: mounted
+		WHERE l.kind = 'runs_as'
+		  AND COALESCE(CASE WHEN jsonb_typeof(p.props->'automount_token') = 'boolean' THEN p.props->>'automount_token' END,
+					   CASE WHEN jsonb_typeof(l.props->'automount_token') = 'boolean' THEN l.props->>'automount_token' END,
+					   CASE WHEN jsonb_typeof(sa.props->'automount_token') = 'boolean' THEN sa.props->>'automount_token' END,
+					   'true') = 'true'
+		UNION ALL
+		-- Kubernetes system groups: every service account is in system:serviceaccounts,
+		-- system:serviceaccounts:<its namespace> and system:authenticated; every user in
+		-- system:authenticated.  A binding to such a group grants each member.
+		SELECT m.id, g.id, 'k8s_group_member', NULL, jsonb_build_object('group', g.name)
+		FROM res g JOIN res m ON m.cluster IS NOT DISTINCT FROM g.cluster AND m.kind IN ('k8s:serviceaccount', 'k8s:user')
+		WHERE g.kind = 'k8s:group'
+		  AND (g.name = 'system:authenticated'
+			   OR (m.kind = 'k8s:serviceaccount'
+				   AND (g.name = 'system:serviceaccounts' OR g.name = 'system:serviceaccounts:' || m.namespace)))
 		UNION ALL
 		SELECT l.src, l.dst, 'pod_mounted_secret', NULL,
 			   jsonb_build_object('relationships', jsonb_build_array(l.id))
@@ -543,10 +887,25 @@ BEGIN
 	SELECT COALESCE(a.id, -row_number() OVER (ORDER BY s.src, s.dst, s.technique)), s.src, s.dst, s.technique,
 		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because
 	FROM scored s
-	LEFT JOIN correlate.attack_edge a ON a.tenant = t AND a.src = s.src AND a.dst = s.dst AND a.technique = s.technique
+	LEFT JOIN (SELECT a.* FROM correlate.attack_edge a
+			   WHERE a.tenant = t AND (focus IS NULL OR a.src = ANY (focus) OR a.dst = ANY (focus) OR a.src = ANY (pair_src))) a
+		ON a.src = s.src AND a.dst = s.dst AND a.technique = s.technique
+	WHERE focus IS NULL OR s.dst = ANY (focus) OR (s.src = ANY (focus) AND s.src <> ALL (inet_ids))
+	   OR (s.technique = ANY (correlate._attack_pair_techniques())
+		   AND (s.src, s.dst) IN (SELECT p.a, p.b FROM unnest(pair_src, pair_dst) p(a, b)))
 	ORDER BY s.src, s.dst, s.technique;
 END
 $$;
+COMMENT ON FUNCTION correlate._attack_edges(jsonb, bigint[], bigint[], bigint[])
+	IS 'Internal: the attack edges derived from the facts (after the what-if changes); with focus, only the edges with an end in focus (an internet source does not count) and the single-relationship edges between the pairs pair_src[i] -> pair_dst[i], reading only the facts they rest on.';
+
+
+
+CREATE FUNCTION correlate.attack_edges_derived(what_if jsonb DEFAULT NULL)
+RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM correlate._attack_edges(what_if, NULL) $$;
 COMMENT ON FUNCTION correlate.attack_edges_derived(jsonb)
 	IS 'The attack edges the technique catalogue derives from the current facts, or from the facts as they would be after the what-if changes (patch findings, remove relationships / statements / resources, set resource props), without writing; id is the stored edge''s id, negative for an edge not stored.';
 
@@ -616,46 +975,86 @@ $$;
 COMMENT ON FUNCTION correlate.merge_image_aliases()
 	IS 'Merges each image known only by tag into the one image known by digest that something links it to (a container or pod using both, a container''s imageID, scanner RepoTags): relationships, findings and events move to the digest image, whose props.aliases keeps the tag''s uid. Returns the number of images merged.';
 
-CREATE FUNCTION correlate.derive_attack_edges(OUT inserted bigint, OUT updated bigint, OUT deleted bigint)
+CREATE FUNCTION correlate.derive_attack_edges(from_scratch boolean DEFAULT false,
+	OUT inserted bigint, OUT updated bigint, OUT deleted bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	prior float8 := COALESCE(NULLIF(current_setting('correlate.attack_unknown_weakness_prior', true), '')::float8, 0);
+	catalogue text;
+	dirty record;
+	focus bigint[];
+	pair_src bigint[] := '{}';
+	pair_dst bigint[] := '{}';
+	inet_ids bigint[];
 BEGIN
 	-- One derivation per tenant at a time; writers of other tenants do not wait.
 	PERFORM correlate._work_lock(t, 'derive_attack_edges');
 	PERFORM correlate.merge_image_aliases();
-	WITH d AS MATERIALIZED (SELECT * FROM correlate.attack_edges_derived(NULL)),
-	del AS (
-		DELETE FROM correlate.attack_edge a
-		WHERE a.tenant = t AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id)
-		RETURNING 1
-	),
-	upd AS (
-		UPDATE correlate.attack_edge a
-		SET likelihood = d.likelihood, because = d.because, attack_id = d.attack_id, derived_at = now()
-		FROM d
-		WHERE a.tenant = t AND a.id = d.id
-		  AND (a.likelihood, a.because, a.attack_id) IS DISTINCT FROM (d.likelihood, d.because, d.attack_id)
-		RETURNING 1
-	),
-	ins AS (
-		INSERT INTO correlate.attack_edge (tenant, src, dst, technique, attack_id, likelihood, because)
-		SELECT t, d.src, d.dst, d.technique, d.attack_id, d.likelihood, d.because
-		FROM d WHERE d.id < 0
-		ORDER BY d.src, d.dst, d.technique
-		RETURNING 1
-	)
-	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM del)
-	INTO inserted, updated, deleted;
+	catalogue := (SELECT md5(string_agg(concat_ws('|', a.technique, a.attack_id, a.base_likelihood), ',' ORDER BY a.technique))
+				  FROM correlate.attack_technique a WHERE a.enabled);
+	dirty := correlate._attack_dirty_take(catalogue, prior);
+	IF NOT from_scratch AND NOT dirty.from_scratch THEN
+		-- Incremental: only the edges whose facts changed (docs/attack.md).  When the
+		-- change reaches a quarter of the estate, from scratch is as cheap.
+		focus := correlate._attack_focus(dirty.resources);
+		pair_src := dirty.pair_src;
+		pair_dst := dirty.pair_dst;
+		IF cardinality(focus) > 10000
+		   AND cardinality(focus) > 0.25 * (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t) THEN
+			focus := NULL; pair_src := '{}'; pair_dst := '{}';
+		END IF;
+	END IF;
+	IF cardinality(focus) = 0 AND cardinality(pair_src) = 0 THEN
+		inserted := 0; updated := 0; deleted := 0;
+	ELSE
+		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
+		WITH d AS MATERIALIZED (SELECT * FROM correlate._attack_edges(NULL, focus, pair_src, pair_dst)),
+		del AS (
+			-- the edges derived anew are the edges with an end in focus (_attack_edges)
+			DELETE FROM correlate.attack_edge a
+			WHERE a.tenant = t
+			  AND (focus IS NULL OR a.dst = ANY (focus) OR (a.src = ANY (focus) AND a.src <> ALL (inet_ids))
+				   OR (a.technique = ANY (correlate._attack_pair_techniques())
+					   AND (a.src, a.dst) IN (SELECT p.a, p.b FROM unnest(pair_src, pair_dst) p(a, b))))
+			  AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id)
+			RETURNING 1
+		),
+		upd AS (
+			UPDATE correlate.attack_edge a
+			SET likelihood = d.likelihood, because = d.because, attack_id = d.attack_id, derived_at = now()
+			FROM d
+			WHERE a.tenant = t AND a.id = d.id
+			  AND (a.likelihood, a.because, a.attack_id) IS DISTINCT FROM (d.likelihood, d.because, d.attack_id)
+			RETURNING 1
+		),
+		ins AS (
+			INSERT INTO correlate.attack_edge (tenant, src, dst, technique, attack_id, likelihood, because)
+			SELECT t, d.src, d.dst, d.technique, d.attack_id, d.likelihood, d.because
+			FROM d WHERE d.id < 0
+			ORDER BY d.src, d.dst, d.technique
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM del)
+		INTO inserted, updated, deleted;
+	END IF;
+	PERFORM correlate._attack_derived(catalogue, prior, CASE WHEN focus IS NULL THEN 'from scratch' ELSE 'incremental' END,
+									  cardinality(focus) + cardinality(pair_src) / 2);
 END
 $$;
-COMMENT ON FUNCTION correlate.derive_attack_edges()
-	IS 'Derives the current tenant''s attack graph from its facts (after merging image aliases) and stores it in correlate.attack_edge, writing only edges that appeared, changed or vanished; returns how many of each.';
+COMMENT ON FUNCTION correlate.derive_attack_edges(boolean)
+	IS 'Derives the current tenant''s attack graph from its facts (after merging image aliases) and stores it in correlate.attack_edge, writing only edges that appeared, changed or vanished; returns how many of each. Incremental: re-derives only the edges whose facts changed since the last derivation, unless from_scratch (or the catalogue, the weakness prior or an emptied attack_edge says so).';
 
 GRANT SELECT ON correlate.attack_technique, correlate.attack_edge TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_edge TO correlate_writer;
+GRANT SELECT, INSERT, DELETE ON correlate.attack_dirty TO correlate_writer;
+GRANT SELECT, INSERT, UPDATE ON correlate.attack_derive_state TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
-GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb) TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.merge_image_aliases(), correlate.derive_attack_edges() TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[], bigint[], bigint[]),
+	correlate._attack_pair_techniques(), correlate._attack_region(bigint[], bigint[], bigint[]),
+	correlate._attack_focus(bigint[]) TO correlate_reader;
+REVOKE ALL ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) TO correlate_writer;
+GRANT EXECUTE ON FUNCTION correlate.merge_image_aliases(), correlate.derive_attack_edges(boolean) TO correlate_writer;

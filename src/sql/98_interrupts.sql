@@ -17,7 +17,7 @@ DECLARE
 						  'correlate', 'correlate_new_events', 'incident_timeline',
 						  'refresh_policies', 'refresh_iam_edges', 'who_can', 'what_can', '_iam_evaluate',
 						  'iam_admins', 'permission_usage', 'escalation_paths',
-						  'attack_edges_derived', 'derive_attack_edges',
+						  'attack_edges_derived', '_attack_edges', '_attack_focus', '_attack_region', 'derive_attack_edges',
 						  'observed_flows', 'network_policy', 'least_privilege_policy', 'fix_plan'];
 	missing text;
 	f regprocedure;

@@ -8,13 +8,16 @@
 # The estate comes from gen_estate.sql (it has no findings); one container image in ten
 # and one EC2 instance in twenty get a network-reachable CVE, so that exposed workloads
 # become entry points.  Figures are the median wall time of RUNS (default 3) runs, in
-# seconds:
-#   derive, from scratch        derive_attack_edges() into an empty attack_edge
-#   derive, nothing changed     derive_attack_edges() again (computes all, writes nothing)
-#   derive, 1% of facts changed 1% of the findings toggled fixed/open and 1% of the
-#                               relationships' likelihoods nudged, then derive_attack_edges()
-#   attack_edges_derived()      the derivation alone, no writes (what a what-if costs)
-#   paths / blast radius        attack_paths() and blast_radius() of one pod on each layer
+# seconds, each next to its baseline measured in the same run:
+#   derive, from scratch          derive_attack_edges() into an empty attack_edge
+#   derive, nothing changed       derive_attack_edges() again: the change log is empty
+#   derive, 1% of facts changed   1% of the findings toggled fixed/open and 1% of the
+#                                 relationships' likelihoods nudged, then derive_attack_edges()
+#                                 (incremental), next to derive_attack_edges(from_scratch => true)
+#                                 after the same kind of change (the baseline)
+#   attack_edges_derived()        the derivation alone, no writes (what a what-if costs)
+#   paths / blast radius          attack_paths() and blast_radius() of one pod on the attack
+#                                 layer, next to the fact layer (the baseline)
 # RUNS, PORT (5490), DIR (/tmp/attack_bench), BENCH_SRC and KEEP=1 are read from the environment.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,21 +60,47 @@ measure() {     # measure LABEL SETUP SQL
 	printf '%-58s %8s s   (runs: %s)\n' "$label" "$(printf '%s\n' "${v[@]}" | median)" "${v[*]}"
 }
 
-measure "derive_attack_edges(), from scratch" "TRUNCATE correlate.attack_edge;" \
-	"SELECT * FROM correlate.derive_attack_edges();"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+measure_v() {   # measure_v SETUP SQL: median seconds
+	local setup=$1 sql=$2 i v=()
+	for ((i = 1; i <= RUNS; i++)); do v+=("$(secs "$setup" "$sql")"); done
+	printf '%s\n' "${v[@]}" | median
+}
+row() { printf '%-52s %9s s   baseline %9s s   ratio %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+scratch=$(measure_v "TRUNCATE correlate.attack_edge;" "SELECT * FROM correlate.derive_attack_edges();")
 q -F ' ' -c "SELECT 'attack edges', count(*) FROM correlate.attack_edge" \
   -c "SELECT 'entry edges', count(*) FROM correlate.attack_edge WHERE technique = 'exploit_public_workload'"
-measure "derive_attack_edges(), nothing changed" "" "SELECT * FROM correlate.derive_attack_edges();"
-change="UPDATE correlate.finding SET status = CASE status WHEN 'open' THEN 'fixed' ELSE 'open' END WHERE id % 100 = 0;
+whatif=$(measure_v "" "SELECT count(*) FROM correlate.attack_edges_derived();")
+row "derive, from scratch (baseline: the derivation alone)" "$scratch" "$whatif"
+same=$(measure_v "" "SELECT * FROM correlate.derive_attack_edges();")
+row "derive, nothing changed (baseline: from scratch)" "$same" "$scratch"
+# the change: a different 1% of the findings and of the relationships each time (id % 100 = N)
+change() { echo "UPDATE correlate.finding SET status = CASE status WHEN 'open' THEN 'fixed' ELSE 'open' END WHERE id % 100 = $1;
 	UPDATE correlate.relationship SET likelihood = CASE WHEN likelihood > 0.5 THEN likelihood - 0.01 ELSE likelihood + 0.01 END
-	WHERE id % 100 = 0;"
-measure "derive_attack_edges(), 1% of facts changed" "$change" "SELECT * FROM correlate.derive_attack_edges();"
-measure "attack_edges_derived() (no writes, as a what-if)" "" "SELECT count(*) FROM correlate.attack_edges_derived();"
+	WHERE id % 100 = $1;"; }
+inc=() full=() focus=()
+for ((i = 1; i <= RUNS; i++)); do
+	inc+=("$(secs "$(change $((2 * i)))" "SELECT * FROM correlate.derive_attack_edges();")")
+	focus+=("$(q -c "SELECT focus FROM correlate.attack_derive_state WHERE mode = 'incremental'")")
+	full+=("$(secs "$(change $((2 * i + 1)))" "SELECT * FROM correlate.derive_attack_edges(from_scratch => true);")")
+done
+row "derive, 1% of facts changed: incremental" "$(printf '%s\n' "${inc[@]}" | median)" "$(printf '%s\n' "${full[@]}" | median)"
+echo "#   (baseline: derive_attack_edges(from_scratch => true) after a 1% change; runs ${inc[*]} / ${full[*]}; resources re-derived ${focus[*]})"
+# exactness on the bench estate: the stored graph equals the derivation from all facts
+secs "$(change 99)" "SELECT * FROM correlate.derive_attack_edges();" >/dev/null
+q -F ' ' -c "SELECT 'incremental = from scratch:', count(*) = 0 FROM (
+	(SELECT src, dst, technique, likelihood, because FROM correlate.attack_edge
+	 EXCEPT ALL SELECT src, dst, technique, likelihood, because FROM correlate.attack_edges_derived())
+	UNION ALL
+	(SELECT src, dst, technique, likelihood, because FROM correlate.attack_edges_derived()
+	 EXCEPT ALL SELECT src, dst, technique, likelihood, because FROM correlate.attack_edge)) x"
 
 pod=$(q -c "SELECT a.dst FROM correlate.attack_edge a WHERE a.technique = 'exploit_public_workload' ORDER BY a.dst LIMIT 1")
-for layer in facts attack; do
-	measure "attack_paths(k => 10), $layer layer" "SET correlate.graph_layer = $layer; SELECT count(*) FROM correlate.attack_paths(k => 1);" \
-		"SELECT count(*) FROM correlate.attack_paths(k => 10);"
-	measure "blast_radius(one exposed pod), $layer layer" "SET correlate.graph_layer = $layer; SELECT count(*) FROM correlate.attack_paths(k => 1);" \
-		"SELECT count(*) FROM correlate.blast_radius(ARRAY[$pod]::bigint[]);"
-done
+warm() { echo "SET correlate.graph_layer = $1; SELECT count(*) FROM correlate.attack_paths(k => 1);"; }
+pf=$(measure_v "$(warm facts)" "SELECT count(*) FROM correlate.attack_paths(k => 10);")
+pa=$(measure_v "$(warm attack)" "SELECT count(*) FROM correlate.attack_paths(k => 10);")
+row "attack_paths(k => 10), attack layer (baseline: facts)" "$pa" "$pf"
+bf=$(measure_v "$(warm facts)" "SELECT count(*) FROM correlate.blast_radius(ARRAY[$pod]::bigint[]);")
+ba=$(measure_v "$(warm attack)" "SELECT count(*) FROM correlate.blast_radius(ARRAY[$pod]::bigint[]);")
+row "blast_radius(one exposed pod), attack layer (baseline: facts)" "$ba" "$bf"
