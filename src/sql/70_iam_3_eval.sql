@@ -66,18 +66,23 @@ BEGIN
 		FROM cand c CROSS JOIN LATERAL unnest(c.resources) r(p)
 	), hits AS (
 		-- ... and whose Resource matches: literal ARNs by hash join, patterns by the matcher.
-		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND cr.literal AND cr.p::text = rq.res
+		SELECT rq.req, rq.action, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND cr.literal AND cr.p::text = rq.res
 		UNION
-		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND NOT cr.literal
+		SELECT rq.req, rq.action, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND NOT cr.literal
 			AND cr.p OPERATOR(correlate.~~>) rq.res
 		UNION
-		-- NotResource, and requests for "some resource" (NULL)
-		SELECT rq.req, c.id FROM rq JOIN cand c ON c.action = rq.action
-		WHERE rq.res IS NULL OR (c.not_resources IS NOT NULL AND NOT c.not_resources OPERATOR(correlate.~~>) rq.res)
+		-- requests for "some resource" (NULL) ...
+		SELECT rq.req, rq.action, c.id FROM rq JOIN cand c ON c.action = rq.action WHERE rq.res IS NULL
+		UNION
+		-- ... and NotResource
+		SELECT rq.req, rq.action, c.id FROM rq JOIN cand c ON c.action = rq.action
+			AND c.not_resources IS NOT NULL AND NOT c.not_resources OPERATOR(correlate.~~>) rq.res
 	), m0 AS (
+		-- (joined through hits only: every request of an action times every candidate of it
+		-- would be a large intermediate)
 		SELECT rq.req, rq.res, rq.sole, c.id, c.policy, c.holder, c.source, c.effect, c.conditional, c.sid,
 			   c.principals, c.not_principals
-		FROM hits h JOIN rq ON rq.req = h.req JOIN cand c ON c.id = h.id AND c.action = rq.action
+		FROM hits h JOIN cand c ON c.id = h.id AND c.action = h.action JOIN rq ON rq.req = h.req
 		UNION ALL
 		-- NotAction statements apply to every action they do not list.
 		SELECT rq.req, rq.res, rq.sole, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
@@ -98,21 +103,28 @@ BEGIN
 		SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root
 		FROM correlate.resource r
 		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
-	), ident AS (
-		-- Identity statements reach principals through their attachments.
+	), ident_allow AS MATERIALIZED (
+		-- Identity statements reach principals through their attachments: first the
+		-- allows (boundaries aside) ...
 		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
 		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
-		WHERE m.source = 'identity' AND (m.sole IS NULL OR a.principal = m.sole)
-		  AND (p_among IS NULL OR a.principal = ANY (p_among))
+		WHERE m.source = 'identity' AND m.effect = 'Allow' AND a.how <> 'boundary'
+		  AND (m.sole IS NULL OR a.principal = m.sole)
+		  -- (hashed: p_among can be long)
+		  AND (p_among IS NULL OR a.principal IN (SELECT unnest(p_among)))
 	), mp AS MATERIALIZED (
 		-- Principal patterns of the matching resource-based and trust statements.
-		SELECT m.req, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
+		SELECT m.req, m.sole, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
 		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
 		WHERE m.source IN ('resource', 'trust')
+	), mnp AS MATERIALIZED (
+		-- (apart, so that a join with every principal never rescans m)
+		SELECT m.req, m.id, m.effect, m.conditional, m.source, m.not_principals FROM m
+		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
 	), mdeny AS MATERIALIZED (
 		SELECT m.req, m.conditional, m.principals FROM m
 		WHERE m.effect = 'Deny' AND m.source IN ('resource', 'trust') AND m.principals IS NOT NULL
-	), resg AS (
+	), resg AS MATERIALIZED (
 		-- Resource-based and trust statements reach the principals they name: exact ARNs
 		-- by hash join, patterns by the matcher; naming the account root only delegates.
 		SELECT mp.req, p.id AS principal, mp.id AS stmt, mp.effect, mp.conditional, mp.source, 'direct' AS grant_kind
@@ -129,12 +141,29 @@ BEGIN
 			 AND (mp.p OPERATOR(correlate.~~>) p.uid OR mp.p OPERATOR(correlate.~~>) p.root)
 		UNION ALL
 		SELECT m.req, p.id, m.id, m.effect, m.conditional, m.source, 'direct'
-		FROM m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
+		FROM mnp m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
 			 AND NOT m.not_principals OPERATOR(correlate.~~>) p.root
-		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
+	), ok AS MATERIALIZED (
+		-- The requests and principals with an allow (boundaries aside).
+		SELECT DISTINCT x.req, x.principal
+		FROM (SELECT i.req, i.principal FROM ident_allow i
+			  UNION ALL
+			  SELECT g.req, g.principal FROM resg g WHERE g.effect = 'Allow') x
+	), ident_other AS (
+		-- ... then denies and boundaries.  Unless denied answers are asked for, only where a
+		-- principal has an allow (without one the answer is dropped anyway): a Deny common to
+		-- many principals would otherwise cost a row for each of them and each request.
+		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
+		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
+		WHERE m.source = 'identity' AND (m.effect <> 'Allow' OR a.how = 'boundary')
+		  AND (m.sole IS NULL OR a.principal = m.sole)
+		  AND (p_among IS NULL OR a.principal IN (SELECT unnest(p_among)))
+		  AND (p_include_denied OR (m.req, a.principal) IN (SELECT ok.req, ok.principal FROM ok))
 	), ev AS (
 		-- All evidence, one row per (request, principal, statement, how it applies).
-		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident i
+		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident_allow i
+		UNION ALL
+		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how FROM ident_other i
 		UNION ALL
 		SELECT g.req, g.principal, g.stmt, g.effect, g.conditional, g.grant_kind
 		FROM resg g JOIN rq ON rq.req = g.req
@@ -220,7 +249,7 @@ BEGIN
 		FROM mp
 		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = mp.p::text
 		WHERE mp.effect = 'Allow' AND p_among IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM rq WHERE rq.req = mp.req AND rq.sole IS NOT NULL)
+		  AND mp.sole IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM correlate.resource u WHERE u.tenant = t AND u.uid = mp.p::text
 						  AND u.kind IN ('aws:iam:user', 'aws:iam:role'))
 		  AND NOT (mp.p::text LIKE 'arn:aws:iam::%:root' AND EXISTS (SELECT 1 FROM pr WHERE pr.root = mp.p::text))
