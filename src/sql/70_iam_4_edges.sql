@@ -539,7 +539,7 @@ BEGIN
 	FROM (SELECT array_agg(q.action ORDER BY q.req) AS actions, array_agg(q.res ORDER BY q.req) AS res,
 				 array_agg(q.sole ORDER BY q.req) AS sole, array_agg(q.req ORDER BY q.req) AS reqs
 		  FROM iam_edge_req q WHERE q.purpose <> 'passrole') a
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole, p_detail => false) e
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional');
 	CREATE INDEX ON iam_edge_ans (purpose, principal);
@@ -555,7 +555,7 @@ BEGIN
 						FROM iam_edge_ans s JOIN correlate.iam_passrole_techniques() tq
 						  ON s.technique = ANY (COALESCE(tq.all_actions, tq.any_actions))
 						WHERE s.purpose = 'service' AND s.principal IS NOT NULL) h
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}')) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}'), false) e
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 
@@ -789,7 +789,7 @@ BEGIN
 	FROM (SELECT array_agg(x.action ORDER BY x.n) AS actions, array_agg(x.res ORDER BY x.n) AS res,
 				 array_agg(x.attacker ORDER BY x.n) AS sole
 		  FROM iam_edge_rreq x) a
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole, p_detail => false) e
 	JOIN iam_edge_rreq q ON q.n = e.req
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 	DELETE FROM iam_edge_ans a WHERE a.decision IS NULL;
