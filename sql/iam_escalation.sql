@@ -41,6 +41,19 @@ FROM fixture f LEFT JOIN LATERAL esc_fixture(f.name, :'d' || '/test/data/iam-esc
 SELECT name, escalates AS expected, bool_or(path IS NOT NULL) AS found
 FROM result GROUP BY name, escalates HAVING escalates IS DISTINCT FROM bool_or(path IS NOT NULL) ORDER BY name;
 SELECT count(*) FILTER (WHERE escalates) AS techniques, count(*) FILTER (WHERE NOT escalates) AS traps FROM fixture;
+-- No trap yields any escalation or assume edge from the attacker at all (not only none to admin).
+SELECT f.name, r.kind, d.uid, r.props->>'technique' AS technique
+FROM fixture f
+JOIN correlate.resource a ON a.tenant = 'esc-' || f.name AND a.uid = 'arn:aws:iam::111100002222:user/attacker'
+JOIN correlate.relationship r ON r.tenant = a.tenant AND r.src = a.id AND r.kind IN ('can_escalate_to', 'assumes')
+JOIN correlate.resource d ON d.tenant = r.tenant AND d.id = r.dst
+WHERE NOT f.escalates ORDER BY 1, 2, 3;
+-- (the same join finds the technique fixtures' edges: every one has some)
+SELECT count(DISTINCT f.name) AS technique_fixtures_with_edges
+FROM fixture f
+JOIN correlate.resource a ON a.tenant = 'esc-' || f.name AND a.uid = 'arn:aws:iam::111100002222:user/attacker'
+JOIN correlate.relationship r ON r.tenant = a.tenant AND r.src = a.id AND r.kind IN ('can_escalate_to', 'assumes')
+WHERE f.escalates;
 
 -- The first (shortest, likeliest) chain of each fixture, step by step.
 SELECT name, step, technique, resource, through, dst, likelihood, decision

@@ -24,6 +24,8 @@
 -- on, such as lambda:CreateFunction).  p_only (one element per request) limits
 -- a request to one principal, p_among limits every request to a set of them;
 -- both leave out the principals that are not users or roles of the tenant.
+-- p_detail false leaves via, policy and sid NULL (the edge derivation needs only
+-- the decision and the statement, and looking them up costs a third of its time).
 --
 -- Principals named by resource-based or trust policies that are not users or
 -- roles of the tenant (*, other accounts, AWS services, web identity
@@ -31,7 +33,8 @@
 -- uid exists.
 
 CREATE FUNCTION correlate._iam_evaluate(p_actions text[], p_resources text[], p_include_denied boolean DEFAULT false,
-										p_only bigint[] DEFAULT NULL, p_among bigint[] DEFAULT NULL)
+										p_only bigint[] DEFAULT NULL, p_among bigint[] DEFAULT NULL,
+										p_detail boolean DEFAULT true)
 RETURNS TABLE (req integer, principal bigint, principal_uid text, principal_kind text, decision text,
 			   via text, statement bigint, policy text, sid text)
 LANGUAGE plpgsql STABLE
@@ -66,18 +69,23 @@ BEGIN
 		FROM cand c CROSS JOIN LATERAL unnest(c.resources) r(p)
 	), hits AS (
 		-- ... and whose Resource matches: literal ARNs by hash join, patterns by the matcher.
-		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND cr.literal AND cr.p::text = rq.res
+		SELECT rq.req, rq.action, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND cr.literal AND cr.p::text = rq.res
 		UNION
-		SELECT rq.req, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND NOT cr.literal
+		SELECT rq.req, rq.action, cr.id FROM rq JOIN candr cr ON cr.action = rq.action AND NOT cr.literal
 			AND cr.p OPERATOR(correlate.~~>) rq.res
 		UNION
-		-- NotResource, and requests for "some resource" (NULL)
-		SELECT rq.req, c.id FROM rq JOIN cand c ON c.action = rq.action
-		WHERE rq.res IS NULL OR (c.not_resources IS NOT NULL AND NOT c.not_resources OPERATOR(correlate.~~>) rq.res)
+		-- requests for "some resource" (NULL) ...
+		SELECT rq.req, rq.action, c.id FROM rq JOIN cand c ON c.action = rq.action WHERE rq.res IS NULL
+		UNION
+		-- ... and NotResource
+		SELECT rq.req, rq.action, c.id FROM rq JOIN cand c ON c.action = rq.action
+			AND c.not_resources IS NOT NULL AND NOT c.not_resources OPERATOR(correlate.~~>) rq.res
 	), m0 AS (
+		-- (joined through hits only: every request of an action times every candidate of it
+		-- would be a large intermediate)
 		SELECT rq.req, rq.res, rq.sole, c.id, c.policy, c.holder, c.source, c.effect, c.conditional, c.sid,
 			   c.principals, c.not_principals
-		FROM hits h JOIN rq ON rq.req = h.req JOIN cand c ON c.id = h.id AND c.action = rq.action
+		FROM hits h JOIN cand c ON c.id = h.id AND c.action = h.action JOIN rq ON rq.req = h.req
 		UNION ALL
 		-- NotAction statements apply to every action they do not list.
 		SELECT rq.req, rq.res, rq.sole, s.id, s.policy, s.holder, s.source, s.effect, s.conditional, s.sid,
@@ -98,21 +106,28 @@ BEGIN
 		SELECT r.id, r.uid, r.kind, r.account, 'arn:aws:iam::' || r.account || ':root' AS root
 		FROM correlate.resource r
 		WHERE r.tenant = t AND r.kind IN ('aws:iam:user', 'aws:iam:role')
-	), ident AS (
-		-- Identity statements reach principals through their attachments.
+	), ident_allow AS MATERIALIZED (
+		-- Identity statements reach principals through their attachments: first the
+		-- allows (boundaries aside) ...
 		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
 		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
-		WHERE m.source = 'identity' AND (m.sole IS NULL OR a.principal = m.sole)
-		  AND (p_among IS NULL OR a.principal = ANY (p_among))
+		WHERE m.source = 'identity' AND m.effect = 'Allow' AND a.how <> 'boundary'
+		  AND (m.sole IS NULL OR a.principal = m.sole)
+		  -- (hashed: p_among can be long)
+		  AND (p_among IS NULL OR a.principal IN (SELECT unnest(p_among)))
 	), mp AS MATERIALIZED (
 		-- Principal patterns of the matching resource-based and trust statements.
-		SELECT m.req, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
+		SELECT m.req, m.sole, m.id, m.effect, m.conditional, m.source, e.p, (e.p::text !~ '[*?]') AS literal
 		FROM m CROSS JOIN LATERAL unnest(m.principals) e(p)
 		WHERE m.source IN ('resource', 'trust')
+	), mnp AS MATERIALIZED (
+		-- (apart, so that a join with every principal never rescans m)
+		SELECT m.req, m.id, m.effect, m.conditional, m.source, m.not_principals FROM m
+		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
 	), mdeny AS MATERIALIZED (
 		SELECT m.req, m.conditional, m.principals FROM m
 		WHERE m.effect = 'Deny' AND m.source IN ('resource', 'trust') AND m.principals IS NOT NULL
-	), resg AS (
+	), resg AS MATERIALIZED (
 		-- Resource-based and trust statements reach the principals they name: exact ARNs
 		-- by hash join, patterns by the matcher; naming the account root only delegates.
 		SELECT mp.req, p.id AS principal, mp.id AS stmt, mp.effect, mp.conditional, mp.source, 'direct' AS grant_kind
@@ -129,12 +144,29 @@ BEGIN
 			 AND (mp.p OPERATOR(correlate.~~>) p.uid OR mp.p OPERATOR(correlate.~~>) p.root)
 		UNION ALL
 		SELECT m.req, p.id, m.id, m.effect, m.conditional, m.source, 'direct'
-		FROM m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
+		FROM mnp m JOIN pr p ON NOT m.not_principals OPERATOR(correlate.~~>) p.uid
 			 AND NOT m.not_principals OPERATOR(correlate.~~>) p.root
-		WHERE m.source IN ('resource', 'trust') AND m.not_principals IS NOT NULL
+	), ok AS MATERIALIZED (
+		-- The requests and principals with an allow (boundaries aside).
+		SELECT DISTINCT x.req, x.principal
+		FROM (SELECT i.req, i.principal FROM ident_allow i
+			  UNION ALL
+			  SELECT g.req, g.principal FROM resg g WHERE g.effect = 'Allow') x
+	), ident_other AS (
+		-- ... then denies and boundaries.  Unless denied answers are asked for, only where a
+		-- principal has an allow (without one the answer is dropped anyway): a Deny common to
+		-- many principals would otherwise cost a row for each of them and each request.
+		SELECT m.req, a.principal, m.id AS stmt, m.effect, m.conditional, a.how
+		FROM m JOIN correlate.iam_attachment a ON a.tenant = t AND a.policy = m.policy
+		WHERE m.source = 'identity' AND (m.effect <> 'Allow' OR a.how = 'boundary')
+		  AND (m.sole IS NULL OR a.principal = m.sole)
+		  AND (p_among IS NULL OR a.principal IN (SELECT unnest(p_among)))
+		  AND (p_include_denied OR (m.req, a.principal) IN (SELECT ok.req, ok.principal FROM ok))
 	), ev AS (
 		-- All evidence, one row per (request, principal, statement, how it applies).
-		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident i
+		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how AS applies FROM ident_allow i
+		UNION ALL
+		SELECT i.req, i.principal, i.stmt, i.effect, i.conditional, i.how FROM ident_other i
 		UNION ALL
 		SELECT g.req, g.principal, g.stmt, g.effect, g.conditional, g.grant_kind
 		FROM resg g JOIN rq ON rq.req = g.req
@@ -220,29 +252,33 @@ BEGIN
 		FROM mp
 		LEFT JOIN correlate.resource x ON x.tenant = t AND x.uid = mp.p::text
 		WHERE mp.effect = 'Allow' AND p_among IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM rq WHERE rq.req = mp.req AND rq.sole IS NOT NULL)
+		  AND mp.sole IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM correlate.resource u WHERE u.tenant = t AND u.uid = mp.p::text
 						  AND u.kind IN ('aws:iam:user', 'aws:iam:role'))
 		  AND NOT (mp.p::text LIKE 'arn:aws:iam::%:root' AND EXISTS (SELECT 1 FROM pr WHERE pr.root = mp.p::text))
 	)
-	SELECT DISTINCT ON (a.req, a.principal, a.uid)
-		   a.req, a.principal, a.uid, a.kind, a.decision,
-		   CASE s.source WHEN 'trust' THEN 'trust_policy'
-						 WHEN 'resource' THEN CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
-														 WHEN 'aws:kms:key' THEN 'key_policy'
-														 ELSE 'resource_policy' END
-						 ELSE (SELECT at.how FROM correlate.iam_attachment at
-							   WHERE at.tenant = t AND at.policy = s.policy AND at.principal = a.principal
-							   ORDER BY array_position(ARRAY['inline', 'managed', 'group_inline', 'group_managed', 'boundary'], at.how)
-							   LIMIT 1) END,
-		   a.stmt, p.name, s.sid
-	FROM answer a
-	JOIN correlate.iam_statement s ON s.tenant = t AND s.id = a.stmt
-	JOIN correlate.iam_policy p ON p.tenant = t AND p.id = s.policy
-	JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
-	WHERE a.decision IS NOT NULL AND (p_include_denied OR a.decision <> 'deny')
-	ORDER BY a.req, a.principal, a.uid,
-			 array_position(ARRAY['deny', 'allow', 'conditional'], a.decision), a.stmt;
+	SELECT x.req, x.principal, x.uid, x.kind, x.decision, dt.via, x.stmt, dt.name, dt.sid
+	FROM (SELECT DISTINCT ON (a.req, a.principal, a.uid) a.*
+		  FROM answer a
+		  WHERE a.decision IS NOT NULL AND (p_include_denied OR a.decision <> 'deny')
+		  ORDER BY a.req, a.principal, a.uid,
+				   array_position(ARRAY['deny', 'allow', 'conditional'], a.decision), a.stmt) x
+	-- How the deciding statement applies, its policy and Sid (not looked up without p_detail).
+	LEFT JOIN LATERAL (
+		SELECT CASE s.source WHEN 'trust' THEN 'trust_policy'
+							 WHEN 'resource' THEN CASE h.kind WHEN 'aws:s3:bucket' THEN 'bucket_policy'
+															 WHEN 'aws:kms:key' THEN 'key_policy'
+															 ELSE 'resource_policy' END
+							 ELSE (SELECT at.how FROM correlate.iam_attachment at
+								   WHERE at.tenant = t AND at.policy = s.policy AND at.principal = x.principal
+								   ORDER BY array_position(ARRAY['inline', 'managed', 'group_inline', 'group_managed', 'boundary'], at.how)
+								   LIMIT 1) END AS via,
+			   p.name, s.sid
+		FROM correlate.iam_statement s
+		JOIN correlate.iam_policy p ON p.tenant = t AND p.id = s.policy
+		JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
+		WHERE p_detail AND s.tenant = t AND s.id = x.stmt) dt ON true
+	ORDER BY x.req, x.principal, x.uid;
 END
 $$;
 
@@ -398,11 +434,11 @@ AS $$
 $$;
 COMMENT ON FUNCTION correlate.what_can(text) IS 'correlate.what_can() for the principal with this uid (ARN).';
 
-GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[]),
+GRANT EXECUTE ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[], boolean),
 	correlate.who_can(text, text, boolean), correlate.what_can(bigint), correlate.what_can(text),
 	correlate._principal_id(text)
 	TO correlate_reader;
 
 -- Internal functions: what each is for.
-COMMENT ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[])
+COMMENT ON FUNCTION correlate._iam_evaluate(text[], text[], boolean, bigint[], bigint[], boolean)
 	IS 'Internal: evaluates (action, resource) requests against the tenant''s policy store, returning each principal''s decision and the deciding statement (behind who_can and what_can).';

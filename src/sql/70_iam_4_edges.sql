@@ -539,7 +539,7 @@ BEGIN
 	FROM (SELECT array_agg(q.action ORDER BY q.req) AS actions, array_agg(q.res ORDER BY q.req) AS res,
 				 array_agg(q.sole ORDER BY q.req) AS sole, array_agg(q.req ORDER BY q.req) AS reqs
 		  FROM iam_edge_req q WHERE q.purpose <> 'passrole') a
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole, p_detail => false) e
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional');
 	CREATE INDEX ON iam_edge_ans (purpose, principal);
@@ -555,7 +555,7 @@ BEGIN
 						FROM iam_edge_ans s JOIN correlate.iam_passrole_techniques() tq
 						  ON s.technique = ANY (COALESCE(tq.all_actions, tq.any_actions))
 						WHERE s.purpose = 'service' AND s.principal IS NOT NULL) h
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}')) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, NULL, COALESCE(h.among, '{}'), false) e
 	JOIN iam_edge_req q ON q.req = a.reqs[e.req]
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 
@@ -789,7 +789,7 @@ BEGIN
 	FROM (SELECT array_agg(x.action ORDER BY x.n) AS actions, array_agg(x.res ORDER BY x.n) AS res,
 				 array_agg(x.attacker ORDER BY x.n) AS sole
 		  FROM iam_edge_rreq x) a
-	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole) e
+	CROSS JOIN LATERAL correlate._iam_evaluate(a.actions, a.res, false, a.sole, p_detail => false) e
 	JOIN iam_edge_rreq q ON q.n = e.req
 	WHERE e.decision IN ('allow', 'conditional') AND a.actions IS NOT NULL;
 	DELETE FROM iam_edge_ans a WHERE a.decision IS NULL;
@@ -854,7 +854,6 @@ BEGIN
 	HAVING count(*) > 0;
 
 	-- 5. Write the edges (one per src, dst, kind: the likeliest technique leads), drop stale ones.
-	--    In chunks: an upsert's cost grows faster than linearly with the rows of one call.
 	CREATE TEMP TABLE iam_edge_out ON COMMIT DROP AS
 	WITH agg AS (
 		SELECT e.src_uid, e.dst_uid, e.kind,
@@ -875,16 +874,24 @@ BEGIN
 	JOIN correlate.resource d ON d.tenant = t AND d.id <> s.id AND d.uid = agg.dst_uid
 	LEFT JOIN correlate.relationship ex ON ex.tenant = t AND ex.src = s.id AND ex.dst = d.id AND ex.kind = agg.kind;
 
-	ids := '{}';
-	FOR chunk IN 0 .. (SELECT count(*) FROM iam_edge_out) / 1000 LOOP
-		SELECT ids || COALESCE(array_agg(l.id), '{}') INTO ids
-		FROM (SELECT array_agg(o.src ORDER BY o.n) AS srcs, array_agg(o.dst ORDER BY o.n) AS dsts,
-					 array_agg(o.kind ORDER BY o.n) AS kinds, array_agg(o.likelihood ORDER BY o.n) AS lks,
-					 array_agg(o.props ORDER BY o.n) AS props, array_agg(o.source ORDER BY o.n) AS sources
-			  FROM iam_edge_out o WHERE o.n > chunk * 1000 AND o.n <= (chunk + 1) * 1000) x
-		CROSS JOIN LATERAL correlate.link_many(x.srcs, x.dsts, x.kinds, x.lks, x.props, x.sources) l
-		WHERE x.srcs IS NOT NULL;
-	END LOOP;
+	-- One upsert with link_many's merge rules (likelihood set, props merged into the old ones,
+	-- a NULL source keeps the old one, first and last seen widened to now).  link_many's checks
+	-- hold by construction here (both ends exist, known kinds, likelihoods in (0,1], props
+	-- objects); its batching by source and merging of duplicates cost more than the rest of the
+	-- refresh at 5,000 roles.
+	WITH w AS (
+		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
+		SELECT t, o.src, o.dst, o.kind, o.likelihood, o.props, o.source, now(), now()
+		FROM iam_edge_out o ORDER BY o.n
+		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
+			likelihood = EXCLUDED.likelihood,
+			props      = r.props || EXCLUDED.props,
+			source     = COALESCE(EXCLUDED.source, r.source),
+			first_seen = LEAST(r.first_seen, EXCLUDED.first_seen),
+			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
+		RETURNING r.id
+	)
+	SELECT COALESCE(array_agg(w.id), '{}') INTO ids FROM w;
 
 	DELETE FROM correlate.relationship r
 	WHERE r.tenant = t AND r.source = 'iam_policy' AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as')

@@ -218,3 +218,93 @@ CREATE TEMP TABLE t1 AS SELECT clock_timestamp() AS t0;
 CREATE TEMP TABLE edges AS SELECT * FROM correlate.refresh_iam_edges();
 SELECT 'refresh_iam_edges_ms', round(extract(epoch FROM clock_timestamp() - t0) * 1000), 0,
 	   (SELECT string_agg(kind || ' ' || edges, ', ' ORDER BY kind) FROM edges) FROM t1;
+
+-- ---- 3. the edge refresh against the implementation it replaced ----------------------------
+-- iam_bench.sh loads the baseline's _iam_evaluate and refresh_iam_edges (from git, IAM_BASE)
+-- into schema iam_old.  Both run on the same estate, alternated, :runs times each; CPU is the
+-- backend's own (utime + stime), which a loaded machine disturbs less than wall time.
+\if :have_old
+\i :old_sql
+CREATE FUNCTION bench_cpu() RETURNS float8 LANGUAGE sql AS $$
+	SELECT (split_part(s, ' ', 14)::float8 + split_part(s, ' ', 15)::float8) * 10
+	FROM (SELECT regexp_replace(pg_read_file('/proc/self/stat'), '^.*\) ', 'x x ') AS s) x
+$$;
+CREATE TABLE bench_edge_times (impl text, what text, wall_ms float8, cpu_ms float8);
+CREATE FUNCTION bench_edges(runs integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz;
+	c0 float8;
+BEGIN
+	FOR i IN 1..runs LOOP
+		t0 := clock_timestamp(); c0 := bench_cpu();
+		PERFORM iam_old.refresh_iam_edges();
+		INSERT INTO bench_edge_times VALUES ('old', 'edges', extract(epoch FROM clock_timestamp() - t0) * 1000, bench_cpu() - c0);
+		t0 := clock_timestamp(); c0 := bench_cpu();
+		PERFORM correlate.refresh_iam_edges();
+		INSERT INTO bench_edge_times VALUES ('new', 'edges', extract(epoch FROM clock_timestamp() - t0) * 1000, bench_cpu() - c0);
+		-- refresh_policies() with the edges on; the old one is the policies then the old edges
+		t0 := clock_timestamp(); c0 := bench_cpu();
+		PERFORM correlate.refresh_policies(derive_edges => false);
+		PERFORM iam_old.refresh_iam_edges();
+		INSERT INTO bench_edge_times VALUES ('old', 'policies', extract(epoch FROM clock_timestamp() - t0) * 1000, bench_cpu() - c0);
+		t0 := clock_timestamp(); c0 := bench_cpu();
+		PERFORM correlate.refresh_policies();
+		INSERT INTO bench_edge_times VALUES ('new', 'policies', extract(epoch FROM clock_timestamp() - t0) * 1000, bench_cpu() - c0);
+	END LOOP;
+END
+$$;
+SELECT bench_edges(:runs);
+SELECT 'edges_' || n.what || '_wall',
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY n.wall_ms)::numeric),
+	   (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY o.wall_ms)::numeric) FROM bench_edge_times o WHERE o.impl = 'old' AND o.what = n.what),
+	   format('%s runs each, alternated', count(*))
+FROM bench_edge_times n WHERE n.impl = 'new' GROUP BY n.what;
+SELECT 'edges_' || n.what || '_cpu',
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY n.cpu_ms)::numeric),
+	   (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY o.cpu_ms)::numeric) FROM bench_edge_times o WHERE o.impl = 'old' AND o.what = n.what),
+	   'backend CPU'
+FROM bench_edge_times n WHERE n.impl = 'new' GROUP BY n.what;
+
+-- Row by row: every edge (ends, kind, likelihood, props with its technique lists and
+-- decision, source) of the old and the new refresh, each run from no edges, on this estate
+-- and on every authorization-details fixture of test/data (one tenant each).
+CREATE TABLE bench_edges_out (impl text, tenant text, src text, dst text, kind text, likelihood float8, props jsonb, source text);
+CREATE FUNCTION bench_edges_of(impl text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM correlate.relationship r WHERE r.tenant = correlate.current_tenant() AND r.source = 'iam_policy'
+	  AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as');
+	IF impl = 'old' THEN PERFORM iam_old.refresh_iam_edges(); ELSE PERFORM correlate.refresh_iam_edges(); END IF;
+	INSERT INTO bench_edges_out
+	SELECT impl, r.tenant, s.uid, d.uid, r.kind, r.likelihood, r.props, r.source
+	FROM correlate.relationship r JOIN correlate.resource s ON s.tenant = r.tenant AND s.id = r.src
+	JOIN correlate.resource d ON d.tenant = r.tenant AND d.id = r.dst
+	WHERE r.tenant = correlate.current_tenant() AND r.kind IN ('assumes', 'can_access', 'can_escalate_to', 'runs_as');
+END
+$$;
+SELECT bench_edges_of('old'), bench_edges_of('new');
+CREATE FUNCTION bench_fixture(path text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('correlate.tenant',
+					   'cmp-' || regexp_replace(regexp_replace(path, '^.*/test/data/|\.json$', '', 'g'), '[^A-Za-z0-9]+', '-', 'g'), true);
+	PERFORM correlate.ingest('aws_iam', pg_read_file(path));
+	PERFORM correlate.refresh_policies(derive_edges => false);
+	PERFORM bench_edges_of('old');
+	PERFORM bench_edges_of('new');
+END
+$$;
+SELECT count(*) FROM (SELECT bench_fixture(f) FROM unnest(string_to_array(trim(:'fixtures'), ' ')) f) x \gset fix_
+SELECT 'edges_compare', (SELECT count(*) FROM bench_edges_out WHERE impl = 'new'), (SELECT count(*) FROM bench_edges_out WHERE impl = 'old'),
+	   format('edges of the bench estate and %s fixtures (%s tenants with edges), new vs old: %s only new, %s only old',
+			  :fix_count, (SELECT count(DISTINCT tenant) FROM bench_edges_out),
+			  (SELECT count(*) FROM (SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'new'
+									 EXCEPT ALL SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'old') x),
+			  (SELECT count(*) FROM (SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'old'
+									 EXCEPT ALL SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'new') x));
+SELECT 'edges_MISMATCH', n.tenant, n.src || ' -[' || n.kind || ']-> ' || n.dst, 'only in ' || n.impl
+FROM (SELECT 'new' AS impl, * FROM (SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'new'
+				  EXCEPT ALL SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'old') a
+	  UNION ALL
+	  SELECT 'old', * FROM (SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'old'
+				  EXCEPT ALL SELECT tenant, src, dst, kind, likelihood, props, source FROM bench_edges_out WHERE impl = 'new') b) n
+ORDER BY 2, 3 LIMIT 20;
+\endif
