@@ -223,7 +223,7 @@ FROM pg_temp.run_long_checks(10);
 
 -- Long best paths: a chain 1 -> 2 -> ... -> n of likely relationships plus
 -- random chords (shortcuts, back edges, parallel edges) that are less
--- likely, so the best paths take 10 to 20 hops and limits from 5 to 64 bind
+-- likely, so the best paths take up to 17 hops and limits from 5 to 64 bind
 -- or not.  Limits above 4 search ignoring hops first and switch to the
 -- hop-aware search when a limit binds; each must agree with enumeration.
 CREATE FUNCTION pg_temp.long_graph(seed float8, n int, m int) RETURNS void
