@@ -89,6 +89,7 @@ paths_rows() {
 	row "pods -> stores max_hops=64" "$(v ours_m2m_h64)" "the same, max_hops=8" "$(v ours_m2m_h8)" "< 500 ms at 200k"
 	echo "-- attack_paths: best path $BEST_HOPS hops; k=10 costs at max_hops 8/16/32/64:"
 	for h in 8 16 32 64; do echo "  $h: $(val ours_paths_h$h)"; done
+	echo "  pgr_KSP: $(val pgr_ksp)"
 	echo "-- many to many: $NPODS pods -> $NSTORES data stores; answers' md5, max_hops 8: $(val ours_m2m_h8), 64: $(val ours_m2m_h64)"
 }
 
