@@ -221,4 +221,58 @@ SELECT count(*) AS graphs, sum(queries) AS queries, sum(mismatches) AS mismatche
 	   string_agg(seed::text, ',') FILTER (WHERE mismatches > 0) AS bad_seeds
 FROM pg_temp.run_long_checks(10);
 
+-- Long best paths: a chain 1 -> 2 -> ... -> n of likely relationships plus
+-- random chords (shortcuts, back edges, parallel edges) that are less
+-- likely, so the best paths take up to 17 hops and limits from 5 to 64 bind
+-- or not.  Limits above 4 search ignoring hops first and switch to the
+-- hop-aware search when a limit binds; each must agree with enumeration.
+CREATE FUNCTION pg_temp.long_graph(seed float8, n int, m int) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	kinds text[] := ARRAY['connects_to', 'exposes', 'assumes'];
+	chain float8[] := ARRAY[0.9, 1.0, 0.8, 0.95];
+	chords float8[] := ARRAY[0.5, 0.25, 0.9, 0.1];
+BEGIN
+	DELETE FROM correlate.resource WHERE uid LIKE 'rnd://%';
+	PERFORM setseed(seed);
+	PERFORM correlate.upsert_resource('rnd://' || i, 'k8s:pod', name => 'n' || i) FROM generate_series(1, n) i;
+	PERFORM correlate.link(pg_temp.rid(i), pg_temp.rid(i + 1), kinds[1 + i % 3], chain[1 + floor(random() * 4)::int])
+	FROM generate_series(1, n - 1) i;
+	PERFORM correlate.link(pg_temp.rid(x.a), pg_temp.rid(x.b), x.k, x.l)
+	FROM (SELECT i, 1 + floor(random() * n)::int AS a, 1 + floor(random() * n)::int AS b,
+				 kinds[1 + floor(random() * 3)::int] AS k, chords[1 + floor(random() * 4)::int] AS l
+		  FROM generate_series(1, m) i OFFSET 0) x
+	ORDER BY x.i;
+END
+$$;
+CREATE FUNCTION pg_temp.run_hop_checks(nseeds int)
+RETURNS TABLE (seed int, mismatches bigint, queries int, best_hops bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	h int;
+BEGIN
+	FOR s IN 1..nseeds LOOP
+		PERFORM pg_temp.long_graph(0.7 + s / 1000.0, 18 + s % 5, 10 + s % 4);
+		seed := s;
+		-- hops of the most likely path from 1 to 18, ignoring limits
+		SELECT count(*) - 1 INTO best_hops
+		FROM correlate.attack_paths(ARRAY[pg_temp.rid(1)], ARRAY[pg_temp.rid(18)], 1, NULL);
+		mismatches := 0;
+		queries := 0;
+		FOREACH h IN ARRAY ARRAY[5, 7, 9, 11, 13, 15, 16, 17, 19, 24, 64, NULL] LOOP
+			mismatches := mismatches
+				+ pg_temp.check_paths(ARRAY[pg_temp.rid(1)], ARRAY[pg_temp.rid(18)], 10, h, NULL)
+				+ pg_temp.check_paths(ARRAY[pg_temp.rid(1), pg_temp.rid(3)], ARRAY[pg_temp.rid(15), pg_temp.rid(17)], 15, h, NULL)
+				+ pg_temp.check_paths(ARRAY[pg_temp.rid(2)], ARRAY[pg_temp.rid(12)], 6, h, ARRAY['connects_to', 'exposes']);
+			queries := queries + 3;
+		END LOOP;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+SELECT count(*) AS graphs, sum(queries) AS queries, sum(mismatches) AS mismatches,
+	   string_agg(seed::text, ',') FILTER (WHERE mismatches > 0) AS bad_seeds,
+	   min(best_hops) AS shortest_best_path, max(best_hops) AS longest_best_path
+FROM pg_temp.run_hop_checks(12);
+
 DROP EXTENSION correlate CASCADE;

@@ -24,8 +24,10 @@
  *	   down (computed from the stored values), so it stays a consistent
  *	   lower bound; it is infinite where no target is
  *	   within r hops, which prunes every hopeless label at once;
- *	 - beyond, the cost of v's cheapest path to a target ignoring hops (a
- *	   reverse Dijkstra from the targets; infinite if v reaches none).
+ *	 - beyond, a bound on the cost of v's cheapest path to a target ignoring
+ *	   hops: a reverse Dijkstra from the targets, run only as far as the
+ *	   searches need (exact where it has settled v, its radius elsewhere,
+ *	   infinite if v reaches no target; see init_bound).
  *
  * b is consistent (b(v, r) <= w + b(u, r - 1) on every edge, also across the
  * switch between the two parts) and stays so in Yen's spur graphs, which
@@ -35,6 +37,14 @@
  * dominance), so at most max_hops + 1 labels settle per resource; and label
  * paths are simple, since a label revisiting a resource is dominated by its
  * own ancestor.
+ *
+ * A limit that binds nothing costs nothing: above FREE_FIRST_HOPS, each spur
+ * is first searched ignoring hops (one label per resource, the hop-free
+ * bound only), and that path is the answer when it fits the limit, since it
+ * comes first in path order among all spurs.  Only when it does not are the
+ * layered bound built and the Pareto labels used, for that spur and every
+ * later one.  So the work with max_hops 64 is that of the unconstrained
+ * problem, whatever the limit, as long as the best paths are shorter.
  *
  * AND nodes.  A resource with props->>'requires' = 'all' can only be
  * entered once all its incoming relationships are satisfiable (one of a kind
@@ -72,6 +82,13 @@ typedef struct Label
 /* Hop counts up to which the bound is exact per hop budget. */
 #define BOUND_LAYERS 16
 
+/*
+ * Above this hop limit, every spur is first searched ignoring hops, and the
+ * hop-aware search (with the layered bound, built then) runs only for a spur
+ * whose unconstrained optimum does not fit the limit.
+ */
+#define FREE_FIRST_HOPS 4
+
 typedef struct Yen
 {
 	const GraphSnapshot *g;
@@ -85,7 +102,20 @@ typedef struct Yen
 	float4	  **layer;			/* NULL until computed */
 	const GraphNodeSet *sources;
 	const GraphNodeSet *targets;
-	GraphCost  *h;				/* bound ignoring hops, for r >= nlayers */
+	bool		free_first;		/* search ignoring hops first (best_spur) */
+
+	/*
+	 * The bound ignoring hops, for r >= nlayers: a reverse Dijkstra from the
+	 * targets, run only as far as the searches need (extend_bound).  h[v] is
+	 * exact where hset[v]; every other node is at least hradius away
+	 * (GRAPH_COST_INF once the search is exhausted).
+	 */
+	GraphCost  *h;
+	bool	   *hset;
+	bool	   *live;			/* reaches a target (else the bound is infinite) */
+	GraphCost	hradius;
+	int32		nhset;			/* nodes settled so far */
+	GraphHeap	rheap;
 
 	/* AND nodes */
 	bool		use_and;
@@ -111,6 +141,13 @@ typedef struct Yen
 	GraphHeap	heap;
 } Yen;
 
+/* Lower bound on the cost from v to a target, ignoring hops. */
+static inline GraphCost
+hfree(const Yen *y, int32 v)
+{
+	return y->hset[v] ? y->h[v] : y->live[v] ? y->hradius : GRAPH_COST_INF;
+}
+
 /* Lower bound on the cost from v to a target in at most r hops. */
 static inline GraphCost
 bound(const Yen *y, int32 v, int r)
@@ -118,7 +155,7 @@ bound(const Yen *y, int32 v, int r)
 	float4		b;
 
 	if (r >= y->nlayers)
-		return y->h[v];
+		return hfree(y, v);
 	b = y->layer[r][v];
 	return isinf(b) ? GRAPH_COST_INF : (GraphCost) b;
 }
@@ -283,50 +320,114 @@ compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
 }
 
 /*
- * Reverse Dijkstra from the targets (base weights): the cost of every
- * resource's cheapest path to a target, ignoring hops.
+ * The bound ignoring hops: a reverse Dijkstra from the targets (base
+ * weights), resumable.  extend_bound(more) settles that many more nodes
+ * (cheapest first); a node not settled yet is bounded by hradius, the least
+ * tentative cost left in the queue, which no unsettled node beats.
+ *
+ * That bound is consistent on every edge v -> u of weight w (so A* with it
+ * is exact whatever the radius, and stays so in spur graphs): both settled,
+ * it is the exact distance; v settled, u not: h(v) <= hradius <= w +
+ * hradius; u settled, v not: v was relaxed to at most w + h(u) when u was
+ * settled, and that tentative cost is >= hradius; neither settled: hradius
+ * <= w + hradius.  The radius only matters for speed.  A node that reaches
+ * no target (a breadth-first search backwards from the targets, over the
+ * same relationships, finds them all first) is bounded by infinity, which
+ * keeps the bound consistent (whatever such a node links to reaches no
+ * target either) and prunes it at once.
  */
 static void
-compute_bound(Yen *y, const GraphNodeSet *targets)
+init_bound(Yen *y, const GraphNodeSet *targets)
 {
 	const GraphSnapshot *g = y->g;
-	bool	   *settled = graph_alloc0(y->n, sizeof(bool));
-	GraphHeap	heap;
-	GraphHeapItem it;
+	int32	   *queue = graph_alloc(y->n, sizeof(int32));
+	int32		head = 0,
+				tail = 0;
+
+	y->live = graph_alloc0(y->n, sizeof(bool));
+	for (int32 i = 0; i < targets->n; i++)
+	{
+		y->live[targets->nodes[i]] = true;
+		queue[tail++] = targets->nodes[i];
+	}
+	while (head < tail)
+	{
+		int32		v = queue[head++];
+
+		CHECK_FOR_INTERRUPTS();
+		for (int32 i = g->rev_off[v]; i < g->rev_off[v + 1]; i++)
+		{
+			int32		u = g->rev_src[i];
+
+			if (!y->live[u] && graph_edge_allowed(g, y->f, g->rev_edge[i]))
+			{
+				y->live[u] = true;
+				queue[tail++] = u;
+			}
+		}
+	}
+	pfree(queue);
 
 	y->h = graph_alloc(y->n, sizeof(GraphCost));
 	for (int32 v = 0; v < y->n; v++)
 		y->h[v] = GRAPH_COST_INF;
-	graph_heap_init(&heap, 1024);
+	y->hset = graph_alloc0(y->n, sizeof(bool));
+	graph_heap_init(&y->rheap, 1024);
 	for (int32 i = 0; i < targets->n; i++)
-		graph_heap_push(&heap, 0, 0, targets->nodes[i]);
-	while (graph_heap_pop(&heap, &it))
 	{
-		int32		v = it.node;
+		y->h[targets->nodes[i]] = 0;
+		graph_heap_push(&y->rheap, 0, 0, targets->nodes[i]);
+	}
+	y->hradius = 0;
+}
 
+static void
+extend_bound(Yen *y, int64 more)
+{
+	const GraphSnapshot *g = y->g;
+	GraphHeap  *heap = &y->rheap;
+
+	for (int64 done = 0;; done++)
+	{
+		GraphHeapItem it;
+		int32		v;
+
+		/* drop stale entries, so that the top is a live tentative cost */
+		while (heap->size > 0 && y->hset[heap->items[0].node])
+			graph_heap_pop(heap, &it);
+		if (heap->size == 0)
+		{
+			y->hradius = GRAPH_COST_INF;
+			return;
+		}
+		if (done >= more)
+		{
+			y->hradius = heap->items[0].key;
+			return;
+		}
+		graph_heap_pop(heap, &it);
 		CHECK_FOR_INTERRUPTS();
-		if (settled[v])
-			continue;
-		settled[v] = true;
+		v = it.node;
+		y->hset[v] = true;
+		y->nhset++;
 		y->h[v] = it.key;
 		for (int32 i = g->rev_off[v]; i < g->rev_off[v + 1]; i++)
 		{
-			int32		e = g->rev_edge[i];
 			int32		u = g->rev_src[i];
-			GraphCost	nk = graph_cost_add(it.key, graph_edge_cost(g, e));
+			GraphCost	nk;
 
-			if (!settled[u] && graph_edge_allowed(g, y->f, e) && nk < y->h[u])
+			if (y->hset[u])
+				continue;
+			/* costs read in reverse order where the snapshot keeps them so */
+			nk = graph_cost_add(it.key, g->rev_wc ? g->wtab[g->rev_wc[i]] :
+								graph_edge_cost(g, g->rev_edge[i]));
+			if (nk < y->h[u] && graph_edge_allowed(g, y->f, g->rev_edge[i]))
 			{
 				y->h[u] = nk;
-				graph_heap_push(&heap, nk, 0, u);
+				graph_heap_push(heap, nk, 0, u);
 			}
 		}
 	}
-	for (int32 v = 0; v < y->n; v++)
-		if (!settled[v])
-			y->h[v] = GRAPH_COST_INF;
-	graph_heap_free(&heap);
-	pfree(settled);
 }
 
 static void
@@ -403,8 +504,14 @@ static int
 label_order(void *arg, int32 a, int32 b)
 {
 	Yen		   *y = (Yen *) arg;
-	int32		na = label_chain(y, a, y->chain_a);
-	int32		nb = label_chain(y, b, y->chain_b);
+	int32		na,
+				nb;
+
+	/* initial labels (the many sources of a search): their resources */
+	if (y->labels[a].parent < 0 && y->labels[b].parent < 0)
+		return (y->labels[a].node > y->labels[b].node) - (y->labels[a].node < y->labels[b].node);
+	na = label_chain(y, a, y->chain_a);
+	nb = label_chain(y, b, y->chain_b);
 
 	for (int32 i = 0; i < Min(na, nb); i++)
 	{
@@ -455,11 +562,28 @@ touch(Yen *y, int32 v)
 	}
 }
 
+/* spur_search's answer when the hop-free bound must reach further first */
+#define SPUR_NEED_BOUND (-2)
+
+/*
+ * How many labels a search without hops may expand beyond the radius of the
+ * hop-free bound (where the bound is weak, and the search is Dijkstra's)
+ * before it stops for the bound to be extended (which settles as many nodes
+ * again): about as many as the bound has settled, so that neither side does
+ * much more work than the other.  Whatever the budget, the answer is the
+ * same; only the work differs.
+ */
+#define BEYOND_BUDGET(y) (8 + (y)->nhset)
+
 /*
  * One spur search: from the initial nodes (cost start_cost, start_hops hops),
  * avoiding blocked nodes, not leaving the spur node by the blocked edges, to
  * the cheapest target label within max_hops.  An initial label may itself
  * end the path only if allow_empty.  Returns the label reached, or -1.
+ * Without pareto, it stops with SPUR_NEED_BOUND when it has expanded too
+ * many labels at nodes the hop-free bound has not settled (BEYOND_BUDGET),
+ * so that the bound be extended first (it must stay fixed during a search);
+ * it is exact either way.
  */
 static int32
 spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int32 start_hops,
@@ -468,13 +592,14 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, in
 	const GraphSnapshot *g = y->g;
 	GraphHeapItem it;
 	uint32		gen = y->gen;
+	int32		beyond = 0;		/* labels expanded beyond the bound's radius */
 
 	y->nlabels = 0;
 	y->heap.size = 0;
 	for (int32 i = 0; i < nstarts; i++)
 	{
 		int32		s = starts[i];
-		GraphCost	b = pareto ? bound(y, s, y->max_hops - start_hops) : y->h[s];
+		GraphCost	b = pareto ? bound(y, s, y->max_hops - start_hops) : hfree(y, s);
 
 		if (b == GRAPH_COST_INF)
 			continue;
@@ -491,6 +616,9 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, in
 		CHECK_FOR_INTERRUPTS();
 		if (dominated(y, v, cur.g, cur.hops, pareto))
 			continue;
+		if (!pareto && !y->hset[v] && y->hradius != GRAPH_COST_INF &&
+			++beyond > BEYOND_BUDGET(y))
+			return SPUR_NEED_BOUND;
 		touch(y, v);
 		y->labels[li].next = y->settled[v];
 		y->settled[v] = li;
@@ -510,7 +638,7 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, in
 
 			if (!graph_edge_allowed(g, y->f, e) || y->blocked[u] == gen)
 				continue;
-			b = pareto ? bound(y, u, y->max_hops - nh) : y->h[u];
+			b = pareto ? bound(y, u, y->max_hops - nh) : hfree(y, u);
 			if (b == GRAPH_COST_INF)
 				continue;		/* no target within the hops left */
 			if (cur.parent < 0)
@@ -545,38 +673,60 @@ spur_search(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, in
 	return -1;
 }
 
+/* Fresh per-search state: a new generation, the root nodes blocked again. */
+static void
+next_generation(Yen *y)
+{
+	if (++y->gen == 0)
+	{
+		/* stamps wrapped: clear them so no old search looks current */
+		memset(y->stamp, 0, sizeof(uint32) * Max(y->n, 1));
+		memset(y->blocked, 0, sizeof(uint32) * Max(y->n, 1));
+		y->gen = 1;
+	}
+	for (int32 i = 0; i < y->nroot; i++)
+		y->blocked[y->root[i]] = y->gen;
+}
+
 /*
- * The best spur within the hop limit.  When the limit is beyond the layered
- * bound, first search ignoring hops (each resource settled once): if that
- * path fits the limit it is optimal, since the unconstrained optimum bounds
- * the constrained one.  Otherwise, and always for small limits, search with
- * Pareto labels.
+ * The best spur within the hop limit.  Above FREE_FIRST_HOPS (until a limit
+ * has bound once), first search ignoring hops (each resource settled once),
+ * extending the hop-free bound (doubling what it settled) whenever the
+ * search strays too far beyond it: if that path fits the limit it is
+ * optimal, since the unconstrained optimum, first in path order among all
+ * spurs, is first among those that fit.  So the work does not depend on a
+ * limit that binds nothing.  Otherwise, and always for small limits, search
+ * with Pareto labels; the layered bound is built the first time a limit
+ * binds, and the hop-free one completed when it is read (limits above
+ * BOUND_LAYERS).
  */
 static int32
 best_spur(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int32 start_hops,
 		  const int32 *blocked_edges, int32 nblocked_edges, bool allow_empty)
 {
-	if (y->max_hops >= y->nlayers)
+	if (y->free_first)
 	{
-		int32		l = spur_search(y, starts, nstarts, start_cost, start_hops,
-									blocked_edges, nblocked_edges, allow_empty, false);
+		int32		l;
 
+		for (;;)
+		{
+			l = spur_search(y, starts, nstarts, start_cost, start_hops,
+							blocked_edges, nblocked_edges, allow_empty, false);
+			if (l != SPUR_NEED_BOUND)
+				break;
+			extend_bound(y, Max(Max(y->nhset, nstarts), 64));
+			next_generation(y);
+		}
 		if (l < 0 || y->labels[l].hops <= y->max_hops)
 			return l;
-		/* next search: fresh per-search state */
-		if (++y->gen == 0)
-		{
-			memset(y->stamp, 0, sizeof(uint32) * Max(y->n, 1));
-			memset(y->blocked, 0, sizeof(uint32) * Max(y->n, 1));
-			y->gen = 1;
-		}
-		/* the root nodes must stay blocked under the new generation */
-		for (int32 i = 0; i < y->nroot; i++)
-			y->blocked[y->root[i]] = y->gen;
-		/* the layered bound is built the first time a limit binds */
-		if (y->layer == NULL)
+		/* the limit binds: hop-aware searches from now on */
+		y->free_first = false;
+		next_generation(y);
+		if (y->layer == NULL && y->nlayers > 0)
 			compute_layers(y, y->sources, y->targets);
 	}
+	if (y->max_hops >= y->nlayers && y->hradius != GRAPH_COST_INF)
+		extend_bound(y, PG_INT64_MAX);
 	return spur_search(y, starts, nstarts, start_cost, start_hops,
 					   blocked_edges, nblocked_edges, allow_empty, true);
 }
@@ -790,10 +940,11 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	y.nlayers = max_hops >= y.n - 1 ? 0 : Min(max_hops, BOUND_LAYERS) + 1;
 	y.sources = sources;
 	y.targets = targets;
-	if (max_hops < y.nlayers)
+	y.free_first = max_hops > FREE_FIRST_HOPS;
+	if (!y.free_first)
 		compute_layers(&y, sources, targets);
-	if (max_hops >= y.nlayers)
-		compute_bound(&y, targets);
+	if (max_hops >= y.nlayers || y.free_first)
+		init_bound(&y, targets);
 	if (g->nand > 0)
 	{
 		y.use_and = true;
@@ -857,14 +1008,8 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 			int32		nstarts = 0;
 
 			CHECK_FOR_INTERRUPTS();
-			y.gen++;
-			if (y.gen == 0)
-			{
-				/* stamps wrapped: clear them so no old search looks current */
-				memset(y.stamp, 0, sizeof(uint32) * Max(y.n, 1));
-				memset(y.blocked, 0, sizeof(uint32) * Max(y.n, 1));
-				y.gen = 1;
-			}
+			y.nroot = 0;
+			next_generation(&y);
 
 			if (i < 0)
 			{
@@ -923,6 +1068,8 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	}
 
 	graph_heap_free(&y.heap);
+	if (y.h)
+		graph_heap_free(&y.rheap);
 	*paths = palloc(sizeof(GraphPath) * Max(naccepted, 1));
 	for (int32 i = 0; i < naccepted; i++)
 		(*paths)[i] = accepted[i]->path;

@@ -24,7 +24,17 @@
 # statement_timeout and reported as "> T".  Raw times, the C reference's output
 # and the report are kept in test/bench/out/N-DATE/.
 # Environment: KEEP=1 keeps the cluster, PORT picks its port, BENCH_HOPS (default 8)
-# is the bound of the hop-bounded comparison, BENCH_SRC builds another tree.
+# is the bound of the hop-bounded comparison, BENCH_SRC builds another tree,
+# BENCH_ONLY=paths measures only the attack_paths rows (issue 14, below) and pgr_KSP.
+#
+# Issue 14 rows (hop limits and many-to-many), in the same run:
+#   attack_paths k=10, max_hops 8, 16, 32, 64   each vs pgr_KSP k=10     (target >= 50x)
+#   attack_paths k=10, max_hops 64 / 8          time ratio               (target <= 2x when
+#                                               the best paths are shorter than 12 hops)
+#   attack_paths every pod -> every data store, k=10, max_hops 64 vs the same with
+#                                               max_hops 8 (target < 500 ms at 200k);
+#                                               both answers' md5 are printed, so that a run
+#                                               with BENCH_SRC=<older tree> shows the same answers.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -70,9 +80,23 @@ cref() {    # cref WHAT OURS_MS REFERENCE REF_MS
 	printf '%-30s %11s ms   %-27s %12s ms   %9s   %s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$4")" "<= 3x"
 }
 
+# The rows of issue 14: attack_paths whatever the hop limit, and many to many.
+paths_rows() {
+	for h in 8 16 32 64; do
+		row "attack_paths k=10 max_hops=$h" "$(v ours_paths_h$h)" "pgr_KSP k=10 (no limit)" "$(v pgr_ksp)" ">= 50x"
+	done
+	row "attack_paths k=10 max_hops=8" "$(v ours_paths_h8)" "the same, max_hops=64" "$(v ours_paths_h64)" "64 vs 8 <= 2x"
+	row "pods -> stores max_hops=64" "$(v ours_m2m_h64)" "the same, max_hops=8" "$(v ours_m2m_h8)" "< 500 ms at 200k"
+	echo "-- attack_paths: best path $BEST_HOPS hops; k=10 costs at max_hops 8/16/32/64:"
+	for h in 8 16 32 64; do echo "  $h: $(val ours_paths_h$h)"; done
+	echo "  pgr_KSP: $(val pgr_ksp)"
+	echo "-- many to many: $NPODS pods -> $NSTORES data stores; answers' md5, max_hops 8: $(val ours_m2m_h8), 64: $(val ours_m2m_h64)"
+}
+
 report() {
 	# shellcheck disable=SC1091
 	source "$OUT/vars"
+	ONLY=${ONLY:-all}
 	local build mem edges ctx
 	build=$(awk -F'\t' '$1 == "cold_build" { print $3 }' "$OUT/times.tsv" | tail -1)
 	mem=$(echo "$build" | cut -d' ' -f1)
@@ -82,15 +106,16 @@ report() {
 	echo "== graph_bench N=$N: $RELS relationships; pair internet ($SRC) -> crown jewel $TGT; min_cut: $NENTRY entry points -> $NJEWELS crown jewels"
 	echo "== $MACHINE; medians of $REPS runs (baselines: $BREPS)"
 	printf '%-30s %14s   %-27s %15s   %9s   %s\n' "ours (warm snapshot)" "" "baseline" "" "ratio" "target"
-	row "attack_paths k=10"           "$(v ours_paths)"     "pgr_KSP k=10"             "$(v pgr_ksp)"      ">= 50x"
+	paths_rows
+	[ "$ONLY" = paths ] && return
 	row "blast_radius"                "$(v ours_radius)"    "recursive CTE (UNION)"    "$(v cte_radius)"   ">= 50x"
 	row "blast_radius max_hops=$HOPS" "$(v ours_radius_h)"  "recursive CTE, $HOPS hops" "$(v cte_radius_h)" ">= 50x"
 	row "exposure"                    "$(v ours_exposure)"  "recursive CTE (UNION)"    "$(v cte_exposure)" ""
 	row "min_cut (unit)"              "$(v ours_cut)"       "pgr_maxFlow"              "$(v pgr_maxflow)"  ">= 20x"
 	row "attack_paths k=1"            "$(v ours_best)"      "pgr_dijkstra"             "$(v pgr_dijkstra)" ""
 	echo "-- against the C CSR reference over the same edges (ratio = ours / C):"
-	cref "attack_paths k=10"          "$(v ours_paths)"     "C Yen k=10, A* spurs"     "$(ref yen_astar_k10)"
-	cref "attack_paths k=10"          "$(v ours_paths)"     "C Yen k=10, textbook"     "$(ref yen_k10)"
+	cref "attack_paths k=10"          "$(v ours_paths_h64)" "C Yen k=10, A* spurs"     "$(ref yen_astar_k10)"
+	cref "attack_paths k=10"          "$(v ours_paths_h64)" "C Yen k=10, textbook"     "$(ref yen_k10)"
 	cref "attack_paths k=1"           "$(v ours_best)"      "C Dijkstra to target"     "$(ref dijkstra_p2p)"
 	cref "blast_radius"               "$(v ours_radius)"    "C best paths, B-F rounds" "$(ref bellman_ford)"
 	cref "blast_radius"               "$(v ours_radius)"    "C Dijkstra, whole graph"  "$(ref dijkstra)"
@@ -109,7 +134,7 @@ report() {
 		printf "backend memory contexts after the build: %.1f MiB\n", c / 1048576 }'
 	echo "peak private memory of a backend (VmHWM - RssShmem): ours, after blast_radius + attack_paths, $OUR_MB MiB; pgr_dijkstra, one call, $PGR_MB MiB"
 	echo "-- the answers agree:"
-	echo "k=10 costs, ours:    $(val ours_paths)"
+	echo "k=10 costs, ours:    $(val ours_paths_h64)"
 	echo "k=10 costs, pgr_KSP: $(val pgr_ksp)"
 	echo "k=10 costs, C Yen:   $(awk -F'\t' '$1 == "yen_astar_k10" { print $3 }' "$OUT/ref.txt")"
 	echo "best cost: ours $(val ours_best), pgr_dijkstra $(val pgr_dijkstra); C $(awk -F'\t' '$1 == "dijkstra_p2p" { print $3 }' "$OUT/ref.txt")"
@@ -131,6 +156,7 @@ N=${1:?usage: graph_bench.sh N [REPS]}
 REPS=${2:-5}
 BASELINE_TIMEOUT=${BASELINE_TIMEOUT:-300}
 HOPS=${BENCH_HOPS:-8}
+ONLY=${BENCH_ONLY:-all}
 PORT=${PORT:-$((56000 + $$ % 1000))}
 DIR=$(mktemp -d /tmp/graphbench.XXXXXX)
 OUT=$DIR/out
@@ -157,6 +183,8 @@ psql -X -q -d postgres -c "CREATE DATABASE bench"
 SET client_min_messages = warning;
 CREATE EXTENSION correlate;
 CREATE EXTENSION pgrouting CASCADE;
+-- The generator writes the fact graph (relationships), not attack edges.
+ALTER DATABASE bench SET correlate.graph_layer = facts;
 CREATE SCHEMA bench;
 -- Runs q (a query with one output column) and returns "milliseconds<TAB>first value";
 -- a statement_timeout while it runs returns "timeout".
@@ -191,8 +219,18 @@ JEWELS="SELECT jewels FROM bench.sets"
 NENTRY=$("${PSQL[@]}" -Atc "SELECT cardinality(($ENTRY))")
 NJEWELS=$("${PSQL[@]}" -Atc "SELECT cardinality(($JEWELS))")
 log "pair: internet ($SRC) -> crown jewel $TGT"
+# Many to many: every pod to every data store (the generator's buckets, databases,
+# tables, keys and secrets).
+"${PSQL[@]}" -c "CREATE TABLE bench.m2m AS
+	SELECT (SELECT array_agg(id ORDER BY id) FROM correlate.resource WHERE kind = 'k8s:pod') AS pods,
+		   (SELECT array_agg(id ORDER BY id) FROM correlate.resource WHERE kind IN ('aws:s3:bucket',
+			'aws:rds:db', 'aws:dynamodb:table', 'aws:kms:key', 'aws:secretsmanager:secret')) AS stores"
+NPODS=$("${PSQL[@]}" -Atc "SELECT cardinality(pods) FROM bench.m2m")
+NSTORES=$("${PSQL[@]}" -Atc "SELECT cardinality(stores) FROM bench.m2m")
+BEST_HOPS=$("${PSQL[@]}" -Atc "SELECT count(*) - 1 FROM correlate.attack_paths(ARRAY[$SRC]::bigint[], ARRAY[$TGT]::bigint[], k => 1, max_hops => 64)")
 
 # ---- the C reference over the same edges ----------------------------------------------------
+if [ "$ONLY" = all ]; then
 log "exporting edges for the C reference"
 "${PSQL[@]}" -c "\\copy (SELECT src, dst, likelihood FROM correlate.relationship) TO '$OUT/edges.tsv'"
 "${PSQL[@]}" -c "\\copy (SELECT unnest(entry) FROM bench.sets) TO '$OUT/entry.txt'" \
@@ -200,6 +238,7 @@ log "exporting edges for the C reference"
 "$OUT/csr_ref" "$OUT/edges.tsv" -s "$SRC" -t "$TGT" -k 10 -H "$HOPS" -r "$REPS" \
 	-S "$OUT/entry.txt" -T "$OUT/jewels.txt" | tee "$OUT/ref.txt" >&2
 rm -f "$OUT/edges.tsv"
+fi
 
 # measure LABEL REPS TIMEOUT_S QUERY: runs the query REPS times in one session (after
 # one untimed warm-up run when WARMUP=1) and appends "label<TAB>ms<TAB>value" lines.
@@ -217,10 +256,19 @@ measure() {
 	rm -f "$script"
 }
 
+OUR_MB= PGR_MB=
 log "our functions, warm snapshot"
 PAIR="ARRAY[$SRC]::bigint[], ARRAY[$TGT]::bigint[]"
-WARMUP=1 measure ours_paths "$REPS" 600 \
-	"SELECT string_agg(round((-ln(pl))::numeric, 6)::text, ' ' ORDER BY r) FROM (SELECT path_rank AS r, max(path_likelihood) AS pl FROM correlate.attack_paths($PAIR, k => 10, max_hops => 64) GROUP BY 1) x"
+for h in 8 16 32 64; do
+	WARMUP=1 measure ours_paths_h$h "$REPS" 600 \
+		"SELECT string_agg(round((-ln(pl))::numeric, 6)::text, ' ' ORDER BY r) FROM (SELECT path_rank AS r, max(path_likelihood) AS pl FROM correlate.attack_paths($PAIR, k => 10, max_hops => $h) GROUP BY 1) x"
+done
+M2M="(SELECT pods FROM bench.m2m), (SELECT stores FROM bench.m2m)"
+for h in 8 64; do
+	WARMUP=1 measure ours_m2m_h$h "$REPS" 600 \
+		"SELECT md5(string_agg(concat_ws(',', path_rank, hop, resource_id, relationship_id), ';' ORDER BY path_rank, hop)) FROM correlate.attack_paths($M2M, k => 10, max_hops => $h)"
+done
+if [ "$ONLY" = all ]; then
 WARMUP=1 measure ours_best "$REPS" 600 \
 	"SELECT round((-ln(max(path_likelihood)))::numeric, 9) FROM correlate.attack_paths($PAIR, k => 1, max_hops => 64)"
 WARMUP=1 measure ours_radius "$REPS" 600 "SELECT count(*) FROM correlate.blast_radius(ARRAY[$SRC]::bigint[])"
@@ -251,6 +299,8 @@ SELECT count(*) FROM correlate.attack_paths($PAIR, k => 10, max_hops => 64) \g /
 EOF
 )
 
+fi
+
 log "baselines (statement_timeout ${BASELINE_TIMEOUT}s)"
 EDGES_COST="SELECT id, src AS source, dst AS target, -ln(likelihood) AS cost FROM correlate.relationship"
 EDGES_CAP="SELECT id, src AS source, dst AS target, 1 AS capacity FROM correlate.relationship WHERE src <> dst"
@@ -259,6 +309,7 @@ measure pgr_ksp 1 "$BASELINE_TIMEOUT" "$KSP"
 # A baseline that takes more than 20 s is run three times in all.
 BREPS=$(v pgr_ksp | awk -v r="$REPS" '{ gsub(/[> ]/, ""); print ($1 > 20000 && r > 3) ? 3 : r }')
 measure pgr_ksp $((BREPS - 1)) "$BASELINE_TIMEOUT" "$KSP"
+if [ "$ONLY" = all ]; then
 measure pgr_dijkstra "$BREPS" "$BASELINE_TIMEOUT" \
 	"SELECT round(max(agg_cost)::numeric, 9) FROM pgr_dijkstra('$EDGES_COST', $SRC, $TGT)"
 # Recursive CTEs as a competent SQL user writes them: bounded, (resource, depth) with
@@ -280,8 +331,10 @@ SELECT bench.run(\$q\$SELECT count(*) FROM pgr_dijkstra('$EDGES_COST', $SRC, $TG
 \! awk '/^VmHWM|^RssShmem/ { v[\$1] = \$2 } END { printf "%.0f\n", (v["VmHWM:"] - v["RssShmem:"]) / 1024 }' /proc/\$BPID/status
 EOF
 )
+fi
 
 MACHINE="$(nproc) cores $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -p N RELS SRC TGT NENTRY NJEWELS REPS BREPS HOPS OUR_MB PGR_MB MACHINE BASELINE_TIMEOUT >"$OUT/vars"
+declare -p N RELS SRC TGT NENTRY NJEWELS REPS BREPS HOPS OUR_MB PGR_MB MACHINE BASELINE_TIMEOUT \
+	ONLY BEST_HOPS NPODS NSTORES >"$OUT/vars"
 report | tee "$OUT/report.txt"
 log "raw figures kept in $KEEP_OUT"
