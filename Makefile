@@ -46,3 +46,20 @@ check-shell:
 # PGXS does not track header dependencies; rebuild every object when any header changes
 # (coarse, but a stale object built against an old struct layout can crash the server).
 $(OBJS): $(C_HEADERS)
+
+# Long runs of the reliability harnesses (docs/reliability.md), each on a throwaway cluster;
+# the test command runs short versions.  Memory checking (test/mem/): the whole suite with an
+# ASan+UBSan build of the extension; regression tests with the server under valgrind
+# (VALGRIND_TESTS="..." to choose).  Crash atomicity with 20 SIGKILL rounds; the soak for 10 minutes;
+# fuzzing for FUZZ_MINUTES (default 30).
+.PHONY: asan-check valgrind-check crash-check soak-check fuzz-check
+asan-check:
+	test/mem/check.sh asan
+valgrind-check:
+	test/mem/check.sh valgrind
+crash-check:
+	pg_virtualenv -v 15 env CRASH_ROUNDS=20 CRASH_RECORDS=20000 bash test/t/crash_atomicity.sh
+soak-check:
+	pg_virtualenv -v 15 env SOAK_SECONDS=600 bash test/t/soak.sh
+fuzz-check:
+	pg_virtualenv -v 15 bash test/fuzz/run.sh --minutes $${FUZZ_MINUTES:-30}

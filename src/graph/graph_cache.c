@@ -249,7 +249,9 @@ copy_visibility(SnapshotData *dst, Snapshot snap, MemoryContext ctx)
 	dst->xmax = snap->xmax;
 	dst->xcnt = snap->xcnt + extra;
 	dst->xip = MemoryContextAlloc(ctx, sizeof(TransactionId) * (dst->xcnt + 1));
-	memcpy(dst->xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	/* memcpy from NULL is undefined even for 0 bytes, and a snapshot's arrays may be NULL */
+	if (snap->xcnt > 0)
+		memcpy(dst->xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
 	if (extra)
 	{
 		dst->xip[snap->xcnt] = mine;
@@ -258,7 +260,8 @@ copy_visibility(SnapshotData *dst, Snapshot snap, MemoryContext ctx)
 	}
 	dst->subxcnt = snap->subxcnt;
 	dst->subxip = MemoryContextAlloc(ctx, sizeof(TransactionId) * (dst->subxcnt + 1));
-	memcpy(dst->subxip, snap->subxip, sizeof(TransactionId) * Max(snap->subxcnt, 0));
+	if (snap->subxcnt > 0)
+		memcpy(dst->subxip, snap->subxip, sizeof(TransactionId) * snap->subxcnt);
 	dst->suboverflowed = snap->suboverflowed;
 	dst->takenDuringRecovery = snap->takenDuringRecovery;
 	dst->copied = true;

@@ -1355,7 +1355,8 @@ static uint64
 res_content(const ResItem *r)
 {
 	const char *f[9] = {r->kind, r->name, r->account, r->region, r->cluster, r->namespace, r->labels, r->props, NULL};
-	uint64		h = (uint64) (r->criticality * 1000003);
+	/* a negative criticality means "not given"; converting it to uint64 is undefined */
+	uint64		h = r->criticality < 0 ? 0 : (uint64) (r->criticality * 1000003);
 
 	for (int i = 0; i < 8; i++)
 		h = hash_bytes_extended((const unsigned char *) (f[i] ? f[i] : "\x01"),

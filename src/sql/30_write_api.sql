@@ -97,6 +97,9 @@ BEGIN
 			   m.first_s, m.last_s
 		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
 		WHERE m.c IS NULL
+		-- in uid order: two writers upserting overlapping resources lock the rows in the same
+		-- order, so neither can hold one the other needs while waiting for one it holds
+		ORDER BY m.uid
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name       = COALESCE(EXCLUDED.name, r.name),
 			account    = COALESCE(EXCLUDED.account, r.account),
@@ -123,6 +126,7 @@ BEGIN
 			   m.first_s, m.last_s
 		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
 		WHERE m.c IS NOT NULL
+		ORDER BY m.uid
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name        = COALESCE(EXCLUDED.name, r.name),
 			account     = COALESCE(EXCLUDED.account, r.account),

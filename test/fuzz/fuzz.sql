@@ -4,7 +4,8 @@
 -- Targets: the nine ingest formats (correlate.ingest), IAM policy documents
 -- (statement helpers, then an aws_iam ingest, refresh_policies and who_can on a
 -- document carrying the mutated policy) and IAM patterns (the text input of
--- correlate.iam_pattern, matching, covering, overlap).  Seeds come from test/data/
+-- correlate.iam_pattern, matching, covering, overlap) and Sigma rules (load_sigma of a
+-- mutated YAML text, then detect() runs what loaded over a few events).  Seeds come from test/data/
 -- (fuzz.seed, filled by run.sh).  Every execution runs in a subtransaction that is
 -- always rolled back (a successful one by raising FZ000), so the database does not
 -- grow and executions stay independent.  An error with SQLSTATE class XX (internal
@@ -138,7 +139,8 @@ END
 $$;
 
 -- A mutated input: 1-4 stacked mutations, each structural with probability
--- structural when the input (or a line of it) is JSON, else textual; capped at 512 kB.
+-- structural when the input (or a line of it) is JSON, else textual; YAML-aware
+-- (fuzz.ymut) when structural is negative; capped at 512 kB.
 CREATE FUNCTION fuzz.mutate(s text, other text, structural float8 DEFAULT 0.6) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	j jsonb;
@@ -146,7 +148,9 @@ DECLARE
 	i integer;
 BEGIN
 	FOR m IN 1 .. 1 + fuzz.ri(4) LOOP
-		IF random() < structural THEN
+		IF structural < 0 THEN
+			s := fuzz.ymut(s, other);   -- YAML (Sigma)
+		ELSIF random() < structural THEN
 			BEGIN
 				j := s::jsonb;
 			EXCEPTION WHEN OTHERS THEN
@@ -172,6 +176,66 @@ BEGIN
 		END IF;
 	END LOOP;
 	RETURN s;
+END
+$$;
+
+-- Sigma tokens: YAML syntax (anchors and aliases included), Sigma modifiers, condition
+-- operators, keys that change a rule's kind, regular-expression traps.
+CREATE FUNCTION fuzz.ytoken() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	t text[] := ARRAY['---', '...', '- ', ': ', ':', '|', '>', '&a ', '*a', '!!str ', '!!binary ', '!!map ', '!!seq ',
+		'%YAML 1.1', '%TAG ! tag:x:', '? ', '{', '}', '[', ']', '{a: b}', '[1, 2]', '"', '''', '#', E'\t', '~', 'null', '""',
+		'|contains', '|contains|all', '|startswith', '|endswith', '|re', '|re|i', '|base64', '|base64offset|contains', '|cidr',
+		'|windash', '|exists', '|gt', '|gte', '|lt', '|all', '|expand', '|fieldref', '|utf16le', '|wide', '|nosuchmodifier',
+		' and ', ' or ', ' not ', 'not not ', '1 of ', 'all of ', '3 of ', ' them', 'selection*', 'filter_*', '(', ')',
+		' | count() > 5', ' | near x', 'near', '*', '?', '\', '\*', '.*', '(?i)', '[a-', '(((', repeat('(', 300),
+		repeat('not ', 300), repeat('x and ', 500), '(a+)+$', '0x10', '-1', '1e999', '18446744073709551616',
+		repeat('A', 5000), 'condition: ', 'detection:', 'logsource:', 'correlation:', 'timeframe: 5m', 'timespan: 0s',
+		'timespan: 31d', 'timespan: 9999999999w', 'type: event_count', 'type: temporal_ordered', 'group-by:', 'rules:',
+		'product: aws', 'service: cloudtrail', 'category: process_creation', 'level: critical', 'status: deprecated',
+		'id: ', 'tags:', 'é𝄞', E'\u0001', '%00', '${x}'];
+BEGIN
+	RETURN t[1 + fuzz.ri(array_length(t, 1))];
+END
+$$;
+
+-- One YAML-aware mutation of a Sigma text: a token at a line start, after the key of a
+-- line or in place of its value; a line indented, dedented, repeated, dropped or swapped
+-- with another; many sibling keys, a long list or deep nesting; or a textual mutation.
+CREATE FUNCTION fuzz.ymut(s text, other text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	lines text[] := string_to_array(s, E'\n');
+	n integer := COALESCE(array_length(lines, 1), 0);
+	i integer := 1 + fuzz.ri(GREATEST(n, 1));
+	j integer := 1 + fuzz.ri(GREATEST(n, 1));
+	l text;
+	ind text;
+	k integer;
+BEGIN
+	IF n = 0 THEN
+		RETURN fuzz.ytoken();
+	END IF;
+	l := COALESCE(lines[i], '');
+	ind := repeat(' ', length(l) - length(ltrim(l)));
+	k := position(':' IN l);
+	CASE fuzz.ri(10)
+	WHEN 0 THEN lines[i] := fuzz.ytoken() || l;
+	WHEN 1 THEN lines[i] := CASE WHEN k > 0 THEN left(l, k - 1) || fuzz.ytoken() || substr(l, k) ELSE l || fuzz.ytoken() END;
+	WHEN 2 THEN lines[i] := CASE WHEN k > 0 THEN left(l, k) || ' ' || fuzz.ytoken() ELSE fuzz.ytoken() END;
+	WHEN 3 THEN lines[i] := repeat(' ', 2 * (1 + fuzz.ri(3))) || l;
+	WHEN 4 THEN lines[i] := ltrim(l);
+	WHEN 5 THEN lines := lines[1:i] || lines[i:n];
+	WHEN 6 THEN lines := lines[1:i - 1] || lines[i + 1:n];
+	WHEN 7 THEN l := lines[i]; lines[i] := lines[j]; lines[j] := l;
+	WHEN 8 THEN
+		lines[i] := l || E'\n' || CASE fuzz.ri(3)
+			WHEN 0 THEN (SELECT string_agg(ind || 'f' || g || '|contains: x' || g, E'\n') FROM generate_series(1, 1 + fuzz.ri(3000)) g)
+			WHEN 1 THEN (SELECT string_agg(ind || '  - v' || g, E'\n') FROM generate_series(1, 1 + fuzz.ri(3000)) g)
+			ELSE (SELECT string_agg(ind || repeat(' ', 2 * g) || 'k' || g || ':', E'\n') FROM generate_series(1, 1 + fuzz.ri(400)) g) END;
+	ELSE
+		RETURN fuzz.tmut(s, other);
+	END CASE;
+	RETURN array_to_string(lines, E'\n');
 END
 $$;
 
@@ -251,6 +315,11 @@ BEGIN
 		   AND position('?' IN q::text) = 0 AND position('$' IN q::text) = 0 THEN
 			RAISE EXCEPTION 'pattern % covers % but does not match it', p::text, q::text USING ERRCODE = 'FZ002';
 		END IF;
+	ELSIF target = 'sigma' THEN
+		-- in the tenant run.sh loaded a few events into, so detect() runs what loaded
+		PERFORM set_config('correlate.tenant', 'fuzz_sigma', true);
+		PERFORM * FROM correlate.load_sigma(input);
+		PERFORM * FROM correlate.detect(NULL, NULL);
 	ELSE
 		PERFORM * FROM correlate.ingest(target, input, CASE WHEN random() < 0.5 THEN 'skip' ELSE 'error' END);
 	END IF;
@@ -284,7 +353,7 @@ BEGIN
 		IF target = 'iam_pattern' AND random() < 0.5 THEN
 			other := fuzz.mutate(other, input);
 		END IF;
-		input := fuzz.mutate(input, other, CASE WHEN target = 'iam_policy' THEN 0.9 ELSE 0.6 END);
+		input := fuzz.mutate(input, other, CASE target WHEN 'iam_policy' THEN 0.9 WHEN 'sigma' THEN -1 ELSE 0.6 END);
 		IF show_inputs THEN
 			RAISE NOTICE 'fuzz % seed % iteration %: %', target, seed, i, input;
 		END IF;

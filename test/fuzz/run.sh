@@ -2,13 +2,13 @@
 # Mutation fuzzing of correlate's input parsers, inside the server (test/fuzz/fuzz.sql).
 #
 #   test/fuzz/run.sh                    # short run: ITERATIONS (default 60) inputs per target, seed 1
-#                                       # (a third of that for iam_policy, twice for iam_pattern)
+#                                       # (a third of that for iam_policy, twice for iam_pattern, half for sigma)
 #   test/fuzz/run.sh --minutes 30       # long run: seeds 1, 2, ... per target until the time is up
 #   test/fuzz/run.sh --iterations 500 --seed 7 --targets "falco iam_pattern"
 #
 # Runs against the cluster in the environment (PGHOST/PGPORT/PGUSER, as pg_virtualenv
-# sets them) in a scratch database.  Targets: the nine ingest formats, iam_policy and
-# iam_pattern, seeded from test/data/ (files over 64 kB are skipped to keep executions
+# sets them) in a scratch database.  Targets: the nine ingest formats, iam_policy,
+# iam_pattern and sigma, seeded from test/data/ (and the builtin Sigma pack) (files over 64 kB are skipped to keep executions
 # fast).  Fails when an input raised an error of SQLSTATE class XX (printed with the input)
 # or a backend crashed (the batch is replayed with every input printed, and the last one
 # before the crash is shown).  Prints executions, accepted, rejected and executions per
@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 minutes=0 iterations=${ITERATIONS:-60} seed=1 batch=${BATCH:-100}
-targets="cloudtrail falco k8s_audit vpc_flow ocsf k8s_inventory aws_iam trivy grype iam_policy iam_pattern"
+targets="cloudtrail falco k8s_audit vpc_flow ocsf k8s_inventory aws_iam trivy grype iam_policy iam_pattern sigma"
 while [ $# -gt 0 ]; do
   case $1 in
     --minutes) minutes=$2; shift 2 ;;
@@ -50,6 +50,7 @@ target_of() {
     test/data/seed/iam-authorization-details.json|test/data/iam-authorization-details/*) echo aws_iam ;;
     test/data/seed/trivy-webapp.json|test/data/trivy/*) echo trivy ;;
     test/data/grype/*) echo grype ;;
+    test/data/sigma/*.yml) echo sigma ;;
   esac
 }
 {
@@ -74,6 +75,17 @@ SELECT 'iam_pattern', md5(v), v FROM (
 WHERE v NOT IN ('Allow', 'Deny', '2012-10-17', '2008-10-17')
 UNION SELECT 'iam_pattern', md5(v), v FROM unnest(ARRAY['*', 's3:Get*', 'arn:aws:s3:::bucket/*', 'iam:PassRole',
   'arn:aws:iam::123456789012:role/${aws:username}', 'ec2:*Instance?', 'arn:aws:*:*:*:*']) v;
+-- Sigma: the rule files of test/data/sigma (above) and every rule of the builtin pack; the
+-- seed events of three formats in tenant fuzz_sigma, for detect() to run the rules over.
+INSERT INTO fuzz.seed
+SELECT 'sigma', 'builtin ' || p.name || ' ' || d.n, d.doc
+FROM correlate.detection_pack p, regexp_split_to_table(p.yaml, E'\n---\n') WITH ORDINALITY d(doc, n)
+WHERE d.doc ~ 'detection:';
+SET correlate.tenant = 'fuzz_sigma';
+SELECT count(*) FROM fuzz.seed s, correlate.ingest(s.target, s.body, 'skip')
+WHERE s.name IN ('test/data/seed/cloudtrail.json', 'test/data/seed/falco-alerts.jsonl')
+   OR s.name = (SELECT min(name) FROM fuzz.seed WHERE target = 'k8s_audit');
+RESET correlate.tenant;
 SQL
 } | q >/dev/null
 echo "# seeds: $(q -c "SELECT string_agg(target || ' ' || n, ', ' ORDER BY target) FROM (SELECT target, count(*) n FROM fuzz.seed GROUP BY 1) s")"
@@ -102,7 +114,7 @@ while :; do
     [ "$minutes" -gt 0 ] && n=$batch
     # an iam_policy execution ingests, refreshes and evaluates (about 10x an ingest);
     # an iam_pattern one is a few function calls
-    case $t in iam_policy) n=$(( (n + 2) / 3 )) ;; iam_pattern) n=$((n * 2)) ;; esac
+    case $t in iam_policy) n=$(( (n + 2) / 3 )) ;; iam_pattern) n=$((n * 2)) ;; sigma) n=$(( (n + 1) / 2 )) ;; esac
     t0=$(date +%s.%N)
     row=$(batch "$t" "$round" "$n") || { status=1; break 2; }
     t1=$(date +%s.%N)
