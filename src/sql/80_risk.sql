@@ -111,7 +111,7 @@ CREATE TABLE correlate.risk_factor (
 	enabled        boolean NOT NULL DEFAULT true,
 	CONSTRAINT risk_factor_weight_not_nan CHECK (weight <> 'NaN'::numeric),
 	CONSTRAINT risk_factor_weight_not_negative CHECK (weight >= 0),
-	CONSTRAINT risk_factor_weight_cap CHECK (weight <= 99)
+	CONSTRAINT risk_factor_weight_cap CHECK (weight <= 99 OR weight = 'NaN'::numeric)
 );
 COMMENT ON TABLE correlate.risk_factor IS 'The risk factors correlate.rescore() computes: the weight in force (what the factor alone scores at full strength), its builtin default, how the evidence maps to a strength in [0,1], and whether it counts.';
 COMMENT ON COLUMN correlate.risk_factor.name IS 'Factor name, as in risk_score.reasons and toxic_rule.factors.';
@@ -579,7 +579,7 @@ BEGIN
 		SELECT a.resource_id, correlate._combine_weights(array_agg(a.weight)) AS score,
 			   jsonb_agg(jsonb_build_object('factor', a.factor, 'weight', a.weight, 'detail', a.detail, 'evidence', a.evidence)
 						 ORDER BY a.weight DESC, a.factor, a.detail) AS reasons,
-			   bit_or(a.bit) AS factors
+			   bit_or((1::smallint) << a.bit::integer) AS factors
 		FROM (SELECT x.resource_id, x.factor, x.weight, x.detail, x.evidence, f.bit FROM reason x
 			  JOIN correlate.risk_factor f ON f.name = x.factor
 			  UNION ALL
