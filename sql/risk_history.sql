@@ -77,6 +77,19 @@ UPDATE correlate.finding SET status = 'open' WHERE check_id = 'CVE-2021-44228';
 SELECT * FROM correlate.rescore(as_of => '2026-11-27');
 SELECT at, change, path, cause, detail FROM correlate.path_changes('2026-11-26');
 
+-- A permission removed (the role's statements that let it read the bucket) closes
+-- the path with that removal as cause.
+BEGIN;
+DELETE FROM correlate.iam_statement s
+WHERE s.id IN (SELECT x::bigint FROM correlate.attack_path_finding f,
+					  jsonb_array_elements(f.steps) st, jsonb_array_elements_text(st->'facts'->'statements') x
+			   WHERE f.closed_at IS NULL AND (st->>'dst')::bigint = correlate.resource_id('arn:aws:s3:::acme-customer-pii'));
+SELECT count(*) >= 0 AS refreshed FROM correlate.refresh_iam_edges();
+SELECT * FROM correlate.rescore(as_of => '2026-11-27 12:00');
+SELECT at, change, path, cause, regexp_replace(detail, 'statement [0-9]+', 'statement N', 'g') AS detail
+FROM correlate.path_changes('2026-11-27');
+ROLLBACK;
+
 -- What changed since a day: critical resources, toxic combinations, paths, incidents.
 SELECT at, change, subject, detail FROM correlate.changes_since('2026-11-25 12:00', '2026-11-27')
 ORDER BY at, change, subject;
