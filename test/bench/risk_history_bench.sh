@@ -81,5 +81,25 @@ printf '%-52s %8s s   (runs: %s)   ratio %s\n' "rescore(), 1% changed, history o
 echo "history rows written by the 1% rescores: $added (expected about $((RUNS * slice)))"
 echo "history: $rows1 rows, $size1 bytes (heap + indexes): $(awk -v s="$size1" -v r="$rows1" 'BEGIN {printf "%.1f", s / r}') bytes per changed score"
 echo "growth over the 1% rescores: $((size1 - size0)) bytes for $((rows1 - rows0)) rows: $(awk -v s="$((size1 - size0))" -v r="$((rows1 - rows0))" 'BEGIN {if (r > 0) printf "%.1f", s / r; else print "n/a"}') bytes per changed score (page-granular)"
+# The history work on its own, without the rest of rescore() and its noise: the diff
+# rescore() adds (scores against the stored ones, 1% differing) and the run and path
+# bookkeeping (_record_rescore), each timed alone, medians of RUNS.
+hist_alone=$(q <<-'SQL' | tail -1
+	CREATE TEMP TABLE prev AS SELECT s.resource_id, s.score, s.reasons FROM correlate.risk_score s;
+	UPDATE prev SET score = score - 1 WHERE resource_id % 100 = 0 AND score > 0;
+	ANALYZE prev;
+	SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+	SELECT count(*) FROM correlate.risk_score x FULL JOIN prev p ON p.resource_id = x.resource_id
+	WHERE x.score IS DISTINCT FROM p.score
+	   OR (x.reasons IS DISTINCT FROM p.reasons AND correlate._factor_bits(x.reasons) IS DISTINCT FROM correlate._factor_bits(p.reasons));
+	SELECT extract(epoch FROM clock_timestamp()) AS t1 \gset
+	BEGIN;
+	SELECT correlate._record_rescore('2026-12-01', 0, 0);
+	ROLLBACK;
+	SELECT round((:t1 - :t0)::numeric, 3) || ' ' || round((extract(epoch FROM clock_timestamp()) - :t1)::numeric, 3);
+	SQL
+)
+read -r t_diff t_rec <<<"$hist_alone"
+echo "history work alone: diff of the scores $t_diff s, runs and paths (_record_rescore) $t_rec s: $(awk -v a="$t_diff" -v b="$t_rec" -v c="$m_off" 'BEGIN {printf "%.1f%%", 100 * (a + b) / c}') of the baseline rescore"
 q -F ' ' -c "SELECT 'attack-path findings', count(*) FROM correlate.attack_path_finding" \
   -c "SELECT 'heap bytes per row', round(pg_relation_size('correlate.risk_history')::numeric / count(*), 1) FROM correlate.risk_history"
