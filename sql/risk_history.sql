@@ -155,6 +155,9 @@ SET correlate.risk_history = maybe;
 SELECT correlate.schedule_posture_snapshot();
 SELECT correlate.schedule_posture_snapshot(' ');
 SELECT correlate.unschedule_posture_snapshot();
+-- The scheduling helper runs only the extension's own jobs, never a given command.
+SELECT correlate._cron_schedule('drop-everything', '* * * * *');
+SELECT correlate._cron_schedule(NULL, '* * * * *');
 
 -- Tenancy: another tenant sees none of this history, and its own is empty.
 CREATE ROLE history_globex IN ROLE correlate_writer;

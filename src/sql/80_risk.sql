@@ -724,15 +724,21 @@ COMMENT ON FUNCTION correlate.run_scheduled_rescore(text)
 	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate_new_events() (correlate() over what arrived since the last run) then rescore(); returns incidents created, resources scored and toxic combinations.';
 
 -- The pg_cron jobs of the extension (rescoring here, the posture snapshot in
--- 81_risk_history.sql): one named job per tenant and calling role.
-CREATE FUNCTION correlate._cron_schedule(jobname text, schedule text, command text)
+-- 81_risk_history.sql): one named job per kind, tenant and calling role, whose command
+-- is a fixed call of run_scheduled_<kind> with the tenant as a quoted literal.
+CREATE FUNCTION correlate._cron_schedule(job text, schedule text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	job bigint;
+	t text := (SELECT correlate.current_tenant());
+	id bigint;
 BEGIN
+	IF job IS NULL OR job NOT IN ('rescore', 'posture') THEN
+		RAISE EXCEPTION 'unknown job kind %', COALESCE(job, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The kinds are rescore and posture.';
+	END IF;
 	IF schedule IS NULL OR btrim(schedule) = '' THEN
 		RAISE EXCEPTION 'schedule must not be empty'
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a cron schedule such as ''*/15 * * * *''.';
@@ -740,23 +746,25 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'feature_not_supported',
-				  DETAIL = format('Job %s runs as a pg_cron job.', jobname),
-				  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call the function from your own scheduler.';
+				  DETAIL = format('The %s job runs as a pg_cron job.', job),
+				  HINT = format('Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call correlate.run_scheduled_%s() from your own scheduler.', job);
 	END IF;
 	-- cron.schedule(name, ...) replaces the calling role's job of that name.
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING jobname, schedule, command;
-	RETURN job;
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO id
+		USING format('correlate-%s/%s', job, t), schedule, format('SELECT * FROM correlate.run_scheduled_%s(%L)', job, t);
+	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION correlate._cron_schedule(text, text, text)
-	IS 'Internal: schedules (or replaces) the calling role''s pg_cron job of this name; errors when the schedule is empty or pg_cron is not installed.';
+COMMENT ON FUNCTION correlate._cron_schedule(text, text)
+	IS 'Internal: schedules (or replaces) the calling role''s pg_cron job correlate-<job>/<tenant> (job rescore or posture) running run_scheduled_<job>(tenant); errors when the schedule is empty or pg_cron is not installed.';
 
-CREATE FUNCTION correlate._cron_unschedule(jobname text)
+CREATE FUNCTION correlate._cron_unschedule(job text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	jobname text := format('correlate-%s/%s', job, (SELECT correlate.current_tenant()));
 	found_job boolean;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
@@ -773,18 +781,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION correlate._cron_unschedule(text)
-	IS 'Internal: removes the calling role''s pg_cron job of this name; false when there was none.';
+	IS 'Internal: removes the calling role''s pg_cron job correlate-<job>/<tenant>; false when there was none.';
 
 CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	t text := (SELECT correlate.current_tenant());
 BEGIN
-	RETURN correlate._cron_schedule('correlate-rescore/' || t, schedule,
-									format('SELECT * FROM correlate.run_scheduled_rescore(%L)', t));
+	RETURN correlate._cron_schedule('rescore', schedule);
 END
 $$;
 COMMENT ON FUNCTION correlate.schedule_rescoring(text)
@@ -796,7 +801,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN correlate._cron_unschedule('correlate-rescore/' || (SELECT correlate.current_tenant()));
+	RETURN correlate._cron_unschedule('rescore');
 END
 $$;
 COMMENT ON FUNCTION correlate.unschedule_rescoring()
@@ -819,5 +824,5 @@ GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_r
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring(),
-	correlate._cron_schedule(text, text, text), correlate._cron_unschedule(text)
+	correlate._cron_schedule(text, text), correlate._cron_unschedule(text)
 	TO correlate_writer;

@@ -530,11 +530,8 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	t text := (SELECT correlate.current_tenant());
 BEGIN
-	RETURN correlate._cron_schedule('correlate-posture/' || t, schedule,
-									format('SELECT * FROM correlate.run_scheduled_posture(%L)', t));
+	RETURN correlate._cron_schedule('posture', schedule);
 END
 $$;
 COMMENT ON FUNCTION correlate.schedule_posture_snapshot(text)
@@ -546,7 +543,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN correlate._cron_unschedule('correlate-posture/' || (SELECT correlate.current_tenant()));
+	RETURN correlate._cron_unschedule('posture');
 END
 $$;
 COMMENT ON FUNCTION correlate.unschedule_posture_snapshot()
