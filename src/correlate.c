@@ -3,7 +3,7 @@
  *		Library entry point: _PG_init and the GUCs shared by every module.
  *
  * Module-specific settings live with their module (graph_guc.c, ingest_guc.c,
- * iam_guc.c); this file only calls their define functions so that the whole
+ * iam_guc.c, score_guc.c); this file only calls their define functions so that the whole
  * configuration surface is registered the first time the library loads.
  */
 #include "postgres.h"
@@ -58,6 +58,7 @@ _PG_init(void)
 	iam_define_gucs();
 	detect_define_gucs();
 	output_define_gucs();
+	score_define_gucs();
 
 	MarkGUCPrefixReserved("correlate");
 }

@@ -19,5 +19,6 @@ extern void ingest_define_gucs(void);
 extern void iam_define_gucs(void);
 extern void detect_define_gucs(void);
 extern void output_define_gucs(void);
+extern void score_define_gucs(void);
 
 #endif							/* CORRELATE_H */

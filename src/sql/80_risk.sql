@@ -96,6 +96,43 @@ INSERT INTO correlate.toxic_rule (name, description, factors, domains, severity,
 	 'carries an exploitable vulnerability and has a path to a crown jewel',
 	 ARRAY['exploitable_vulnerability', 'crown_jewel_access'], ARRAY['workload'], 'high', 15, true);
 
+-- The factors as data: rescore() computes each factor's strength in [0,1] from its
+-- evidence (the mapping is fixed code, described in the strength column) and gives the
+-- reason weight * strength, rounded.  Admins tune the weight with UPDATE; the builtin
+-- values are the defaults (reset with UPDATE ... SET weight = default_weight).  A
+-- weight is what the factor alone scores at full strength; 99 is the cap because the
+-- noisy-OR never lets one reason reach 100.
+CREATE TABLE correlate.risk_factor (
+	name           text PRIMARY KEY,
+	bit            smallint NOT NULL UNIQUE CHECK (bit BETWEEN 0 AND 14),
+	weight         numeric NOT NULL,
+	default_weight numeric NOT NULL CHECK (default_weight > 0 AND default_weight <= 99),
+	strength       text NOT NULL CHECK (strength <> ''),
+	enabled        boolean NOT NULL DEFAULT true,
+	CONSTRAINT risk_factor_weight_not_nan CHECK (weight <> 'NaN'::numeric),
+	CONSTRAINT risk_factor_weight_not_negative CHECK (weight >= 0),
+	CONSTRAINT risk_factor_weight_cap CHECK (weight <= 99 OR weight = 'NaN'::numeric)
+);
+COMMENT ON TABLE correlate.risk_factor IS 'The risk factors correlate.rescore() computes: the weight in force (what the factor alone scores at full strength), its builtin default, how the evidence maps to a strength in [0,1], and whether it counts.';
+COMMENT ON COLUMN correlate.risk_factor.name IS 'Factor name, as in risk_score.reasons and toxic_rule.factors.';
+COMMENT ON COLUMN correlate.risk_factor.bit IS 'Bit of the factor in the compact factor sets of correlate.risk_history.';
+COMMENT ON COLUMN correlate.risk_factor.weight IS 'Weight in force, in [0,99]; a reason weighs round(weight * strength). Refused: negative, NaN, above 99.';
+COMMENT ON COLUMN correlate.risk_factor.default_weight IS 'The builtin weight (what a fresh install uses).';
+COMMENT ON COLUMN correlate.risk_factor.strength IS 'How the evidence maps to the factor''s strength in [0,1].';
+COMMENT ON COLUMN correlate.risk_factor.enabled IS 'A disabled factor gives no reasons (and so counts in no score or toxic combination).';
+
+INSERT INTO correlate.risk_factor (name, bit, weight, default_weight, strength) VALUES
+	('internet_exposure', 0, 30, 30, 'likelihood of the most likely attack path from the internet'),
+	('crown_jewel_access', 1, 25, 25, 'likelihood of the most likely attack path to a crown jewel'),
+	('crown_jewel', 2, 15, 15, 'the resource''s criticality (crown jewels only)'),
+	('vulnerability', 3, 35, 35, 'worst open vulnerability: min(1, (2 x CVSS (or 9.5/7.5/5/2.5 by severity) + 10 if known exploited + 5 x EPSS) / 35)'),
+	('exploitable_vulnerability', 4, 35, 35, 'as vulnerability, for one that is known exploited, flagged exploitable or has EPSS >= 0.5'),
+	('privileged', 5, 25, 25, 'min(1, sum of the distinct privilege checks'' weights (correlate.risk_privilege_checks()) / 25)'),
+	('excess_permissions', 6, 15, 15, 'min(1, 3 x unused grant patterns / 15)'),
+	('unused_admin_permissions', 7, 25, 25, 'min(1, (10 + 5 x unused admin patterns + 2 x other unused patterns) / 25)'),
+	('detection', 8, 30, 30, 'min(1, (10 x distinct alerting rules + 2 x repeated alerts + 5 if any is high severity) / 30), within the detection window'),
+	('toxic_combination', 9, 50, 50, 'the matched toxic rule''s bonus / 50 (correlate.toxic_rule.bonus)');
+
 CREATE TABLE correlate.risk_score (
 	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
 	resource_id bigint NOT NULL,
@@ -479,8 +516,16 @@ BEGIN
 		UNION ALL SELECT * FROM det_reason
 		UNION ALL SELECT * FROM perm_reason
 	)
-	SELECT a.rid, a.factor, a.weight, a.detail, a.evidence FROM all_reasons a
-	WHERE a.weight > 0;
+	-- The weight in force: the builtin formula gives weight at the default, scaled to
+	-- the factor's weight (exact when they are equal); a tuned weight says so.
+	SELECT a.rid, a.factor, w.w, w.detail, a.evidence
+	FROM all_reasons a
+	JOIN correlate.risk_factor f ON f.name = a.factor AND f.enabled
+	CROSS JOIN LATERAL (SELECT round(a.weight * f.weight / f.default_weight)::integer AS w,
+							   CASE WHEN f.weight = f.default_weight THEN a.detail
+									ELSE format('%s (factor weight %s, default %s)', a.detail,
+												f.weight::float8, f.default_weight::float8) END AS detail) w
+	WHERE a.weight > 0 AND w.w > 0;
 END
 $$;
 COMMENT ON FUNCTION correlate._risk_reasons(timestamptz, interval) IS 'Internal: the risk reasons of every resource of the tenant, one row per (resource, factor).';
@@ -496,6 +541,8 @@ DECLARE
 	at timestamptz := COALESCE(as_of, now());
 	n_res bigint;
 	n_toxic bigint;
+	n_changed bigint;
+	keep_history boolean := correlate._risk_history_on();
 BEGIN
 	IF NOT isfinite(at) THEN
 		RAISE EXCEPTION 'as_of must be a finite time'
@@ -528,15 +575,40 @@ BEGIN
 		WHERE tr.enabled AND (tr.domains IS NULL OR r.domain = ANY (tr.domains))
 		GROUP BY tr.name, x.resource_id, tr.severity, tr.bonus, tr.description, tr.factors
 		HAVING count(DISTINCT x.factor) = cardinality(tr.factors)
-	), score AS (
+	), score AS MATERIALIZED (
 		SELECT a.resource_id, correlate._combine_weights(array_agg(a.weight)) AS score,
 			   jsonb_agg(jsonb_build_object('factor', a.factor, 'weight', a.weight, 'detail', a.detail, 'evidence', a.evidence)
-						 ORDER BY a.weight DESC, a.factor, a.detail) AS reasons
-		FROM (SELECT x.resource_id, x.factor, x.weight, x.detail, x.evidence FROM reason x
+						 ORDER BY a.weight DESC, a.factor, a.detail) AS reasons,
+			   bit_or((1::smallint) << a.bit::integer) AS factors
+		FROM (SELECT x.resource_id, x.factor, x.weight, x.detail, x.evidence, f.bit FROM reason x
+			  JOIN correlate.risk_factor f ON f.name = x.factor
 			  UNION ALL
-			  SELECT y.resource_id, 'toxic_combination', y.bonus, y.rule || ': ' || y.description, y.evidence
-			  FROM toxic y) a
+			  -- the toxic_combination factor scales every rule's bonus alike
+			  SELECT y.resource_id, 'toxic_combination', w.w,
+					 CASE WHEN f.weight = f.default_weight THEN y.rule || ': ' || y.description
+						  ELSE format('%s: %s (factor weight %s, default %s)', y.rule, y.description,
+									  f.weight::float8, f.default_weight::float8) END,
+					 y.evidence, f.bit
+			  FROM toxic y JOIN correlate.risk_factor f ON f.name = 'toxic_combination' AND f.enabled
+			  CROSS JOIN LATERAL (SELECT round(y.bonus * f.weight / f.default_weight)::integer AS w) w
+			  WHERE w.w > 0) a
 		GROUP BY a.resource_id
+	), hist AS (
+		-- What changed, compactly: the score and the set of factors (a bit each), only
+		-- for resources whose score or factors differ from what is stored.
+		INSERT INTO correlate.risk_history (tenant, resource_id, at, old_score, new_score, added, removed)
+		SELECT t, c.resource_id, at, c.old_score, c.new_score, c.new_f & ~c.old_f, c.old_f & ~c.new_f
+		FROM (SELECT COALESCE(x.resource_id, p.resource_id) AS resource_id, p.score AS old_score, x.score AS new_score,
+					 COALESCE(x.factors, 0::smallint) AS new_f,
+					 CASE WHEN p.reasons IS NULL THEN 0::smallint ELSE correlate._factor_bits(p.reasons) END AS old_f
+			  FROM score x
+			  FULL JOIN (SELECT s.resource_id, s.score, s.reasons FROM correlate.risk_score s WHERE s.tenant = t) p
+				  ON p.resource_id = x.resource_id
+			  WHERE keep_history
+				AND (x.score IS DISTINCT FROM p.score
+					 OR (x.reasons IS DISTINCT FROM p.reasons AND x.factors IS DISTINCT FROM correlate._factor_bits(p.reasons)))
+			  OFFSET 0) c
+		RETURNING 1
 	), del_score AS (
 		DELETE FROM correlate.risk_score s
 		WHERE s.tenant = t AND NOT EXISTS (SELECT 1 FROM score x WHERE x.resource_id = s.resource_id)
@@ -556,13 +628,19 @@ BEGIN
 		RETURNING 1
 	), up_toxic AS (
 		INSERT INTO correlate.toxic_combination AS c (tenant, rule, resource_id, severity, reasons, evidence, first_seen, last_seen)
-		SELECT t, y.rule, y.resource_id, y.severity, y.reasons, y.evidence, now(), now() FROM toxic y
+		SELECT t, y.rule, y.resource_id, y.severity, y.reasons, y.evidence, at, at FROM toxic y
 		ON CONFLICT (tenant, rule, resource_id) DO UPDATE SET
 			severity = EXCLUDED.severity, reasons = EXCLUDED.reasons, evidence = EXCLUDED.evidence,
 			last_seen = EXCLUDED.last_seen
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM score), (SELECT count(*) FROM up_toxic) INTO n_res, n_toxic;
+	SELECT (SELECT count(*) FROM score), (SELECT count(*) FROM up_toxic), (SELECT count(*) FROM hist)
+	INTO n_res, n_toxic, n_changed;
+
+	-- Attack-path findings and the run itself (81_risk_history.sql).
+	IF keep_history THEN
+		PERFORM correlate._record_rescore(at, n_res, n_changed);
+	END IF;
 
 	RETURN QUERY SELECT n_res, n_toxic;
 END
@@ -645,15 +723,22 @@ $$;
 COMMENT ON FUNCTION correlate.run_scheduled_rescore(text)
 	IS 'What the pg_cron job of correlate.schedule_rescoring() runs: in the given tenant, correlate_new_events() (correlate() over what arrived since the last run) then rescore(); returns incidents created, resources scored and toxic combinations.';
 
-CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
+-- The pg_cron jobs of the extension (rescoring here, the posture snapshot in
+-- 81_risk_history.sql): one named job per kind, tenant and calling role, whose command
+-- is a fixed call of run_scheduled_<kind> with the tenant as a quoted literal.
+CREATE FUNCTION correlate._cron_schedule(job text, schedule text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
-	job bigint;
+	id bigint;
 BEGIN
+	IF job IS NULL OR job NOT IN ('rescore', 'posture') THEN
+		RAISE EXCEPTION 'unknown job kind %', COALESCE(job, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The kinds are rescore and posture.';
+	END IF;
 	IF schedule IS NULL OR btrim(schedule) = '' THEN
 		RAISE EXCEPTION 'schedule must not be empty'
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Give a cron schedule such as ''*/15 * * * *''.';
@@ -661,14 +746,50 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'feature_not_supported',
-				  DETAIL = 'Scheduled rescoring runs as a pg_cron job.',
-				  HINT = 'Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call correlate.rescore() from your own scheduler.';
+				  DETAIL = format('The %s job runs as a pg_cron job.', job),
+				  HINT = format('Add pg_cron to shared_preload_libraries and run CREATE EXTENSION pg_cron in the database named by cron.database_name, or call correlate.run_scheduled_%s() from your own scheduler.', job);
 	END IF;
 	-- cron.schedule(name, ...) replaces the calling role's job of that name.
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
-		INTO job
-		USING 'correlate-rescore/' || t, schedule, format('SELECT * FROM correlate.run_scheduled_rescore(%L)', t);
-	RETURN job;
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO id
+		USING format('correlate-%s/%s', job, t), schedule, format('SELECT * FROM correlate.run_scheduled_%s(%L)', job, t);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION correlate._cron_schedule(text, text)
+	IS 'Internal: schedules (or replaces) the calling role''s pg_cron job correlate-<job>/<tenant> (job rescore or posture) running run_scheduled_<job>(tenant); errors when the schedule is empty or pg_cron is not installed.';
+
+CREATE FUNCTION correlate._cron_unschedule(job text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	jobname text := format('correlate-%s/%s', job, (SELECT correlate.current_tenant()));
+	found_job boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Nothing can be scheduled without pg_cron.';
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job j WHERE j.jobname = $1 AND j.username = current_user)'
+		INTO found_job USING jobname;
+	IF found_job THEN
+		EXECUTE 'SELECT cron.unschedule($1)' USING jobname;
+	END IF;
+	RETURN found_job;
+END
+$$;
+COMMENT ON FUNCTION correlate._cron_unschedule(text)
+	IS 'Internal: removes the calling role''s pg_cron job correlate-<job>/<tenant>; false when there was none.';
+
+CREATE FUNCTION correlate.schedule_rescoring(schedule text DEFAULT '*/15 * * * *')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN correlate._cron_schedule('rescore', schedule);
 END
 $$;
 COMMENT ON FUNCTION correlate.schedule_rescoring(text)
@@ -679,21 +800,8 @@ RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	t text := (SELECT correlate.current_tenant());
-	found_job boolean;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_extension x WHERE x.extname = 'pg_cron') THEN
-		RAISE EXCEPTION 'pg_cron is not installed in this database'
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'Nothing can be scheduled without pg_cron; see correlate.schedule_rescoring().';
-	END IF;
-	EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job j WHERE j.jobname = $1 AND j.username = current_user)'
-		INTO found_job USING 'correlate-rescore/' || t;
-	IF found_job THEN
-		EXECUTE 'SELECT cron.unschedule($1)' USING 'correlate-rescore/' || t;
-	END IF;
-	RETURN found_job;
+	RETURN correlate._cron_unschedule('rescore');
 END
 $$;
 COMMENT ON FUNCTION correlate.unschedule_rescoring()
@@ -704,7 +812,8 @@ SELECT pg_catalog.pg_extension_config_dump('correlate.risk_score', '');
 SELECT pg_catalog.pg_extension_config_dump('correlate.toxic_combination', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('correlate.toxic_combination', 'id')::regclass, '');
 
-GRANT SELECT ON correlate.toxic_rule, correlate.risk_score, correlate.toxic_combination TO correlate_reader;
+GRANT SELECT ON correlate.risk_factor, correlate.toxic_rule, correlate.risk_score, correlate.toxic_combination TO correlate_reader;
+GRANT UPDATE (weight, enabled) ON correlate.risk_factor TO correlate_admin;
 GRANT INSERT, UPDATE, DELETE ON correlate.risk_score, correlate.toxic_combination TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
@@ -714,5 +823,6 @@ GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_r
 	correlate._require_resource(bigint, text), correlate._attack_evidence(bigint[])
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
-	correlate.schedule_rescoring(text), correlate.unschedule_rescoring()
+	correlate.schedule_rescoring(text), correlate.unschedule_rescoring(),
+	correlate._cron_schedule(text, text), correlate._cron_unschedule(text)
 	TO correlate_writer;

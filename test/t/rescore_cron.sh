@@ -55,6 +55,23 @@ result=$(psql -X -A -t -F ' ' -d "$db" -c "SELECT
    (SELECT score FROM correlate.risk_score s JOIN correlate.resource r ON r.tenant = s.tenant AND r.id = s.resource_id
      WHERE r.uid = 'k8s://prod-eks/legacy-webapp/pod/webapp-7d4b9c6f5-x2x9k')")
 echo "acme scores, other tenants' scores, acme incidents, acme watermark at newest event, pod score: $result"
+# The scheduled rescore recorded its history (one row per score it created, one run).
+history=$(psql -X -A -t -F ' ' -d "$db" -c "SELECT
+   (SELECT count(*) FROM correlate.risk_history WHERE tenant = 'acme'),
+   (SELECT count(*) FROM correlate.risk_run WHERE tenant = 'acme')")
+echo "acme history rows, runs: $history"
+read -r hist_rows runs <<<"$history"
+# The posture job: scheduled beside the rescoring job, and idempotent for the same time
+# (two runs for one as_of leave one snapshot with the same counts).
+posture=$(psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d "$db" -c "SET ROLE rescore_acme" -c "SET correlate.tenant = 'acme'" \
+   -c "SELECT correlate.schedule_posture_snapshot() > 0" \
+   -c "SELECT jobname, schedule FROM cron.job WHERE jobname LIKE 'correlate-posture/%'" \
+   -c "SELECT critical, high, attack_paths FROM correlate.run_scheduled_posture('acme', '2026-11-21 23:55')" \
+   -c "SELECT critical, high, attack_paths FROM correlate.run_scheduled_posture('acme', '2026-11-21 23:55')" \
+   -c "SELECT count(*) FROM correlate.posture_snapshot" \
+   -c "SELECT correlate.unschedule_posture_snapshot()" | tr '\n' '|')
+echo "posture job, two runs, snapshots, unschedule: $posture"
+IFS='|' read -r pscheduled pjob prun1 prun2 psnaps punsched _ <<<"$posture"
 # Unscheduling removes the job; a second call finds none.
 unsched=$(psql -X -q -A -t -d "$db" -c "SET ROLE rescore_acme" -c "SET correlate.tenant = 'acme'" \
             -c "SELECT correlate.unschedule_rescoring()" -c "SELECT correlate.unschedule_rescoring()" | tr '\n' ' ')
@@ -65,4 +82,6 @@ read -r scored others incidents watermark pod_score <<<"$result"
 # 50 without its detections, which leave the 7-day window once the seed's 2026-11-20 is past,
 # since its exploitable vulnerability, exposure, privilege and toxic combinations remain.
 [ "$status" = "succeeded" ] && [ "$scored" -gt 0 ] && [ "$others" -eq 0 ] && [ "$incidents" -eq 1 ] && [ "$watermark" -eq 1 ] \
-  && [ "$pod_score" -gt 50 ] && [ "$unsched" = "t f " ]
+  && [ "$pod_score" -gt 50 ] && [ "$unsched" = "t f " ] \
+  && [ "$hist_rows" -eq "$scored" ] && [ "$runs" -eq 1 ] \
+  && [ "$pscheduled" = t ] && [ "$pjob" = "correlate-posture/acme 55 23 * * *" ] && [ "$prun1" = "$prun2" ] && [ "$psnaps" -eq 1 ] && [ "$punsched" = "t" ]
