@@ -17,6 +17,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
+#include "ingest/pseudonym.h"
 #include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
 
@@ -416,5 +417,7 @@ kj_parse_report(IngestCtx *ctx, const char *payload, size_t len)
 		ingest_record_begin(ctx, 1, raw, rawlen);
 		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
 	}
+	else
+		pseudo_json(ctx, doc);
 	return doc;
 }

@@ -18,7 +18,8 @@ DECLARE
 						  'refresh_policies', 'refresh_iam_edges', 'who_can', 'what_can', '_iam_evaluate',
 						  'iam_admins', 'permission_usage', 'escalation_paths',
 						  'attack_edges_derived', 'derive_attack_edges',
-						  'observed_flows', 'network_policy', 'least_privilege_policy', 'fix_plan'];
+						  'observed_flows', 'network_policy', 'least_privilege_policy', 'fix_plan',
+						  'apply_retention', 'data_inventory'];
 	missing text;
 	f regprocedure;
 BEGIN
