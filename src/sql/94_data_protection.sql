@@ -341,6 +341,8 @@ COMMENT ON COLUMN correlate.reidentification_log.pseudonym IS 'The pseudonym to 
 COMMENT ON COLUMN correlate.reidentification_log.reason IS 'The legal process or case reference given.';
 COMMENT ON COLUMN correlate.reidentification_log.candidates IS 'How many candidate values were tried.';
 COMMENT ON COLUMN correlate.reidentification_log.found IS 'Whether one of them matched.';
+-- an administrator reads the calls made in the tenant it works in
+SELECT correlate._isolate_tenants('correlate.reidentification_log');
 
 -- No reverse mapping is stored anywhere: a pseudonym is re-identified by
 -- recomputing the pseudonyms of candidate values (a directory's user names, a
