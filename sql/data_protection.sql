@@ -132,6 +132,37 @@ SELECT e.uid, e.raw #>> '{user,username}' ~ '^ps_[0-9a-f]{24}$' AS username_hash
 FROM correlate.event e LEFT JOIN correlate.resource r ON r.tenant = e.tenant AND r.id = e.actor
 WHERE e.tenant = 'acme' AND e.source = 'k8s_audit' ORDER BY e.uid;
 
+-- Detection works on the pseudonymised records: a Sigma rule on the action matches both
+-- of alice's reads and resolves them to one (pseudonymous) entity; a rule naming the
+-- clear user name matches nothing.
+SET correlate.tenant = 'acme';
+SELECT title FROM correlate.load_sigma($y$
+title: Payroll read (dp test)
+id: 0d7c1b7e-2020-4020-8020-000000000001
+level: medium
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventName: GetObject
+    requestParameters.bucketName: payroll
+  condition: sel
+$y$);
+SELECT title FROM correlate.load_sigma($y$
+title: Alice by name (dp test)
+id: 0d7c1b7e-2020-4020-8020-000000000002
+level: low
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    userIdentity.userName: alice
+  condition: sel
+$y$);
+SELECT title, matched FROM correlate.detect('2026-11-01', '2026-12-01') ORDER BY 1;
+SELECT dt.title, count(*) AS detections, count(DISTINCT dt.entity) AS entities,
+	   bool_and(r.uid ~ '^arn:aws:iam::123456789012:user/ps_[0-9a-f]{24}$') AS entity_is_pseudonymous
+FROM correlate.detection dt JOIN correlate.resource r ON r.tenant = dt.tenant AND r.id = dt.entity
+WHERE dt.tenant = 'acme' GROUP BY 1;
+
 -- A record rejected under a policy keeps no text (it may not even parse).
 SET ROLE dp_acme_writer;
 SELECT rejected FROM correlate.ingest('cloudtrail', '{"Records": [{"eventID": "bad", "userIdentity": {"userName": "carol"}, "eventTime": "not a time"}]}', on_error => 'skip');
