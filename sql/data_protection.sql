@@ -163,6 +163,24 @@ SELECT dt.title, count(*) AS detections, count(DISTINCT dt.entity) AS entities,
 FROM correlate.detection dt JOIN correlate.resource r ON r.tenant = dt.tenant AND r.id = dt.entity
 WHERE dt.tenant = 'acme' GROUP BY 1;
 
+-- A value of another type where a rule expects a string is pseudonymised as its JSON
+-- text, never stored in clear; null stays null; a missing field is no error.
+SET ROLE dp_acme_writer;
+SELECT events FROM correlate.ingest('cloudtrail', $$
+{"eventVersion": "1.09", "eventID": "dp-4", "eventTime": "2026-11-20T10:09:00Z", "eventSource": "s3.amazonaws.com",
+ "eventName": "ListBuckets", "awsRegion": "eu-west-1", "sourceIPAddress": 3405803783, "userAgent": null,
+ "userIdentity": {"type": "IAMUser", "accountId": "123456789012", "userName": {"first": "Carol", "id": 7}, "principalId": null}}
+{"eventVersion": "1.09", "eventID": "dp-5", "eventTime": "2026-11-20T10:10:00Z", "eventSource": "s3.amazonaws.com",
+ "eventName": "ListBuckets", "awsRegion": "eu-west-1", "userIdentity": [1, "x"]}
+$$);
+RESET ROLE;
+SELECT uid, raw ->> 'sourceIPAddress' ~ '^ps_[0-9a-f]{24}$' AS number_ip_hashed,
+	   raw #>> '{userIdentity,userName}' ~ '^ps_[0-9a-f]{24}$' AS object_name_hashed,
+	   raw::text ~ '(Carol|3405803783)' AS clear_left, raw #> '{userIdentity,principalId}' AS null_principal,
+	   CASE WHEN jsonb_typeof(raw -> 'userIdentity') = 'array' THEN raw -> 'userIdentity' END AS array_untouched,
+	   raw ? 'userAgent' AS has_user_agent
+FROM correlate.event WHERE tenant = 'acme' AND uid IN ('dp-4', 'dp-5') ORDER BY uid;
+
 -- A record rejected under a policy keeps no text (it may not even parse).
 SET ROLE dp_acme_writer;
 SELECT rejected FROM correlate.ingest('cloudtrail', '{"Records": [{"eventID": "bad", "userIdentity": {"userName": "carol"}, "eventTime": "not a time"}]}', on_error => 'skip');

@@ -5,9 +5,9 @@
  * A rule's path is a dotted list of object keys ("userIdentity.userName");
  * wherever the walk meets an array it follows every element, so
  * "UserDetailList.UserName" reaches each user of an IAM document and a path
- * ending at an array of strings ("sourceIPs", "user.groups") rewrites each
- * string.  Only string values are rewritten; drop removes the field whatever
- * its type.  The record drivers (json_util.c ju_emit, k8s_json.c, the IAM
+ * ending at an array ("sourceIPs", "user.groups") rewrites each element.
+ * Values of other types than string are pseudonymised as their JSON text;
+ * drop removes the field whatever its type.  The record drivers (json_util.c ju_emit, k8s_json.c, the IAM
  * parser) call pseudo_json() right after parsing, so every format parser,
  * the stored raw record and the resources derived from it see pseudonyms only.
  */
@@ -28,15 +28,28 @@ new_string(const char *s)
 	return o;
 }
 
-/* The replacement for a string value, or NULL to keep it. */
+/*
+ * The replacement for a value, or NULL to keep it.  A number, a boolean or an
+ * object where a rule expects a string is pseudonymised as its JSON text, so a
+ * value of an unexpected type is never stored in clear; null stays null.
+ */
 static struct json_object *
 replacement(PseudoPolicy *p, const PseudoRule *r, struct json_object *v)
 {
+	const char *in;
 	const char *out;
 
-	if (!json_object_is_type(v, json_type_string))
+	if (v == NULL)
 		return NULL;
-	out = pseudo_apply(p, r, json_object_get_string(v));
+	if (json_object_is_type(v, json_type_string))
+		in = json_object_get_string(v);
+	else
+	{
+		in = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		if (in == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	out = pseudo_apply(p, r, in);
 	return out ? new_string(out) : NULL;
 }
 
