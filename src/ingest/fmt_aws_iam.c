@@ -31,8 +31,8 @@
 
 #include "utils/memutils.h"
 
-#include "ingest/pseudonym.h"
 #include "ingest/json_util.h"
+#include "ingest/pseudonym.h"
 #include "model/uid.h"
 
 typedef enum IamListKind

@@ -26,9 +26,9 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "ingest/pseudonym.h"
 #include "ingest/ingest_int.h"
 #include "ingest/json_util.h"
+#include "ingest/pseudonym.h"
 
 /* ---- json-c object guard ----------------------------------------------------- */
 

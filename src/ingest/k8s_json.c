@@ -17,9 +17,9 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
-#include "ingest/pseudonym.h"
 #include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
+#include "ingest/pseudonym.h"
 
 #define KJ_TO_STRING (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 

@@ -57,9 +57,9 @@
 #include "utils/timestamp.h"
 
 #include "detect/detect.h"
-#include "ingest/pseudonym.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
+#include "ingest/pseudonym.h"
 #include "model/uid.h"
 
 typedef struct ResItem
