@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 
 #include "ingest/json_util.h"
+#include "ingest/pseudonym.h"
 #include "model/uid.h"
 
 typedef enum IamListKind
@@ -681,6 +682,7 @@ fmt_aws_iam(IngestCtx *ctx, const char *payload, size_t len)
 		return;
 	}
 	ju_guard(ps.doc);
+	pseudo_json(ctx, ps.doc);
 	if (ju_get(ps.doc, "UserDetailList") == NULL && ju_get(ps.doc, "GroupDetailList") == NULL &&
 		ju_get(ps.doc, "RoleDetailList") == NULL && ju_get(ps.doc, "Policies") == NULL)
 	{

@@ -28,6 +28,7 @@
 
 #include "ingest/ingest_int.h"
 #include "ingest/json_util.h"
+#include "ingest/pseudonym.h"
 
 /* ---- json-c object guard ----------------------------------------------------- */
 
@@ -252,6 +253,7 @@ ju_emit(JuJsonStream *s, const char *raw, size_t len)
 		return;
 	}
 	g = ju_guard_new(obj);
+	pseudo_json(ctx, obj);
 	s->handler(ctx, obj, ingest_record_raw(ctx), len, s->recno, s->arg);
 	json_object_put(obj);
 	g->obj = NULL;

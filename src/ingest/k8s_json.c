@@ -19,6 +19,7 @@
 
 #include "ingest/json_util.h"
 #include "ingest/k8s_json.h"
+#include "ingest/pseudonym.h"
 
 #define KJ_TO_STRING (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -416,5 +417,7 @@ kj_parse_report(IngestCtx *ctx, const char *payload, size_t len)
 		ingest_record_begin(ctx, 1, raw, rawlen);
 		ingest_reject(ctx, 1, raw, rawlen, psprintf("the report cannot be read: %s", why));
 	}
+	else
+		pseudo_json(ctx, doc);
 	return doc;
 }

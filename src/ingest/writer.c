@@ -59,6 +59,7 @@
 #include "detect/detect.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
+#include "ingest/pseudonym.h"
 #include "model/uid.h"
 
 typedef struct ResItem
@@ -251,6 +252,9 @@ struct IngestCtx
 	MemoryContext canoncxt;
 	HTAB	   *canon;
 
+	/* the tenant's pseudonymisation policy for this format, or NULL (pseudonym.c) */
+	PseudoPolicy *pseudo;
+
 	IngestCounts counts;
 };
 
@@ -409,9 +413,17 @@ ingest_begin(const char *format, bool skip_errors)
 	/* fail before parsing anything if the session may not write its tenant */
 	if (SPI_execute("SELECT correlate.current_tenant()", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not check the session's tenant");
+	/* applied by the record drivers before any parser sees a record */
+	ctx->pseudo = pseudo_load(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), format, callcxt);
 	load_kinds(ctx);
 	MemoryContextSwitchTo(callcxt);
 	return ctx;
+}
+
+PseudoPolicy *
+ingest_pseudonym_policy(IngestCtx *ctx)
+{
+	return ctx->pseudo;
 }
 
 const char *
@@ -498,6 +510,7 @@ ingest_end(IngestCtx *ctx, IngestCounts *out)
 	if (ctx->plan_res)
 		flush_widenings(ctx);
 	*out = ctx->counts;
+	pseudo_release(ctx->pseudo);
 	SPI_finish();
 	MemoryContextDelete(ctx->callcxt);
 }
@@ -583,13 +596,26 @@ ingest_reject(IngestCtx *ctx, int64 recno, const char *raw, size_t rawlen, const
 	GROW(ctx->rejects, ctx->nrejects, ctx->maxrejects, RejectItem);
 	r = &ctx->rejects[ctx->nrejects++];
 	r->recno = recno;
-	r->raw = printable_raw(raw ? raw : "", raw ? rawlen : 0, &truncated);
-	r->reason = truncated
-		? psprintf("%s (raw text truncated from %zu bytes)", reason, rawlen)
-		: pstrdup(reason);
 	h1 = hash_bytes_extended((const unsigned char *) (raw ? raw : ""), (int) Min(rawlen, (size_t) INT_MAX), 0);
 	h2 = hash_bytes_extended((const unsigned char *) reason, (int) strlen(reason), h1);
 	r->digest = psprintf("%016llx%016llx/%zu", (unsigned long long) h1, (unsigned long long) h2, rawlen);
+	if (ctx->pseudo)
+	{
+		/*
+		 * A rejected record may not have been pseudonymised (it may not even
+		 * parse): under a policy its text is never kept, and its digest is keyed.
+		 */
+		r->raw = NULL;
+		r->reason = psprintf("%s (raw text withheld by the tenant's pseudonymisation policy)", reason);
+		r->digest = pseudo_token(ctx->pseudo, r->digest, strlen(r->digest));
+	}
+	else
+	{
+		r->raw = printable_raw(raw ? raw : "", raw ? rawlen : 0, &truncated);
+		r->reason = truncated
+			? psprintf("%s (raw text truncated from %zu bytes)", reason, rawlen)
+			: pstrdup(reason);
+	}
 	MemoryContextSwitchTo(old);
 	ctx->counts.rejected++;
 }
@@ -835,6 +861,9 @@ ingest_event(IngestCtx *ctx, const IngestEvent *e)
 
 		it->uid = e->raw_json ? ingest_content_hash(e->raw_json, strlen(e->raw_json))
 			: ingest_content_hash(ctx->cur_raw ? ctx->cur_raw : "", ctx->cur_rawlen);
+		/* a hash of the record as received: keyed when the record held personal data */
+		if (ctx->pseudo)
+			it->uid = pseudo_token(ctx->pseudo, it->uid, strlen(it->uid));
 		MemoryContextSwitchTo(old);
 	}
 	it->class_uid = e->class_uid;
@@ -861,6 +890,9 @@ ingest_event(IngestCtx *ctx, const IngestEvent *e)
 	{
 		it->rawb = NULL;
 		it->raw = (e->raw_json == ctx->cur_raw) ? ctx->cur_raw : bdup(ctx, e->raw_json);
+		/* record text as received has not been pseudonymised: not stored under a policy */
+		if (ctx->pseudo)
+			it->raw = NULL;
 	}
 	it->src_mode = (e->resolve_src && sip != NULL && actor == NULL) ? (ingest_ip_is_public(sip) ? 2 : 1) : 0;
 	it->dst_mode = (e->resolve_dst && dip != NULL && target == NULL) ? (ingest_ip_is_public(dip) ? 2 : 1) : 0;
