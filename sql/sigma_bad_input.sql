@@ -66,6 +66,14 @@ RESET correlate.sigma_max_values;
 -- two rules with the same id in one text
 SELECT * FROM correlate.load_sigma(pg_temp.rule(E'  sel:\n    a: b') || E'\n---\n' || pg_temp.rule(E'  sel:\n    a: c'));
 
+-- Title and id within detection_rule's limits, refused with the rule's name (found by the Sigma fuzz target)
+SELECT * FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), 'title: bad rule', 'title: ""'));
+SELECT * FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), 'id: 00000000-0000-0000-0000-0000000000bd', 'id: ""'));
+SELECT * FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), 'id: 00000000-0000-0000-0000-0000000000bd', 'id: ' || repeat('x', 201)));
+SELECT * FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), 'title: bad rule', 'title: ' || repeat('é', 1001)));
+SELECT count(*) AS title_at_limit FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), 'title: bad rule', 'title: ' || repeat('é', 1000)));
+DELETE FROM correlate.detection_rule;
+
 -- Nothing half-loaded: a good rule followed by a bad one leaves nothing; the good one alone loads.
 SELECT * FROM correlate.load_sigma(replace(pg_temp.rule(E'  sel:\n    a: b'), '0bd', '0aa') || E'\n---\n' || pg_temp.rule(E'  sel:\n    a|nope: c'));
 SELECT count(*) AS rules_after_failures FROM correlate.detection_rule;

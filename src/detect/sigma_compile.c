@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/json.h"
@@ -103,6 +104,8 @@ typedef struct Compiler
 	const char *cond;
 	const char *pos;
 } Compiler;
+
+static void refuse(Compiler *c, const char *what, const char *detail) pg_attribute_noreturn();
 
 static void
 refuse(Compiler *c, const char *what, const char *detail)
@@ -448,6 +451,18 @@ meta_string(Compiler *c, YNode *doc, const char *key, bool required)
 		}
 		refuse(c, psprintf("\"%s\" is not a string", key), NULL);
 	}
+	/* the limits of detection_rule's columns, said here with the rule's name */
+	if (strcmp(key, "title") == 0 || strcmp(key, "id") == 0)
+	{
+		int			limit = strcmp(key, "title") == 0 ? 1000 : 200;
+		int			len = pg_mbstrlen(n->scalar);
+
+		if (len == 0)
+			refuse(c, psprintf("empty \"%s\"", key), "Sigma rules need a non-empty title and id.");
+		if (len > limit)
+			refuse(c, psprintf("\"%s\" is too long", key),
+				   psprintf("It has %d characters; at most %d are allowed.", len, limit));
+	}
 	return pstrdup(n->scalar);
 }
 
@@ -756,7 +771,9 @@ sigma_compile(YDoc *doc, const char *origin, FieldTable *ft)
 	c.rule = psprintf("%s, line %d", origin, doc->line);
 	if (root == NULL || root->kind != YN_MAP)
 		refuse(&c, "not a sigma rule", "A rule document is a YAML mapping.");
-	if (ynode_get(root, "title") && ynode_get(root, "title")->kind == YN_SCALAR)
+	/* errors name the rule by its title, when it has one fit to print */
+	if (ynode_get(root, "title") && ynode_get(root, "title")->kind == YN_SCALAR &&
+		ynode_get(root, "title")->scalar[0] != '\0' && pg_mbstrlen(ynode_get(root, "title")->scalar) <= 1000)
 		c.rule = ynode_get(root, "title")->scalar;
 	if (ynode_get(root, "action"))
 		refuse(&c, "unsupported construct: action", "Rule collections (action: global, reset, repeat) are not supported.");

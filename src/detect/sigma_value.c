@@ -22,6 +22,8 @@
 
 #include "detect/detect.h"
 
+static void refuse(const char *rule, const char *field, const char *what, const char *detail) pg_attribute_noreturn();
+
 static void
 refuse(const char *rule, const char *field, const char *what, const char *detail)
 {
