@@ -126,6 +126,13 @@ windash(const char *s)
 	return out;
 }
 
+/* Reset callback: releases a compiled regular expression's malloc'd state. */
+static void
+free_regex(void *arg)
+{
+	pg_regfree((regex_t *) arg);
+}
+
 /* Builds the glob of s for op (contains etc. add the surrounding '*'), resolving Sigma escapes. */
 static void
 make_glob(Pattern *p, const char *s)
@@ -206,6 +213,7 @@ make_regex(Pattern *p, const char *rule, const char *field, const char *s, bool 
 	int			wlen;
 	int			flags = REG_ADVANCED | REG_NOSUB;
 	int			rc;
+	MemoryContextCallback *cb;
 
 	if (len > detect_max_regex_chars && !detect_compiling_stored)
 		refuse(rule, field, "regular expression too long",
@@ -243,6 +251,11 @@ make_regex(Pattern *p, const char *rule, const char *field, const char *s, bool 
 				 errmsg("sigma rule \"%s\": invalid regular expression", rule),
 				 errdetail("Field \"%s\": %s.", field, msg)));
 	}
+	/* PostgreSQL 15's regex engine mallocs: free it with the context the rule lives in */
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = free_regex;
+	cb->arg = p->re;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 }
 
 /* Scalar text of a value node; lists and maps are refused. */
