@@ -126,6 +126,8 @@ for r in $(seq 1 "$ROUNDS"); do
     ingest) before="0 0 0" ;;
   esac
   delay=$(( RANDOM % (dur[$op] * 75 / 100 + 1) ))
+  # bound crash recovery: the WAL to replay is this round's work, not every earlier round's
+  q -c "CHECKPOINT" >/dev/null
   ready=$(ready_count)
   PGAPPNAME=crash_victim psql -X -q -At -d $db -c "$(op_sql "$op" "$tenant")" >/dev/null 2>&1 &
   victim=$!
@@ -141,7 +143,8 @@ for r in $(seq 1 "$ROUNDS"); do
     killed=yes; killed_rounds=$((killed_rounds + 1))
     wait "$victim" || true
     # the postmaster resets every backend and replays the WAL; wait until it is ready again
-    for _ in $(seq 1 600); do
+    # (up to 5 minutes: replay on a loaded two-core machine has taken over a minute)
+    for _ in $(seq 1 3000); do
       [ "$(ready_count)" -gt "$ready" ] && psql -X -q -At -d $db -c 'SELECT 1' >/dev/null 2>&1 && break
       sleep 0.1
     done
