@@ -21,12 +21,13 @@ SET correlate.tenant = 'long';
 SELECT correlate.record_event(ts, 6003, 'api', uid => 'long-' || ts::date) FROM unnest(ARRAY['2020-01-01', '2031-01-20']::timestamptz[]) ts;
 SELECT correlate.schedule_retention('* * * * *') > 0 AS scheduled;
 SQL
-# The jobs run at the top of the next minute; wait for their first runs (at most ~2 minutes).
+# The jobs run at the top of the next minute; wait for their first runs (at most ~4 minutes: a loaded
+# machine has taken over two).
 job_status() {
   psql -X -A -t -d "$db" -c "SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jobid)
             WHERE j.jobname = '$1' ORDER BY d.runid DESC LIMIT 1"
 }
-for _ in $(seq 1 130); do
+for _ in $(seq 1 240); do
   status=$(job_status correlate-partitions)
   rstatus=$(job_status correlate-retention)
   done_=1
