@@ -1,0 +1,6 @@
+-- Upgrade 0.1.0 -> 0.2.0, part 3 of 3: DDL run AFTER every function is (re)defined.
+--
+-- Put here, one file per change (NN_what.sql), what needs the new functions: triggers,
+-- views, policies, operators, casts and operator classes over new functions, row level
+-- security set up through correlate._isolate_tenants(), built-in rows (INSERT/UPDATE of
+-- the catalogs the install script fills) and data migrations.

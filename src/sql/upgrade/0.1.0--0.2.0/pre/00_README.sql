@@ -1,0 +1,14 @@
+-- Upgrade 0.1.0 -> 0.2.0, part 1 of 3: DDL run BEFORE the functions are (re)defined.
+--
+-- make builds correlate--0.1.0--0.2.0.sql from: pre/*.sql (name order), then every
+-- CREATE FUNCTION / COMMENT / GRANT / REVOKE on functions of the current install script
+-- as CREATE OR REPLACE (generated: never copy a function body here), then post/*.sql.
+--
+-- Put here, one file per change (NN_what.sql), what a function definition may need:
+--   new tables, columns (ALTER TABLE ... ADD COLUMN; a new column goes LAST in its
+--   CREATE TABLE in src/sql so a fresh install has the same column order), types,
+--   sequences, changed defaults or CHECKs, indexes; and DROP FUNCTION of every function whose
+--   argument types, argument names, defaults or return type changed, or that was removed
+--   (CREATE OR REPLACE cannot change those).  Copy the statements from src/sql/ as written
+--   there, with pg_extension_config_dump / _isolate_tenants / grants of new tables included.
+-- test/t/upgrade.sh compares the updated catalog with a fresh install and names what differs.
