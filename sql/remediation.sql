@@ -130,6 +130,10 @@ SELECT correlate.least_privilege_policy(correlate.resource_id(:role), 'infinity'
 SELECT * FROM correlate.fix_plan(k => 0);
 SELECT * FROM correlate.fix_plan(k => NULL);
 SELECT * FROM correlate.fix_plan(ARRAY[]::bigint[]);
+-- Errors of the cut functions surface (fix_plan handles only "no node cut separates", above).
+SELECT * FROM correlate.fix_plan(ARRAY[correlate.resource_id(:pod)], ARRAY[correlate.resource_id(:pod)]);
+SELECT * FROM correlate.fix_plan(ARRAY[correlate.resource_id(:pod)], ARRAY[NULL]::bigint[]);
+SELECT * FROM correlate.fix_plan(ARRAY[-5]);
 -- A namespace in two clusters must be named with its cluster.
 BEGIN;
 SELECT correlate.upsert_resource('k8s://staging/legacy-webapp/pod/x', 'k8s:pod', cluster => 'staging', namespace => 'legacy-webapp') > 0 AS ok;

@@ -279,16 +279,23 @@ DECLARE
 	-- A what-if without changes: the attack graph derived from the facts as they are
 	-- now, so the plan never rests on a stale correlate.attack_edge.
 	now_graph jsonb := '{}';
+	cut_error text;
 BEGIN
 	IF k IS NULL OR k < 1 THEN
 		RAISE EXCEPTION 'k must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('k is %s.', COALESCE(k::text, 'NULL'));
 	END IF;
 
-	-- The minimum node cut (when one exists: a source next to a target has none).
+	-- The minimum node cut, when one exists: a source next to a target has none, and
+	-- min_node_cut says so with this one error (graph_cut.c, no_node_cut); any other
+	-- error (bad sources or targets, limits) is the caller's to see.
 	BEGIN
 		node_cut := ARRAY(SELECT c.resource_id FROM correlate.min_node_cut(sources, targets, 'unit', now_graph) c ORDER BY 1);
-	EXCEPTION WHEN invalid_parameter_value OR data_exception THEN
+	EXCEPTION WHEN invalid_parameter_value THEN
+		GET STACKED DIAGNOSTICS cut_error = MESSAGE_TEXT;
+		IF cut_error NOT LIKE 'no node cut separates source % from target %' THEN
+			RAISE;
+		END IF;
 		node_cut := '{}';
 	END;
 
