@@ -33,7 +33,7 @@ ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso
 $(shell mkdir -p test/isolation/output_iso)
 
 PG_CPPFLAGS = -I$(srcdir)/src -DCORRELATE_VERSION=\"$(EXTVERSION)\"
-PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK  = -ljson-c -lyaml -lm
 EXTRA_CLEAN = test/isolation/output_iso
 
@@ -65,6 +65,10 @@ check-shell:
 # PGXS does not track header dependencies; rebuild every object when any header changes
 # (coarse, but a stale object built against an old struct layout can crash the server).
 $(OBJS): $(C_HEADERS)
+
+# Sign comparisons are warnings (errors with -Werror) everywhere but in these two files, whose
+# owners fix them (graph_snapshot.c:120 and :125, writer.c:538); then delete this rule.
+src/graph/graph_snapshot.o src/ingest/writer.o: override CFLAGS += -Wno-sign-compare
 
 # Long runs of the reliability harnesses (docs/reliability.md), each on a throwaway cluster;
 # the test command runs short versions.  Memory checking (test/mem/): the whole suite with an

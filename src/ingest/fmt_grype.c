@@ -210,7 +210,7 @@ grype_cvss(KjRec *r, json_object *vuln, json_object *related, const char **vecto
 	double		s;
 
 	*vector = NULL;
-	for (int m = 0; m < lengthof(majors); m++)
+	for (size_t m = 0; m < lengthof(majors); m++)
 	{
 		if ((s = grype_pick(r, cvss, ns, 1, majors[m], vector)) >= 0)
 			return s;

@@ -79,7 +79,7 @@ field_role(const char *n)
 		{"pkt-srcaddr", F_PKT_SRCADDR}, {"pkt-dstaddr", F_PKT_DSTADDR},
 	};
 
-	for (int i = 0; i < lengthof(map); i++)
+	for (size_t i = 0; i < lengthof(map); i++)
 		if (strcmp(map[i].name, n) == 0)
 			return map[i].role;
 	return F_OTHER;

@@ -57,12 +57,12 @@ find_format(const char *name)
 {
 	StringInfoData valid;
 
-	for (int i = 0; i < lengthof(formats); i++)
+	for (size_t i = 0; i < lengthof(formats); i++)
 		if (strcmp(formats[i].name, name) == 0)
 			return &formats[i];
 
 	initStringInfo(&valid);
-	for (int i = 0; i < lengthof(formats); i++)
+	for (size_t i = 0; i < lengthof(formats); i++)
 		appendStringInfo(&valid, "%s%s", i ? ", " : "", formats[i].name);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

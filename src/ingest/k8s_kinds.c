@@ -42,7 +42,7 @@ k8s_kind_lookup(const char *kind)
 {
 	if (kind == NULL)
 		return NULL;
-	for (int i = 0; i < lengthof(k8s_kinds); i++)
+	for (size_t i = 0; i < lengthof(k8s_kinds); i++)
 		if (pg_strcasecmp(k8s_kinds[i].kind, kind) == 0)
 			return &k8s_kinds[i];
 	return NULL;

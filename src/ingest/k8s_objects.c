@@ -35,7 +35,7 @@ k8s_lb_internal(K8sObj *ob)
 
 	if (ob->annotations == NULL)
 		return false;
-	for (int i = 0; i < lengthof(truthy); i++)
+	for (size_t i = 0; i < lengthof(truthy); i++)
 	{
 		v = json_object_get_string(kj_get(ob->annotations, truthy[i]));
 		if (v != NULL && !kj_eq(v, "false"))
@@ -652,7 +652,7 @@ k8s_read_endpoints(K8sObj *ob, bool slice)
 			json_object *ports = kj_arr(&ob->r, ss, "ports");
 			static const char *const lists[] = {"addresses", "notReadyAddresses"};
 
-			for (int l = 0; l < lengthof(lists); l++)
+			for (size_t l = 0; l < lengthof(lists); l++)
 			{
 				json_object *addrs = kj_arr(&ob->r, ss, lists[l]);
 

@@ -61,7 +61,7 @@ k8s_is_dangerous_cap(const char *cap)
 		return false;
 	if (pg_strncasecmp(cap, "CAP_", 4) == 0)
 		cap += 4;
-	for (int i = 0; i < lengthof(k8s_dangerous_caps); i++)
+	for (size_t i = 0; i < lengthof(k8s_dangerous_caps); i++)
 		if (pg_strcasecmp(cap, k8s_dangerous_caps[i]) == 0)
 			return true;
 	return false;
@@ -81,7 +81,7 @@ k8s_check_spec(K8sObj *ob, json_object *spec, K8sSpecCheck *chk)
 	chk->host_pid = kj_bool(&ob->r, spec, "hostPID") == 1;
 	chk->host_ipc = kj_bool(&ob->r, spec, "hostIPC") == 1;
 
-	for (int l = 0; l < lengthof(k8s_container_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_container_lists); l++)
 	{
 		json_object *list = kj_arr(&ob->r, spec, k8s_container_lists[l]);
 
@@ -214,7 +214,7 @@ k8s_containers_props(K8sObj *ob, json_object *spec)
 {
 	json_object *out = NULL;
 
-	for (int l = 0; l < lengthof(k8s_container_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_container_lists); l++)
 	{
 		json_object *list = kj_get(spec, k8s_container_lists[l]);
 
@@ -288,7 +288,7 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 		}
 	}
 
-	for (int l = 0; l < lengthof(k8s_container_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_container_lists); l++)
 	{
 		json_object *list = kj_get(spec, k8s_container_lists[l]);
 
@@ -339,7 +339,7 @@ k8s_secret_mounts(K8sObj *ob, json_object *spec)
 static json_object *
 k8s_container_status(K8sObj *ob, json_object *status, const char *name)
 {
-	for (int l = 0; l < lengthof(k8s_status_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_status_lists); l++)
 	{
 		json_object *list = kj_arr(&ob->r, status, k8s_status_lists[l]);
 
@@ -398,7 +398,7 @@ k8s_image_uid(K8sObj *ob, const char *spec_image, json_object *cs, const char **
 static void
 k8s_pod_containers(K8sObj *ob, json_object *spec, json_object *status)
 {
-	for (int l = 0; l < lengthof(k8s_container_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_container_lists); l++)
 	{
 		json_object *list = kj_get(spec, k8s_container_lists[l]);
 
@@ -482,7 +482,7 @@ k8s_pod_finished(K8sObj *ob, json_object *status)
 {
 	TimestampTz last = 0;
 
-	for (int l = 0; l < lengthof(k8s_status_lists); l++)
+	for (size_t l = 0; l < lengthof(k8s_status_lists); l++)
 	{
 		json_object *list = kj_arr(&ob->r, status, k8s_status_lists[l]);
 

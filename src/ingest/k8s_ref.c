@@ -56,7 +56,7 @@ k8s_resource_kind(const char *resource, const char **kind, const char **rkind, b
 {
 	size_t		n;
 
-	for (int i = 0; i < lengthof(resources); i++)
+	for (size_t i = 0; i < lengthof(resources); i++)
 		if (strcmp(resources[i].resource, resource) == 0)
 		{
 			*kind = resources[i].kind;

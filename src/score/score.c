@@ -21,6 +21,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "score/score.h"
+
 PG_FUNCTION_INFO_V1(correlate_evidence);
 PG_FUNCTION_INFO_V1(correlate_combine_weights);
 
@@ -46,7 +48,7 @@ correlate_evidence(PG_FUNCTION_ARGS)
 	JsonbValue *res;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (int k = 0; k < lengthof(keys); k++)
+	for (int k = 0; k < (int) lengthof(keys); k++)
 	{
 		ArrayType  *arr;
 		Datum	   *elems;
@@ -65,9 +67,9 @@ correlate_evidence(PG_FUNCTION_ARGS)
 		for (int i = 0; i < n; i++)
 			if (!nulls[i])
 				ids[m++] = DatumGetInt64(elems[i]);
+		m = score_unique_ids(ids, m);
 		if (m == 0)
 			continue;
-		qsort(ids, m, sizeof(int64), int64_cmp);
 
 		v.type = jbvString;
 		v.val.string.val = (char *) keys[k];
@@ -76,8 +78,6 @@ correlate_evidence(PG_FUNCTION_ARGS)
 		pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 		for (int i = 0; i < m; i++)
 		{
-			if (i > 0 && ids[i] == ids[i - 1])
-				continue;
 			v.type = jbvNumeric;
 			v.val.numeric = int64_to_numeric(ids[i]);
 			pushJsonbValue(&state, WJB_ELEM, &v);
@@ -86,6 +86,20 @@ correlate_evidence(PG_FUNCTION_ARGS)
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
+int
+score_unique_ids(int64 *ids, int n)
+{
+	int			m = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(ids, n, sizeof(int64), int64_cmp);
+	for (int i = 0; i < n; i++)
+		if (m == 0 || ids[i] != ids[m - 1])
+			ids[m++] = ids[i];
+	return m;
 }
 
 /*
@@ -102,16 +116,23 @@ correlate_combine_weights(PG_FUNCTION_ARGS)
 	ArrayType  *arr;
 	Datum	   *elems;
 	bool	   *nulls;
-	int			n,
-				m = 0;
-	Datum		prod,
-				scale,
-				score;
+	int			n;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT16(0);
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT, &elems, &nulls, &n);
+	PG_RETURN_INT16(score_noisy_or(elems, nulls, n));
+}
+
+int16
+score_noisy_or(const Datum *weights, const bool *nulls, int n)
+{
+	int			m = 0;
+	Datum		prod,
+				scale,
+				score;
+
 	prod = NumericGetDatum(int64_to_numeric(1));
 	scale = prod;
 	for (int i = 0; i < n; i++)
@@ -121,7 +142,7 @@ correlate_combine_weights(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			continue;
-		w = Min(Max(DatumGetInt32(elems[i]), 0), 99);
+		w = Min(Max(DatumGetInt32(weights[i]), 0), 99);
 		if (w == 0)
 			continue;			/* a factor of exactly 1 */
 		prod = DirectFunctionCall2(numeric_mul, prod, NumericGetDatum(int64_to_numeric(100 - w)));
@@ -138,15 +159,15 @@ correlate_combine_weights(PG_FUNCTION_ARGS)
 											 DirectFunctionCall2(numeric_mul, prod,
 																 NumericGetDatum(int64_to_numeric(200))),
 											 scale)))
-			PG_RETURN_INT16(100);
+			return 100;
 	}
 	if (m == 0)
-		PG_RETURN_INT16(0);
+		return 0;
 	/* 100 * (1 - prod / scale) = 100 - prod / (scale / 100) */
 	score = DirectFunctionCall2(numeric_sub, NumericGetDatum(int64_to_numeric(100)),
 								DirectFunctionCall2(numeric_div, prod,
 													DirectFunctionCall2(numeric_div_trunc, scale,
 																		NumericGetDatum(int64_to_numeric(100)))));
 	score = DirectFunctionCall2(numeric_round, score, Int32GetDatum(0));
-	PG_RETURN_INT16(DatumGetInt16(DirectFunctionCall1(numeric_int2, score)));
+	return DatumGetInt16(DirectFunctionCall1(numeric_int2, score));
 }
