@@ -18,6 +18,7 @@
 #   - inside SECURITY DEFINER functions no unqualified call of a function outside
 #     pg_catalog (it would resolve through the pinned path only by luck)
 #   - PUBLIC holds no privilege on the schema, its functions, tables or sequences
+#   - no SQL or PL/pgSQL function creates a temporary table (catalog churn under pg_cron)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -75,6 +76,13 @@ SELECT DISTINCT x FROM (
   WHERE prosecdef AND lanname IN ('sql', 'plpgsql')
     AND lower(m[1]) NOT IN (SELECT w FROM kw)
     AND NOT EXISTS (SELECT 1 FROM pg_proc c WHERE c.pronamespace = 'pg_catalog'::regnamespace AND c.proname = lower(m[1]))
+  UNION ALL
+  -- a temporary table per call churns the catalog (pg_attribute, pg_class, pg_type) under pg_cron;
+  -- refresh_iam_edges is the one left (issue 17: being rewritten set-based this session)
+  SELECT lanname || ' function ' || fn || ' creates a temporary table on every call'
+  FROM f WHERE lanname IN ('sql', 'plpgsql')
+    AND regexp_replace(prosrc, '--[^\n]*', '', 'g') ~* '\mCREATE\s+((GLOBAL|LOCAL)\s+)?TEMP(ORARY)?\s+TABLE'
+    AND fn NOT LIKE 'correlate.refresh_iam_edges(%'
   UNION ALL
   SELECT 'PUBLIC may ' || a.privilege_type || ' function ' || fn
   FROM f, aclexplode(COALESCE(f.proacl, acldefault('f'::"char", f.proowner))) a WHERE a.grantee = 0
