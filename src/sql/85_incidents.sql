@@ -199,74 +199,6 @@ $$;
 COMMENT ON FUNCTION correlate._entity_chain(bigint, bigint, inet, timestamptz)
 	IS 'Internal: an event''s entities (actor, target, or the owner of its source address) and their identity chain container -> pod -> service account -> role.';
 
--- correlate()'s work tables: the events of a run that match some step of an enabled
--- rule, and their entities.  Unlogged and emptied by each run before it returns (no
--- table is created per run, so pg_cron runs leave nothing in the catalog); never dumped.
-CREATE UNLOGGED TABLE correlate.correlate_cand (
-	tenant text NOT NULL,
-	run    xid8 NOT NULL,
-	rule   text NOT NULL,
-	step   integer NOT NULL,
-	id     bigint NOT NULL,
-	ts     timestamptz NOT NULL,
-	actor  bigint,
-	target bigint,
-	src_ip inet
-);
-COMMENT ON TABLE correlate.correlate_cand IS 'Internal work table of correlate(): the events of the running correlation that match a step of an enabled rule (empty between runs).';
-COMMENT ON COLUMN correlate.correlate_cand.tenant IS 'Tenant of the running correlation.';
-COMMENT ON COLUMN correlate.correlate_cand.run IS 'Transaction of the running correlation.';
-COMMENT ON COLUMN correlate.correlate_cand.rule IS 'Correlation rule whose step the event matches.';
-COMMENT ON COLUMN correlate.correlate_cand.step IS 'The step it matches.';
-COMMENT ON COLUMN correlate.correlate_cand.id IS 'Event id.';
-COMMENT ON COLUMN correlate.correlate_cand.ts IS 'Event time.';
-COMMENT ON COLUMN correlate.correlate_cand.actor IS 'The event''s actor.';
-COMMENT ON COLUMN correlate.correlate_cand.target IS 'The event''s target.';
-COMMENT ON COLUMN correlate.correlate_cand.src_ip IS 'The event''s source address.';
-CREATE INDEX correlate_cand_step_idx ON correlate.correlate_cand (tenant, run, rule, step, ts, id);
-CREATE INDEX correlate_cand_id_idx ON correlate.correlate_cand (tenant, run, id);
-CREATE INDEX correlate_cand_actor_idx ON correlate.correlate_cand (tenant, run, rule, step, actor, ts);
-CREATE INDEX correlate_cand_target_idx ON correlate.correlate_cand (tenant, run, rule, step, target, ts);
-SELECT correlate._isolate_tenants('correlate.correlate_cand');
-
-CREATE UNLOGGED TABLE correlate.correlate_ent (
-	tenant text NOT NULL,
-	run    xid8 NOT NULL,
-	rule   text NOT NULL,
-	step   integer NOT NULL,
-	entity bigint NOT NULL,
-	ts     timestamptz NOT NULL,
-	id     bigint NOT NULL
-);
-COMMENT ON TABLE correlate.correlate_ent IS 'Internal work table of correlate(): the entities (identity chain) of each candidate event of the running correlation (empty between runs).';
-COMMENT ON COLUMN correlate.correlate_ent.tenant IS 'Tenant of the running correlation.';
-COMMENT ON COLUMN correlate.correlate_ent.run IS 'Transaction of the running correlation.';
-COMMENT ON COLUMN correlate.correlate_ent.rule IS 'Correlation rule whose step the event matches.';
-COMMENT ON COLUMN correlate.correlate_ent.step IS 'The step it matches.';
-COMMENT ON COLUMN correlate.correlate_ent.entity IS 'A resource in the event''s identity chain.';
-COMMENT ON COLUMN correlate.correlate_ent.ts IS 'Event time.';
-COMMENT ON COLUMN correlate.correlate_ent.id IS 'Event id.';
-CREATE INDEX correlate_ent_entity_idx ON correlate.correlate_ent (tenant, run, rule, step, entity, ts);
-CREATE INDEX correlate_ent_id_idx ON correlate.correlate_ent (tenant, run, id);
-SELECT correlate._isolate_tenants('correlate.correlate_ent');
-
--- The planner needs the work tables' statistics of this run (the run's own rows, not
--- yet committed, are what ANALYZE samples in its transaction): without them a join of
--- tens of thousands of candidates became nested seq scans, 30x slower.  ANALYZE needs
--- the tables' owner, hence SECURITY DEFINER; SKIP_LOCKED, because ANALYZE's lock is held
--- to commit and another tenant's run analysing at the same time must not wait for it.
-CREATE FUNCTION correlate._correlate_analyze() RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET client_min_messages = error		-- a skipped ANALYZE (autovacuum's at work) is no news to the caller
-AS $$
-BEGIN
-	ANALYZE (SKIP_LOCKED) correlate.correlate_cand, correlate.correlate_ent;
-END
-$$;
-COMMENT ON FUNCTION correlate._correlate_analyze()
-	IS 'Internal: ANALYZE of correlate()''s work tables inside a run, as their owner (SKIP_LOCKED).';
-
 CREATE FUNCTION correlate.correlate(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS TABLE (incident_id bigint, rule text, created boolean, events integer)
 LANGUAGE plpgsql VOLATILE
@@ -296,7 +228,6 @@ DECLARE
 	inc_id bigint;
 	was_new boolean;
 	n_new integer;
-	my_run xid8;
 BEGIN
 	IF since IS NOT NULL AND until IS NOT NULL AND since > until THEN
 		RAISE EXCEPTION 'since must not be after until'
@@ -304,7 +235,6 @@ BEGIN
 	END IF;
 	-- One correlation run of a tenant at a time, so two runs never create the same incident.
 	PERFORM correlate._work_lock(t, 'correlate');
-	my_run := pg_current_xact_id();
 
 	-- A run over all history covers every arrival its snapshot sees (arrivals that
 	-- commit later stay for correlate_new_events()); this also keeps the table
@@ -327,12 +257,10 @@ BEGIN
 	-- Set-based first: every event of the range that matches some step of an enabled
 	-- rule, in one pass over the events (anchors in [since, until), later steps up to
 	-- the longest window after until) ...
-	-- The candidates and their entities go to two work tables (unlogged, created once by
-	-- the extension: no table is created per run), under this transaction's id: a run
-	-- deletes its rows before it returns and an aborted run's rows roll back with it,
-	-- and the rows other runs deleted (dead until vacuumed) sit under other keys of the
-	-- indexes, where no probe of this run goes.
-	INSERT INTO correlate.correlate_cand (tenant, run, rule, step, id, ts, actor, target, src_ip)
+	IF pg_catalog.to_regclass('pg_temp.correlate_cand') IS NOT NULL THEN
+		DROP TABLE pg_temp.correlate_cand;		-- left by a run caught in an exception block
+	END IF;
+	CREATE TEMP TABLE correlate_cand ON COMMIT DROP AS
 	WITH st AS MATERIALIZED (
 		SELECT cs.rule, cs.step, cs.domains, cs.class_uids, cs.min_severity, cs.target_kinds,
 			   CASE WHEN cs.actions IS NOT NULL THEN ARRAY(SELECT correlate._glob_like(p) FROM unnest(cs.actions) p) END AS act_like,
@@ -340,7 +268,7 @@ BEGIN
 		FROM correlate.correlation_step cs JOIN correlate.correlation_rule cr ON cr.name = cs.rule
 		WHERE cr.enabled
 	)
-	SELECT t, my_run, st.rule, st.step, e.id, e.ts, e.actor, e.target, e.src_ip
+	SELECT st.rule, st.step, e.id, e.ts, e.actor, e.target, e.src_ip
 	FROM correlate.event e
 	LEFT JOIN correlate.resource tr ON tr.tenant = t AND tr.id = e.target
 	JOIN st ON (st.domains IS NULL OR e.domain = ANY (st.domains))
@@ -356,14 +284,19 @@ BEGIN
 				OR ('internet' = ANY (st.target_kinds) AND e.target IS NULL AND e.dst_ip IS NOT NULL
 					AND correlate.resolve_ip(e.dst_ip, e.ts) IS NULL))
 	WHERE e.tenant = t AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until + max_window);
-
-	PERFORM correlate._correlate_analyze();
+	CREATE INDEX ON correlate_cand (rule, step, ts, id);
+	CREATE INDEX ON correlate_cand (id);
+	CREATE INDEX ON correlate_cand (rule, step, actor, ts);
+	CREATE INDEX ON correlate_cand (rule, step, target, ts);
 
 	-- ... then the entities of each such event, from one walk of the identity chain
 	-- per distinct start resource rather than one per event and anchor.
-	INSERT INTO correlate.correlate_ent (tenant, run, rule, step, entity, ts, id)
+	IF pg_catalog.to_regclass('pg_temp.correlate_ent') IS NOT NULL THEN
+		DROP TABLE pg_temp.correlate_ent;
+	END IF;
+	CREATE TEMP TABLE correlate_ent ON COMMIT DROP AS
 	WITH RECURSIVE ev AS (
-		SELECT DISTINCT c.id, c.ts, c.actor, c.target, c.src_ip FROM correlate.correlate_cand c WHERE c.tenant = t AND c.run = my_run
+		SELECT DISTINCT c.id, c.ts, c.actor, c.target, c.src_ip FROM correlate_cand c
 	), start AS (
 		SELECT ev.id AS eid, x.rid
 		FROM ev CROSS JOIN LATERAL unnest(ARRAY[ev.actor, ev.target,
@@ -396,10 +329,13 @@ BEGIN
 	-- each event's distinct entities first, then its (rule, step) rows, which are
 	-- unique per event already: the distinct runs over events x entities, not over
 	-- events x entities x steps
-	SELECT t, my_run, c.rule, c.step, ee.entity, c.ts, c.id
+	SELECT c.rule, c.step, ee.entity, c.ts, c.id
 	FROM (SELECT DISTINCT s.eid, ch.id AS entity FROM start s JOIN chain ch ON ch.root = s.rid) ee
-	JOIN correlate.correlate_cand c ON c.tenant = t AND c.run = my_run AND c.id = ee.eid;
-	PERFORM correlate._correlate_analyze();
+	JOIN correlate_cand c ON c.id = ee.eid;
+	CREATE INDEX ON correlate_ent (rule, step, entity, ts);
+	CREATE INDEX ON correlate_ent (id);
+	ANALYZE correlate_cand;
+	ANALYZE correlate_ent;
 
 	-- Then anchor by anchor, in time order: whether an anchor was already taken into an
 	-- incident depends on the anchors before it.  Each step is an index probe per
@@ -418,23 +354,23 @@ BEGIN
 		-- complete takes no events, so leaving it out changes nothing for the
 		-- anchors after it, and most candidate anchors of a busy tenant are such.
 		FOR a IN
-			SELECT c.id, c.ts, c.actor, c.target FROM correlate.correlate_cand c
-			WHERE c.tenant = t AND c.run = my_run AND c.rule = r.name AND c.step = r.first_step AND (until IS NULL OR c.ts < until)
+			SELECT c.id, c.ts, c.actor, c.target FROM correlate_cand c
+			WHERE c.rule = r.name AND c.step = r.first_step AND (until IS NULL OR c.ts < until)
 			  AND NOT EXISTS (
 				  SELECT 1 FROM correlate.correlation_step cs
 				  WHERE cs.rule = r.name AND cs.step > r.first_step
 					AND NOT CASE WHEN cs.link = 'same_resource' THEN
-						EXISTS (SELECT 1 FROM correlate.correlate_cand y WHERE y.tenant = t AND y.run = my_run AND y.rule = r.name AND y.step = cs.step
+						EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step
 								AND y.actor IN (c.actor, c.target)
 								AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
-						OR EXISTS (SELECT 1 FROM correlate.correlate_cand y WHERE y.tenant = t AND y.run = my_run AND y.rule = r.name AND y.step = cs.step
+						OR EXISTS (SELECT 1 FROM correlate_cand y WHERE y.rule = r.name AND y.step = cs.step
 								   AND y.target IN (c.actor, c.target)
 								   AND y.ts >= c.ts AND y.ts <= c.ts + r.time_window AND y.id <> c.id)
 					ELSE EXISTS (
-						SELECT 1 FROM correlate.correlate_ent ax
-						JOIN correlate.correlate_ent x ON x.tenant = t AND x.run = my_run AND x.rule = r.name AND x.step = cs.step AND x.entity = ax.entity
+						SELECT 1 FROM correlate_ent ax
+						JOIN correlate_ent x ON x.rule = r.name AND x.step = cs.step AND x.entity = ax.entity
 							 AND x.ts >= c.ts AND x.ts <= c.ts + r.time_window AND x.id <> c.id
-						WHERE ax.tenant = t AND ax.run = my_run AND ax.rule = r.name AND ax.step = r.first_step AND ax.id = c.id)
+						WHERE ax.rule = r.name AND ax.step = r.first_step AND ax.id = c.id)
 					END)
 			ORDER BY c.ts, c.id
 		LOOP
@@ -443,8 +379,8 @@ BEGIN
 								  JOIN correlate.incident i ON i.tenant = ie.tenant AND i.id = ie.incident
 								  WHERE ie.tenant = t AND ie.event_id = a.id AND i.rule = r.name AND i.anchor_event <> a.id);
 
-			anchor_chain := ARRAY(SELECT DISTINCT x.entity FROM correlate.correlate_ent x
-								  WHERE x.tenant = t AND x.run = my_run AND x.rule = r.name AND x.step = r.first_step AND x.id = a.id ORDER BY 1);
+			anchor_chain := ARRAY(SELECT DISTINCT x.entity FROM correlate_ent x
+								  WHERE x.rule = r.name AND x.step = r.first_step AND x.id = a.id ORDER BY 1);
 			CONTINUE WHEN cardinality(anchor_chain) = 0;
 			anchor_own := ARRAY(SELECT x FROM unnest(ARRAY[a.actor, a.target]) x WHERE x IS NOT NULL);
 
@@ -459,21 +395,21 @@ BEGIN
 					SELECT min(m.ts) INTO first_ts
 					FROM unnest(anchor_own) o(x)
 					CROSS JOIN LATERAL (
-						(SELECT c.ts FROM correlate.correlate_cand c
-						 WHERE c.tenant = t AND c.run = my_run AND c.rule = r.name AND c.step = s.step AND c.actor = o.x
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.actor = o.x
 						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
 						 ORDER BY c.ts LIMIT 1)
 						UNION ALL
-						(SELECT c.ts FROM correlate.correlate_cand c
-						 WHERE c.tenant = t AND c.run = my_run AND c.rule = r.name AND c.step = s.step AND c.target = o.x
+						(SELECT c.ts FROM correlate_cand c
+						 WHERE c.rule = r.name AND c.step = s.step AND c.target = o.x
 						   AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window AND c.id <> a.id
 						 ORDER BY c.ts LIMIT 1)) m;
 				ELSE
 					SELECT min(m.ts) INTO first_ts
 					FROM unnest(anchor_chain) en(x)
 					CROSS JOIN LATERAL (
-						SELECT x.ts FROM correlate.correlate_ent x
-						WHERE x.tenant = t AND x.run = my_run AND x.rule = r.name AND x.step = s.step AND x.entity = en.x
+						SELECT x.ts FROM correlate_ent x
+						WHERE x.rule = r.name AND x.step = s.step AND x.entity = en.x
 						  AND x.ts >= prev_ts AND x.ts <= a.ts + r.time_window AND x.id <> a.id
 						ORDER BY x.ts LIMIT 1) m;
 				END IF;
@@ -496,15 +432,15 @@ BEGIN
 				IF s.link = 'same_resource' THEN
 					SELECT COALESCE(array_agg(m.id ORDER BY m.ts, m.id), '{}'), COALESCE(array_agg(m.ts ORDER BY m.ts, m.id), '{}')
 					INTO step_ids, step_ts
-					FROM (SELECT c.id, c.ts FROM correlate.correlate_cand c
-						  WHERE c.tenant = t AND c.run = my_run AND c.rule = r.name AND c.step = s.step AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window
+					FROM (SELECT c.id, c.ts FROM correlate_cand c
+						  WHERE c.rule = r.name AND c.step = s.step AND c.ts >= prev_ts AND c.ts <= a.ts + r.time_window
 							AND c.id <> a.id AND (c.actor = ANY (anchor_own) OR c.target = ANY (anchor_own))
 						  ORDER BY c.ts, c.id LIMIT max_step_events + 1) m;
 				ELSE
 					SELECT COALESCE(array_agg(m.id ORDER BY m.ts, m.id), '{}'), COALESCE(array_agg(m.ts ORDER BY m.ts, m.id), '{}')
 					INTO step_ids, step_ts
-					FROM (SELECT DISTINCT x.id, x.ts FROM correlate.correlate_ent x
-						  WHERE x.tenant = t AND x.run = my_run AND x.rule = r.name AND x.step = s.step AND x.entity = ANY (anchor_chain)
+					FROM (SELECT DISTINCT x.id, x.ts FROM correlate_ent x
+						  WHERE x.rule = r.name AND x.step = s.step AND x.entity = ANY (anchor_chain)
 							AND x.ts >= prev_ts AND x.ts <= a.ts + r.time_window AND x.id <> a.id
 						  ORDER BY x.ts, x.id LIMIT max_step_events + 1) m;
 				END IF;
@@ -556,8 +492,8 @@ BEGIN
 			USING DETAIL = 'A rule step matched more events of one incident''s entities within the window than that.',
 				  HINT = 'Tighten the rule''s steps or window; run correlate() again to add the events that arrive later.';
 	END IF;
-	DELETE FROM correlate.correlate_ent x WHERE x.tenant = t AND x.run = my_run;
-	DELETE FROM correlate.correlate_cand c WHERE c.tenant = t AND c.run = my_run;
+	DROP TABLE pg_temp.correlate_ent;
+	DROP TABLE pg_temp.correlate_cand;
 END
 $$;
 COMMENT ON FUNCTION correlate.correlate(timestamptz, timestamptz)
@@ -759,8 +695,6 @@ GRANT SELECT ON correlate.correlation_rule, correlate.correlation_step, correlat
 GRANT INSERT, UPDATE, DELETE ON correlate.incident, correlate.incident_event, correlate.correlation_watermark,
 	correlate.event_arrival TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.correlation_rule, correlate.correlation_step TO correlate_admin;
-GRANT SELECT, INSERT, DELETE ON correlate.correlate_cand, correlate.correlate_ent TO correlate_writer;
-GRANT EXECUTE ON FUNCTION correlate._correlate_analyze() TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate._patterns_ok(text[]), correlate._glob_like(text), correlate._entity_chain(bigint, bigint, inet, timestamptz),
 	correlate.ocsf_class_name(integer),
 	correlate.incident_timeline(bigint)
