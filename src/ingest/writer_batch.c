@@ -49,11 +49,11 @@ wr_prepare_plans(IngestCtx *ctx)
 	if (ctx->plan_res)
 		return;
 	ctx->plan_res = prepare("SELECT u.stored_uid, u.stored_id FROM correlate._ingest_resources($1, $2, $3, $4, $5, $6, $7, "
-							"$8::jsonb[], $9::jsonb[], $10, $11) AS u", 11, res_types);
+							"$8::jsonb[], $9::jsonb[], $10, $11, true) AS u", 11, res_types);
 	ctx->plan_lookup = prepare("SELECT r.uid, r.id, r.kind FROM correlate.resource r "
 							   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.uid = ANY ($1)",
 							   1, lookup_types);
-	ctx->plan_link = prepare("SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7)", 7, link_types);
+	ctx->plan_link = prepare("SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7, true)", 7, link_types);
 	ctx->plan_lease = prepare("SELECT count(correlate.record_ip_lease(u.ip, u.r, u.f, u.t, $5)) "
 							  "FROM unnest($1::inet[], $2, $3, $4) WITH ORDINALITY AS u(ip, r, f, t, o)",
 							  5, lease_types);
@@ -71,17 +71,32 @@ wr_prepare_plans(IngestCtx *ctx)
 	ctx->plan_event = prepare("SELECT e.events, e.relationships, e.resources FROM correlate._ingest_events($1, $2, $3, $4, $5, $6, $7, $8, $9, "
 							  "$10::inet[], $11::inet[], $12, $13, $14, $15, $16, $17, $18, "
 							  "$19, $20, $21, $22, $23) AS e", 23, event_types);
+	/*
+	 * The end-of-call widening of first/last seen (writer_cache.c): only rows
+	 * whose range grows are written, and they are locked in id order first, so
+	 * that two sessions widening the same rows as they end wait for one another
+	 * instead of deadlocking.
+	 */
 	ctx->plan_widen_res = prepare("UPDATE correlate.resource AS r SET first_seen = LEAST(r.first_seen, u.f), "
 								  "last_seen = GREATEST(r.last_seen, u.l) "
-								  "FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS u(id, f, l) "
+								  "FROM (SELECT q.id, x.f, x.l "
+								  "      FROM unnest($1::int8[], $2::timestamptz[], $3::timestamptz[]) AS x(id, f, l) "
+								  "      JOIN correlate.resource q ON q.tenant = (SELECT correlate.current_tenant()) "
+								  "        AND q.id = x.id "
+								  "      WHERE q.first_seen > x.f OR q.last_seen < x.l "
+								  "      ORDER BY q.id FOR NO KEY UPDATE OF q) AS u "
 								  "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = u.id",
 								  3, widen_res_types);
 	ctx->plan_widen_link = prepare("UPDATE correlate.relationship AS r SET first_seen = LEAST(r.first_seen, u.f), "
 								   "last_seen = GREATEST(r.last_seen, u.l) "
-								   "FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], $5::timestamptz[]) "
-								   "AS u(src, dst, kind, f, l) "
-								   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.src = u.src "
-								   "AND r.dst = u.dst AND r.kind = u.kind",
+								   "FROM (SELECT q.id, x.f, x.l "
+								   "      FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[], "
+								   "                  $5::timestamptz[]) AS x(src, dst, kind, f, l) "
+								   "      JOIN correlate.relationship q ON q.tenant = (SELECT correlate.current_tenant()) "
+								   "        AND q.src = x.src AND q.dst = x.dst AND q.kind = x.kind "
+								   "      WHERE q.first_seen > x.f OR q.last_seen < x.l "
+								   "      ORDER BY q.id FOR NO KEY UPDATE OF q) AS u "
+								   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.id = u.id",
 								   5, widen_link_types);
 	ctx->plan_analyze = prepare("SELECT correlate._ingest_analyze()", 0, NULL);
 	ctx->plan_reject = prepare("INSERT INTO correlate.ingest_reject AS j (format, recno, reason, raw, digest) "

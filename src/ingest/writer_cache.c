@@ -124,18 +124,20 @@ wr_pending_merge(IngestCtx *ctx)
 		{
 			e->key = pstrdup(p->key);
 			e->kind = p->kind ? pstrdup(p->kind) : NULL;
-			e->first = e->want_first = p->first;
-			e->last = e->want_last = p->last;
+			e->want_first = p->first;
+			e->want_last = p->last;
 		}
 		if (p->written || !found)
 		{
-			/* the table now holds this content and at least this range */
+			/*
+			 * The table now holds this content.  Its seen range may not have
+			 * been written (_ingest_resources and _ingest_links defer it): the
+			 * range observed is written once, by wr_flush_widenings.
+			 */
 			e->id = p->id;
 			e->src = p->src;
 			e->dst = p->dst;
 			e->content = p->content;
-			e->first = Min(e->first, p->first);
-			e->last = Max(e->last, p->last);
 		}
 		e->want_first = Min(e->want_first, p->first);
 		e->want_last = Max(e->want_last, p->last);
@@ -145,8 +147,8 @@ wr_pending_merge(IngestCtx *ctx)
 }
 
 /*
- * Writes the time ranges observed since each cached resource or edge was last
- * written, then forgets the caches.
+ * Writes the seen range observed for each cached resource and edge (only rows
+ * whose stored range it widens are touched), then forgets the caches.
  */
 void
 wr_flush_widenings(IngestCtx *ctx)
@@ -168,7 +170,6 @@ wr_flush_widenings(IngestCtx *ctx)
 		ls = palloc(sizeof(TimestampTz) * Max(max, 1));
 		hash_seq_init(&hs, ctx->res_cache);
 		while ((e = (CacheEnt *) hash_seq_search(&hs)) != NULL)
-			if (e->want_first < e->first || e->want_last > e->last)
 			{
 				ids[n] = e->id;
 				fs[n] = e->want_first;
@@ -193,7 +194,6 @@ wr_flush_widenings(IngestCtx *ctx)
 			col_init(&c[k], max, t[k]);
 		hash_seq_init(&hs, ctx->link_cache);
 		while ((e = (CacheEnt *) hash_seq_search(&hs)) != NULL)
-			if (e->want_first < e->first || e->want_last > e->last)
 			{
 				col_datum(&c[0], Int64GetDatum(e->src));
 				col_datum(&c[1], Int64GetDatum(e->dst));

@@ -271,9 +271,7 @@ typedef struct CacheEnt
 	int64		dst;
 	const char *kind;
 	uint64		content;
-	TimestampTz first;			/* seen range written to the table */
-	TimestampTz last;
-	TimestampTz want_first;		/* seen range observed */
+	TimestampTz want_first;		/* seen range observed, written at the end of the call */
 	TimestampTz want_last;
 } CacheEnt;
 
