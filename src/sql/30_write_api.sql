@@ -74,6 +74,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	id_seq regclass := pg_get_serial_sequence('correlate.resource', 'id')::regclass;
 BEGIN
 	RETURN QUERY
 	WITH input AS (
@@ -92,35 +93,33 @@ BEGIN
 			   max(i.c) AS c, min(i.s) AS first_s, max(i.s) AS last_s
 		FROM input i GROUP BY i.uid
 	), cur AS (
-		-- Rows stored (and visible) with this kind that the merge would leave as
-		-- they are: returned without being written or locked, so concurrent loads
-		-- that report the same resources do not wait for one another.  With
-		-- p_defer_seen the caller widens first/last seen itself later (the C
-		-- writer does, once per call, at its end), so a wider seen range alone is
-		-- no change here.
-		SELECT m.uid, r.id,
-			   (r.kind = m.kind AND (m.name IS NULL OR m.name = r.name)
+		-- Each row, and whether it is stored (and visible) with this kind and the
+		-- merge would leave it as it is: such rows are returned without being
+		-- written or locked, so concurrent loads that report the same resources
+		-- do not wait for one another.  With p_defer_seen the caller widens
+		-- first/last seen itself later (the C writer does, once per call, at its
+		-- end), so a wider seen range alone is no change here.
+		SELECT m.*, k.domain, r.id AS cur_id,
+			   COALESCE(r.kind = m.kind AND (m.name IS NULL OR m.name = r.name)
 				AND (m.account IS NULL OR m.account = r.account) AND (m.region IS NULL OR m.region = r.region)
 				AND (m.cluster IS NULL OR m.cluster = r.cluster)
 				AND (m.namespace IS NULL OR m.namespace = r.namespace)
-				AND (m.l IS NULL OR r.labels || m.l = r.labels)
-				AND (m.p IS NULL OR r.props || m.p = r.props)
+				AND r.labels || m.l = r.labels AND r.props || m.p = r.props
 				AND (m.c IS NULL OR m.c = r.criticality)
-				AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen))) AS same
-		FROM merged m JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid
-	), todo AS (
-		SELECT m.* FROM merged m
-		WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE c.uid = m.uid AND c.same)
+				AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen)), false) AS same
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		LEFT JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid
 	), keep_crit AS (
 		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
 			labels, props, criticality, first_seen, last_seen)
-		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
+		SELECT t, m.uid, m.kind, m.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
 			   m.first_s, m.last_s
-		FROM todo m JOIN correlate.resource_kind k ON k.kind = m.kind
-		WHERE m.c IS NULL
 		-- in uid order: two writers upserting overlapping resources lock the rows in the same
 		-- order, so neither can hold one the other needs while waiting for one it holds
-		ORDER BY m.uid
+		FROM (SELECT c.* FROM cur c WHERE c.c IS NULL ORDER BY c.uid OFFSET 0) m
+		-- A row left as it is still takes its id from the sequence, in turn, as the
+		-- upsert of every row did before: the ids given to new rows stay what they were.
+		WHERE NOT m.same OR nextval(id_seq) IS NULL
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name       = COALESCE(EXCLUDED.name, r.name),
 			account    = COALESCE(EXCLUDED.account, r.account),
@@ -143,11 +142,10 @@ BEGIN
 	), set_crit AS (
 		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
 			labels, props, criticality, first_seen, last_seen)
-		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
+		SELECT t, m.uid, m.kind, m.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
 			   m.first_s, m.last_s
-		FROM todo m JOIN correlate.resource_kind k ON k.kind = m.kind
-		WHERE m.c IS NOT NULL
-		ORDER BY m.uid
+		FROM (SELECT c.* FROM cur c WHERE c.c IS NOT NULL ORDER BY c.uid OFFSET 0) m
+		WHERE NOT m.same OR nextval(id_seq) IS NULL
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name        = COALESCE(EXCLUDED.name, r.name),
 			account     = COALESCE(EXCLUDED.account, r.account),
@@ -181,14 +179,15 @@ BEGIN
 	UNION ALL
 	SELECT c.uid, c.id FROM set_crit c
 	UNION ALL
-	SELECT c.uid, c.id FROM cur c WHERE c.same
+	SELECT c.uid, c.cur_id FROM cur c WHERE c.same
 	UNION ALL
-	-- stored before and left as it was: no new row version (a row rewritten by
-	-- every batch of one transaction grows a chain every later lookup walks)
+	-- stored before and left as it was, by a transaction this statement's snapshot
+	-- does not see: no new row version (a row rewritten by every batch of one
+	-- transaction grows a chain every later lookup walks)
 	SELECT r.uid, r.id
-	FROM todo m CROSS JOIN written w
+	FROM cur m CROSS JOIN written w
 	JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid AND r.kind = m.kind
-	WHERE NOT COALESCE(w.ids ? m.uid, false);
+	WHERE NOT m.same AND NOT COALESCE(w.ids ? m.uid, false);
 END
 $$;
 COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[], boolean)
@@ -214,6 +213,7 @@ AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
 	n bigint;
+	id_seq regclass := pg_get_serial_sequence('correlate.relationship', 'id')::regclass;
 BEGIN
 	WITH input AS (
 		SELECT u.* FROM unnest(p_srcs, p_dsts, p_kinds, p_likelihoods, p_props, p_seen)
@@ -224,21 +224,23 @@ BEGIN
 			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
 			   min(COALESCE(i.s, now())) AS first_s, max(COALESCE(i.s, now())) AS last_s
 		FROM input i GROUP BY i.src, i.dst, i.kind
-	), todo AS (
+	), cur AS (
 		-- Edges stored (and visible) that the merge would leave as they are are
 		-- neither written nor locked (see _ingest_resources; p_defer_seen alike).
-		SELECT m.* FROM merged m
-		WHERE NOT EXISTS (
+		SELECT m.*, EXISTS (
 			SELECT 1 FROM correlate.relationship r
 			WHERE r.tenant = t AND r.src = m.src AND r.dst = m.dst AND r.kind = m.kind
 			  AND (m.lk IS NULL OR m.lk = r.likelihood) AND r.props || m.p = r.props
 			  AND (p_source IS NULL OR p_source = r.source)
-			  AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen)))
+			  AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen))) AS same
+		FROM merged m
 	), keep_lk AS (
 		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
 		SELECT t, m.src, m.dst, m.kind, k.default_likelihood, m.p, p_source, m.first_s, m.last_s
-		FROM todo m JOIN correlate.relationship_kind k ON k.kind = m.kind
-		WHERE m.lk IS NULL
+		FROM cur m JOIN correlate.relationship_kind k ON k.kind = m.kind
+		-- an edge left as it is still takes its id from the sequence, as its upsert did
+		-- before (see _ingest_resources)
+		WHERE m.lk IS NULL AND (NOT m.same OR nextval(id_seq) IS NULL)
 		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
 			props      = r.props || EXCLUDED.props,
 			source     = COALESCE(EXCLUDED.source, r.source),
@@ -248,8 +250,8 @@ BEGIN
 	), set_lk AS (
 		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
 		SELECT t, m.src, m.dst, m.kind, m.lk, m.p, p_source, m.first_s, m.last_s
-		FROM todo m
-		WHERE m.lk IS NOT NULL
+		FROM cur m
+		WHERE m.lk IS NOT NULL AND (NOT m.same OR nextval(id_seq) IS NULL)
 		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
 			likelihood = EXCLUDED.likelihood,
 			props      = r.props || EXCLUDED.props,
@@ -260,8 +262,7 @@ BEGIN
 	)
 	-- every edge of the batch counts as written, as when each one was upserted
 	SELECT (SELECT count(*) FROM keep_lk) + (SELECT count(*) FROM set_lk)
-		   + (SELECT count(*) FROM merged m WHERE NOT EXISTS (SELECT 1 FROM todo d
-			  WHERE d.src = m.src AND d.dst = m.dst AND d.kind = m.kind)) INTO n;
+		   + (SELECT count(*) FROM cur c WHERE c.same) INTO n;
 	RETURN n;
 END
 $$;
