@@ -867,6 +867,9 @@ GRANT EXECUTE ON FUNCTION
 	correlate.record_finding(bigint, text, text, text, text, text, real, real, boolean, text, text, text, jsonb, text, timestamptz),
 	correlate.record_ip_lease(inet, bigint, timestamptz, timestamptz, text)
 	TO correlate_writer;
+-- _ingest_resources and _ingest_links draw an id for each row they leave as it is
+-- (so ids stay what the upsert of every row gave): nextval needs USAGE.
+GRANT USAGE ON SEQUENCE correlate.resource_id_seq, correlate.relationship_id_seq TO correlate_writer;
 
 -- Internal functions: what each is for.
 COMMENT ON FUNCTION correlate._check_lengths(text, integer, integer[])

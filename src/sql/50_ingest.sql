@@ -82,6 +82,16 @@ DECLARE
 	n_rel bigint := 0;
 	n_res bigint := 0;
 	first_new timestamptz;
+	span_lo timestamptz;
+	span_hi timestamptz;
+	stored boolean := false;
+	-- the events of a batch, without links; $1 tenant, $2 source, $3.. the arrays
+	ins_sql constant text := 'INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, '
+		'domain, severity_id, actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw) '
+		'SELECT $1, u.ts, u.uid, $2, u.c, u.a, u.dom, u.sev, u.actor, u.target, u.sip, u.dip, u.dport, u.proc, '
+		'u.cmd, u.act, u.outc, u.rule, u.raw '
+		'FROM unnest($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) '
+		'AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)';
 BEGIN
 	PERFORM correlate._check_lengths('_ingest_events', n, cardinality(p_uids), cardinality(p_class_uids),
 		cardinality(p_activity_ids), cardinality(p_domains), cardinality(p_severity_ids), cardinality(p_actors),
@@ -152,19 +162,35 @@ BEGIN
 	-- tenant is given explicitly: the column default would call current_tenant()
 	-- once per row.
 	IF NOT EXISTS (SELECT 1 FROM unnest(p_link_kinds) AS k WHERE k IS NOT NULL) THEN
-		WITH ins AS (
-			INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, domain, severity_id,
-				actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-			SELECT t, u.ts, u.uid, p_source, u.c, u.a, u.dom, u.sev, u.actor,
-				   u.target, u.sip, u.dip, u.dport, u.proc, u.cmd, u.act, u.outc, u.rule, u.raw
-			FROM unnest(p_ts, p_uids, p_class_uids, p_activity_ids, p_domains, p_severity_ids, p_actors, p_targets,
-						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
-						p_rules, p_raws)
-				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
-			ON CONFLICT DO NOTHING
-			RETURNING e.ts
-		)
-		SELECT count(*), min(ins.ts) INTO n_ev, first_new FROM ins;
+		-- A batch whose time span holds none of the events this source has stored
+		-- (and this transaction sees) cannot repeat a stored one: it goes in with a
+		-- plain INSERT, without ON CONFLICT's probe of both unique keys per event
+		-- (loading new logs, the common case).  Another session may have stored some
+		-- of its events without committing yet: the insert then waits for that
+		-- session, fails with unique_violation if it commits, and the batch is stored
+		-- again with ON CONFLICT DO NOTHING, which skips them.
+		SELECT min(x), max(x) INTO span_lo, span_hi FROM unnest(p_ts) AS x;
+		IF NOT EXISTS (SELECT 1 FROM correlate.event old
+					   WHERE old.tenant = t AND old.source = p_source AND old.ts BETWEEN span_lo AND span_hi) THEN
+			BEGIN
+				EXECUTE ins_sql USING t, p_source, p_ts, p_uids, p_class_uids, p_activity_ids, p_domains,
+					p_severity_ids, p_actors, p_targets, p_src_ips, p_dst_ips, p_dst_ports, p_processes,
+					p_command_lines, p_actions, p_outcomes, p_rules, p_raws;
+				GET DIAGNOSTICS n_ev = ROW_COUNT;
+				first_new := span_lo;
+				stored := true;
+			EXCEPTION WHEN unique_violation THEN
+				stored := false;
+			END;
+		END IF;
+		IF NOT stored THEN
+			EXECUTE 'WITH ins AS (' || ins_sql || ' ON CONFLICT DO NOTHING RETURNING e.ts) '
+					'SELECT count(*), min(ins.ts) FROM ins'
+			INTO n_ev, first_new
+			USING t, p_source, p_ts, p_uids, p_class_uids, p_activity_ids, p_domains,
+				p_severity_ids, p_actors, p_targets, p_src_ips, p_dst_ips, p_dst_ports, p_processes,
+				p_command_lines, p_actions, p_outcomes, p_rules, p_raws;
+		END IF;
 		PERFORM correlate._note_arrival(first_new, n_ev);
 		RETURN QUERY SELECT n_ev, 0::bigint, n_res;
 		RETURN;
