@@ -66,13 +66,15 @@ CREATE FUNCTION correlate._ingest_resources(
 	p_labels        jsonb[],
 	p_props         jsonb[],
 	p_criticalities real[],
-	p_seen          timestamptz[])
+	p_seen          timestamptz[],
+	p_defer_seen    boolean DEFAULT false)
 RETURNS TABLE (stored_uid text, stored_id bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	id_seq regclass := pg_get_serial_sequence('correlate.resource', 'id')::regclass;
 BEGIN
 	RETURN QUERY
 	WITH input AS (
@@ -90,16 +92,34 @@ BEGIN
 			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
 			   max(i.c) AS c, min(i.s) AS first_s, max(i.s) AS last_s
 		FROM input i GROUP BY i.uid
+	), cur AS (
+		-- Each row, and whether it is stored (and visible) with this kind and the
+		-- merge would leave it as it is: such rows are returned without being
+		-- written or locked, so concurrent loads that report the same resources
+		-- do not wait for one another.  With p_defer_seen the caller widens
+		-- first/last seen itself later (the C writer does, once per call, at its
+		-- end), so a wider seen range alone is no change here.
+		SELECT m.*, k.domain, r.id AS cur_id,
+			   COALESCE(r.kind = m.kind AND (m.name IS NULL OR m.name = r.name)
+				AND (m.account IS NULL OR m.account = r.account) AND (m.region IS NULL OR m.region = r.region)
+				AND (m.cluster IS NULL OR m.cluster = r.cluster)
+				AND (m.namespace IS NULL OR m.namespace = r.namespace)
+				AND r.labels || m.l = r.labels AND r.props || m.p = r.props
+				AND (m.c IS NULL OR m.c = r.criticality)
+				AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen)), false) AS same
+		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
+		LEFT JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid
 	), keep_crit AS (
 		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
 			labels, props, criticality, first_seen, last_seen)
-		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
+		SELECT t, m.uid, m.kind, m.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, 0,
 			   m.first_s, m.last_s
-		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
-		WHERE m.c IS NULL
 		-- in uid order: two writers upserting overlapping resources lock the rows in the same
 		-- order, so neither can hold one the other needs while waiting for one it holds
-		ORDER BY m.uid
+		FROM (SELECT c.* FROM cur c WHERE c.c IS NULL ORDER BY c.uid OFFSET 0) m
+		-- A row left as it is still takes its id from the sequence, in turn, as the
+		-- upsert of every row did before: the ids given to new rows stay what they were.
+		WHERE NOT m.same OR nextval(id_seq) IS NULL
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name       = COALESCE(EXCLUDED.name, r.name),
 			account    = COALESCE(EXCLUDED.account, r.account),
@@ -122,11 +142,10 @@ BEGIN
 	), set_crit AS (
 		INSERT INTO correlate.resource AS r (tenant, uid, kind, domain, name, account, region, cluster, namespace,
 			labels, props, criticality, first_seen, last_seen)
-		SELECT t, m.uid, m.kind, k.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
+		SELECT t, m.uid, m.kind, m.domain, m.name, m.account, m.region, m.cluster, m.namespace, m.l, m.p, m.c,
 			   m.first_s, m.last_s
-		FROM merged m JOIN correlate.resource_kind k ON k.kind = m.kind
-		WHERE m.c IS NOT NULL
-		ORDER BY m.uid
+		FROM (SELECT c.* FROM cur c WHERE c.c IS NOT NULL ORDER BY c.uid OFFSET 0) m
+		WHERE NOT m.same OR nextval(id_seq) IS NULL
 		ON CONFLICT (tenant, uid) DO UPDATE SET
 			name        = COALESCE(EXCLUDED.name, r.name),
 			account     = COALESCE(EXCLUDED.account, r.account),
@@ -160,16 +179,19 @@ BEGIN
 	UNION ALL
 	SELECT c.uid, c.id FROM set_crit c
 	UNION ALL
-	-- stored before and left as it was: no new row version (a row rewritten by
-	-- every batch of one transaction grows a chain every later lookup walks)
+	SELECT c.uid, c.cur_id FROM cur c WHERE c.same
+	UNION ALL
+	-- stored before and left as it was, by a transaction this statement's snapshot
+	-- does not see: no new row version (a row rewritten by every batch of one
+	-- transaction grows a chain every later lookup walks)
 	SELECT r.uid, r.id
-	FROM merged m CROSS JOIN written w
+	FROM cur m CROSS JOIN written w
 	JOIN correlate.resource r ON r.tenant = t AND r.uid = m.uid AND r.kind = m.kind
-	WHERE NOT COALESCE(w.ids ? m.uid, false);
+	WHERE NOT m.same AND NOT COALESCE(w.ids ? m.uid, false);
 END
 $$;
-COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[])
-	IS 'Internal to correlate.ingest: upserts a batch of validated resources with the merge rules of upsert_resources; returns uid and id of each one stored.';
+COMMENT ON FUNCTION correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[], boolean)
+	IS 'Internal to correlate.ingest: upserts a batch of validated resources with the merge rules of upsert_resources (without writing or locking those it would leave unchanged; with p_defer_seen a wider seen range alone does not count as a change); returns uid and id of each one stored.';
 
 -- Relationships of one flush, with the merge rules of correlate.link_many
 -- (likelihood: changed only when given, else the kind's default for a new
@@ -182,7 +204,8 @@ CREATE FUNCTION correlate._ingest_links(
 	p_likelihoods float8[],
 	p_props       jsonb[],
 	p_source      text,
-	p_seen        timestamptz[])
+	p_seen        timestamptz[],
+	p_defer_seen  boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -190,6 +213,7 @@ AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
 	n bigint;
+	id_seq regclass := pg_get_serial_sequence('correlate.relationship', 'id')::regclass;
 BEGIN
 	WITH input AS (
 		SELECT u.* FROM unnest(p_srcs, p_dsts, p_kinds, p_likelihoods, p_props, p_seen)
@@ -200,11 +224,23 @@ BEGIN
 			   correlate.jsonb_merge(i.p ORDER BY i.o) AS p,
 			   min(COALESCE(i.s, now())) AS first_s, max(COALESCE(i.s, now())) AS last_s
 		FROM input i GROUP BY i.src, i.dst, i.kind
+	), cur AS (
+		-- Edges stored (and visible) that the merge would leave as they are are
+		-- neither written nor locked (see _ingest_resources; p_defer_seen alike).
+		SELECT m.*, EXISTS (
+			SELECT 1 FROM correlate.relationship r
+			WHERE r.tenant = t AND r.src = m.src AND r.dst = m.dst AND r.kind = m.kind
+			  AND (m.lk IS NULL OR m.lk = r.likelihood) AND r.props || m.p = r.props
+			  AND (p_source IS NULL OR p_source = r.source)
+			  AND (p_defer_seen OR (m.first_s >= r.first_seen AND m.last_s <= r.last_seen))) AS same
+		FROM merged m
 	), keep_lk AS (
 		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
 		SELECT t, m.src, m.dst, m.kind, k.default_likelihood, m.p, p_source, m.first_s, m.last_s
-		FROM merged m JOIN correlate.relationship_kind k ON k.kind = m.kind
-		WHERE m.lk IS NULL
+		FROM cur m JOIN correlate.relationship_kind k ON k.kind = m.kind
+		-- an edge left as it is still takes its id from the sequence, as its upsert did
+		-- before (see _ingest_resources)
+		WHERE m.lk IS NULL AND (NOT m.same OR nextval(id_seq) IS NULL)
 		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
 			props      = r.props || EXCLUDED.props,
 			source     = COALESCE(EXCLUDED.source, r.source),
@@ -214,8 +250,8 @@ BEGIN
 	), set_lk AS (
 		INSERT INTO correlate.relationship AS r (tenant, src, dst, kind, likelihood, props, source, first_seen, last_seen)
 		SELECT t, m.src, m.dst, m.kind, m.lk, m.p, p_source, m.first_s, m.last_s
-		FROM merged m
-		WHERE m.lk IS NOT NULL
+		FROM cur m
+		WHERE m.lk IS NOT NULL AND (NOT m.same OR nextval(id_seq) IS NULL)
 		ON CONFLICT (tenant, src, dst, kind) DO UPDATE SET
 			likelihood = EXCLUDED.likelihood,
 			props      = r.props || EXCLUDED.props,
@@ -224,12 +260,14 @@ BEGIN
 			last_seen  = GREATEST(r.last_seen, EXCLUDED.last_seen)
 		RETURNING 1
 	)
-	SELECT (SELECT count(*) FROM keep_lk) + (SELECT count(*) FROM set_lk) INTO n;
+	-- every edge of the batch counts as written, as when each one was upserted
+	SELECT (SELECT count(*) FROM keep_lk) + (SELECT count(*) FROM set_lk)
+		   + (SELECT count(*) FROM cur c WHERE c.same) INTO n;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[])
-	IS 'Internal to correlate.ingest: upserts a batch of validated relationships with the merge rules of link_many; returns how many edges it wrote.';
+COMMENT ON FUNCTION correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[], boolean)
+	IS 'Internal to correlate.ingest: upserts a batch of validated relationships with the merge rules of link_many (without writing or locking those it would leave unchanged; with p_defer_seen a wider seen range alone does not count as a change); returns how many edges the batch holds.';
 
 CREATE FUNCTION correlate.upsert_resources(
 	uids          text[],
@@ -829,6 +867,9 @@ GRANT EXECUTE ON FUNCTION
 	correlate.record_finding(bigint, text, text, text, text, text, real, real, boolean, text, text, text, jsonb, text, timestamptz),
 	correlate.record_ip_lease(inet, bigint, timestamptz, timestamptz, text)
 	TO correlate_writer;
+-- _ingest_resources and _ingest_links draw an id for each row they leave as it is
+-- (so ids stay what the upsert of every row gave): nextval needs USAGE.
+GRANT USAGE ON SEQUENCE correlate.resource_id_seq, correlate.relationship_id_seq TO correlate_writer;
 
 -- Internal functions: what each is for.
 COMMENT ON FUNCTION correlate._check_lengths(text, integer, integer[])

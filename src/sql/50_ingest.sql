@@ -82,8 +82,16 @@ DECLARE
 	n_rel bigint := 0;
 	n_res bigint := 0;
 	first_new timestamptz;
-	old_lo timestamptz;
-	old_hi timestamptz;
+	span_lo timestamptz;
+	span_hi timestamptz;
+	stored boolean := false;
+	-- the events of a batch, without links; $1 tenant, $2 source, $3.. the arrays
+	ins_sql constant text := 'INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, '
+		'domain, severity_id, actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw) '
+		'SELECT $1, u.ts, u.uid, $2, u.c, u.a, u.dom, u.sev, u.actor, u.target, u.sip, u.dip, u.dport, u.proc, '
+		'u.cmd, u.act, u.outc, u.rule, u.raw '
+		'FROM unnest($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) '
+		'AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)';
 BEGIN
 	PERFORM correlate._check_lengths('_ingest_events', n, cardinality(p_uids), cardinality(p_class_uids),
 		cardinality(p_activity_ids), cardinality(p_domains), cardinality(p_severity_ids), cardinality(p_actors),
@@ -142,41 +150,47 @@ BEGIN
 				   FROM (SELECT DISTINCT y.c FROM unnest(p_class_uids) AS y(c)) x) k ON k.c = u.c;
 	END IF;
 
-	-- Identity is (tenant, ts, source, uid), unique in every partition but with no
-	-- index on the parent to arbitrate ON CONFLICT: take the same per-(tenant,
-	-- source) lock record_events takes, then skip events already stored, probing
-	-- the identity key row by row (a scalar subquery, so no statistics can turn it
-	-- into a join that reads the whole table once per batch).  The C
-	-- writer has removed duplicates within the batch.  tenant is given explicitly:
-	-- the column default would call current_tenant() once per row.
-	PERFORM correlate._work_lock(t, 'ingest/' || p_source);
-
-	-- Only events inside the time span this source already has stored in the
-	-- batch's span can be repeats: the first and last of them (two scans of the
-	-- identity index (tenant, ts, source, uid) from either end of the span) bound
-	-- it, and events outside it skip the per-event probe.  Loading new logs, which
-	-- is the common case, probes almost nothing.
-	SELECT min(old.ts), max(old.ts) INTO old_lo, old_hi
-	FROM correlate.event old
-	WHERE old.tenant = t AND old.source = p_source
-	  AND old.ts BETWEEN (SELECT min(x) FROM unnest(p_ts) AS x) AND (SELECT max(x) FROM unnest(p_ts) AS x);
-
+	-- Identity is (tenant, ts, source, uid), unique in every partition, and ts is
+	-- the partition key: two rows with one identity always meet in one partition,
+	-- so its unique index decides.  ON CONFLICT DO NOTHING (with no conflict
+	-- target, which a partitioned parent with no index of its own allows) skips an
+	-- event already stored and, for one another session has stored but not yet
+	-- committed, waits for that session to end and then skips or stores it.  No
+	-- lock serialises the writers of one tenant and source: two sessions loading
+	-- different files of one source run side by side, and overlapping files are
+	-- stored exactly once.  The C writer has removed duplicates within the batch.
+	-- tenant is given explicitly: the column default would call current_tenant()
+	-- once per row.
 	IF NOT EXISTS (SELECT 1 FROM unnest(p_link_kinds) AS k WHERE k IS NOT NULL) THEN
-		WITH ins AS (
-			INSERT INTO correlate.event AS e (tenant, ts, uid, source, class_uid, activity_id, domain, severity_id,
-				actor, target, src_ip, dst_ip, dst_port, process, command_line, action, outcome, rule, raw)
-			SELECT t, u.ts, u.uid, p_source, u.c, u.a, u.dom, u.sev, u.actor,
-				   u.target, u.sip, u.dip, u.dport, u.proc, u.cmd, u.act, u.outc, u.rule, u.raw
-			FROM unnest(p_ts, p_uids, p_class_uids, p_activity_ids, p_domains, p_severity_ids, p_actors, p_targets,
-						p_src_ips, p_dst_ips, p_dst_ports, p_processes, p_command_lines, p_actions, p_outcomes,
-						p_rules, p_raws)
-				 AS u(ts, uid, c, a, dom, sev, actor, target, sip, dip, dport, proc, cmd, act, outc, rule, raw)
-			WHERE old_lo IS NULL OR u.ts < old_lo OR u.ts > old_hi OR (SELECT true FROM correlate.event old
-				   WHERE old.tenant = t AND old.source = p_source AND old.uid = u.uid AND old.ts = u.ts
-				   LIMIT 1) IS NULL
-			RETURNING e.ts
-		)
-		SELECT count(*), min(ins.ts) INTO n_ev, first_new FROM ins;
+		-- A batch whose time span holds none of the events this source has stored
+		-- (and this transaction sees) cannot repeat a stored one: it goes in with a
+		-- plain INSERT, without ON CONFLICT's probe of both unique keys per event
+		-- (loading new logs, the common case).  Another session may have stored some
+		-- of its events without committing yet: the insert then waits for that
+		-- session, fails with unique_violation if it commits, and the batch is stored
+		-- again with ON CONFLICT DO NOTHING, which skips them.
+		SELECT min(x), max(x) INTO span_lo, span_hi FROM unnest(p_ts) AS x;
+		IF NOT EXISTS (SELECT 1 FROM correlate.event old
+					   WHERE old.tenant = t AND old.source = p_source AND old.ts BETWEEN span_lo AND span_hi) THEN
+			BEGIN
+				EXECUTE ins_sql USING t, p_source, p_ts, p_uids, p_class_uids, p_activity_ids, p_domains,
+					p_severity_ids, p_actors, p_targets, p_src_ips, p_dst_ips, p_dst_ports, p_processes,
+					p_command_lines, p_actions, p_outcomes, p_rules, p_raws;
+				GET DIAGNOSTICS n_ev = ROW_COUNT;
+				first_new := span_lo;
+				stored := true;
+			EXCEPTION WHEN unique_violation THEN
+				stored := false;
+			END;
+		END IF;
+		IF NOT stored THEN
+			EXECUTE 'WITH ins AS (' || ins_sql || ' ON CONFLICT DO NOTHING RETURNING e.ts) '
+					'SELECT count(*), min(ins.ts) FROM ins'
+			INTO n_ev, first_new
+			USING t, p_source, p_ts, p_uids, p_class_uids, p_activity_ids, p_domains,
+				p_severity_ids, p_actors, p_targets, p_src_ips, p_dst_ips, p_dst_ports, p_processes,
+				p_command_lines, p_actions, p_outcomes, p_rules, p_raws;
+		END IF;
 		PERFORM correlate._note_arrival(first_new, n_ev);
 		RETURN QUERY SELECT n_ev, 0::bigint, n_res;
 		RETURN;
@@ -195,9 +209,7 @@ BEGIN
 		SELECT t, i.ts, i.uid, p_source, i.c, i.a, i.dom, i.sev, i.actor,
 			   i.target, i.sip, i.dip, i.dport, i.proc, i.cmd, i.act, i.outc, i.rule, i.raw
 		FROM input i
-		WHERE old_lo IS NULL OR i.ts < old_lo OR i.ts > old_hi OR (SELECT true FROM correlate.event old
-			   WHERE old.tenant = t AND old.source = p_source AND old.uid = i.uid AND old.ts = i.ts
-			   LIMIT 1) IS NULL
+		ON CONFLICT DO NOTHING
 		RETURNING e.uid, e.ts
 	), added AS (
 		SELECT i.* FROM ins JOIN input i ON i.uid = ins.uid AND i.ts = ins.ts
@@ -288,7 +300,7 @@ GRANT SELECT ON correlate.ingest_reject TO correlate_reader;
 GRANT INSERT, DELETE ON correlate.ingest_reject TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate.ingest(text, text, text), correlate.ingest_file(text, text, text),
 	correlate._ingest_analyze(),
-	correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[]),
-	correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[]),
+	correlate._ingest_resources(text[], text[], text[], text[], text[], text[], text[], jsonb[], jsonb[], real[], timestamptz[], boolean),
+	correlate._ingest_links(bigint[], bigint[], text[], float8[], jsonb[], text, timestamptz[], boolean),
 	correlate._ingest_events(text, timestamptz[], text[], integer[], integer[], text[], integer[], bigint[], bigint[], inet[], inet[], integer[], text[], text[], text[], text[], text[], jsonb[], integer[], integer[], text[], bigint[], bigint[])
 	TO correlate_writer;
