@@ -1022,10 +1022,11 @@ graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
 	g->edge_cost = cost;
 }
 
+/* The snapshot's size: its context, plus its shared segment if it has one. */
 Size
 graph_snapshot_memory(const GraphSnapshot *g)
 {
-	return MemoryContextMemAllocated(g->ctx, true);
+	return MemoryContextMemAllocated(g->ctx, true) + g->shared_bytes;
 }
 
 int32
