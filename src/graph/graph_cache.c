@@ -60,6 +60,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/skey.h"
@@ -491,6 +495,10 @@ graph_acquire(void)
 			MemoryContextDelete(ctx);
 			ctx = sctx;
 			c = sc;
+#ifdef __GLIBC__
+			/* give the private copy's pages back, or the builder keeps them */
+			malloc_trim(0);
+#endif
 		}
 		else
 			MemoryContextDelete(sctx);
