@@ -66,7 +66,9 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -432,6 +434,13 @@ graph_shm_lookup(const GraphShmKey *key, GraphShmValid valid, void *arg, MemoryC
 			ShmSlot    *s = &dir->slot[i];
 			bool		seen = false;
 
+			if (s->state == SLOT_READY && s->refcount == 0 && s->db == MyDatabaseId &&
+				s->resource != key->resource)
+			{
+				/* of a dropped installation of the extension in this database */
+				slot_free(s);
+				dir->evictions++;
+			}
 			if (s->state == SLOT_FREE)
 			{
 				if (free_slot < 0)
@@ -732,9 +741,11 @@ correlate_graph_shared_stats(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ShmSlot    *copy;
 	const char *tenant;
+	Oid			resource;
 
 	InitMaterializedSRF(fcinfo, 0);
 	tenant = graph_current_tenant();	/* checks the role's grant */
+	resource = get_relname_relid("resource", get_namespace_oid("correlate", false));
 	if (dir == NULL)
 		return (Datum) 0;
 	copy = palloc(sizeof(ShmSlot) * SHM_SLOTS);
@@ -748,7 +759,7 @@ correlate_graph_shared_stats(PG_FUNCTION_ARGS)
 		bool		mine = false;
 
 		if (copy[i].state == SLOT_FREE || copy[i].db != MyDatabaseId ||
-			strcmp(copy[i].tenant, tenant) != 0)
+			copy[i].resource != resource || strcmp(copy[i].tenant, tenant) != 0)
 			continue;
 		for (int j = 0; j < nheld; j++)
 			if (held[j].slot == i && held[j].seq == copy[i].seq)
