@@ -6,16 +6,24 @@
  * Prototypes are grouped by the file that defines them:
  *
  *	graph_guc.c			settings (ceilings, memory cap, crown-jewel threshold)
- *	graph_snapshot.c	building the CSR by heap scan; lazy cost tables
+ *	graph_snapshot.c	building the CSR by heap scan; lookups
+ *	  graph_snapshot_csr.c		the CSR layout and cost classes
+ *	  graph_snapshot_what_if.c	what-if snapshots; lazy cost tables
  *	graph_cache.c		per-backend cache, change log and its trigger, graph_stats()
  *	graph_shm.c			the snapshot shared by all backends (dynamic shared memory)
  *	graph_heap.c		the binary heap every search uses
  *	graph_args.c		argument checking shared by the SQL entry points
  *	graph_search.c		best paths (blast radius, exposure), reachability, AND nodes
  *	graph_paths.c		k most likely simple paths (Yen), attack_paths()
+ *	  graph_paths_bound.c		the cost-to-go bounds that guide it
  *	graph_chokepoints.c	where most likely paths converge
- *	graph_cut.c			minimum edge cut and node cut (Dinic)
+ *	graph_cut.c			minimum edge cut and node cut (max-flow)
+ *	  graph_cut_augment.c		augmenting paths; Dinic on the snapshot
+ *	  graph_cut_flat.c			Dinic on a flat copy of the network
  *	graph_sql.c			thin SQL-callable wrappers
+ *
+ * graph_snapshot.h, graph_paths.h and graph_cut.h are private to their
+ * phases.
  *
  * Nodes are dense int32 indices in resource-id order (index i is the i-th
  * smallest resource id), so every tie broken by node index is broken by
@@ -29,7 +37,10 @@
 
 #include <math.h>
 
+#include "access/transam.h"
 #include "fmgr.h"
+#include "storage/dsm.h"
+#include "utils/snapshot.h"
 
 /* Node flags. */
 #define GRAPH_NODE_INTERNET		0x01	/* kind 'internet': the default source */
@@ -203,10 +214,6 @@ extern void graph_cache_drop(void);
 extern GraphSnapshot *graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds);
 
 /* graph_shm.c */
-#include "access/transam.h"
-#include "storage/dsm.h"
-#include "utils/snapshot.h"
-
 extern int	graph_shared_memory_kb;
 
 typedef struct GraphShmKey

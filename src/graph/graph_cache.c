@@ -52,6 +52,15 @@
  *    rollback never leaves the cache stale.  A snapshot built without own
  *    changes is valid across transactions, guarded by the log as above.
  *
+ * 3. Sharing (graph_shm.c).  With correlate in shared_preload_libraries, a
+ *    backend whose snapshot is missing or stale first looks for a snapshot
+ *    another backend published in shared memory, and validates it with the
+ *    same two rules (its build visibility is kept in the shared segment);
+ *    failing that it builds and publishes its own.  A transaction with own
+ *    changes (rule 2) neither uses nor publishes a shared snapshot: it builds
+ *    privately, so it sees its changes and nobody else does.  The cache entry
+ *    then holds a reference to the shared snapshot instead of the arrays.
+ *
  * The log insert runs as the table owner (as referential-integrity triggers
  * do), so writers need no privilege on graph_change, and the table is hidden
  * from every other role.  Within a transaction, a tenant is logged once; the
