@@ -463,8 +463,9 @@ graph_shm_lookup(const GraphShmKey *key, GraphShmValid valid, void *arg, MemoryC
 				bi = i;
 			}
 		}
-		if (best && ntried < SHM_SLOTS &&
-			best->size / 1024 <= (Size) graph_max_memory_kb &&
+		if (ntried >= SHM_SLOTS)
+			best = NULL;		/* cannot happen: fewer entries than slots */
+		if (best && best->size / 1024 <= (Size) graph_max_memory_kb &&
 			(seg = dsm_attach(best->handle)) != NULL)
 		{
 			GraphShmHold *h = &held[nheld];
@@ -491,9 +492,9 @@ graph_shm_lookup(const GraphShmKey *key, GraphShmValid valid, void *arg, MemoryC
 			continue;
 		}
 		if (best)
-			tried[ntried++] = best->seq;
-		if (best && ntried < SHM_SLOTS)
 		{
+			/* too large for this backend's graph_max_memory, or gone */
+			tried[ntried++] = best->seq;
 			LWLockRelease(dir->lock);
 			continue;
 		}
@@ -589,8 +590,13 @@ graph_shm_publish(const GraphShmKey *key, const GraphSnapshot *g, const Snapshot
 	FullTransactionId dummy;
 	GraphSnapshot *out;
 
-	if (building_slot < 0 || nheld >= SHM_SLOTS)
+	if (building_slot < 0)
 		return NULL;
+	if (nheld >= SHM_SLOTS)
+	{
+		graph_shm_abort_build();
+		return NULL;
+	}
 	s = &dir->slot[building_slot];
 
 	/* the layout */

@@ -7,7 +7,8 @@
 #      the others keep the shared snapshot; after its rollback it attaches again;
 #   3. a committed change: the next query builds a new version once, the others attach it,
 #      and the old version is freed when its last holder moves on;
-#   4. a build cancelled by statement_timeout, and a builder terminated, leave no entry;
+#   4. a build cancelled by statement_timeout, and a builder terminated, leave no entry; two
+#      backends that need the same new version at once build it once;
 #   5. the ceiling correlate.graph_shared_memory: a snapshot above it stays private, and
 #      idle snapshots are evicted (least recently used) to make room;
 #   6. without the preload, every backend builds its own snapshot, as before, with the
@@ -74,7 +75,6 @@ SELECT t_assert((SELECT answer FROM t_first) = (SELECT answer FROM t), 'the seco
 SELECT t_assert((SELECT built_by = (SELECT pid FROM t) AND backends = 2 AND attached_here FROM t_shared),
 	'the second backend attached the first one''s snapshot');
 SELECT t_assert((SELECT is_current AND rebuilds = 1 FROM correlate.graph_stats()), 'graph_stats counts the attach as the one cache fill');
-\echo first query of the second backend (attach): :'t'
 SELECT round(extract(epoch FROM t1 - t0) * 1000, 1) AS attach_query_ms FROM t_first;
 
 -- 2. own uncommitted changes are seen privately; the other backend keeps the shared snapshot
@@ -125,6 +125,15 @@ SELECT t_assert((SELECT count(*) FROM t_shared WHERE state = 'building') = 0, 'n
 SELECT t_assert((SELECT count(*) FROM t_shared WHERE built_by = :bpid AND backends > 0) = 0, 'a terminated backend holds nothing');
 SELECT t_assert(split_part(public.t_answer(), ':', 1)::int > 0, 'the next query works');
 SELECT t_assert((SELECT count(*) FROM t_shared WHERE state = 'ready' AND attached_here) = 1, 'and shares its snapshot');
+-- two backends that need a new version at the same time build it once (one waits for the other)
+SELECT correlate.link(1, correlate.upsert_resource('test://shared-new5', 'k8s:pod', name => 'shared-new5'), 'exposes', 0.5) > 0 AS linked \gset
+SELECT dblink_connect('c', t_conn());
+SELECT dblink_send_query('c', 'SELECT public.t_answer()');
+SELECT answer AS mine FROM (SELECT public.t_answer() AS answer) x \gset
+SELECT t_assert((SELECT answer FROM dblink_get_result('c') AS x(answer text)) = :'mine', 'both answer the same');
+SELECT t_assert((SELECT count(*) FROM t_shared) = 1 AND (SELECT backends = 2 AND attached_here FROM t_shared),
+	'one build for both: one entry, held by both');
+SELECT dblink_disconnect('c');
 SQL
 
 echo "== 5: the ceiling"
