@@ -91,6 +91,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -438,6 +439,8 @@ graph_acquire(void)
 	GraphShmKey key;
 	SharedValidArg va;
 	GraphShmResult shm = GRAPH_SHM_PRIVATE;
+	instr_time	start,
+				dur;
 
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "graph functions need an active snapshot");
@@ -477,10 +480,18 @@ graph_acquire(void)
 	key.tenant = tenant;
 	va.tenant = tenant;
 	va.change = change;
+	INSTR_TIME_SET_CURRENT(start);
 	if (c->own_changes == 0 && !holds_exclusive(resource) && !holds_exclusive(relationship) &&
 		!holds_exclusive(change))
 		shm = graph_shm_lookup(&key, shared_valid, &va, ctx, &c->g, &c->built, &c->built_fxmin,
 							   &c->hold);
+	if (shm == GRAPH_SHM_ATTACHED)
+	{
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		elog(DEBUG1, "correlate: attached the shared graph snapshot of tenant \"%s\" (%zu bytes) in %.3f ms",
+			 tenant, c->g->shared_bytes, INSTR_TIME_GET_MILLISEC(dur));
+	}
 	if (shm != GRAPH_SHM_ATTACHED)
 	{
 		copy_visibility(&c->built, GetActiveSnapshot(), ctx);
@@ -511,6 +522,15 @@ graph_acquire(void)
 		}
 		else
 			MemoryContextDelete(sctx);
+	}
+
+	if (shm != GRAPH_SHM_ATTACHED)
+	{
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		elog(DEBUG1, "correlate: built the graph snapshot of tenant \"%s\" (%zu bytes, %s) in %.3f ms",
+			 tenant, graph_snapshot_memory(c->g), c->hold.slot >= 0 ? "shared" : "private",
+			 INSTR_TIME_GET_MILLISEC(dur));
 	}
 
 	/* Built or attached: from now on the snapshot outlives the statement. */
