@@ -132,6 +132,15 @@ static uint64 own_changes = 0;
 static List *own_logged = NIL;	/* tenants logged by own_xid (TopMemoryContext) */
 static bool callbacks_registered = false;
 
+/*
+ * A query on a large graph allocates scratch of one entry per resource; once
+ * it is freed, glibc keeps much of it in the heap.  With a shared snapshot
+ * that slack would be most of what a backend holds, so the transaction's end
+ * gives it back (the query's memory is gone by then).
+ */
+#define TRIM_MIN_NODES	65536
+static bool trim_pending = false;
+
 static uint64
 current_own_changes(void)
 {
@@ -174,6 +183,12 @@ graph_xact_callback(XactEvent event, void *arg)
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		graph_shm_abort_build();
+#ifdef __GLIBC__
+	if (trim_pending && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
+		malloc_trim(0);
+#endif
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		trim_pending = false;
 }
 
 static void
@@ -453,6 +468,7 @@ graph_acquire(void)
 	if (cache_valid(cache, tenant, resource, relationship, change))
 	{
 		cache_hits++;
+		trim_pending |= cache->hold.slot >= 0 && cache->g->nnodes >= TRIM_MIN_NODES;
 		return cache->g;
 	}
 
@@ -537,6 +553,7 @@ graph_acquire(void)
 	MemoryContextSetParent(ctx, TopMemoryContext);
 	cache = c;
 	cache_rebuilds++;
+	trim_pending |= c->hold.slot >= 0 && c->g->nnodes >= TRIM_MIN_NODES;
 	return c->g;
 }
 
