@@ -6,15 +6,24 @@
  * Prototypes are grouped by the file that defines them:
  *
  *	graph_guc.c			settings (ceilings, memory cap, crown-jewel threshold)
- *	graph_snapshot.c	building the CSR by heap scan; lazy cost tables
+ *	graph_snapshot.c	building the CSR by heap scan; lookups
+ *	  graph_snapshot_csr.c		the CSR layout and cost classes
+ *	  graph_snapshot_what_if.c	what-if snapshots; lazy cost tables
  *	graph_cache.c		per-backend cache, change log and its trigger, graph_stats()
+ *	graph_shm.c			the snapshot shared by all backends (dynamic shared memory)
  *	graph_heap.c		the binary heap every search uses
  *	graph_args.c		argument checking shared by the SQL entry points
  *	graph_search.c		best paths (blast radius, exposure), reachability, AND nodes
  *	graph_paths.c		k most likely simple paths (Yen), attack_paths()
+ *	  graph_paths_bound.c		the cost-to-go bounds that guide it
  *	graph_chokepoints.c	where most likely paths converge
- *	graph_cut.c			minimum edge cut and node cut (Dinic)
+ *	graph_cut.c			minimum edge cut and node cut (max-flow)
+ *	  graph_cut_augment.c		augmenting paths; Dinic on the snapshot
+ *	  graph_cut_flat.c			Dinic on a flat copy of the network
  *	graph_sql.c			thin SQL-callable wrappers
+ *
+ * graph_snapshot.h, graph_paths.h and graph_cut.h are private to their
+ * phases.
  *
  * Nodes are dense int32 indices in resource-id order (index i is the i-th
  * smallest resource id), so every tie broken by node index is broken by
@@ -28,7 +37,10 @@
 
 #include <math.h>
 
+#include "access/transam.h"
 #include "fmgr.h"
+#include "storage/dsm.h"
+#include "utils/snapshot.h"
 
 /* Node flags. */
 #define GRAPH_NODE_INTERNET		0x01	/* kind 'internet': the default source */
@@ -125,6 +137,7 @@ typedef struct GraphSnapshot
 	int64		skipped_edges;	/* unknown end, self-loop or bad likelihood */
 	double		build_ms;
 	int64		version;		/* newest change (xid) the snapshot includes */
+	Size		shared_bytes;	/* > 0: the arrays live in a shared segment (graph_shm.c) */
 } GraphSnapshot;
 
 static inline int64
@@ -199,6 +212,49 @@ extern const char *graph_current_tenant(void);
 extern void graph_ensure_edge_costs(GraphSnapshot *g);
 extern void graph_cache_drop(void);
 extern GraphSnapshot *graph_cache_peek(bool *current, int64 *hits, int64 *rebuilds);
+
+/* graph_shm.c */
+extern int	graph_shared_memory_kb;
+
+typedef struct GraphShmKey
+{
+	Oid			resource;
+	Oid			edge;
+	Oid			change;
+	const char *tenant;
+} GraphShmKey;
+
+/* A reference this backend holds on a shared snapshot. */
+typedef struct GraphShmHold
+{
+	int			slot;			/* -1: none */
+	uint64		seq;
+	dsm_segment *seg;
+} GraphShmHold;
+
+typedef enum GraphShmResult
+{
+	GRAPH_SHM_PRIVATE,			/* build and keep a private snapshot */
+	GRAPH_SHM_BUILD,			/* build, then graph_shm_publish() */
+	GRAPH_SHM_ATTACHED			/* a shared snapshot was attached */
+} GraphShmResult;
+
+/* Would a snapshot built under visibility built (change log from fxmin) serve now? */
+typedef bool (*GraphShmValid) (GraphSnapshot *g, const SnapshotData *built,
+							   FullTransactionId fxmin, void *arg);
+
+extern void graph_shm_init(void);
+extern bool graph_shm_enabled(void);
+extern GraphShmResult graph_shm_lookup(const GraphShmKey *key, GraphShmValid valid, void *arg,
+									   MemoryContext ctx, GraphSnapshot **g, SnapshotData *built,
+									   FullTransactionId *fxmin, GraphShmHold *hold);
+extern GraphSnapshot *graph_shm_publish(const GraphShmKey *key, const GraphSnapshot *g,
+										const SnapshotData *vis, FullTransactionId fxmin,
+										MemoryContext ctx, SnapshotData *built, GraphShmHold *hold);
+extern void graph_shm_release(const GraphShmHold *hold);
+extern void graph_shm_release_others(const GraphShmHold *keep);
+extern void graph_shm_release_all(void);
+extern void graph_shm_abort_build(void);
 
 /* graph_heap.c */
 typedef struct GraphHeapItem

@@ -52,6 +52,15 @@
  *    rollback never leaves the cache stale.  A snapshot built without own
  *    changes is valid across transactions, guarded by the log as above.
  *
+ * 3. Sharing (graph_shm.c).  With correlate in shared_preload_libraries, a
+ *    backend whose snapshot is missing or stale first looks for a snapshot
+ *    another backend published in shared memory, and validates it with the
+ *    same two rules (its build visibility is kept in the shared segment);
+ *    failing that it builds and publishes its own.  A transaction with own
+ *    changes (rule 2) neither uses nor publishes a shared snapshot: it builds
+ *    privately, so it sees its changes and nobody else does.  The cache entry
+ *    then holds a reference to the shared snapshot instead of the arrays.
+ *
  * The log insert runs as the table owner (as referential-integrity triggers
  * do), so writers need no privilege on graph_change, and the table is hidden
  * from every other role.  Within a transaction, a tenant is logged once; the
@@ -59,6 +68,10 @@
  * gone with it), so the next statement logs again.
  */
 #include "postgres.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "access/genam.h"
 #include "access/relation.h"
@@ -78,7 +91,9 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "portability/instr_time.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -104,6 +119,7 @@ typedef struct GraphCacheEntry
 	FullTransactionId built_fxmin;
 	TransactionId own_xid;		/* valid only if built with own changes */
 	uint64		own_changes;
+	GraphShmHold hold;			/* slot >= 0: g is a shared snapshot (graph_shm.c) */
 } GraphCacheEntry;
 
 static GraphCacheEntry *cache = NULL;
@@ -115,6 +131,15 @@ static TransactionId own_xid = InvalidTransactionId;
 static uint64 own_changes = 0;
 static List *own_logged = NIL;	/* tenants logged by own_xid (TopMemoryContext) */
 static bool callbacks_registered = false;
+
+/*
+ * A query on a large graph allocates scratch of one entry per resource; once
+ * it is freed, glibc keeps much of it in the heap.  With a shared snapshot
+ * that slack would be most of what a backend holds, so the transaction's end
+ * gives it back (the query's memory is gone by then).
+ */
+#define TRIM_MIN_NODES	65536
+static bool trim_pending = false;
 
 static uint64
 current_own_changes(void)
@@ -135,6 +160,8 @@ static void
 graph_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		graph_shm_abort_build();	/* a shared build that failed leaves no entry */
 	if (event == SUBXACT_EVENT_ABORT_SUB && own_changes > 0)
 	{
 		/* rows written in the subtransaction (and maybe our log row) are gone */
@@ -154,6 +181,14 @@ graph_xact_callback(XactEvent event, void *arg)
 		own_changes = 0;
 		forget_logged();
 	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		graph_shm_abort_build();
+#ifdef __GLIBC__
+	if (trim_pending && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
+		malloc_trim(0);
+#endif
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		trim_pending = false;
 }
 
 static void
@@ -320,10 +355,24 @@ scan_change_log(Oid change_relid, const char *tenant, const SnapshotData *built,
 	return changed;
 }
 
+/*
+ * Would a snapshot built under visibility built (change log read from fxmin)
+ * show exactly what the active snapshot shows of tenant's graph?
+ */
+static bool
+visibility_valid(const SnapshotData *built, FullTransactionId fxmin, const char *tenant, Oid change)
+{
+	if (!snapshot_covers(GetActiveSnapshot(), built))
+		return false;
+	if (scan_change_log(change, tenant, built, fxmin, NULL) ||
+		scan_change_log(change, "", built, fxmin, NULL))
+		return false;
+	return true;
+}
+
 static bool
 cache_valid(GraphCacheEntry *c, const char *tenant, Oid resource, Oid relationship, Oid change)
 {
-	Snapshot	snap = GetActiveSnapshot();
 	uint64		mine = current_own_changes();
 
 	if (c == NULL || strcmp(c->g->tenant, tenant) != 0 ||
@@ -335,12 +384,47 @@ cache_valid(GraphCacheEntry *c, const char *tenant, Oid resource, Oid relationsh
 		return false;
 	if (graph_snapshot_memory(c->g) / 1024 > (Size) graph_max_memory_kb)
 		return false;
-	if (!snapshot_covers(snap, &c->built))
-		return false;
-	if (scan_change_log(change, tenant, &c->built, c->built_fxmin, NULL) ||
-		scan_change_log(change, "", &c->built, c->built_fxmin, NULL))
-		return false;
-	return true;
+	return visibility_valid(&c->built, c->built_fxmin, tenant, change);
+}
+
+/* graph_shm_lookup's check of a shared snapshot: the same rule as the cache's. */
+typedef struct SharedValidArg
+{
+	const char *tenant;
+	Oid			change;
+} SharedValidArg;
+
+static bool
+shared_valid(GraphSnapshot *g, const SnapshotData *built, FullTransactionId fxmin, void *arg)
+{
+	SharedValidArg *a = (SharedValidArg *) arg;
+
+	return visibility_valid(built, fxmin, a->tenant, a->change);
+}
+
+/* Do we hold a lock that a builder's AccessShareLock would wait for? */
+static bool
+holds_exclusive(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	return LockHeldByMe(&tag, AccessExclusiveLock);
+}
+
+/* Frees the cached snapshot, dropping its shared reference if any. */
+static void
+cache_free(void)
+{
+	GraphShmHold hold;
+
+	if (cache == NULL)
+		return;
+	hold = cache->hold;
+	MemoryContextDelete(cache->g->ctx);
+	cache = NULL;
+	if (hold.slot >= 0)
+		graph_shm_release(&hold);
 }
 
 static void
@@ -367,6 +451,11 @@ graph_acquire(void)
 	MemoryContext ctx;
 	GraphCacheEntry *c;
 	int64		version = 0;
+	GraphShmKey key;
+	SharedValidArg va;
+	GraphShmResult shm = GRAPH_SHM_PRIVATE;
+	instr_time	start,
+				dur;
 
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "graph functions need an active snapshot");
@@ -379,34 +468,92 @@ graph_acquire(void)
 	if (cache_valid(cache, tenant, resource, relationship, change))
 	{
 		cache_hits++;
+		trim_pending |= cache->hold.slot >= 0 && cache->g->nnodes >= TRIM_MIN_NODES;
 		return cache->g;
 	}
 
 	/* Free the old snapshot first: two large graphs need not coexist. */
-	if (cache)
-	{
-		MemoryContextDelete(cache->g->ctx);
-		cache = NULL;
-	}
+	cache_free();
+	graph_shm_release_all();	/* references an error left behind */
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "correlate graph snapshot",
 								ALLOCSET_DEFAULT_SIZES);
 	c = MemoryContextAllocZero(ctx, sizeof(GraphCacheEntry));
 	c->resource_relid = resource;
 	c->relationship_relid = relationship;
 	c->change_relid = change;
-	copy_visibility(&c->built, GetActiveSnapshot(), ctx);
-	c->built_fxmin = widen_xid(c->built.xmin);
+	c->hold.slot = -1;
 	c->own_changes = current_own_changes();
 	c->own_xid = c->own_changes > 0 ? GetTopTransactionIdIfAny() : InvalidTransactionId;
-	c->g = graph_snapshot_build(tenant, resource, relationship, attack, ctx);
-	scan_change_log(change, tenant, NULL, FirstNormalFullTransactionId, &version);
-	scan_change_log(change, "", NULL, FirstNormalFullTransactionId, &version);
-	c->g->version = version;
 
-	/* Built: from now on the snapshot outlives the statement. */
+	/*
+	 * The shared snapshot, unless this transaction changed the graph itself
+	 * (then only a private build shows those changes), or holds a lock that
+	 * would block the backend building it.
+	 */
+	key.resource = resource;
+	key.edge = relationship;
+	key.change = change;
+	key.tenant = tenant;
+	va.tenant = tenant;
+	va.change = change;
+	INSTR_TIME_SET_CURRENT(start);
+	if (c->own_changes == 0 && !holds_exclusive(resource) && !holds_exclusive(relationship) &&
+		!holds_exclusive(change))
+		shm = graph_shm_lookup(&key, shared_valid, &va, ctx, &c->g, &c->built, &c->built_fxmin,
+							   &c->hold);
+	if (shm == GRAPH_SHM_ATTACHED)
+	{
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		elog(DEBUG1, "correlate: attached the shared graph snapshot of tenant \"%s\" (%zu bytes) in %.3f ms",
+			 tenant, c->g->shared_bytes, INSTR_TIME_GET_MILLISEC(dur));
+	}
+	if (shm != GRAPH_SHM_ATTACHED)
+	{
+		copy_visibility(&c->built, GetActiveSnapshot(), ctx);
+		c->built_fxmin = widen_xid(c->built.xmin);
+		c->g = graph_snapshot_build(tenant, resource, relationship, attack, ctx);
+		scan_change_log(change, tenant, NULL, FirstNormalFullTransactionId, &version);
+		scan_change_log(change, "", NULL, FirstNormalFullTransactionId, &version);
+		c->g->version = version;
+	}
+	if (shm == GRAPH_SHM_BUILD)
+	{
+		/* copy into shared memory, then keep only the shared copy */
+		MemoryContext sctx = AllocSetContextCreate(CurrentMemoryContext, "correlate shared graph snapshot",
+												   ALLOCSET_SMALL_SIZES);
+		GraphCacheEntry *sc = MemoryContextAllocZero(sctx, sizeof(GraphCacheEntry));
+
+		*sc = *c;
+		sc->g = graph_shm_publish(&key, c->g, &c->built, c->built_fxmin, sctx, &sc->built, &sc->hold);
+		if (sc->g != NULL)
+		{
+			MemoryContextDelete(ctx);
+			ctx = sctx;
+			c = sc;
+#ifdef __GLIBC__
+			/* give the private copy's pages back, or the builder keeps them */
+			malloc_trim(0);
+#endif
+		}
+		else
+			MemoryContextDelete(sctx);
+	}
+
+	if (shm != GRAPH_SHM_ATTACHED)
+	{
+		INSTR_TIME_SET_CURRENT(dur);
+		INSTR_TIME_SUBTRACT(dur, start);
+		elog(DEBUG1, "correlate: built the graph snapshot of tenant \"%s\" (%zu bytes, %s) in %.3f ms",
+			 tenant, graph_snapshot_memory(c->g), c->hold.slot >= 0 ? "shared" : "private",
+			 INSTR_TIME_GET_MILLISEC(dur));
+	}
+
+	/* Built or attached: from now on the snapshot outlives the statement. */
 	MemoryContextSetParent(ctx, TopMemoryContext);
 	cache = c;
 	cache_rebuilds++;
+	trim_pending |= c->hold.slot >= 0 && c->g->nnodes >= TRIM_MIN_NODES;
 	return c->g;
 }
 
@@ -612,15 +759,12 @@ correlate_graph_changed(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(NULL);
 }
 
-/* Frees the cached snapshot. */
+/* Frees the cached snapshot (a shared one is only released). */
 void
 graph_cache_drop(void)
 {
-	if (cache)
-	{
-		MemoryContextDelete(cache->g->ctx);
-		cache = NULL;
-	}
+	cache_free();
+	graph_shm_release_all();
 }
 
 /*

@@ -122,4 +122,7 @@ graph_define_gucs(void)
 							PGC_USERSET,
 							GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+
+	/* the shared snapshot's ceiling, and its shared memory hooks when preloaded */
+	graph_shm_init();
 }

@@ -58,6 +58,9 @@
  * that model; approximate when the side preconditions share resources with
  * the chain (they are counted anyway) and because side preconditions ignore
  * the hop limit.
+ *
+ * Files: graph_paths.h (the search state), graph_paths_bound.c (the bounds),
+ * this file (labels, spur searches, Yen's candidate set and the driver).
  */
 #include "postgres.h"
 
@@ -67,400 +70,8 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "graph/graph.h"
+#include "graph/graph_paths.h"
 
-typedef struct Label
-{
-	GraphCost	g;
-	int32		node;
-	int32		parent;			/* label index, -1 for an initial label */
-	int32		edge;			/* edge from the parent's node, -1 initially */
-	int32		hops;
-	int32		next;			/* next settled label of the same node */
-} Label;
-
-/* Hop counts up to which the bound is exact per hop budget. */
-#define BOUND_LAYERS 16
-
-/*
- * Above this hop limit, every spur is first searched ignoring hops, and the
- * hop-aware search (with the layered bound, built then) runs only for a spur
- * whose unconstrained optimum does not fit the limit.
- */
-#define FREE_FIRST_HOPS 4
-
-typedef struct Yen
-{
-	const GraphSnapshot *g;
-	const GraphFilter *f;
-	int			max_hops;
-	int32		n;
-
-	bool	   *is_source;
-	bool	   *is_target;
-	int			nlayers;		/* layered bounds b(., r) for r < nlayers */
-	float4	  **layer;			/* NULL until computed */
-	const GraphNodeSet *sources;
-	const GraphNodeSet *targets;
-	bool		free_first;		/* search ignoring hops first (best_spur) */
-
-	/*
-	 * The bound ignoring hops, for r >= nlayers: a reverse Dijkstra from the
-	 * targets, run only as far as the searches need (extend_bound).  h[v] is
-	 * exact where hset[v]; every other node is at least hradius away
-	 * (GRAPH_COST_INF once the search is exhausted).
-	 */
-	GraphCost  *h;
-	bool	   *hset;
-	bool	   *live;			/* reaches a target (else the bound is infinite) */
-	GraphCost	hradius;
-	int32		nhset;			/* nodes settled so far */
-	GraphHeap	rheap;
-
-	/* AND nodes */
-	bool		use_and;
-	GraphCost  *and_dist;		/* forward AND/OR best cost from the sources */
-	GraphCost  *and_side;		/* sum over preconditions of d(p) + w */
-
-	/* per-search scratch, valid where stamp[v] == gen */
-	uint32		gen;
-	uint32	   *stamp;
-	int32	   *settled;		/* settled labels of the node, a list via Label.next */
-	GraphCost  *tent;
-	int32	   *tenth;
-	uint32	   *blocked;		/* == gen: node is in the root */
-
-	int32	   *root;			/* nodes blocked for the current spur */
-	int32		nroot;
-	int32	   *chain_a;		/* scratch for comparing label chains */
-	int32	   *chain_b;
-
-	Label	   *labels;
-	int32		nlabels;
-	int32		caplabels;
-	GraphHeap	heap;
-} Yen;
-
-/* Lower bound on the cost from v to a target, ignoring hops. */
-static inline GraphCost
-hfree(const Yen *y, int32 v)
-{
-	return y->hset[v] ? y->h[v] : y->live[v] ? y->hradius : GRAPH_COST_INF;
-}
-
-/* Lower bound on the cost from v to a target in at most r hops. */
-static inline GraphCost
-bound(const Yen *y, int32 v, int r)
-{
-	float4		b;
-
-	if (r >= y->nlayers)
-		return hfree(y, v);
-	b = y->layer[r][v];
-	return isinf(b) ? GRAPH_COST_INF : (GraphCost) b;
-}
-
-/* Weight of edge e into node u as path search sees it; inf if u is closed. */
-static inline GraphCost
-edge_cost(const Yen *y, int32 e, int32 u)
-{
-	GraphCost	w = graph_edge_cost(y->g, e);
-
-	if (y->use_and && (y->g->node_flags[u] & GRAPH_NODE_AND) && !y->is_source[u])
-	{
-		int32		src;
-		GraphCost	side;
-
-		if (y->and_side[u] == GRAPH_COST_INF)
-			return GRAPH_COST_INF;
-		/* the other preconditions: the sum of all minus this one (exact) */
-		src = graph_edge_src(y->g, e);
-		side = y->and_side[u] - graph_cost_add(y->and_dist[src], w);
-		w = graph_cost_add(w, Max(side, 0));
-	}
-	return w;
-}
-
-/* Rounds a cost down to float, so that the stored bound stays a lower bound. */
-static inline float4
-float_down(GraphCost c)
-{
-	float4		f;
-
-	if (c == GRAPH_COST_INF)
-		return INFINITY;
-	if (c >= ((GraphCost) 1 << 62))
-		return (float4) ((GraphCost) 1 << 62);
-	f = (float4) c;
-	while ((GraphCost) f > c)
-		f = nextafterf(f, 0);
-	return f;
-}
-
-/*
- * Hop distance from the sources (breadth first, at most max_hops): every
- * label at v has at least df[v] hops, so only b(v, r) with r <= max_hops -
- * df[v] is ever read.
- */
-static int32 *
-source_depths(Yen *y, const GraphNodeSet *sources)
-{
-	const GraphSnapshot *g = y->g;
-	int32	   *df = graph_alloc(y->n, sizeof(int32));
-	int32	   *queue = graph_alloc(y->n, sizeof(int32));
-	int32		head = 0,
-				tail = 0;
-
-	for (int32 v = 0; v < y->n; v++)
-		df[v] = PG_INT32_MAX;
-	for (int32 i = 0; i < sources->n; i++)
-	{
-		df[sources->nodes[i]] = 0;
-		queue[tail++] = sources->nodes[i];
-	}
-	while (head < tail)
-	{
-		int32		v = queue[head++];
-
-		CHECK_FOR_INTERRUPTS();
-		if (df[v] >= y->max_hops)
-			continue;
-		for (int32 e = g->fwd_off[v]; e < g->fwd_off[v + 1]; e++)
-		{
-			int32		u = g->fwd_dst[e];
-
-			if (df[u] == PG_INT32_MAX && graph_edge_allowed(g, y->f, e))
-			{
-				df[u] = df[v] + 1;
-				queue[tail++] = u;
-			}
-		}
-	}
-	pfree(queue);
-	return df;
-}
-
-/*
- * Layered Bellman-Ford from the targets: layer[r][v] is the cheapest cost
- * from v to a target in at most r hops.  Each layer relaxes only the
- * in-edges of nodes that improved in the previous one, and only into nodes
- * whose layer r can be read (r <= max_hops - df), so the work meets in the
- * middle between sources and targets instead of covering the graph.
- */
-static void
-compute_layers(Yen *y, const GraphNodeSet *sources, const GraphNodeSet *targets)
-{
-	const GraphSnapshot *g = y->g;
-	int32	   *changed;
-	int32	   *next;
-	uint32	   *mark;
-	int32	   *df;
-	int32		nchanged = 0;
-
-	if (y->nlayers == 0)
-		return;
-	df = source_depths(y, sources);
-	changed = graph_alloc(y->n, sizeof(int32));
-	next = graph_alloc(y->n, sizeof(int32));
-	mark = graph_alloc(y->n, sizeof(uint32));
-	memset(mark, 0, sizeof(uint32) * Max(y->n, 1));
-	y->layer = palloc(sizeof(float4 *) * y->nlayers);
-	y->layer[0] = graph_alloc(y->n, sizeof(float4));
-	for (int32 v = 0; v < y->n; v++)
-		y->layer[0][v] = INFINITY;
-	for (int32 i = 0; i < targets->n; i++)
-	{
-		y->layer[0][targets->nodes[i]] = 0;
-		changed[nchanged++] = targets->nodes[i];
-	}
-	for (int r = 1; r < y->nlayers; r++)
-	{
-		const float4 *prev = y->layer[r - 1];
-		float4	   *cur = graph_alloc(y->n, sizeof(float4));
-		int32		nnext = 0;
-		int32	   *tmp;
-
-		memcpy(cur, prev, sizeof(float4) * Max(y->n, 1));
-		for (int32 i = 0; i < nchanged; i++)
-		{
-			int32		v = changed[i];
-
-			CHECK_FOR_INTERRUPTS();
-			for (int32 j = g->rev_off[v]; j < g->rev_off[v + 1]; j++)
-			{
-				int32		e = g->rev_edge[j];
-				int32		u = g->rev_src[j];
-				float4		c;
-
-				if (df[u] > y->max_hops - r || !graph_edge_allowed(g, y->f, e))
-					continue;
-				c = float_down(graph_cost_add(isinf(prev[v]) ? GRAPH_COST_INF : (GraphCost) prev[v],
-											  graph_edge_cost(g, e)));
-				if (c < cur[u])
-				{
-					cur[u] = c;
-					if (mark[u] != (uint32) r)
-					{
-						mark[u] = r;
-						next[nnext++] = u;
-					}
-				}
-			}
-		}
-		y->layer[r] = cur;
-		tmp = changed;
-		changed = next;
-		next = tmp;
-		nchanged = nnext;
-	}
-	pfree(changed);
-	pfree(next);
-	pfree(mark);
-	pfree(df);
-}
-
-/*
- * The bound ignoring hops: a reverse Dijkstra from the targets (base
- * weights), resumable.  extend_bound(more) settles that many more nodes
- * (cheapest first); a node not settled yet is bounded by hradius, the least
- * tentative cost left in the queue, which no unsettled node beats.
- *
- * That bound is consistent on every edge v -> u of weight w (so A* with it
- * is exact whatever the radius, and stays so in spur graphs): both settled,
- * it is the exact distance; v settled, u not: h(v) <= hradius <= w +
- * hradius; u settled, v not: v was relaxed to at most w + h(u) when u was
- * settled, and that tentative cost is >= hradius; neither settled: hradius
- * <= w + hradius.  The radius only matters for speed.  A node that reaches
- * no target (a breadth-first search backwards from the targets, over the
- * same relationships, finds them all first) is bounded by infinity, which
- * keeps the bound consistent (whatever such a node links to reaches no
- * target either) and prunes it at once.
- */
-static void
-init_bound(Yen *y, const GraphNodeSet *targets)
-{
-	const GraphSnapshot *g = y->g;
-	int32	   *queue = graph_alloc(y->n, sizeof(int32));
-	int32		head = 0,
-				tail = 0;
-
-	y->live = graph_alloc0(y->n, sizeof(bool));
-	for (int32 i = 0; i < targets->n; i++)
-	{
-		y->live[targets->nodes[i]] = true;
-		queue[tail++] = targets->nodes[i];
-	}
-	while (head < tail)
-	{
-		int32		v = queue[head++];
-
-		CHECK_FOR_INTERRUPTS();
-		for (int32 i = g->rev_off[v]; i < g->rev_off[v + 1]; i++)
-		{
-			int32		u = g->rev_src[i];
-
-			if (!y->live[u] && graph_edge_allowed(g, y->f, g->rev_edge[i]))
-			{
-				y->live[u] = true;
-				queue[tail++] = u;
-			}
-		}
-	}
-	pfree(queue);
-
-	y->h = graph_alloc(y->n, sizeof(GraphCost));
-	for (int32 v = 0; v < y->n; v++)
-		y->h[v] = GRAPH_COST_INF;
-	y->hset = graph_alloc0(y->n, sizeof(bool));
-	graph_heap_init(&y->rheap, 1024);
-	for (int32 i = 0; i < targets->n; i++)
-	{
-		y->h[targets->nodes[i]] = 0;
-		graph_heap_push(&y->rheap, 0, 0, targets->nodes[i]);
-	}
-	y->hradius = 0;
-}
-
-static void
-extend_bound(Yen *y, int64 more)
-{
-	const GraphSnapshot *g = y->g;
-	GraphHeap  *heap = &y->rheap;
-
-	for (int64 done = 0;; done++)
-	{
-		GraphHeapItem it;
-		int32		v;
-
-		/* drop stale entries, so that the top is a live tentative cost */
-		while (heap->size > 0 && y->hset[heap->items[0].node])
-			graph_heap_pop(heap, &it);
-		if (heap->size == 0)
-		{
-			y->hradius = GRAPH_COST_INF;
-			return;
-		}
-		if (done >= more)
-		{
-			y->hradius = heap->items[0].key;
-			return;
-		}
-		graph_heap_pop(heap, &it);
-		CHECK_FOR_INTERRUPTS();
-		v = it.node;
-		y->hset[v] = true;
-		y->nhset++;
-		y->h[v] = it.key;
-		for (int32 i = g->rev_off[v]; i < g->rev_off[v + 1]; i++)
-		{
-			int32		u = g->rev_src[i];
-			GraphCost	nk;
-
-			if (y->hset[u])
-				continue;
-			/* costs read in reverse order where the snapshot keeps them so */
-			nk = graph_cost_add(it.key, g->rev_wc ? g->wtab[g->rev_wc[i]] :
-								graph_edge_cost(g, g->rev_edge[i]));
-			if (nk < y->h[u] && graph_edge_allowed(g, y->f, g->rev_edge[i]))
-			{
-				y->h[u] = nk;
-				graph_heap_push(heap, nk, 0, u);
-			}
-		}
-	}
-}
-
-static void
-compute_and(Yen *y, const GraphNodeSet *sources)
-{
-	const GraphSnapshot *g = y->g;
-	GraphBest	best;
-
-	graph_best_paths(g, sources, y->f, -1, false, true, &best);
-	y->and_dist = best.dist;
-	y->and_side = graph_alloc(y->n, sizeof(GraphCost));
-	for (int32 i = 0; i < g->nand; i++)
-	{
-		int32		a = g->and_nodes[i];
-		GraphCost	side = 0;
-		int			npre = 0;
-
-		for (int32 j = g->rev_off[a]; j < g->rev_off[a + 1]; j++)
-		{
-			int32		e = g->rev_edge[j];
-
-			/* a precondition the kind filter hides cannot be satisfied */
-			side = graph_edge_allowed(g, y->f, e) ?
-				graph_cost_add(side, graph_cost_add(best.dist[g->rev_src[j]], graph_edge_cost(g, e))) :
-				GRAPH_COST_INF;
-			npre++;
-		}
-		y->and_side[a] = npre > 0 ? side : GRAPH_COST_INF;
-	}
-	pfree(best.order);
-	pfree(best.settled);
-	pfree(best.via);
-}
 
 static int32
 new_label(Yen *y, GraphCost g, int32 node, int32 parent, int32 edge, int32 hops)
@@ -714,7 +325,7 @@ best_spur(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int3
 							blocked_edges, nblocked_edges, allow_empty, false);
 			if (l != SPUR_NEED_BOUND)
 				break;
-			extend_bound(y, Max(Max(y->nhset, nstarts), 64));
+			yen_extend_bound(y, Max(Max(y->nhset, nstarts), 64));
 			next_generation(y);
 		}
 		if (l < 0 || y->labels[l].hops <= y->max_hops)
@@ -723,10 +334,10 @@ best_spur(Yen *y, const int32 *starts, int32 nstarts, GraphCost start_cost, int3
 		y->free_first = false;
 		next_generation(y);
 		if (y->layer == NULL && y->nlayers > 0)
-			compute_layers(y, y->sources, y->targets);
+			yen_compute_layers(y, y->sources, y->targets);
 	}
 	if (y->max_hops >= y->nlayers && y->hradius != GRAPH_COST_INF)
-		extend_bound(y, PG_INT64_MAX);
+		yen_extend_bound(y, PG_INT64_MAX);
 	return spur_search(y, starts, nstarts, start_cost, start_hops,
 					   blocked_edges, nblocked_edges, allow_empty, true);
 }
@@ -942,13 +553,13 @@ graph_k_paths(const GraphSnapshot *g, const GraphNodeSet *sources, const GraphNo
 	y.targets = targets;
 	y.free_first = max_hops > FREE_FIRST_HOPS;
 	if (!y.free_first)
-		compute_layers(&y, sources, targets);
+		yen_compute_layers(&y, sources, targets);
 	if (max_hops >= y.nlayers || y.free_first)
-		init_bound(&y, targets);
+		yen_init_bound(&y, targets);
 	if (g->nand > 0)
 	{
 		y.use_and = true;
-		compute_and(&y, sources);
+		yen_compute_and(&y, sources);
 	}
 	y.stamp = graph_alloc(y.n, sizeof(uint32));
 	memset(y.stamp, 0, sizeof(uint32) * Max(y.n, 1));

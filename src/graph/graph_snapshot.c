@@ -32,6 +32,10 @@
  * re-parents under TopMemoryContext once the build succeeds) and a scratch
  * context for the scan arrays, deleted before returning.  An error anywhere
  * frees both with the transaction.
+ *
+ * Files: graph_snapshot.h (shared pieces), this file (the scans, the build,
+ * lookups), graph_snapshot_csr.c (both CSRs and the cost classes),
+ * graph_snapshot_what_if.c (what-if snapshots, relationship fix costs).
  */
 #include "postgres.h"
 
@@ -54,50 +58,16 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "graph/graph.h"
+#include "graph/graph_snapshot.h"
+
 
 #define NODE_BYTES	(sizeof(int64) + sizeof(float4) + sizeof(uint8) + 2 * sizeof(int32))
 /* the smallest layout (cost classes), so that check_memory() is a lower bound */
 #define EDGE_BYTES	(sizeof(int32) + 2 * sizeof(uint16) + sizeof(uint16) + sizeof(uint32) + 2 * sizeof(int32))
 
-static void compress_costs(GraphSnapshot *g, MemoryContext scratch);
 
-typedef struct ScanNode
-{
-	int64		id;
-	float4		crit;
-	uint8		flags;
-} ScanNode;
-
-typedef struct IdCost
-{
-	int64		id;
-	double		cost;
-} IdCost;
-
-/* Maps resource ids to node indices: a direct table when ids are dense, else a hash. */
-typedef struct IdMap
-{
-	int64		base;
-	int64		range;
-	int32	   *direct;			/* range entries, -1 = absent */
-	int64	   *keys;			/* open addressing, cap entries */
-	int32	   *vals;			/* -1 = empty slot */
-	uint64		mask;
-} IdMap;
-
-/* Interns relationship-kind names to small integers. */
-#define KIND_SLOTS 1024
-typedef struct KindMap
-{
-	int32		nkinds;
-	char	  **names;
-	int32	   *lens;
-	int32		slot[KIND_SLOTS];	/* kind index + 1, 0 = empty */
-} KindMap;
-
-static AttrNumber
-column(Oid relid, const char *name, Oid typid)
+AttrNumber
+snap_column(Oid relid, const char *name, Oid typid)
 {
 	AttrNumber	att = get_attnum(relid, name);
 
@@ -107,8 +77,8 @@ column(Oid relid, const char *name, Oid typid)
 }
 
 /* Does text datum d equal the string s of length len? */
-static inline bool
-text_matches(Datum d, const char *s, int len)
+bool
+snap_text_matches(Datum d, const char *s, int len)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
 	bool		eq;
@@ -126,8 +96,8 @@ text_matches(Datum d, const char *s, int len)
 }
 
 /* An empty jsonb object ('{}') needs no detoasting to recognise. */
-static inline bool
-jsonb_is_empty(Datum d)
+bool
+snap_jsonb_is_empty(Datum d)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
 
@@ -139,8 +109,8 @@ jsonb_is_empty(Datum d)
  * Reads a non-negative finite cost from a jsonb number or numeric string.
  * Anything else (absent, negative, NaN, infinite, text) is "no cost".
  */
-static bool
-jsonb_cost(JsonbValue *v, double *out)
+bool
+snap_jsonb_cost(JsonbValue *v, double *out)
 {
 	char	   *s;
 	char	   *end;
@@ -160,14 +130,14 @@ jsonb_cost(JsonbValue *v, double *out)
 	return true;
 }
 
-static bool
-jsonb_get(Jsonb *jb, const char *key, JsonbValue *out)
+bool
+snap_jsonb_get(Jsonb *jb, const char *key, JsonbValue *out)
 {
 	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), out) != NULL;
 }
 
-static void
-check_memory(int64 nodes, int64 edges, const char *tenant)
+void
+snap_check_memory(int64 nodes, int64 edges, const char *tenant)
 {
 	Size		need = nodes * NODE_BYTES + edges * EDGE_BYTES;
 
@@ -180,8 +150,8 @@ check_memory(int64 nodes, int64 edges, const char *tenant)
 				 errhint("Raise correlate.graph_max_memory (superuser), or split the estate into tenants.")));
 }
 
-static void *
-grow(void *p, int64 *cap, int64 need, Size elem)
+void *
+snap_grow(void *p, int64 *cap, int64 need, Size elem)
 {
 	int64		ncap;
 
@@ -242,26 +212,9 @@ idmap_build(IdMap *m, const int64 *ids, int32 n)
 	}
 }
 
-static inline int32
-idmap_get(const IdMap *m, int64 id)
-{
-	if (m->direct)
-	{
-		int64		off = id - m->base;
 
-		return (off >= 0 && off < m->range) ? m->direct[off] : -1;
-	}
-	if (m->vals == NULL)
-		return -1;
-	for (uint64 h = (hash_bytes_uint32((uint32) id) ^ (uint64) (id >> 32)) & m->mask;
-		 m->vals[h] >= 0; h = (h + 1) & m->mask)
-		if (m->keys[h] == id)
-			return m->vals[h];
-	return -1;
-}
-
-static int32
-kind_intern(KindMap *km, Datum d)
+int32
+snap_kind_intern(KindMap *km, Datum d)
 {
 	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
 	const char *s = VARDATA_ANY(v);
@@ -288,54 +241,6 @@ kind_intern(KindMap *km, Datum d)
 	return km->nkinds++;
 }
 
-/* Sorts the edges of one adjacency list by (destination, relationship id). */
-typedef struct AdjEntry
-{
-	int32		dst;
-	uint16		kind;
-	int64		eid;
-	GraphCost	w;
-} AdjEntry;
-
-static int
-adj_cmp(const void *a, const void *b)
-{
-	const AdjEntry *x = a;
-	const AdjEntry *y = b;
-
-	if (x->dst != y->dst)
-		return x->dst < y->dst ? -1 : 1;
-	return (x->eid > y->eid) - (x->eid < y->eid);
-}
-
-static void
-sort_adjacency(int32 lo, int32 hi, int32 *dst, GraphCost *w, uint16 *kind, int64 *eid, AdjEntry **buf, int64 *bufcap)
-{
-	int32		len = hi - lo;
-	bool		sorted = true;
-
-	for (int32 i = lo + 1; i < hi && sorted; i++)
-		if (dst[i - 1] > dst[i] || (dst[i - 1] == dst[i] && eid[i - 1] > eid[i]))
-			sorted = false;
-	if (sorted)
-		return;
-	*buf = grow(*buf, bufcap, len, sizeof(AdjEntry));
-	for (int32 i = 0; i < len; i++)
-	{
-		(*buf)[i].dst = dst[lo + i];
-		(*buf)[i].kind = kind[lo + i];
-		(*buf)[i].eid = eid[lo + i];
-		(*buf)[i].w = w[lo + i];
-	}
-	qsort(*buf, len, sizeof(AdjEntry), adj_cmp);
-	for (int32 i = 0; i < len; i++)
-	{
-		dst[lo + i] = (*buf)[i].dst;
-		kind[lo + i] = (*buf)[i].kind;
-		eid[lo + i] = (*buf)[i].eid;
-		w[lo + i] = (*buf)[i].w;
-	}
-}
 
 static int64
 reltuples_hint(Relation rel)
@@ -356,16 +261,16 @@ graph_cost_from_likelihood(double l)
 }
 
 /* Scans correlate.resource; fills the node arrays of g.  Returns the id map in *map. */
-static void
-scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
+void
+snap_scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 {
 	int			tlen = strlen(g->tenant);
 	Relation	rel = table_open(relid, AccessShareLock);
-	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
-	AttrNumber	a_id = column(relid, "id", INT8OID);
-	AttrNumber	a_kind = column(relid, "kind", TEXTOID);
-	AttrNumber	a_props = column(relid, "props", JSONBOID);
-	AttrNumber	a_crit = column(relid, "criticality", FLOAT4OID);
+	AttrNumber	a_tenant = snap_column(relid, "tenant", TEXTOID);
+	AttrNumber	a_id = snap_column(relid, "id", INT8OID);
+	AttrNumber	a_kind = snap_column(relid, "kind", TEXTOID);
+	AttrNumber	a_props = snap_column(relid, "props", JSONBOID);
+	AttrNumber	a_crit = snap_column(relid, "criticality", FLOAT4OID);
 	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_kind, a_props)), a_crit);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -379,7 +284,7 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	int64		nc = 0;
 	int32		nand = 0;
 
-	nodes = grow(nodes, &cap, reltuples_hint(rel), sizeof(ScanNode));
+	nodes = snap_grow(nodes, &cap, reltuples_hint(rel), sizeof(ScanNode));
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		Datum	   *vals;
@@ -390,7 +295,7 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 		slot_getsomeattrs(slot, natts);
 		vals = slot->tts_values;
 		nulls = slot->tts_isnull;
-		if (nulls[a_tenant - 1] || nulls[a_id - 1] || !text_matches(vals[a_tenant - 1], g->tenant, tlen))
+		if (nulls[a_tenant - 1] || nulls[a_id - 1] || !snap_text_matches(vals[a_tenant - 1], g->tenant, tlen))
 			continue;
 		if (n >= INT32_MAX - 1)
 			ereport(ERROR,
@@ -398,8 +303,8 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 					 errmsg("tenant \"%s\" has too many resources for a graph snapshot", g->tenant)));
 		if (n >= cap)
 		{
-			check_memory(n + 1, 0, g->tenant);
-			nodes = grow(nodes, &cap, n + 1, sizeof(ScanNode));
+			snap_check_memory(n + 1, 0, g->tenant);
+			nodes = snap_grow(nodes, &cap, n + 1, sizeof(ScanNode));
 		}
 		nd = &nodes[n++];
 		nd->id = DatumGetInt64(vals[a_id - 1]);
@@ -407,9 +312,9 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 		if (isnan(nd->crit))
 			nd->crit = 0;
 		nd->flags = 0;
-		if (!nulls[a_kind - 1] && text_matches(vals[a_kind - 1], "internet", 8))
+		if (!nulls[a_kind - 1] && snap_text_matches(vals[a_kind - 1], "internet", 8))
 			nd->flags |= GRAPH_NODE_INTERNET;
-		if (!nulls[a_props - 1] && !jsonb_is_empty(vals[a_props - 1]))
+		if (!nulls[a_props - 1] && !snap_jsonb_is_empty(vals[a_props - 1]))
 		{
 			MemoryContext o = MemoryContextSwitchTo(rowcxt);
 			Jsonb	   *jb = DatumGetJsonbP(vals[a_props - 1]);
@@ -418,16 +323,16 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 
 			if (JB_ROOT_IS_OBJECT(jb))
 			{
-				if (jsonb_get(jb, "requires", &v) && v.type == jbvString &&
+				if (snap_jsonb_get(jb, "requires", &v) && v.type == jbvString &&
 					v.val.string.len == 3 && pg_strncasecmp(v.val.string.val, "all", 3) == 0)
 				{
 					nd->flags |= GRAPH_NODE_AND;
 					nand++;
 				}
-				if (jsonb_get(jb, "fix_cost", &v) && jsonb_cost(&v, &c))
+				if (snap_jsonb_get(jb, "fix_cost", &v) && snap_jsonb_cost(&v, &c))
 				{
 					MemoryContextSwitchTo(scratch);
-					costs = grow(costs, &ccap, nc + 1, sizeof(IdCost));
+					costs = snap_grow(costs, &ccap, nc + 1, sizeof(IdCost));
 					costs[nc].id = nd->id;
 					costs[nc++].cost = c;
 				}
@@ -494,8 +399,6 @@ scan_resources(GraphSnapshot *g, Oid relid, IdMap *map, MemoryContext scratch)
 	MemoryContextSwitchTo(old);
 }
 
-static void build_csr(GraphSnapshot *g, KindMap *km, int32 *src, int32 *dst, int64 *eid, GraphCost *w,
-					  uint16 *kind, int64 m, int64 emin, int64 emax, MemoryContext scratch);
 
 /* Scans correlate.relationship (or correlate.attack_edge) and builds both CSRs. */
 static void
@@ -503,12 +406,12 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 {
 	int			tlen = strlen(g->tenant);
 	Relation	rel = table_open(relid, AccessShareLock);
-	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
-	AttrNumber	a_id = column(relid, "id", INT8OID);
-	AttrNumber	a_src = column(relid, "src", INT8OID);
-	AttrNumber	a_dst = column(relid, "dst", INT8OID);
-	AttrNumber	a_kind = column(relid, g->attack_layer ? "technique" : "kind", TEXTOID);
-	AttrNumber	a_lk = column(relid, "likelihood", FLOAT8OID);
+	AttrNumber	a_tenant = snap_column(relid, "tenant", TEXTOID);
+	AttrNumber	a_id = snap_column(relid, "id", INT8OID);
+	AttrNumber	a_src = snap_column(relid, "src", INT8OID);
+	AttrNumber	a_dst = snap_column(relid, "dst", INT8OID);
+	AttrNumber	a_kind = snap_column(relid, g->attack_layer ? "technique" : "kind", TEXTOID);
+	AttrNumber	a_lk = snap_column(relid, "likelihood", FLOAT8OID);
 	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), Max(a_kind, a_lk));
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -529,7 +432,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 	km->lens = palloc(sizeof(int32) * KIND_SLOTS);
 
 	cap = reltuples_hint(rel);
-	check_memory(n, 0, g->tenant);
+	snap_check_memory(n, 0, g->tenant);
 	src = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
 	dst = MemoryContextAllocHuge(scratch, cap * sizeof(int32));
 	eid = MemoryContextAllocHuge(scratch, cap * sizeof(int64));
@@ -548,7 +451,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 		slot_getsomeattrs(slot, natts);
 		vals = slot->tts_values;
 		nulls = slot->tts_isnull;
-		if (nulls[a_tenant - 1] || !text_matches(vals[a_tenant - 1], g->tenant, tlen))
+		if (nulls[a_tenant - 1] || !snap_text_matches(vals[a_tenant - 1], g->tenant, tlen))
 			continue;
 		if (nulls[a_id - 1] || nulls[a_src - 1] || nulls[a_dst - 1] || nulls[a_kind - 1] || nulls[a_lk - 1])
 		{
@@ -572,7 +475,7 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 			/* grow by half: the scan arrays are the build's peak memory */
 			int64		ncap = Min(cap + cap / 2 + 1024, (int64) INT32_MAX);
 
-			check_memory(n, m + 1, g->tenant);
+			snap_check_memory(n, m + 1, g->tenant);
 			src = repalloc_huge(src, ncap * sizeof(int32));
 			dst = repalloc_huge(dst, ncap * sizeof(int32));
 			eid = repalloc_huge(eid, ncap * sizeof(int64));
@@ -586,194 +489,17 @@ scan_relationships(GraphSnapshot *g, Oid relid, const IdMap *map, MemoryContext 
 		emin = Min(emin, eid[m]);
 		emax = Max(emax, eid[m]);
 		w[m] = graph_cost_from_likelihood(lk);
-		kind[m] = (uint16) kind_intern(km, vals[a_kind - 1]);
+		kind[m] = (uint16) snap_kind_intern(km, vals[a_kind - 1]);
 		m++;
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, NoLock);
-	check_memory(n, m, g->tenant);
-	build_csr(g, km, src, dst, eid, w, kind, m, emin, emax, scratch);
+	snap_check_memory(n, m, g->tenant);
+	snap_build_csr(g, km, src, dst, eid, w, kind, m, emin, emax, scratch);
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Builds both CSRs of g from m collected edges (node indices, ids, costs,
- * kinds), freeing the arrays, which live in scratch.
- */
-static void
-build_csr(GraphSnapshot *g, KindMap *km, int32 *src, int32 *dst, int64 *eid, GraphCost *w,
-		  uint16 *kind, int64 m, int64 emin, int64 emax, MemoryContext scratch)
-{
-	int32		n = g->nnodes;
-	int32	   *pos;
-	int32	   *cursor;
-	AdjEntry   *buf = NULL;
-	int64		bufcap = 0;
-	MemoryContext old = CurrentMemoryContext;
-
-	/* Counting sort by source: pos[e] is edge e's slot in the forward CSR. */
-	MemoryContextSwitchTo(g->ctx);
-	g->nedges = m;
-	g->fwd_off = MemoryContextAllocHuge(g->ctx, (n + 1) * sizeof(int32));
-	memset(g->fwd_off, 0, (n + 1) * sizeof(int32));
-	for (int64 e = 0; e < m; e++)
-		g->fwd_off[src[e] + 1]++;
-	for (int32 v = 0; v < n; v++)
-		g->fwd_off[v + 1] += g->fwd_off[v];
-
-	MemoryContextSwitchTo(scratch);
-	pos = MemoryContextAllocHuge(scratch, Max(m, 1) * sizeof(int32));
-	cursor = MemoryContextAllocHuge(scratch, (n + 1) * sizeof(int32));
-	memcpy(cursor, g->fwd_off, (n + 1) * sizeof(int32));
-	for (int64 e = 0; e < m; e++)
-		pos[e] = cursor[src[e]]++;
-	pfree(src);
-
-	/* Scatter one field at a time so that peak memory stays near one copy. */
-	{
-		int32	   *fdst = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
-		GraphCost  *fw = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(GraphCost));
-		uint16	   *fkind = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(uint16));
-		int64	   *feid;
-
-		for (int64 e = 0; e < m; e++)
-			fdst[pos[e]] = dst[e];
-		pfree(dst);
-		for (int64 e = 0; e < m; e++)
-			fw[pos[e]] = w[e];
-		pfree(w);
-		for (int64 e = 0; e < m; e++)
-			fkind[pos[e]] = kind[e];
-		pfree(kind);
-		feid = MemoryContextAllocHuge(scratch, Max(m, 1) * sizeof(int64));
-		for (int64 e = 0; e < m; e++)
-			feid[pos[e]] = eid[e];
-		pfree(eid);
-		pfree(pos);
-
-		for (int32 v = 0; v < n; v++)
-		{
-			if ((v & 0xffff) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (g->fwd_off[v + 1] - g->fwd_off[v] > 1)
-				sort_adjacency(g->fwd_off[v], g->fwd_off[v + 1], fdst, fw, fkind, feid, &buf, &bufcap);
-		}
-		g->fwd_dst = fdst;
-		g->fwd_w = fw;
-		g->fwd_kind = fkind;
-
-		if (m == 0 || emax - emin <= (int64) PG_UINT32_MAX)
-		{
-			g->eid_base = m > 0 ? emin : 0;
-			g->fwd_eid32 = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(uint32));
-			for (int64 e = 0; e < m; e++)
-				g->fwd_eid32[e] = (uint32) (feid[e] - g->eid_base);
-			pfree(feid);
-		}
-		else
-		{
-			g->fwd_eid64 = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int64));
-			memcpy(g->fwd_eid64, feid, m * sizeof(int64));
-			pfree(feid);
-		}
-	}
-
-	/* Reverse CSR, filled in forward order so each list is sorted by source. */
-	g->rev_off = MemoryContextAllocHuge(g->ctx, (n + 1) * sizeof(int32));
-	memset(g->rev_off, 0, (n + 1) * sizeof(int32));
-	for (int64 e = 0; e < m; e++)
-		g->rev_off[g->fwd_dst[e] + 1]++;
-	for (int32 v = 0; v < n; v++)
-		g->rev_off[v + 1] += g->rev_off[v];
-	memcpy(cursor, g->rev_off, (n + 1) * sizeof(int32));
-	g->rev_src = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
-	g->rev_edge = MemoryContextAllocHuge(g->ctx, Max(m, 1) * sizeof(int32));
-	for (int32 u = 0; u < n; u++)
-		for (int32 e = g->fwd_off[u]; e < g->fwd_off[u + 1]; e++)
-		{
-			int32		slotno = cursor[g->fwd_dst[e]]++;
-
-			g->rev_src[slotno] = u;
-			g->rev_edge[slotno] = e;
-		}
-
-	compress_costs(g, scratch);
-
-	g->nkinds = km->nkinds;
-	g->kind_names = MemoryContextAlloc(g->ctx, Max(km->nkinds, 1) * sizeof(char *));
-	for (int32 k = 0; k < km->nkinds; k++)
-		g->kind_names[k] = MemoryContextStrdup(g->ctx, km->names[k]);
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * Replaces the 8-byte cost of every relationship by a 2-byte class into a
- * table of the distinct costs, when there are at most 65536 of them (the
- * usual case: likelihoods come from a few kind defaults and factors), and
- * keeps the classes in reverse order as well, so that backward searches read
- * costs in order instead of through rev_edge.  4 bytes per relationship less
- * than fwd_w alone.  With more distinct costs fwd_w stays as it is.
- */
-#define COST_CLASSES	65536
-
-static void
-compress_costs(GraphSnapshot *g, MemoryContext scratch)
-{
-	int32		m = g->nedges;
-	uint32		mask = 2 * COST_CLASSES - 1;
-	GraphCost  *keys;
-	int32	   *cls;
-	GraphCost  *tab;
-	uint16	   *fwc;
-	int32		ncls = 0;
-
-	if (m == 0)
-		return;
-	keys = MemoryContextAllocHuge(scratch, (Size) (mask + 1) * sizeof(GraphCost));
-	cls = MemoryContextAllocHuge(scratch, (Size) (mask + 1) * sizeof(int32));
-	memset(cls, 0xff, (Size) (mask + 1) * sizeof(int32));
-	tab = MemoryContextAlloc(scratch, COST_CLASSES * sizeof(GraphCost));
-	fwc = MemoryContextAllocHuge(g->ctx, (Size) m * sizeof(uint16));
-	for (int32 e = 0; e < m; e++)
-	{
-		GraphCost	c = g->fwd_w[e];
-		uint32		h = murmurhash32((uint32) c ^ (uint32) ((uint64) c >> 32)) & mask;
-
-		if ((e & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
-		while (cls[h] >= 0 && keys[h] != c)
-			h = (h + 1) & mask;
-		if (cls[h] < 0)
-		{
-			if (ncls == COST_CLASSES)
-			{
-				/* too many distinct costs: keep the plain array */
-				pfree(fwc);
-				pfree(keys);
-				pfree(cls);
-				pfree(tab);
-				return;
-			}
-			keys[h] = c;
-			cls[h] = ncls;
-			tab[ncls++] = c;
-		}
-		fwc[e] = (uint16) cls[h];
-	}
-	g->nwclasses = ncls;
-	g->wtab = MemoryContextAlloc(g->ctx, ncls * sizeof(GraphCost));
-	memcpy(g->wtab, tab, ncls * sizeof(GraphCost));
-	g->fwd_wc = fwc;
-	g->rev_wc = MemoryContextAllocHuge(g->ctx, (Size) m * sizeof(uint16));
-	for (int32 j = 0; j < m; j++)
-		g->rev_wc[j] = fwc[g->rev_edge[j]];
-	pfree(g->fwd_w);
-	g->fwd_w = NULL;
-	pfree(keys);
-	pfree(cls);
-	pfree(tab);
-}
 
 GraphSnapshot *
 graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_relid, bool attack_layer,
@@ -791,7 +517,7 @@ graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_re
 	g->tenant = MemoryContextStrdup(ctx, tenant);
 	g->attack_layer = attack_layer;
 	g->edge_relid = relationship_relid;
-	scan_resources(g, resource_relid, &map, scratch);
+	snap_scan_resources(g, resource_relid, &map, scratch);
 	scan_relationships(g, relationship_relid, &map, scratch);
 	MemoryContextDelete(scratch);
 	if (graph_snapshot_memory(g) / 1024 > (Size) graph_max_memory_kb)
@@ -807,225 +533,12 @@ graph_snapshot_build(const char *tenant, Oid resource_relid, Oid relationship_re
 	return g;
 }
 
-/* A relationship's fix cost, kept to be placed once the CSR exists. */
-typedef struct EdgeFixCost
-{
-	int32		src;
-	int32		dst;
-	int64		id;
-	double		cost;
-} EdgeFixCost;
 
-/*
- * Builds a snapshot of the attack graph as it would be after the what-if
- * changes: the tenant's resources, and the edges that
- * correlate.attack_edges_derived(what_if) derives (read-only, through SPI;
- * nothing is written).  Such a snapshot answers one query and is never
- * cached; its edge costs (because->>'fix_cost') are loaded with it.
- */
-GraphSnapshot *
-graph_snapshot_build_what_if(const char *tenant, Oid resource_relid, Datum what_if, MemoryContext ctx)
-{
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "correlate graph build",
-												  ALLOCSET_DEFAULT_SIZES);
-	GraphSnapshot *g = MemoryContextAllocZero(ctx, sizeof(GraphSnapshot));
-	IdMap		map;
-	KindMap    *km;
-	Oid			argtypes[1] = {JSONBOID};
-	Datum		args[1];
-	int64		total;
-	int64		m = 0;
-	int64		emin = PG_INT64_MAX,
-				emax = PG_INT64_MIN;
-	int32	   *src,
-			   *dst;
-	int64	   *eid;
-	GraphCost  *w;
-	uint16	   *kind;
-	EdgeFixCost *fc;
-	int64		nfc = 0;
-	instr_time	start,
-				dur;
-
-	INSTR_TIME_SET_CURRENT(start);
-	g->ctx = ctx;
-	g->tenant = MemoryContextStrdup(ctx, tenant);
-	g->attack_layer = true;
-	g->what_if = true;
-	g->edge_relid = InvalidOid;
-	scan_resources(g, resource_relid, &map, scratch);
-
-	args[0] = what_if;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT d.id, d.src, d.dst, d.technique, d.likelihood, "
-							  "CASE WHEN pg_catalog.jsonb_typeof(d.because OPERATOR(pg_catalog.->) 'fix_cost') "
-							  "OPERATOR(pg_catalog.=) 'number' "
-							  "THEN (d.because OPERATOR(pg_catalog.->>) 'fix_cost')::pg_catalog.float8 END "
-							  "FROM correlate.attack_edges_derived($1) d",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not derive the what-if attack edges");
-	total = (int64) SPI_processed;
-	check_memory(g->nnodes, total, tenant);
-	MemoryContextSwitchTo(scratch);
-	km = palloc0(sizeof(KindMap));
-	km->names = palloc(sizeof(char *) * KIND_SLOTS);
-	km->lens = palloc(sizeof(int32) * KIND_SLOTS);
-	src = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int32));
-	dst = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int32));
-	eid = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(int64));
-	w = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(GraphCost));
-	kind = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(uint16));
-	fc = MemoryContextAllocHuge(scratch, Max(total, 1) * sizeof(EdgeFixCost));
-	for (int64 i = 0; i < total; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		n1,
-					n2,
-					n3,
-					n4,
-					n5,
-					n6;
-		Datum		d_id = SPI_getbinval(tup, td, 1, &n1);
-		Datum		d_src = SPI_getbinval(tup, td, 2, &n2);
-		Datum		d_dst = SPI_getbinval(tup, td, 3, &n3);
-		Datum		d_kind = SPI_getbinval(tup, td, 4, &n4);
-		Datum		d_lk = SPI_getbinval(tup, td, 5, &n5);
-		Datum		d_cost = SPI_getbinval(tup, td, 6, &n6);
-		int32		s,
-					d;
-		double		lk;
-
-		CHECK_FOR_INTERRUPTS();
-		if (n1 || n2 || n3 || n4 || n5)
-		{
-			g->skipped_edges++;
-			continue;
-		}
-		s = idmap_get(&map, DatumGetInt64(d_src));
-		d = idmap_get(&map, DatumGetInt64(d_dst));
-		lk = DatumGetFloat8(d_lk);
-		if (s < 0 || d < 0 || s == d || !(lk > 0.0 && lk <= 1.0))
-		{
-			g->skipped_edges++;
-			continue;
-		}
-		src[m] = s;
-		dst[m] = d;
-		eid[m] = DatumGetInt64(d_id);
-		emin = Min(emin, eid[m]);
-		emax = Max(emax, eid[m]);
-		w[m] = graph_cost_from_likelihood(lk);
-		kind[m] = (uint16) kind_intern(km, d_kind);
-		if (!n6 && DatumGetFloat8(d_cost) >= 0 && !isinf(DatumGetFloat8(d_cost)))
-		{
-			fc[nfc].src = s;
-			fc[nfc].dst = d;
-			fc[nfc].id = eid[m];
-			fc[nfc++].cost = DatumGetFloat8(d_cost);
-		}
-		m++;
-	}
-	/* kind names were copied; the SPI result goes with SPI_finish */
-	MemoryContextSwitchTo(caller);
-	SPI_finish();
-	MemoryContextSwitchTo(scratch);
-	build_csr(g, km, src, dst, eid, w, kind, m, emin, emax, scratch);
-
-	g->edge_cost = MemoryContextAllocHuge(g->ctx, Max(g->nedges, 1) * sizeof(double));
-	for (int32 e = 0; e < g->nedges; e++)
-		g->edge_cost[e] = 1.0;
-	for (int64 i = 0; i < nfc; i++)
-		for (int32 e = g->fwd_off[fc[i].src]; e < g->fwd_off[fc[i].src + 1]; e++)
-			if (g->fwd_dst[e] == fc[i].dst && graph_edge_id(g, e) == fc[i].id)
-				g->edge_cost[e] = fc[i].cost;
-
-	MemoryContextSwitchTo(caller);
-	MemoryContextDelete(scratch);
-	INSTR_TIME_SET_CURRENT(dur);
-	INSTR_TIME_SUBTRACT(dur, start);
-	g->build_ms = INSTR_TIME_GET_MILLISEC(dur);
-	return g;
-}
-
-/*
- * Loads props->>'fix_cost' of every relationship into g->edge_cost (1 when
- * absent or invalid).  The cache only calls this while the snapshot is
- * current, so the scan sees exactly the rows the snapshot was built from.
- */
-void
-graph_snapshot_load_edge_costs(GraphSnapshot *g, Oid relid)
-{
-	int			tlen = strlen(g->tenant);
-	Relation	rel = table_open(relid, AccessShareLock);
-	AttrNumber	a_tenant = column(relid, "tenant", TEXTOID);
-	AttrNumber	a_id = column(relid, "id", INT8OID);
-	AttrNumber	a_src = column(relid, "src", INT8OID);
-	AttrNumber	a_dst = column(relid, "dst", INT8OID);
-	AttrNumber	a_props = column(relid, g->attack_layer ? "because" : "props", JSONBOID);
-	int			natts = Max(Max(Max(a_tenant, a_id), Max(a_src, a_dst)), a_props);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "graph relationship row",
-												 ALLOCSET_SMALL_SIZES);
-	/*
-	 * Built in a context of its own, joined to the snapshot's (which lives
-	 * under TopMemoryContext) only when complete: an error or cancel during
-	 * the scan must not leave an unreferenced array in the cached snapshot.
-	 */
-	MemoryContext costcxt = AllocSetContextCreate(CurrentMemoryContext, "graph edge costs",
-												  ALLOCSET_SMALL_SIZES);
-	double	   *cost = MemoryContextAllocHuge(costcxt, Max(g->nedges, 1) * sizeof(double));
-
-	for (int32 e = 0; e < g->nedges; e++)
-		cost[e] = 1.0;
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		Datum	   *vals;
-		bool	   *nulls;
-		MemoryContext o;
-		Jsonb	   *jb;
-		JsonbValue	v;
-		double		c;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, natts);
-		vals = slot->tts_values;
-		nulls = slot->tts_isnull;
-		if (nulls[a_tenant - 1] || nulls[a_props - 1] || nulls[a_id - 1] || nulls[a_src - 1] ||
-			nulls[a_dst - 1] || jsonb_is_empty(vals[a_props - 1]) ||
-			!text_matches(vals[a_tenant - 1], g->tenant, tlen))
-			continue;
-		o = MemoryContextSwitchTo(rowcxt);
-		jb = DatumGetJsonbP(vals[a_props - 1]);
-		if (JB_ROOT_IS_OBJECT(jb) && jsonb_get(jb, "fix_cost", &v) && jsonb_cost(&v, &c))
-		{
-			int32		s = graph_node_index(g, DatumGetInt64(vals[a_src - 1]));
-			int32		d = graph_node_index(g, DatumGetInt64(vals[a_dst - 1]));
-			int64		id = DatumGetInt64(vals[a_id - 1]);
-
-			if (s >= 0 && d >= 0)
-				for (int32 e = g->fwd_off[s]; e < g->fwd_off[s + 1] && g->fwd_dst[e] <= d; e++)
-					if (g->fwd_dst[e] == d && graph_edge_id(g, e) == id)
-						cost[e] = c;
-		}
-		MemoryContextSwitchTo(o);
-		MemoryContextReset(rowcxt);
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, NoLock);
-	MemoryContextDelete(rowcxt);
-	MemoryContextSetParent(costcxt, g->ctx);
-	g->edge_cost = cost;
-}
-
+/* The snapshot's size: its context, plus its shared segment if it has one. */
 Size
 graph_snapshot_memory(const GraphSnapshot *g)
 {
-	return MemoryContextMemAllocated(g->ctx, true);
+	return MemoryContextMemAllocated(g->ctx, true) + g->shared_bytes;
 }
 
 int32
@@ -1088,3 +601,4 @@ graph_node_cost(const GraphSnapshot *g, int32 v)
 	}
 	return 1.0;
 }
+

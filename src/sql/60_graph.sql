@@ -75,6 +75,13 @@ AS 'MODULE_PATHNAME', 'correlate_graph_stats' LANGUAGE C VOLATILE PARALLEL RESTR
 COMMENT ON FUNCTION correlate.graph_stats()
 	IS 'This backend''s cached graph snapshot of the current tenant (NULLs when none): size, memory, build time, version (newest change xid it includes), whether it is still current, and the backend''s cache hits and rebuilds.';
 
+CREATE FUNCTION correlate.graph_shared_stats()
+RETURNS TABLE (tenant text, state text, layer text, version bigint, nodes bigint, edges bigint,
+			   memory_bytes bigint, backends integer, attached_here boolean, build_ms float8, built_by integer)
+AS 'MODULE_PATHNAME', 'correlate_graph_shared_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 4;
+COMMENT ON FUNCTION correlate.graph_shared_stats()
+	IS 'The graph snapshots shared by all backends (correlate in shared_preload_libraries) for the current tenant in this database: state (building or ready), layer, version, size, how many backends hold it and whether this one does, and the process id of the backend that built it; no rows without the preload or with correlate.graph_shared_memory = 0 and nothing shared.';
+
 CREATE FUNCTION correlate.graph_reset() RETURNS void
 AS 'MODULE_PATHNAME', 'correlate_graph_reset' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION correlate.graph_reset() IS 'Frees this backend''s cached graph snapshot; the next graph query rebuilds it.';
@@ -100,7 +107,7 @@ AS 'MODULE_PATHNAME', 'correlate_reachable' LANGUAGE C STABLE PARALLEL RESTRICTE
 COMMENT ON FUNCTION correlate.reachable(bigint, bigint, integer, jsonb)
 	IS 'Whether target can be reached from source in at most max_hops hops (NULL: any number); a resource reaches itself.';
 
-GRANT EXECUTE ON FUNCTION correlate.graph_stats(), correlate.graph_reset(),
+GRANT EXECUTE ON FUNCTION correlate.graph_stats(), correlate.graph_shared_stats(), correlate.graph_reset(),
 	correlate.blast_radius(bigint[], integer, text[], jsonb), correlate.exposure(bigint[], integer, text[], jsonb),
 	correlate.reachable(bigint, bigint, integer, jsonb)
 	TO correlate_reader;

@@ -34,7 +34,7 @@ asan)
   make -s with_llvm=no install
   [ "$(nm -D correlate.so | grep -c __asan_report)" -gt 0 ] || { echo "correlate.so is not instrumented" >&2; exit 1; }
   set +e
-  nice -n 10 pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron -o cron.use_background_workers=on \
+  nice -n 10 pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron,correlate -o cron.use_background_workers=on \
     -o max_worker_processes=32 bash test/mem/run.sh asan "$@"
   status=$?
   set -e
@@ -44,7 +44,7 @@ valgrind)
   [ $# -gt 0 ] || set -- $VALGRIND_TESTS
   make -s && make -s install
   set +e
-  pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron -o cron.use_background_workers=on \
+  pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron,correlate -o cron.use_background_workers=on \
     -o max_worker_processes=32 bash test/mem/run.sh valgrind "$@"
   status=$?
   set -e
