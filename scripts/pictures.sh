@@ -8,7 +8,7 @@ out=docs/img
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
-pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron \
+pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron,correlate \
   psql -X -q -v ON_ERROR_STOP=1 -v out="$out" -v tmp="$tmp" -f scripts/pictures.sql
 if command -v chromium >/dev/null; then
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1440,1500 \

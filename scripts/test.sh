@@ -20,7 +20,7 @@ echo "running the suite from $stage (a copy the server can read)"
 clock=${CORRELATE_TEST_CLOCK:-$(date -u -d '+5 years' '+%Y-%m-%d %H:%M:%S')}
 run() {   # run LABEL [CLOCK]: the whole suite on a fresh cluster; prints its tally line
   (cd "$stage" && CORRELATE_TEST_LABEL=$1 CORRELATE_TEST_CLOCK=${2:-} \
-     pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron -o cron.use_background_workers=on \
+     pg_virtualenv -v 15 -o shared_preload_libraries=pg_cron,correlate -o cron.use_background_workers=on \
                    -o max_worker_processes=32 bash test/run_all.sh) 2>&1 | tee "$stage/test-$1.log"
 }
 set +e
