@@ -220,7 +220,7 @@ maybe_notice(TimestampTz now)
 						 in->total > 0 ? 100.0 * in->done / in->total : 100.0);
 	else
 		appendStringInfo(&msg, ", " INT64_FORMAT " %s", in->done, in->unit);
-	appendStringInfo(&msg, ", %.1f %s/s", rate, in->unit);
+	appendStringInfo(&msg, rate >= 100 ? ", %.0f %s/s" : rate >= 1 ? ", %.1f %s/s" : ", %.3f %s/s", rate, in->unit);
 	if (in->total >= 0 && rate > 0 && in->done < in->total)
 		appendStringInfo(&msg, ", about %.0f s left", (in->total - in->done) / rate);
 	ereport(NOTICE,
