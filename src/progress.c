@@ -221,7 +221,8 @@ maybe_notice(TimestampTz now)
 	else
 		appendStringInfo(&msg, ", " INT64_FORMAT " %s", in->done, in->unit);
 	appendStringInfo(&msg, rate >= 100 ? ", %.0f %s/s" : rate >= 1 ? ", %.1f %s/s" : ", %.3f %s/s", rate, in->unit);
-	if (in->total >= 0 && rate > 0 && in->done < in->total)
+	/* a time left only from fine-grained counts: a few uneven steps say nothing of it */
+	if (in->total >= 100 && rate > 0 && in->done < in->total)
 		appendStringInfo(&msg, ", about %.0f s left", (in->total - in->done) / rate);
 	ereport(NOTICE,
 			(errmsg_internal("%s", msg.data),

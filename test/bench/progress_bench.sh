@@ -42,19 +42,21 @@ echo "# correlate preloaded (shared slots): $(q -c "SELECT current_setting('shar
 
 # cpu SQL...: CPU seconds of the statements between two reads of the backend's clock
 cpu() {
-  q -c "SET max_parallel_workers_per_gather = 0" -c "SET correlate.progress_notice_interval = 0" \
-    -c "SELECT bench.cpu() AS t0 \gset" "$@" -c "SELECT round((bench.cpu() - :t0)::numeric, 2)" | tail -1
+  { echo "SET max_parallel_workers_per_gather = 0; SET correlate.progress_notice_interval = 0;"
+    echo 'SELECT bench.cpu() AS t0 \gset'
+    for s in "$@"; do echo "$s;"; done
+    echo "SELECT round((bench.cpu() - :t0)::numeric, 2);"; } | q | tail -1
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 match="SELECT count(*) FROM correlate.event e, unnest(correlate._sigma_match(e.source, e.raw, NULL)) x"
 
 for _ in $(seq 1 "$RUNS"); do
-  cpu -c "$match" >>"$dir/hook_off"
-  cpu -c "BEGIN" -c "SELECT correlate._progress_begin('detect', NULL, 'events')" -c "$match" -c "COMMIT" >>"$dir/hook_on"
-  cpu -c "SELECT count(*) FROM correlate.event e WHERE e.tenant = 'default' AND e.source IN
+  cpu "$match" >>"$dir/hook_off"
+  cpu "BEGIN" "SELECT correlate._progress_begin('detect', NULL, 'events')" "$match" "COMMIT" >>"$dir/hook_on"
+  cpu "SELECT count(*) FROM correlate.event e WHERE e.tenant = 'default' AND e.source IN
             (SELECT r.source FROM correlate.detection_rule r WHERE r.tenant = 'default' AND r.enabled)" >>"$dir/count"
   q -c "DELETE FROM correlate.detection"
-  cpu -c "SELECT count(*) FROM correlate.detect(NULL, NULL)" >>"$dir/detect"
+  cpu "SELECT count(*) FROM correlate.detect(NULL, NULL)" >>"$dir/detect"
 done
 off=$(median <"$dir/hook_off"); on=$(median <"$dir/hook_on")
 cnt=$(median <"$dir/count"); det=$(median <"$dir/detect")
