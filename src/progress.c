@@ -317,12 +317,35 @@ progress_advance(int64 done)
 	maybe_notice(now);
 }
 
+/*
+ * A per-row hook: the count is published on every call (a few stores), the clock
+ * read for updated and the NOTICE only every PROGRESS_CLOCK_EVERY calls.
+ */
+#define PROGRESS_CLOCK_EVERY 64
+
 void
 progress_advance_by(const char *command, int64 n)
 {
+	static uint32 calls = 0;
+	volatile ProgressSlot *s;
+
 	if (depth == 0 || overflow > 0 || strcmp(jobs[depth - 1].command, command) != 0)
 		return;
-	progress_advance(jobs[depth - 1].done + n);
+	if (++calls % PROGRESS_CLOCK_EVERY == 0)
+	{
+		progress_advance(jobs[depth - 1].done + n);
+		return;
+	}
+	jobs[depth - 1].done += n;
+	local_slot.done = jobs[depth - 1].done;
+	if ((s = own_slot()) != NULL)
+	{
+		s->changecount++;
+		pg_write_barrier();
+		s->done = local_slot.done;
+		pg_write_barrier();
+		s->changecount++;
+	}
 }
 
 void
