@@ -59,6 +59,7 @@ _PG_init(void)
 	detect_define_gucs();
 	output_define_gucs();
 	score_define_gucs();
+	progress_init();
 
 	MarkGUCPrefixReserved("correlate");
 }

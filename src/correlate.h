@@ -20,5 +20,6 @@ extern void iam_define_gucs(void);
 extern void detect_define_gucs(void);
 extern void output_define_gucs(void);
 extern void score_define_gucs(void);
+extern void progress_init(void);	/* progress.c: GUC, shared memory, callbacks */
 
 #endif							/* CORRELATE_H */

@@ -21,7 +21,8 @@ tally() {   # tally LOGFILE: add pg_regress's counts
 }
 
 echo "== pg_regress and isolation (make installcheck)"
-make -s PG_CONFIG="$PG_CONFIG" installcheck >test/installcheck.log 2>&1
+# No progress NOTICE (docs/progress.md): one would show in an expected output whenever a job ran long.
+PGOPTIONS="-c correlate.progress_notice_interval=0 ${PGOPTIONS:-}" make -s PG_CONFIG="$PG_CONFIG" installcheck >test/installcheck.log 2>&1
 rc=$?
 cat test/installcheck.log
 tally test/installcheck.log

@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 
 #include "detect/detect.h"
+#include "progress.h"
 
 PG_FUNCTION_INFO_V1(correlate_sigma_parse);
 PG_FUNCTION_INFO_V1(correlate_sigma_read);
@@ -285,6 +286,7 @@ correlate_sigma_match(PG_FUNCTION_ARGS)
 	int			n;
 	Datum	   *d;
 
+	progress_advance_by("detect", 1);	/* one event seen by detect() */
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	rs = detect_ruleset();

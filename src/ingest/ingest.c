@@ -29,6 +29,7 @@
 
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
+#include "progress.h"
 
 #define INGEST_FILE_CHUNK (1024 * 1024)
 
@@ -180,7 +181,7 @@ correlate_ingest_file(PG_FUNCTION_ARGS)
 	IngestCtx  *ctx;
 	IngestCounts counts;
 	char	   *chunk;
-	struct stat st;
+	struct stat st = {0};
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -200,17 +201,20 @@ correlate_ingest_file(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is a directory", path)));
 
+	progress_begin("ingest_file", NULL, S_ISREG(st.st_mode) ? (int64) st.st_size : -1, "bytes");
 	ctx = ingest_begin(f->name, skip);
 	chunk = palloc(INGEST_FILE_CHUNK);
 	if (f->stream)
 	{
 		IngestStream *s = f->stream(ctx);
 		size_t		n;
+		int64		done = 0;
 
 		while ((n = fread(chunk, 1, INGEST_FILE_CHUNK, file)) > 0)
 		{
 			CHECK_FOR_INTERRUPTS();
 			s->feed(s, chunk, n);
+			progress_advance(done += n);
 		}
 		if (ferror(file))
 			ereport(ERROR,
@@ -230,6 +234,7 @@ correlate_ingest_file(PG_FUNCTION_ARGS)
 		{
 			CHECK_FOR_INTERRUPTS();
 			total += n;
+			progress_advance(total);
 			if (total <= max)
 				appendBinaryStringInfo(&doc, chunk, n);
 			else if ((size_t) doc.len < ingest_reject_keep_bytes())
@@ -239,6 +244,7 @@ correlate_ingest_file(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", path)));
+		progress_phase("parsing");
 		if (total > max)
 		{
 			ingest_record_begin(ctx, 1, doc.data, doc.len);
@@ -252,6 +258,7 @@ correlate_ingest_file(PG_FUNCTION_ARGS)
 	}
 	FreeFile(file);
 	ingest_end(ctx, &counts);
+	progress_end();
 
 	return_counts(fcinfo, &counts);
 	return (Datum) 0;

@@ -991,7 +991,9 @@ DECLARE
 	inet_ids bigint[];
 BEGIN
 	-- One derivation per tenant at a time; writers of other tenants do not wait.
+	PERFORM correlate._progress_begin('derive_attack_edges', 3, 'steps'), correlate._progress_phase('waiting for the tenant''s lock');
 	PERFORM correlate._work_lock(t, 'derive_attack_edges');
+	PERFORM correlate._progress_phase('merging image aliases');
 	PERFORM correlate.merge_image_aliases();
 	catalogue := (SELECT md5(string_agg(concat_ws('|', a.technique, a.attack_id, a.base_likelihood), ',' ORDER BY a.technique))
 				  FROM correlate.attack_technique a WHERE a.enabled);
@@ -1007,6 +1009,7 @@ BEGIN
 			focus := NULL; pair_src := '{}'; pair_dst := '{}';
 		END IF;
 	END IF;
+	PERFORM correlate._progress_phase(CASE WHEN focus IS NULL THEN 'deriving all edges' ELSE 'deriving changed edges' END, 1);
 	IF cardinality(focus) = 0 AND cardinality(pair_src) = 0 THEN
 		inserted := 0; updated := 0; deleted := 0;
 	ELSE
@@ -1040,8 +1043,10 @@ BEGIN
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM del)
 		INTO inserted, updated, deleted;
 	END IF;
+	PERFORM correlate._progress_phase('recording', 2);
 	PERFORM correlate._attack_derived(catalogue, prior, CASE WHEN focus IS NULL THEN 'from scratch' ELSE 'incremental' END,
 									  cardinality(focus) + cardinality(pair_src) / 2);
+	PERFORM correlate._progress_end();
 END
 $$;
 COMMENT ON FUNCTION correlate.derive_attack_edges(boolean)

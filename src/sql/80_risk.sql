@@ -555,9 +555,12 @@ BEGIN
 	END IF;
 
 	-- One rescoring of a tenant at a time; readers see the previous scores until commit.
+	PERFORM correlate._progress_begin('rescore', 3, 'steps'), correlate._progress_phase('waiting for the tenant''s lock');
 	PERFORM correlate._work_lock(t, 'rescore');
 	-- Scores walk the attack graph: bring it up to date with the facts first.
+	PERFORM correlate._progress_phase('deriving attack edges');
 	PERFORM correlate.derive_attack_edges();
+	PERFORM correlate._progress_phase('scoring', 1);
 
 	-- One statement: the reasons are computed once, then scores and toxic combinations
 	-- are replaced (upsert what holds, delete what no longer does).
@@ -639,8 +642,10 @@ BEGIN
 
 	-- Attack-path findings and the run itself (81_risk_history.sql).
 	IF keep_history THEN
+		PERFORM correlate._progress_phase('recording history', 2);
 		PERFORM correlate._record_rescore(at, n_res, n_changed);
 	END IF;
+	PERFORM correlate._progress_end();
 
 	RETURN QUERY SELECT n_res, n_toxic;
 END

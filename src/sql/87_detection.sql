@@ -273,6 +273,10 @@ BEGIN
 		SELECT array_agg(r.id ORDER BY r.id) INTO only_ids FROM correlate.detection_rule r
 		WHERE r.tenant = t AND r.enabled AND (r.sigma_id = ANY (rules) OR r.title = ANY (rules));
 	END IF;
+	-- progress (15_progress.sql): _sigma_match counts each event it sees (src/detect/detect_sql.c)
+	PERFORM correlate._progress_begin('detect', (SELECT count(*) FROM correlate.event e WHERE e.tenant = t
+		AND (since IS NULL OR e.ts >= since) AND (until IS NULL OR e.ts < until)
+		AND e.source IN (SELECT r.source FROM correlate.detection_rule r WHERE r.tenant = t AND r.enabled)), 'events');
 	RETURN QUERY
 	WITH m AS MATERIALIZED (
 		SELECT e.id, e.ts, e.source, e.actor, e.target, e.src_ip, x.rid
@@ -297,6 +301,7 @@ BEGIN
 	FROM correlate.detection_rule r
 	WHERE r.tenant = t AND r.id IN (SELECT m.rid FROM m)
 	ORDER BY r.sigma_id;
+	PERFORM correlate._progress_end();
 END
 $$;
 COMMENT ON FUNCTION correlate.detect(timestamptz, timestamptz, text[])
