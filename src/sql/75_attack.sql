@@ -76,6 +76,9 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	('k8s_group_member', 'T1078.001', 'privilege-escalation', 'Rights of a Kubernetes system group',
 	 'service account -> the groups system:serviceaccounts, system:serviceaccounts:<its namespace> and system:authenticated, and user -> system:authenticated, when the group is an RBAC subject (a k8s:group resource) of the same cluster: what is bound to the group is granted to each member.',
 	 1.0, ARRAY['resource k8s:group (name, cluster)', 'resource k8s:serviceaccount / k8s:user (namespace, cluster)'], true),
+	('k8s_anonymous_access', 'T1078.001', 'initial-access', 'Anonymous requests to the API server (system:unauthenticated)',
+	 'internet -> the group system:unauthenticated of a cluster when it is an RBAC subject there (a k8s:group resource: something is bound to it): with anonymous authentication on (the Kubernetes default), every unauthenticated request to the API server is in that group and gets what is bound to it.',
+	 0.9, ARRAY['resource k8s:group (name)', 'resource internet'], true),
 	('pod_mounted_secret', 'T1552.001', 'credential-access', 'Read a secret mounted into the pod',
 	 'pod -> every Secret it mounts or reads into its environment (mounts pod->secret).',
 	 0.9, ARRAY['relationship mounts pod->k8s:secret'], true),
@@ -413,7 +416,12 @@ AS $$
 	)
 	SELECT COALESCE(array_agg(DISTINCT x.id), '{}') FROM (
 		SELECT id FROM fwd UNION ALL SELECT id FROM host_pods UNION ALL SELECT id FROM up
-		UNION ALL SELECT id FROM subjects) x
+		UNION ALL SELECT id FROM subjects
+		-- an internet resource written: the groups anonymous requests reach (k8s_anonymous_access)
+		UNION ALL
+		SELECT r.id FROM correlate.resource r
+		WHERE r.tenant = (SELECT t FROM t) AND r.kind = 'k8s:group' AND r.name = 'system:unauthenticated'
+		  AND EXISTS (SELECT 1 FROM inet WHERE inet.id = ANY (dirty))) x
 	WHERE x.id NOT IN (SELECT id FROM inet)
 $$;
 COMMENT ON FUNCTION correlate._attack_focus(bigint[]) IS 'Internal: the resources whose attack edges may change when the facts of the dirty resources changed.';
@@ -880,6 +888,11 @@ BEGIN
 		  AND (g.name = 'system:authenticated'
 			   OR (m.kind = 'k8s:serviceaccount'
 				   AND (g.name = 'system:serviceaccounts' OR g.name = 'system:serviceaccounts:' || m.namespace)))
+		UNION ALL
+		-- Anonymous access: an unauthenticated request is in system:unauthenticated.
+		SELECT i.id, g.id, 'k8s_anonymous_access', NULL, jsonb_build_object('group', g.name)
+		FROM res g CROSS JOIN inet i
+		WHERE g.kind = 'k8s:group' AND g.name = 'system:unauthenticated'
 		UNION ALL
 		SELECT l.src, l.dst, 'pod_mounted_secret', NULL,
 			   jsonb_build_object('relationships', jsonb_build_array(l.id))
