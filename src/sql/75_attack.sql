@@ -512,6 +512,8 @@ DECLARE
 	rr bigint[];
 	seeds bigint[];
 	parts2 bigint[];
+	step bigint[];
+	step_ends bigint[];
 	rbac boolean := EXISTS (SELECT 1 FROM correlate.resource r
 							WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group'));
 BEGIN
@@ -566,13 +568,13 @@ BEGIN
 	FOR i IN 1..4 LOOP
 		SELECT array_agg(l.id), array_agg(l.src) || array_agg(l.dst),
 			   array_agg(DISTINCT l.src) FILTER (WHERE l.src <> ALL (inet_ids))
-		INTO parts2, rr, seeds
+		INTO step, step_ends, seeds
 		FROM (SELECT DISTINCT x FROM unnest(seeds) x) s(id) CROSS JOIN LATERAL (
 			SELECT l.id, l.src, l.dst FROM correlate.relationship l
 			WHERE l.tenant = t AND l.dst = s.id AND l.kind IN ('exposes', 'routes_to') OFFSET 0) l;
-		EXIT WHEN parts2 IS NULL;
-		ll := ll || parts2;
-		ends := ends || rr;
+		EXIT WHEN step IS NULL;
+		ll := ll || step;
+		ends := ends || step_ends;
 		EXIT WHEN seeds IS NULL;
 	END LOOP;
 	-- RBAC: every binding (subject -> role), so a target in focus meets all who reach it
