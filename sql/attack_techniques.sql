@@ -178,6 +178,18 @@ SELECT s.name, d.name FROM correlate.attack_edges_derived() a
 JOIN correlate.resource s ON s.id = a.src JOIN correlate.resource d ON d.id = a.dst
 WHERE s.name LIKE 'system:serviceaccounts:%' ORDER BY 1, 2;
 
+-- k8s_anonymous_access (T1078.001): while no binding names system:unauthenticated, anonymous
+-- requests reach nothing; bound, the internet reaches the group and what it may do.
+SELECT count(*) AS anonymous_edges FROM pg_temp.edges('k8s_anonymous_access');
+SELECT pg_temp.r('system:unauthenticated', 'k8s:group', ns => NULL) > 0,
+	   pg_temp.bind('system:unauthenticated', 'role-x', 'app', '[{"verbs": ["list"], "apiGroups": [""], "resources": ["secrets"]}]') > 0;
+SELECT * FROM pg_temp.edges('k8s_anonymous_access');
+-- nobody authenticated is a member of it, and it reads the app secrets (the internet is one step away)
+SELECT count(*) AS members FROM pg_temp.edges('k8s_group_member') WHERE dst = 'system:unauthenticated';
+SELECT a.technique, count(*) AS edges, min(d.namespace) AS namespace FROM correlate.attack_edges_derived() a
+JOIN correlate.resource s ON s.id = a.src JOIN correlate.resource d ON d.id = a.dst
+WHERE s.name = 'system:unauthenticated' GROUP BY 1 ORDER BY 1;
+
 -- k8s_irsa (T1550.001): the trust evaluated and allowing (0.9), not evaluated (the base), denied (none).
 SELECT pg_temp.r('app-role', 'aws:iam:role', ns => NULL) > 0, pg_temp.r('app-role-2', 'aws:iam:role', ns => NULL) > 0,
 	   pg_temp.r('app-role-3', 'aws:iam:role', ns => NULL) > 0,

@@ -76,6 +76,9 @@ INSERT INTO correlate.attack_technique (technique, attack_id, tactic, name, prec
 	('k8s_group_member', 'T1078.001', 'privilege-escalation', 'Rights of a Kubernetes system group',
 	 'service account -> the groups system:serviceaccounts, system:serviceaccounts:<its namespace> and system:authenticated, and user -> system:authenticated, when the group is an RBAC subject (a k8s:group resource) of the same cluster: what is bound to the group is granted to each member.',
 	 1.0, ARRAY['resource k8s:group (name, cluster)', 'resource k8s:serviceaccount / k8s:user (namespace, cluster)'], true),
+	('k8s_anonymous_access', 'T1078.001', 'initial-access', 'Anonymous requests to the API server (system:unauthenticated)',
+	 'internet -> the group system:unauthenticated of a cluster when it is an RBAC subject there (a k8s:group resource: something is bound to it): with anonymous authentication on (the Kubernetes default), every unauthenticated request to the API server is in that group and gets what is bound to it.',
+	 0.9, ARRAY['resource k8s:group (name)', 'resource internet'], true),
 	('pod_mounted_secret', 'T1552.001', 'credential-access', 'Read a secret mounted into the pod',
 	 'pod -> every Secret it mounts or reads into its environment (mounts pod->secret).',
 	 0.9, ARRAY['relationship mounts pod->k8s:secret'], true),
@@ -120,15 +123,13 @@ CREATE TABLE correlate.attack_edge (
 	id         bigint GENERATED ALWAYS AS IDENTITY,
 	src        bigint NOT NULL,
 	dst        bigint NOT NULL,
-	technique  text NOT NULL REFERENCES correlate.attack_technique (technique) ON DELETE CASCADE,
+	technique  text NOT NULL,
 	attack_id  text NOT NULL,
 	likelihood float8 NOT NULL CHECK (likelihood > 0 AND likelihood <= 1),
 	because    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(because) = 'object'),
 	derived_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (tenant, id),
-	UNIQUE (tenant, src, dst, technique),
-	FOREIGN KEY (tenant, src) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE,
-	FOREIGN KEY (tenant, dst) REFERENCES correlate.resource (tenant, id) ON DELETE CASCADE
+	UNIQUE (tenant, src, dst, technique)
 );
 CREATE INDEX attack_edge_dst_idx ON correlate.attack_edge (tenant, dst);
 COMMENT ON TABLE correlate.attack_edge IS 'The derived attack graph: who controls src can gain control of (or read) dst by technique; written by correlate.derive_attack_edges().';
@@ -224,14 +225,16 @@ BEGIN
 	-- the columns the rules read, and the resources a changed row dirties
 	CASE TG_TABLE_NAME
 	WHEN 'resource' THEN
-		-- a deleted resource takes its edges along (ON DELETE CASCADE), and its
-		-- relationships, deleted with it, log their other ends
+		-- a deleted resource takes its edges along and is logged by
+		-- _attack_edge_cascade(), and its relationships, deleted with it, log their other ends
 		IF TG_OP = 'DELETE' THEN
 			RETURN NULL;
 		END IF;
 		cols := 'tenant, id, kind, domain, name, cluster, namespace, props'; ends := 'VALUES (x.id';
 	WHEN 'relationship' THEN
-		cols := 'tenant, id, src, dst, kind, likelihood, props, source';
+		-- likelihood: only the exposure chain and the IAM-derived techniques read it
+		cols := 'tenant, id, src, dst, kind, props, source, CASE WHEN kind IN (''exposes'', ''routes_to'', ''can_access'', '
+				'''assumes'', ''can_escalate_to'') THEN likelihood END AS likelihood';
 		-- what each kind feeds (a deleted end, unknown kind: the whole resource)
 		ends := $e$ VALUES (CASE WHEN x.kind IN ('exposes', 'routes_to') THEN x.dst
 						  WHEN x.kind = 'uses_image' THEN x.src
@@ -290,6 +293,48 @@ $$;
 -- Emptying the attack graph (TRUNCATE) makes every tenant's next derivation start from scratch.
 CREATE TRIGGER attack_dirty_truncate AFTER TRUNCATE ON correlate.attack_edge
 	FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_dirty_log();
+
+-- attack_edge has no foreign keys: a row-by-row RI check per derived edge cost three
+-- quarters of a derivation from scratch (docs/attack.md, Performance).  Derivation
+-- writes edges only between resources it read, under the tenant's work lock, and
+-- only of catalogued techniques; these statement triggers do what ON DELETE CASCADE
+-- did, once per statement: a deleted resource (or TRUNCATE) takes its edges along,
+-- and a deleted or renamed technique its edges.  The deleted resources are also
+-- logged as changed, so an edge that a derivation running concurrently with the
+-- delete wrote to one of them goes at the next derivation.
+CREATE FUNCTION correlate._attack_edge_cascade() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'resource' THEN
+		IF TG_OP = 'TRUNCATE' THEN
+			TRUNCATE correlate.attack_edge;
+			RETURN NULL;
+		END IF;
+		DELETE FROM correlate.attack_edge a USING old_rows o WHERE a.tenant = o.tenant AND a.src = o.id;
+		DELETE FROM correlate.attack_edge a USING old_rows o WHERE a.tenant = o.tenant AND a.dst = o.id;
+		INSERT INTO correlate.attack_dirty (tenant, resource)
+		SELECT o.tenant, o.id FROM old_rows o
+		WHERE o.tenant IN (SELECT d.tenant FROM correlate.attack_derive_state d);
+	ELSIF TG_OP = 'DELETE' THEN
+		DELETE FROM correlate.attack_edge a WHERE a.technique IN (SELECT o.technique FROM old_rows o);
+	ELSE
+		DELETE FROM correlate.attack_edge a
+		WHERE a.technique IN (SELECT o.technique FROM old_rows o EXCEPT SELECT n.technique FROM new_rows n);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION correlate._attack_edge_cascade() IS 'Internal: statement trigger that deletes the attack edges of deleted resources (and logs them as changed) and of deleted or renamed techniques, as ON DELETE CASCADE would.';
+CREATE TRIGGER attack_edge_cascade_delete AFTER DELETE ON correlate.resource
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_edge_cascade();
+CREATE TRIGGER attack_edge_cascade_truncate AFTER TRUNCATE ON correlate.resource
+	FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_edge_cascade();
+CREATE TRIGGER attack_edge_cascade_delete AFTER DELETE ON correlate.attack_technique
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_edge_cascade();
+CREATE TRIGGER attack_edge_cascade_update AFTER UPDATE ON correlate.attack_technique
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION correlate._attack_edge_cascade();
 
 -- The derivation's side of the log, for the current tenant only: what changed since
 -- the last derivation (NULL: start from scratch), and the mark that it is derived.
@@ -371,7 +416,12 @@ AS $$
 	)
 	SELECT COALESCE(array_agg(DISTINCT x.id), '{}') FROM (
 		SELECT id FROM fwd UNION ALL SELECT id FROM host_pods UNION ALL SELECT id FROM up
-		UNION ALL SELECT id FROM subjects) x
+		UNION ALL SELECT id FROM subjects
+		-- an internet resource written: the groups anonymous requests reach (k8s_anonymous_access)
+		UNION ALL
+		SELECT r.id FROM correlate.resource r
+		WHERE r.tenant = (SELECT t FROM t) AND r.kind = 'k8s:group' AND r.name = 'system:unauthenticated'
+		  AND EXISTS (SELECT 1 FROM inet WHERE inet.id = ANY (dirty))) x
 	WHERE x.id NOT IN (SELECT id FROM inet)
 $$;
 COMMENT ON FUNCTION correlate._attack_focus(bigint[]) IS 'Internal: the resources whose attack edges may change when the facts of the dirty resources changed.';
@@ -439,85 +489,112 @@ COMMENT ON FUNCTION correlate._what_if(jsonb) IS 'Internal: checks a what-if doc
 -- between a pair, the parts of the workloads among their ends (2 hops), inbound
 -- flows from the internet to those parts, the exposure chains (at most 4 hops) into
 -- the focus and into the nodes its pods run on, and for RBAC every binding and, for
--- a subject or group in focus, every target of its cluster.  Each step is a batch
--- of index scans (ids in arrays), never a scan of the estate.
+-- a subject or group in focus, every target of its cluster.  Each step is one index
+-- lookup per id: a LATERAL subquery over the unnested array, kept from being
+-- flattened (OFFSET 0) so the planner cannot turn it into a hash join over a scan of
+-- the estate (150-1,500 ms a step at 100,000 resources).
 CREATE FUNCTION correlate._attack_region(focus bigint[], pair_src bigint[], pair_dst bigint[],
 	OUT resources bigint[], OUT relationships bigint[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
--- index lookups per pair: not the setting of _attack_edges, which calls it
+-- index lookups per id: not the setting of _attack_edges, which calls it
 SET enable_nestloop = on
 AS $$
 DECLARE
 	t text := (SELECT correlate.current_tenant());
 	inet_ids bigint[] := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
-	ll bigint[];
+	-- the relationship kinds the rules of _attack_edges read
+	kinds text[] := ARRAY['exposes', 'routes_to', 'contains', 'uses_image', 'runs_on', 'runs_as', 'mounts',
+						  'can_access', 'assumes', 'can_escalate_to', 'connects_to'];
+	ll bigint[];        -- the relationships gathered
+	ends bigint[];      -- their ends (kept as they are found: no second lookup)
 	rr bigint[];
 	seeds bigint[];
 	parts2 bigint[];
 	step bigint[];
+	step_ends bigint[];
 	rbac boolean := EXISTS (SELECT 1 FROM correlate.resource r
 							WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole', 'k8s:group'));
 BEGIN
-	ll := ARRAY(SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = ANY (focus)
-				UNION SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.dst = ANY (focus)
-				-- the relationships of each pair (given both ways round)
-				UNION SELECT x.id FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
-					SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b) x);
-	rr := ARRAY(SELECT DISTINCT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
-				WHERE l.tenant = t AND l.id = ANY (ll)) || focus || pair_src || inet_ids;
+	-- every relationship at a focus resource of a kind a rule reads (a flow only from
+	-- the internet: a workload's other flows, exec rights or memberships do not widen
+	-- the region), and the relationships of each pair (given both ways round)
+	SELECT COALESCE(array_agg(x.id), '{}'), COALESCE(array_agg(x.src) || array_agg(x.dst), '{}') INTO ll, ends
+	FROM (SELECT x.id, x.src, x.dst FROM unnest(focus) f(id) CROSS JOIN LATERAL (
+			  SELECT l.id, l.src, l.dst, l.kind FROM correlate.relationship l
+			  WHERE l.tenant = t AND l.src = f.id AND l.kind = ANY (kinds)
+			  UNION ALL
+			  SELECT l.id, l.src, l.dst, l.kind FROM correlate.relationship l
+			  WHERE l.tenant = t AND l.dst = f.id AND l.kind = ANY (kinds)
+			  OFFSET 0) x
+		  WHERE x.kind <> 'connects_to' OR x.src = ANY (inet_ids)
+		  UNION
+		  SELECT x.id, x.src, x.dst FROM unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
+			  SELECT l.id, l.src, l.dst FROM correlate.relationship l
+			  WHERE l.tenant = t AND l.src = p.a AND l.dst = p.b OFFSET 0) x) x;
+	rr := ARRAY(SELECT DISTINCT x FROM unnest(ends || focus || pair_src || inet_ids) x);
 	-- parts of every workload among them: contains / uses_image, containers that run on a pod, their images
-	seeds := ARRAY(SELECT r.id FROM correlate.resource r
-				   WHERE r.tenant = t AND r.id = ANY (rr)
-					 AND r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container'));
-	SELECT array_agg(x.id), array_agg(x.part) INTO step, seeds FROM (
-		SELECT l.id, l.dst AS part FROM correlate.relationship l
-		WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image')
+	seeds := ARRAY(SELECT r.id FROM unnest(rr) i(id)
+				   CROSS JOIN LATERAL (SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.id = i.id
+										 AND r.kind IN ('k8s:pod', 'aws:ec2:instance', 'aws:lambda:function', 'aws:ecs:task', 'container')
+										 OFFSET 0) r);
+	SELECT ll || COALESCE(array_agg(x.id), '{}'), ends || COALESCE(array_agg(x.src) || array_agg(x.dst), '{}'),
+		   COALESCE(array_agg(DISTINCT x.part), '{}')
+	INTO ll, ends, seeds
+	FROM unnest(seeds) s(id) CROSS JOIN LATERAL (
+		SELECT l.id, l.src, l.dst, l.dst AS part FROM correlate.relationship l
+		WHERE l.tenant = t AND l.src = s.id AND l.kind IN ('contains', 'uses_image')
 		UNION ALL
-		SELECT l.id, l.src FROM correlate.relationship l
-		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind = 'runs_on') x;
-	ll := ll || step;
-	rr := rr || seeds;
-	SELECT array_agg(l.id), array_agg(l.dst) INTO step, parts2 FROM correlate.relationship l
-	WHERE l.tenant = t AND l.src = ANY (seeds) AND l.kind IN ('contains', 'uses_image');
-	ll := ll || step;
+		SELECT l.id, l.src, l.dst, l.src FROM correlate.relationship l
+		WHERE l.tenant = t AND l.dst = s.id AND l.kind = 'runs_on'
+		OFFSET 0) x;
+	SELECT ll || COALESCE(array_agg(l.id), '{}'), ends || COALESCE(array_agg(l.src) || array_agg(l.dst), '{}'),
+		   COALESCE(array_agg(l.dst), '{}')
+	INTO ll, ends, parts2
+	FROM unnest(seeds) s(id) CROSS JOIN LATERAL (
+		SELECT l.id, l.src, l.dst FROM correlate.relationship l
+		WHERE l.tenant = t AND l.src = s.id AND l.kind IN ('contains', 'uses_image') OFFSET 0) l;
 	-- inbound flows from the internet to the parts and the workloads
-	ll := ll || ARRAY(SELECT l.id FROM correlate.relationship l
-					  WHERE l.tenant = t AND l.src = ANY (inet_ids) AND l.kind = 'connects_to'
-						AND l.dst = ANY (seeds || parts2 || rr));
+	ll := ll || ARRAY(SELECT l.id FROM unnest(inet_ids) i(id)
+					  CROSS JOIN (SELECT DISTINCT x FROM unnest(seeds || parts2 || rr) x) d(id)
+					  CROSS JOIN LATERAL (SELECT l.id FROM correlate.relationship l
+										  WHERE l.tenant = t AND l.src = i.id AND l.dst = d.id AND l.kind = 'connects_to' OFFSET 0) l);
+	-- (their ends, the internet and a part or workload, are in the region already)
 	-- exposure chains into the focus and the nodes its pods run on
-	seeds := focus || ARRAY(SELECT l.dst FROM correlate.relationship l
-							WHERE l.tenant = t AND l.src = ANY (focus) AND l.kind = 'runs_on');
+	seeds := focus || ARRAY(SELECT l.dst FROM unnest(focus) f(id) CROSS JOIN LATERAL (
+								SELECT l.dst FROM correlate.relationship l
+								WHERE l.tenant = t AND l.src = f.id AND l.kind = 'runs_on' OFFSET 0) l);
 	FOR i IN 1..4 LOOP
-		SELECT array_agg(l.id), array_agg(DISTINCT l.src) FILTER (WHERE l.src <> ALL (inet_ids)) INTO step, seeds
-		FROM correlate.relationship l
-		WHERE l.tenant = t AND l.dst = ANY (seeds) AND l.kind IN ('exposes', 'routes_to');
+		SELECT array_agg(l.id), array_agg(l.src) || array_agg(l.dst),
+			   array_agg(DISTINCT l.src) FILTER (WHERE l.src <> ALL (inet_ids))
+		INTO step, step_ends, seeds
+		FROM (SELECT DISTINCT x FROM unnest(seeds) x) s(id) CROSS JOIN LATERAL (
+			SELECT l.id, l.src, l.dst FROM correlate.relationship l
+			WHERE l.tenant = t AND l.dst = s.id AND l.kind IN ('exposes', 'routes_to') OFFSET 0) l;
 		EXIT WHEN step IS NULL;
 		ll := ll || step;
+		ends := ends || step_ends;
 		EXIT WHEN seeds IS NULL;
 	END LOOP;
 	-- RBAC: every binding (subject -> role), so a target in focus meets all who reach it
 	IF rbac THEN
-		ll := ll || ARRAY(
-			SELECT l.id FROM correlate.relationship l
-			WHERE l.tenant = t AND l.kind = 'can_access'
-			  AND l.dst = ANY (ARRAY(SELECT r.id FROM correlate.resource r
-									 WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole'))));
-		rr := rr || ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'k8s:group');
-	END IF;
-	relationships := ARRAY(SELECT DISTINCT x FROM unnest(ll) x WHERE x IS NOT NULL);
-	rr := rr || ARRAY(SELECT x FROM correlate.relationship l, LATERAL (VALUES (l.src), (l.dst)) v(x)
-					  WHERE l.tenant = t AND l.id = ANY (relationships));
-	-- a subject or group in focus reaches every target of its cluster
-	IF rbac THEN
-		rr := rr || ARRAY(
+		SELECT ll || COALESCE(array_agg(l.id), '{}'), ends || COALESCE(array_agg(l.src) || array_agg(l.dst), '{}')
+		INTO ll, ends
+		FROM correlate.resource r CROSS JOIN LATERAL (
+			SELECT l.id, l.src, l.dst FROM correlate.relationship l
+			WHERE l.tenant = t AND l.dst = r.id AND l.kind = 'can_access' OFFSET 0) l
+		WHERE r.tenant = t AND r.kind IN ('k8s:role', 'k8s:clusterrole');
+		ends := ends || ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'k8s:group');
+		-- a subject or group in focus reaches every target of its cluster
+		ends := ends || ARRAY(
 			SELECT r.id FROM correlate.resource r
 			WHERE r.tenant = t AND r.kind IN ('k8s:pod', 'k8s:serviceaccount', 'k8s:node', 'k8s:secret', 'k8s:user', 'k8s:group')
 			  AND r.cluster IN (SELECT s.cluster FROM correlate.resource s
 								WHERE s.tenant = t AND s.id = ANY (focus) AND s.kind IN ('k8s:serviceaccount', 'k8s:user', 'k8s:group')));
 	END IF;
-	resources := ARRAY(SELECT DISTINCT x FROM unnest(rr) x WHERE x IS NOT NULL);
+	relationships := ARRAY(SELECT DISTINCT x FROM unnest(ll) x WHERE x IS NOT NULL);
+	resources := ARRAY(SELECT DISTINCT x FROM unnest(ends || focus || pair_src || inet_ids || seeds) x WHERE x IS NOT NULL);
 END
 $$;
 COMMENT ON FUNCTION correlate._attack_region(bigint[], bigint[], bigint[]) IS 'Internal: the resources and relationships that the attack edges with an end in focus, and the single-relationship edges of the pairs, rest on.';
@@ -530,6 +607,38 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ARRAY['node_cloud_identity', 'pod_service_account_token', 'pod_mounted_secret', 'k8s_irsa', 'iam_assume_role',
 				   'iam_privilege_escalation', 'cloud_data_access', 'public_resource_policy', 'data_contains'] $$;
 COMMENT ON FUNCTION correlate._attack_pair_techniques() IS 'Internal: techniques whose edge rests only on the relationships between its two ends and on the two resources.';
+
+-- The stored edges a derivation over focus and pairs derives anew (all the tenant's
+-- without focus): an end in focus (an internet source does not count), or a
+-- single-relationship edge between a pair.  One index lookup per id.
+CREATE FUNCTION correlate._attack_stored(focus bigint[], pair_src bigint[], pair_dst bigint[])
+RETURNS TABLE (id bigint, src bigint, dst bigint, technique text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = on
+SET jit = off
+AS $$
+	WITH t AS MATERIALIZED (
+		SELECT x.t, ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = x.t AND r.kind = 'internet') AS inet
+		FROM (SELECT correlate.current_tenant() AS t) x)
+	SELECT a.id, a.src, a.dst, a.technique FROM correlate.attack_edge a
+	WHERE focus IS NULL AND a.tenant = (SELECT t.t FROM t)
+	UNION ALL (
+		SELECT a.id, a.src, a.dst, a.technique FROM t, unnest(focus) f(id) CROSS JOIN LATERAL (
+			SELECT a.* FROM correlate.attack_edge a WHERE a.tenant = t.t AND a.dst = f.id
+			UNION ALL
+			SELECT a.* FROM correlate.attack_edge a WHERE a.tenant = t.t AND a.src = f.id AND a.src <> ALL (t.inet)
+			OFFSET 0) a
+		WHERE focus IS NOT NULL
+		UNION
+		SELECT a.id, a.src, a.dst, a.technique FROM t, unnest(pair_src, pair_dst) p(a, b) CROSS JOIN LATERAL (
+			SELECT a.* FROM correlate.attack_edge a
+			WHERE a.tenant = t.t AND a.src = p.a AND a.dst = p.b
+			  AND a.technique = ANY (correlate._attack_pair_techniques())
+			OFFSET 0) a
+		WHERE focus IS NOT NULL)
+$$;
+COMMENT ON FUNCTION correlate._attack_stored(bigint[], bigint[], bigint[]) IS 'Internal: the current tenant''s stored attack edges that a derivation over focus and the pairs derives anew (all of them without focus).';
 
 CREATE FUNCTION correlate._attack_edges(what_if jsonb, focus bigint[], pair_src bigint[] DEFAULT '{}', pair_dst bigint[] DEFAULT '{}')
 RETURNS TABLE (id bigint, src bigint, dst bigint, technique text, attack_id text, likelihood float8, because jsonb)
@@ -568,14 +677,21 @@ BEGIN
 	res AS MATERIALIZED (
 		SELECT r.id, r.kind, r.domain, r.name, r.cluster, r.namespace,
 			   CASE WHEN w.set_props ? r.id::text THEN r.props || (w.set_props -> r.id::text) ELSE r.props END AS props
-		FROM correlate.resource r
-		WHERE r.tenant = t AND NOT r.id = ANY (w.remove_resources) AND (focus IS NULL OR r.id = ANY (rr))
+		-- with focus, one index lookup per resource of the region (never a scan of the estate)
+		FROM (SELECT r.* FROM correlate.resource r WHERE focus IS NULL AND r.tenant = t
+			  UNION ALL
+			  SELECT r.* FROM unnest(rr) i(id)
+			  CROSS JOIN LATERAL (SELECT r.* FROM correlate.resource r WHERE r.tenant = t AND r.id = i.id OFFSET 0) r) r
+		WHERE NOT r.id = ANY (w.remove_resources)
 	),
 	rel AS MATERIALIZED (
 		SELECT l.id, l.src, l.dst, l.kind, l.likelihood, l.props, l.source,
 			   CASE WHEN jsonb_typeof(l.props->'fix_cost') = 'number' THEN l.props->'fix_cost' END AS fix_cost
-		FROM correlate.relationship l
-		WHERE l.tenant = t AND NOT l.id = ANY (w.remove_relationships) AND (focus IS NULL OR l.id = ANY (ll))
+		FROM (SELECT l.* FROM correlate.relationship l WHERE focus IS NULL AND l.tenant = t
+			  UNION ALL
+			  SELECT l.* FROM unnest(ll) i(id)
+			  CROSS JOIN LATERAL (SELECT l.* FROM correlate.relationship l WHERE l.tenant = t AND l.id = i.id OFFSET 0) l) l
+		WHERE NOT l.id = ANY (w.remove_relationships)
 		  AND NOT l.src = ANY (w.remove_resources) AND NOT l.dst = ANY (w.remove_resources)
 		  AND (cardinality(w.remove_statements) = 0 OR NOT COALESCE((
 				SELECT bool_and(x.s::bigint = ANY (w.remove_statements)) FROM (
@@ -588,10 +704,12 @@ BEGIN
 	fnd AS MATERIALIZED (
 		SELECT f.id, f.resource, f.kind, f.check_id, f.cvss, f.epss, f.known_exploited,
 			   f.props->>'cvss_vector' AS vector
-		FROM correlate.finding f
-		WHERE f.tenant = t AND f.status = 'open' AND f.kind IN ('vulnerability', 'exposure')
+		FROM (SELECT f.* FROM correlate.finding f WHERE focus IS NULL AND f.tenant = t
+			  UNION ALL
+			  SELECT f.* FROM unnest(rr) i(id)
+			  CROSS JOIN LATERAL (SELECT f.* FROM correlate.finding f WHERE f.tenant = t AND f.resource = i.id OFFSET 0) f) f
+		WHERE f.status = 'open' AND f.kind IN ('vulnerability', 'exposure')
 		  AND NOT f.id = ANY (w.patch) AND NOT f.resource = ANY (w.remove_resources)
-		  AND (focus IS NULL OR f.resource = ANY (rr))
 	),
 	inet AS (SELECT r.id FROM res r WHERE r.kind = 'internet'),
 	-- Workloads and their parts (containers, images): a weakness of a part is the workload's.
@@ -773,6 +891,11 @@ BEGIN
 			   OR (m.kind = 'k8s:serviceaccount'
 				   AND (g.name = 'system:serviceaccounts' OR g.name = 'system:serviceaccounts:' || m.namespace)))
 		UNION ALL
+		-- Anonymous access: an unauthenticated request is in system:unauthenticated.
+		SELECT i.id, g.id, 'k8s_anonymous_access', NULL, jsonb_build_object('group', g.name)
+		FROM res g CROSS JOIN inet i
+		WHERE g.kind = 'k8s:group' AND g.name = 'system:unauthenticated'
+		UNION ALL
 		SELECT l.src, l.dst, 'pod_mounted_secret', NULL,
 			   jsonb_build_object('relationships', jsonb_build_array(l.id))
 			   || jsonb_strip_nulls(jsonb_build_object('fix_cost', l.fix_cost))
@@ -887,8 +1010,7 @@ BEGIN
 	SELECT COALESCE(a.id, -row_number() OVER (ORDER BY s.src, s.dst, s.technique)), s.src, s.dst, s.technique,
 		   s.attack_id, round(s.likelihood::numeric, 12)::float8, s.because
 	FROM scored s
-	LEFT JOIN (SELECT a.* FROM correlate.attack_edge a
-			   WHERE a.tenant = t AND (focus IS NULL OR a.src = ANY (focus) OR a.dst = ANY (focus) OR a.src = ANY (pair_src))) a
+	LEFT JOIN correlate._attack_stored(focus, pair_src, pair_dst) a
 		ON a.src = s.src AND a.dst = s.dst AND a.technique = s.technique
 	WHERE focus IS NULL OR s.dst = ANY (focus) OR (s.src = ANY (focus) AND s.src <> ALL (inet_ids))
 	   OR (s.technique = ANY (correlate._attack_pair_techniques())
@@ -988,7 +1110,6 @@ DECLARE
 	focus bigint[];
 	pair_src bigint[] := '{}';
 	pair_dst bigint[] := '{}';
-	inet_ids bigint[];
 BEGIN
 	-- One derivation per tenant at a time; writers of other tenants do not wait.
 	PERFORM correlate._progress_begin('derive_attack_edges', 3, 'steps'), correlate._progress_phase('waiting for the tenant''s lock');
@@ -1013,16 +1134,13 @@ BEGIN
 	IF cardinality(focus) = 0 AND cardinality(pair_src) = 0 THEN
 		inserted := 0; updated := 0; deleted := 0;
 	ELSE
-		inet_ids := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.kind = 'internet');
 		WITH d AS MATERIALIZED (SELECT * FROM correlate._attack_edges(NULL, focus, pair_src, pair_dst)),
 		del AS (
 			-- the edges derived anew are the edges with an end in focus (_attack_edges)
 			DELETE FROM correlate.attack_edge a
-			WHERE a.tenant = t
-			  AND (focus IS NULL OR a.dst = ANY (focus) OR (a.src = ANY (focus) AND a.src <> ALL (inet_ids))
-				   OR (a.technique = ANY (correlate._attack_pair_techniques())
-					   AND (a.src, a.dst) IN (SELECT p.a, p.b FROM unnest(pair_src, pair_dst) p(a, b))))
-			  AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id)
+			USING correlate._attack_stored(focus, pair_src, pair_dst) o
+			WHERE a.tenant = t AND a.id = o.id
+			  AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = o.id)
 			RETURNING 1
 		),
 		upd AS (
@@ -1059,7 +1177,7 @@ GRANT SELECT, INSERT, UPDATE ON correlate.attack_derive_state TO correlate_write
 GRANT INSERT, UPDATE, DELETE ON correlate.attack_technique TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate._what_if(jsonb), correlate.attack_edges_derived(jsonb), correlate._attack_edges(jsonb, bigint[], bigint[], bigint[]),
 	correlate._attack_pair_techniques(), correlate._attack_region(bigint[], bigint[], bigint[]),
-	correlate._attack_focus(bigint[]) TO correlate_reader;
+	correlate._attack_focus(bigint[]), correlate._attack_stored(bigint[], bigint[], bigint[]) TO correlate_reader;
 REVOKE ALL ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION correlate._attack_dirty_take(text, float8), correlate._attack_derived(text, float8, text, bigint) TO correlate_writer;
 GRANT EXECUTE ON FUNCTION correlate.merge_image_aliases(), correlate.derive_attack_edges(boolean) TO correlate_writer;
