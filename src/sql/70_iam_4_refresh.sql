@@ -326,12 +326,14 @@ BEGIN
 		JOIN correlate.resource d ON d.tenant = t AND d.uid = n.dst_uid AND d.kind IN ('aws:iam:user', 'aws:iam:role')
 		WHERE n.kind IN ('assumes', 'can_escalate_to') AND s.id <> d.id
 	), walk AS (
-		-- (walks that never come back to the attacker; the shortest is the breadth-first depth)
+		-- (walks that never come back to the attacker; the shortest is the breadth-first depth;
+		-- a principal one step away is not walked to again)
 		SELECT s.attacker, s.target, 1 AS depth FROM step s
 		UNION
 		SELECT w.attacker, s.target, w.depth + 1
 		FROM walk w JOIN step s ON s.attacker = w.target
 		WHERE w.depth < 5 AND s.target <> w.attacker
+		  AND NOT EXISTS (SELECT 1 FROM step d WHERE d.attacker = w.attacker AND d.target = s.target)
 	), reach AS MATERIALIZED (
 		SELECT w.attacker, w.target, min(w.depth) AS depth FROM walk w GROUP BY w.attacker, w.target
 	), rreq AS MATERIALIZED (
