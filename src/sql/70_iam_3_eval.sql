@@ -57,8 +57,10 @@ BEGIN
 	-- arguments, without nested loops: the generic plan assumes 10 requests and, once other
 	-- tenants share the tables, a few hundred statements per tenant, and its nested loops
 	-- then ran a 5,000-role refresh for minutes instead of seconds.  plan_cache_mode ends
-	-- with this function (its SET clause); enable_nestloop is set back below.
-	IF cardinality(p_actions) > 64 THEN
+	-- with this function (its SET clause); enable_nestloop is set back below.  (A caller
+	-- that turned nested loops off, as the edge refresh does, is planned the same way: the
+	-- generic plan kept for who_can must not be built without them.)
+	IF cardinality(p_actions) > 64 OR NOT current_setting('enable_nestloop')::boolean THEN
 		nestloop := current_setting('enable_nestloop');
 		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
 		PERFORM set_config('enable_nestloop', 'off', true);
