@@ -140,6 +140,68 @@ SELECT kind, class, count(*) FROM correlate.iam_access_actions() GROUP BY 1, 2 O
 SELECT technique, service FROM correlate.iam_passrole_techniques() ORDER BY 1;
 SELECT technique, target_kind, self FROM correlate.iam_direct_techniques() ORDER BY 1;
 
+-- ---- the refresh at scale: set-based, batches planned for their size, statistics -------
+
+-- The refresh creates no table, temporary or not (pg_cron runs it; a table per call would
+-- bloat the catalog).
+BEGIN;
+SELECT count(*) AS rels_before FROM pg_class \gset
+SELECT count(*) > 0 AS refreshed FROM correlate.refresh_iam_edges();
+SELECT count(*) - :rels_before AS tables_created FROM pg_class;
+COMMIT;
+
+-- A batch of more than 64 requests is planned for its own arguments, without nested loops;
+-- each request gets the answer it gets alone (who_can), and the planner setting is back
+-- afterwards.
+CREATE TEMP TABLE batch_req AS
+SELECT row_number() OVER (ORDER BY a.n, r.n)::integer AS req, a.action, r.res
+FROM unnest(ARRAY['s3:GetObject', 'dynamodb:GetItem', 'kms:Decrypt', 'iam:PassRole', 'sts:AssumeRole',
+				  'iam:CreateAccessKey', 'ssm:GetParameter', 'secretsmanager:GetSecretValue', 'sqs:SendMessage',
+				  'lambda:CreateFunction']) WITH ORDINALITY a(action, n),
+	 unnest(ARRAY['*', 'arn:aws:s3:::public-site/index.html', 'arn:aws:dynamodb:us-east-1:555566667777:table/orders',
+				  'arn:aws:kms:us-east-1:555566667777:key/k', 'arn:aws:iam::555566667777:role/ec2',
+				  'arn:aws:iam::555566667777:user/victim', 'arn:aws:iam::555566667777:role/vendor',
+				  'arn:aws:ssm:us-east-1:555566667777:parameter/app/key']) WITH ORDINALITY r(res, n);
+CREATE TEMP TABLE batch_ans AS
+SELECT e.* FROM (SELECT array_agg(action ORDER BY req) AS a, array_agg(res ORDER BY req) AS r FROM batch_req) q,
+	 correlate._iam_evaluate(q.a, q.r) e;
+SELECT (SELECT count(*) FROM batch_req) AS requests, (SELECT count(*) FROM batch_ans) AS answers,
+	   (SELECT count(*) FROM (SELECT req, principal_uid, decision, via, statement, policy, sid FROM batch_ans
+							  EXCEPT ALL
+							  SELECT q.req, w.principal_uid, w.decision, w.via, w.statement, w.policy, w.sid
+							  FROM batch_req q, correlate.who_can(q.action, q.res) w) x) AS only_in_batch,
+	   (SELECT count(*) FROM (SELECT q.req, w.principal_uid, w.decision, w.via, w.statement, w.policy, w.sid
+							  FROM batch_req q, correlate.who_can(q.action, q.res) w
+							  EXCEPT ALL
+							  SELECT req, principal_uid, decision, via, statement, policy, sid FROM batch_ans) x) AS only_alone,
+	   current_setting('enable_nestloop') AS nestloop_after, current_setting('plan_cache_mode') AS plan_cache_mode_after;
+-- Bad input to a batch: the arrays must pair up.
+SELECT count(*) FROM correlate._iam_evaluate(array_fill('s3:GetObject'::text, ARRAY[100]), array_fill('*'::text, ARRAY[99]));
+-- (NULL actions are skipped, in a batch too)
+SELECT count(DISTINCT req) AS answered_requests
+FROM correlate._iam_evaluate(ARRAY(SELECT CASE WHEN i % 2 = 0 THEN 'iam:PassRole' END FROM generate_series(1, 100) i),
+							 array_fill('arn:aws:iam::555566667777:role/ec2'::text, ARRAY[100]));
+
+-- Statistics: a refresh that rewrites the same rows leaves them as they are; one that moves
+-- a table's size by more than a tenth refreshes them.  (Autovacuum is kept off the table
+-- meanwhile: the refresh's ANALYZE skips a table autovacuum is analyzing.)
+ALTER TABLE correlate.iam_statement SET (autovacuum_enabled = false);
+SELECT count(*) > 0 AS refreshed FROM correlate.refresh_policies(derive_edges => false);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_get_analyze_count('correlate.iam_statement'::regclass) AS analyzed \gset
+SELECT count(*) > 0 AS refreshed FROM correlate.refresh_policies(derive_edges => false);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_get_analyze_count('correlate.iam_statement'::regclass) - :analyzed AS analyzed_unchanged;
+SELECT correlate.upsert_resource('arn:aws:iam::555566667777:policy/many', 'aws:iam:policy', 'many', account => '555566667777',
+	props => jsonb_build_object('document', jsonb_build_object('Statement',
+		(SELECT jsonb_agg(jsonb_build_object('Effect', 'Allow', 'Action', 'sqs:SendMessage',
+											 'Resource', 'arn:aws:sqs:us-east-1:555566667777:q' || i))
+		 FROM generate_series(1, 300) i)))) IS NOT NULL AS many;
+SELECT count(*) > 0 AS refreshed FROM correlate.refresh_policies(derive_edges => false);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_get_analyze_count('correlate.iam_statement'::regclass) - :analyzed AS analyzed_after_growth;
+ALTER TABLE correlate.iam_statement RESET (autovacuum_enabled);
+
 -- Only writers refresh.
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS iam_test_reader2;

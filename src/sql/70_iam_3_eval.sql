@@ -39,17 +39,31 @@ RETURNS TABLE (req integer, principal bigint, principal_uid text, principal_kind
 			   via text, statement bigint, policy text, sid text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
--- Planning this query costs more than running it for one request: plan it once per session.
+-- Planning this query costs more than running it for one request: plan it once per session
+-- (batches are planned each time, below).
 SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
 	t text := (SELECT correlate.current_tenant());
+	nestloop text;
 BEGIN
 	IF COALESCE(cardinality(p_actions), 0) <> COALESCE(cardinality(p_resources), 0) THEN
 		RAISE EXCEPTION 'actions and resources differ in length'
 			USING ERRCODE = 'array_subscript_error',
 				  DETAIL = format('%s actions and %s resources.', cardinality(p_actions), cardinality(p_resources));
+	END IF;
+	-- A batch (the edge refresh sends thousands of requests) is planned for its own
+	-- arguments, without nested loops: the generic plan assumes 10 requests and, once other
+	-- tenants share the tables, a few hundred statements per tenant, and its nested loops
+	-- then ran a 5,000-role refresh for minutes instead of seconds.  plan_cache_mode ends
+	-- with this function (its SET clause); enable_nestloop is set back below.  (A caller
+	-- that turned nested loops off, as the edge refresh does, is planned the same way: the
+	-- generic plan kept for who_can must not be built without them.)
+	IF cardinality(p_actions) > 64 OR NOT current_setting('enable_nestloop')::boolean THEN
+		nestloop := current_setting('enable_nestloop');
+		PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+		PERFORM set_config('enable_nestloop', 'off', true);
 	END IF;
 	RETURN QUERY
 	WITH rq AS (
@@ -279,6 +293,9 @@ BEGIN
 		JOIN correlate.resource h ON h.tenant = t AND h.id = s.holder
 		WHERE p_detail AND s.tenant = t AND s.id = x.stmt) dt ON true
 	ORDER BY x.req, x.principal, x.uid;
+	IF nestloop IS NOT NULL THEN
+		PERFORM set_config('enable_nestloop', nestloop, true);
+	END IF;
 END
 $$;
 
