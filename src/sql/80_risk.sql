@@ -282,7 +282,8 @@ COMMENT ON FUNCTION correlate._legitimate_actions(bigint, timestamptz)
 -- compared with risk_path_state, and a changed resource passes the change to every
 -- resource whose path runs through it.  Everything is rescored when there is no state
 -- (first rescore, after a restore), when a setting changed, when the log says so,
--- when more than a quarter of the resources would be, or with from_scratch => true.
+-- when more than correlate.rescore_incremental_limit (a quarter) of the resources
+-- would be, or with from_scratch => true.
 CREATE TABLE correlate.risk_state (
 	tenant           text PRIMARY KEY,
 	as_of            timestamptz NOT NULL,
@@ -303,12 +304,16 @@ COMMENT ON COLUMN correlate.risk_state.rescored IS 'Incremental: how many resour
 
 CREATE TABLE correlate.risk_dirty (
 	tenant   text NOT NULL,
-	resource bigint
+	resource bigint,
+	other    bigint,
+	what     "char" NOT NULL CHECK (what IN ('r', 'n', 'a', 'e', 'f'))
 );
 CREATE INDEX risk_dirty_tenant_idx ON correlate.risk_dirty (tenant);
 COMMENT ON TABLE correlate.risk_dirty IS 'Internal: resources whose risk inputs were written since the tenant''s last rescore (NULL: everything may have changed).';
 COMMENT ON COLUMN correlate.risk_dirty.tenant IS 'Tenant of the write.';
-COMMENT ON COLUMN correlate.risk_dirty.resource IS 'A resource written, an end of a relationship or attack edge, the resource of a finding, the actor or target of an event; NULL: rescore everything.';
+COMMENT ON COLUMN correlate.risk_dirty.resource IS 'The resource (r, n), the source of the edges (a, f) or the attack edge (e); NULL: rescore everything.';
+COMMENT ON COLUMN correlate.risk_dirty.other IS 'The destination of the edge (a, f).';
+COMMENT ON COLUMN correlate.risk_dirty.what IS 'r: an input of the resource''s reasons (its findings, events, parts, identities); n: the resource itself (name, kind, criticality...); a: the attack edges between resource and other; e: an attack edge written; f: the relationships between them (read by the path factors on the facts layer only).';
 
 CREATE TABLE correlate.risk_path_state (
 	tenant      text NOT NULL,
@@ -346,15 +351,15 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM correlate.risk_state) THEN
 		RETURN NULL;
 	END IF;
-	IF TG_OP = 'TRUNCATE' OR TG_TABLE_NAME IN ('iam_statement', 'iam_attachment') THEN
-		-- every tenant rescores from scratch (grants reach identities through what_can)
-		INSERT INTO correlate.risk_dirty (tenant, resource) SELECT s.tenant, NULL FROM correlate.risk_state s;
+	IF TG_OP = 'TRUNCATE' THEN
+		-- every tenant rescores from scratch
+		INSERT INTO correlate.risk_dirty (tenant, resource, what) SELECT s.tenant, NULL, 'r' FROM correlate.risk_state s;
 		RETURN NULL;
 	END IF;
 	IF TG_TABLE_NAME = 'incident_event' THEN
 		-- an event tied to an incident (or freed from one) changes its actor's legitimate use
-		EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource) '
-					   'SELECT DISTINCT x.tenant, e.actor FROM %s x '
+		EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, what) '
+					   'SELECT DISTINCT x.tenant, e.actor, ''r'' FROM %s x '
 					   'JOIN correlate.event e ON e.tenant = x.tenant AND e.id = x.event_id AND e.ts = x.event_ts '
 					   'WHERE e.actor IS NOT NULL AND x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
 					   CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END);
@@ -364,34 +369,51 @@ BEGIN
 		-- (a query naming new_rows only where the trigger has it)
 		IF (SELECT count(*) > 20000 FROM new_rows) THEN
 			-- a derivation from scratch: cheaper to rescore everything than to log it
-			INSERT INTO correlate.risk_dirty (tenant, resource)
-			SELECT DISTINCT n.tenant, NULL::bigint FROM new_rows n WHERE n.tenant IN (SELECT s.tenant FROM correlate.risk_state s);
+			INSERT INTO correlate.risk_dirty (tenant, resource, what)
+			SELECT DISTINCT n.tenant, NULL::bigint, 'r' FROM new_rows n WHERE n.tenant IN (SELECT s.tenant FROM correlate.risk_state s);
 			RETURN NULL;
 		END IF;
 	END IF;
-	-- the columns the reasons read, and the resources a changed row touches (a
-	-- resource, both ends of an edge, a finding's resource, an event's actor and
-	-- target); event inserts are found by id (risk_state.last_event), not logged
+	IF TG_TABLE_NAME IN ('iam_statement', 'iam_attachment') THEN
+		-- grants reach identities through what_can: every tenant written rescores from scratch
+		EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, what) '
+					   'SELECT DISTINCT x.tenant, NULL::bigint, ''r'' FROM (%s) x '
+					   'WHERE x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
+					   CASE TG_OP WHEN 'INSERT' THEN 'SELECT tenant FROM new_rows' WHEN 'DELETE' THEN 'SELECT tenant FROM old_rows'
+							ELSE 'SELECT tenant FROM new_rows UNION ALL SELECT tenant FROM old_rows' END);
+		RETURN NULL;
+	END IF;
+	-- the columns the reasons read, and what a changed row touches: a resource (n),
+	-- the reasons' inputs (r: the resource of a finding, an event's actor and target,
+	-- both ends of the relationships that make a workload's parts and identities),
+	-- edges (a: attack edges; f: relationships, for the facts layer); event inserts
+	-- are found by id (risk_state.last_event), not logged
 	CASE TG_TABLE_NAME
 	WHEN 'resource' THEN
-		cols := 'tenant, id, uid, kind, domain, name, account, criticality'; ends := '(x.id)';
+		cols := 'tenant, id, uid, kind, domain, name, account, criticality'; ends := '(x.id, NULL::bigint, ''n''::"char")';
 	WHEN 'relationship' THEN
-		cols := 'tenant, id, src, dst, kind, likelihood'; ends := '(x.src), (x.dst)';
+		cols := 'tenant, id, src, dst, kind, likelihood';
+		-- the end whose reasons read it: the workload of a part or image, what runs as an identity
+		ends := $e$(CASE WHEN x.kind IN ('contains', 'uses_image', 'runs_as', 'assumes') THEN x.src
+						 WHEN x.kind = 'runs_on' THEN x.dst END, NULL::bigint, 'r'::"char"),
+				   (x.src, x.dst, 'f')$e$;
 	WHEN 'attack_edge' THEN
-		cols := 'tenant, id, src, dst, likelihood, because'; ends := '(x.src), (x.dst)';
+		-- the pair (a better edge between them may appear) and the edge itself (its facts)
+		cols := 'tenant, id, src, dst, likelihood, because'; ends := '(x.src, x.dst, ''a''::"char"), (x.id, NULL, ''e'')';
 	WHEN 'finding' THEN
 		cols := 'tenant, id, resource, kind, check_id, package, severity, cvss, epss, known_exploited, status, props';
-		ends := '(x.resource)';
+		ends := '(x.resource, NULL::bigint, ''r''::"char")';
 	ELSE
-		cols := 'tenant, id, ts, actor, target, class_uid, severity_id, action, outcome, rule'; ends := '(x.actor), (x.target)';
+		cols := 'tenant, id, ts, actor, target, class_uid, severity_id, action, outcome, rule';
+		ends := '(x.actor, NULL::bigint, ''r''::"char"), (x.target, NULL, ''r'')';
 	END CASE;
 	changed := CASE TG_OP
 		WHEN 'INSERT' THEN format('SELECT %s FROM new_rows', cols)
 		WHEN 'DELETE' THEN format('SELECT %s FROM old_rows', cols)
 		ELSE format('(SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) UNION ALL '
 					'(SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows)', cols) END;
-	EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource) '
-				   'SELECT DISTINCT x.tenant, e.id FROM (%s) x CROSS JOIN LATERAL (VALUES %s) e(id) '
+	EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, other, what) '
+				   'SELECT DISTINCT x.tenant, e.id, e.other, e.what FROM (%s) x CROSS JOIN LATERAL (VALUES %s) e(id, other, what) '
 				   'WHERE e.id IS NOT NULL AND x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
 				   changed, ends);
 	RETURN NULL;
@@ -431,10 +453,14 @@ SELECT correlate._risk_dirty_triggers('correlate.resource', ARRAY['INSERT', 'UPD
 -- The path factors' inputs: the graph engine's most likely path of every resource
 -- from the internet and to a crown jewel, kept in risk_path_state.  Returns the
 -- resources whose path factor may have changed: those whose path (hops, likelihood,
--- next resource) differs from the stored one, or that or whose next resource is in
--- dirty (a name, or the edges between them, changed), and everything downstream of
+-- next resource) differs from the stored one, that were written themselves
+-- (changed: a name), or whose edge to the next resource changed (edges written
+-- between the pairs pair_src -> pair_dst: another edge is now the most likely, or
+-- the stored one is among edges, written), and everything whose path runs through
 -- them; NULL with from_scratch (everything is rescored).
-CREATE FUNCTION correlate._risk_paths(from_scratch boolean, dirty bigint[]) RETURNS bigint[]
+CREATE FUNCTION correlate._risk_paths(from_scratch boolean, changed bigint[], pair_src bigint[], pair_dst bigint[],
+	edges bigint[])
+RETURNS bigint[]
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -458,32 +484,46 @@ BEGIN
 		SELECT 'j'::"char", x.resource_id, x.hops, x.likelihood, x.via
 		FROM correlate.exposure(jewels) x WHERE cardinality(jewels) > 0
 	), d AS MATERIALIZED (
-		SELECT DISTINCT x AS id FROM unnest(dirty) x
-	), diff AS MATERIALIZED (
+		SELECT DISTINCT x AS id FROM unnest(changed) x
+	), pr AS MATERIALIZED (
+		SELECT DISTINCT p.s, p.d FROM unnest(pair_src, pair_dst) p(s, d)
+	), cand AS MATERIALIZED (
+		-- what may have changed: the path, the resource, or the edges of the pair
 		SELECT COALESCE(f.toward, s.toward) AS toward, COALESCE(f.resource_id, s.resource_id) AS resource_id,
-			   f.hops, f.likelihood, f.via, f.resource_id IS NULL AS gone
+			   f.hops, f.likelihood, f.via, f.resource_id IS NULL AS gone, s.edge AS old_edge,
+			   (s.resource_id IS NULL OR f.hops <> s.hops OR f.likelihood <> s.likelihood OR f.via IS DISTINCT FROM s.via
+				OR f.resource_id IN (SELECT d.id FROM d)) AS moved
 		FROM fresh f
-		FULL JOIN (SELECT s.toward, s.resource_id, s.hops, s.likelihood, s.via FROM correlate.risk_path_state s WHERE s.tenant = t) s
+		FULL JOIN (SELECT s.toward, s.resource_id, s.hops, s.likelihood, s.via, s.edge FROM correlate.risk_path_state s
+				   WHERE s.tenant = t) s
 			ON s.toward = f.toward AND s.resource_id = f.resource_id
 		WHERE f.resource_id IS NULL OR s.resource_id IS NULL
 		   OR f.hops <> s.hops OR f.likelihood <> s.likelihood OR f.via IS DISTINCT FROM s.via
-		   OR f.resource_id IN (SELECT d.id FROM d) OR f.via IN (SELECT d.id FROM d)
+		   OR f.resource_id IN (SELECT d.id FROM d)
+		   OR (f.toward = 'i' AND (f.via, f.resource_id) IN (SELECT p.s, p.d FROM pr p))
+		   OR (f.toward = 'j' AND (f.resource_id, f.via) IN (SELECT p.s, p.d FROM pr p))
+	), looked AS MATERIALIZED (
+		SELECT c.*,
+			   CASE WHEN c.via IS NULL OR c.gone THEN NULL
+					WHEN on_attack THEN
+						(SELECT a.id FROM correlate.attack_edge a
+						 WHERE a.tenant = t AND a.src = CASE c.toward WHEN 'i' THEN c.via ELSE c.resource_id END
+						   AND a.dst = CASE c.toward WHEN 'i' THEN c.resource_id ELSE c.via END
+						 ORDER BY a.likelihood DESC, a.id LIMIT 1)
+					ELSE (SELECT l.id FROM correlate.relationship l
+						  WHERE l.tenant = t AND l.src = CASE c.toward WHEN 'i' THEN c.via ELSE c.resource_id END
+							AND l.dst = CASE c.toward WHEN 'i' THEN c.resource_id ELSE c.via END
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS edge
+		FROM cand c
+	), diff AS MATERIALIZED (
+		SELECT x.* FROM looked x
+		WHERE x.gone OR x.moved OR x.edge IS DISTINCT FROM x.old_edge OR x.old_edge IN (SELECT e FROM unnest(edges) e)
 	), del AS (
 		DELETE FROM correlate.risk_path_state s USING diff x
 		WHERE s.tenant = t AND x.gone AND s.toward = x.toward AND s.resource_id = x.resource_id
 	), up AS (
 		INSERT INTO correlate.risk_path_state AS s (tenant, toward, resource_id, hops, likelihood, via, edge)
-		SELECT t, x.toward, x.resource_id, x.hops, x.likelihood, x.via,
-			   CASE WHEN x.via IS NULL THEN NULL
-					WHEN on_attack THEN
-						(SELECT a.id FROM correlate.attack_edge a
-						 WHERE a.tenant = t AND a.src = CASE x.toward WHEN 'i' THEN x.via ELSE x.resource_id END
-						   AND a.dst = CASE x.toward WHEN 'i' THEN x.resource_id ELSE x.via END
-						 ORDER BY a.likelihood DESC, a.id LIMIT 1)
-					ELSE (SELECT l.id FROM correlate.relationship l
-						  WHERE l.tenant = t AND l.src = CASE x.toward WHEN 'i' THEN x.via ELSE x.resource_id END
-							AND l.dst = CASE x.toward WHEN 'i' THEN x.resource_id ELSE x.via END
-						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END
+		SELECT t, x.toward, x.resource_id, x.hops, x.likelihood, x.via, x.edge
 		FROM diff x WHERE NOT x.gone
 		ON CONFLICT (tenant, toward, resource_id) DO UPDATE SET
 			hops = EXCLUDED.hops, likelihood = EXCLUDED.likelihood, via = EXCLUDED.via, edge = EXCLUDED.edge
@@ -505,7 +545,7 @@ BEGIN
 		SELECT DISTINCT w.id FROM down w);
 END
 $$;
-COMMENT ON FUNCTION correlate._risk_paths(boolean, bigint[])
+COMMENT ON FUNCTION correlate._risk_paths(boolean, bigint[], bigint[], bigint[], bigint[])
 	IS 'Internal (rescore()): brings risk_path_state up to date with the graph engine; returns the resources whose path factors may have changed (NULL with from_scratch: all of them).';
 
 -- The resources whose reasons read what a resource carries: the workloads it is a part
@@ -862,6 +902,12 @@ DECLARE
 	last_ev bigint;
 	everything boolean;
 	dirty bigint[];
+	renamed bigint[];
+	psrc bigint[];
+	pdst bigint[];
+	written bigint[];
+	edge_kind "char" := CASE WHEN COALESCE(NULLIF(current_setting('correlate.graph_layer', true), ''), 'attack') = 'attack'
+							 THEN 'a' ELSE 'f' END;
 	scope bigint[];
 BEGIN
 	IF NOT isfinite(at) THEN
@@ -895,9 +941,14 @@ BEGIN
 		 WHERE i.inhparent = 'correlate.event'::regclass)));
 	last_ev := (SELECT max(e.id) FROM correlate.event e WHERE e.tenant = t);
 	SELECT * INTO st FROM correlate.risk_state s WHERE s.tenant = t;
-	WITH d AS (DELETE FROM correlate.risk_dirty x WHERE x.tenant = t RETURNING x.resource)
-	SELECT COALESCE(bool_or(d.resource IS NULL), false), array_agg(DISTINCT d.resource) FILTER (WHERE d.resource IS NOT NULL)
-	INTO everything, dirty FROM d;
+	WITH d AS (DELETE FROM correlate.risk_dirty x WHERE x.tenant = t RETURNING x.resource, x.other, x.what)
+	SELECT COALESCE(bool_or(d.resource IS NULL AND d.what = 'r'), false),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what IN ('r', 'n') AND d.resource IS NOT NULL),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what = 'n'),
+		   -- the two lists in step: the same filter, the same order
+		   array_agg(d.resource) FILTER (WHERE d.what = edge_kind), array_agg(d.other) FILTER (WHERE d.what = edge_kind),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what = 'e' AND edge_kind = 'a')
+	INTO everything, dirty, renamed, psrc, pdst, written FROM d;
 	everything := everything OR from_scratch OR st.tenant IS NULL OR st.settings <> settings
 				  OR st.detection_window <> detection_window;
 	IF NOT everything THEN
@@ -914,11 +965,13 @@ BEGIN
 				  AND ((e.ts > at - detection_window AND e.ts <= at)
 					   OR (e.ts > st.as_of - st.detection_window AND e.ts <= st.as_of)));
 		END IF;
-		scope := ARRAY(SELECT DISTINCT x FROM unnest(correlate._risk_dependents(dirty) || correlate._risk_paths(false, dirty)) x);
-		everything := cardinality(scope) > (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t) / 4;
+		scope := ARRAY(SELECT DISTINCT x FROM unnest(correlate._risk_dependents(dirty)
+													  || correlate._risk_paths(false, renamed, psrc, pdst, written)) x);
+		everything := cardinality(scope) > (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t)
+					  * COALESCE(NULLIF(current_setting('correlate.rescore_incremental_limit', true), '')::float8, 0.25);
 	END IF;
 	IF everything THEN
-		PERFORM correlate._risk_paths(true, NULL);
+		PERFORM correlate._risk_paths(true, NULL, NULL, NULL, NULL);
 		scope := NULL;
 	END IF;
 
@@ -1207,7 +1260,7 @@ GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_r
 	correlate._require_resource(bigint, text), correlate._attack_evidence(bigint[])
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval, boolean), correlate.run_scheduled_rescore(text),
-	correlate._risk_paths(boolean, bigint[]), correlate._risk_dependents(bigint[]),
+	correlate._risk_paths(boolean, bigint[], bigint[], bigint[], bigint[]), correlate._risk_dependents(bigint[]),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring(),
 	correlate._cron_schedule(text, text), correlate._cron_unschedule(text)
 	TO correlate_writer;
