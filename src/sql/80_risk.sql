@@ -133,6 +133,48 @@ INSERT INTO correlate.risk_factor (name, bit, weight, default_weight, strength) 
 	('detection', 8, 30, 30, 'min(1, (10 x distinct alerting rules + 2 x repeated alerts + 5 if any is high severity) / 30), within the detection window'),
 	('toxic_combination', 9, 50, 50, 'the matched toxic rule''s bonus / 50 (correlate.toxic_rule.bonus)');
 
+-- Tuned weights survive pg_dump / restore.  The factor rows belong to the extension
+-- (CREATE EXTENSION inserts them, so a restore cannot insert them again); what an
+-- admin changed is mirrored, by trigger, into risk_factor_tuning, a configuration
+-- table that pg_dump dumps, and a row restored there puts the weight back.
+CREATE TABLE correlate.risk_factor_tuning (
+	name    text PRIMARY KEY REFERENCES correlate.risk_factor (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	weight  numeric NOT NULL,
+	enabled boolean NOT NULL
+);
+COMMENT ON TABLE correlate.risk_factor_tuning IS 'The factors whose weight or enabled flag differs from the builtin, kept by trigger from correlate.risk_factor and dumped by pg_dump; a restored row sets the factor back (change weights in risk_factor, not here).';
+COMMENT ON COLUMN correlate.risk_factor_tuning.name IS 'The factor.';
+COMMENT ON COLUMN correlate.risk_factor_tuning.weight IS 'Its tuned weight.';
+COMMENT ON COLUMN correlate.risk_factor_tuning.enabled IS 'Whether it counts.';
+
+CREATE FUNCTION correlate._risk_factor_tuned() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'risk_factor' THEN
+		IF NEW.weight = NEW.default_weight AND NEW.enabled THEN
+			DELETE FROM correlate.risk_factor_tuning x WHERE x.name = NEW.name;
+		ELSE
+			INSERT INTO correlate.risk_factor_tuning AS x (name, weight, enabled) VALUES (NEW.name, NEW.weight, NEW.enabled)
+			ON CONFLICT (name) DO UPDATE SET weight = EXCLUDED.weight, enabled = EXCLUDED.enabled
+			WHERE x.weight IS DISTINCT FROM EXCLUDED.weight OR x.enabled IS DISTINCT FROM EXCLUDED.enabled;
+		END IF;
+	ELSE
+		-- a restored (or inserted) tuning: the factor takes it; its constraints check it
+		UPDATE correlate.risk_factor f SET weight = NEW.weight, enabled = NEW.enabled
+		WHERE f.name = NEW.name AND (f.weight IS DISTINCT FROM NEW.weight OR f.enabled IS DISTINCT FROM NEW.enabled);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_factor_tuned() IS 'Internal: row trigger keeping correlate.risk_factor_tuning the set of tuned factors, and applying a restored tuning to correlate.risk_factor.';
+CREATE TRIGGER risk_factor_tuned AFTER UPDATE ON correlate.risk_factor
+	FOR EACH ROW EXECUTE FUNCTION correlate._risk_factor_tuned();
+CREATE TRIGGER risk_factor_tuning_restored AFTER INSERT OR UPDATE ON correlate.risk_factor_tuning
+	FOR EACH ROW EXECUTE FUNCTION correlate._risk_factor_tuned();
+SELECT pg_catalog.pg_extension_config_dump('correlate.risk_factor_tuning', '');
+
 CREATE TABLE correlate.risk_score (
 	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
 	resource_id bigint NOT NULL,
@@ -1249,6 +1291,7 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('co
 
 GRANT SELECT ON correlate.risk_factor, correlate.toxic_rule, correlate.risk_score, correlate.toxic_combination TO correlate_reader;
 GRANT UPDATE (weight, enabled) ON correlate.risk_factor TO correlate_admin;
+GRANT SELECT ON correlate.risk_factor_tuning TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.risk_score, correlate.toxic_combination TO correlate_writer;
 GRANT SELECT ON correlate.risk_path_state TO correlate_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON correlate.risk_state, correlate.risk_dirty, correlate.risk_path_state TO correlate_writer;
