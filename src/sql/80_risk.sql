@@ -266,6 +266,12 @@ AS $$
 $$;
 COMMENT ON FUNCTION correlate._attack_evidence(bigint[]) IS 'Internal: the facts (relationships, findings, statements) a list of attack edges rests on, as an evidence object.';
 
+-- The ids an attack edge's because lists under some keys.
+CREATE FUNCTION correlate._because_ids(because jsonb, keys text[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'correlate_because_ids'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION correlate._because_ids(jsonb, text[]) IS 'Internal: the ids (elements of 1 to 18 digits) listed under the given keys of an attack edge''s because object; NULL for none.';
+
 -- Noisy-OR of weights in [0,100].
 CREATE FUNCTION correlate._combine_weights(weights integer[]) RETURNS smallint
 AS 'MODULE_PATHNAME', 'correlate_combine_weights'
@@ -679,79 +685,70 @@ BEGIN
 		SELECT p.toward, p.resource_id, p.hops, p.likelihood, p.via, p.edge FROM correlate.risk_path_state p
 		WHERE p.tenant = t AND p.hops > 0 AND (scope IS NULL OR p.resource_id IN (SELECT s.id FROM res s))
 	),
-	inet_up (rid, nxt, names, edges, done, depth) AS (
-		SELECT p.resource_id, p.via, ARRAY[n.name], ARRAY[p.edge], p.via = inet_id, 1
-		FROM pstart p LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.resource_id
+	-- Each step adds the edge's facts (the attack layer: what its because lists; the
+	-- facts layer: the relationship itself), looked up by id as it goes.
+	inet_up (rid, hops, likelihood, nxt, names, f, r, s, done, depth) AS (
+		SELECT p.resource_id, p.hops, p.likelihood, p.via, ARRAY[n.name],
+			   correlate._because_ids(a.because, '{findings}'),
+			   CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[p.edge] END,
+			   correlate._because_ids(a.because, '{statements}'), p.via = inet_id, 1
+		FROM pstart p
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.resource_id
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = p.edge
 		WHERE p.toward = 'i' AND inet_id IS NOT NULL
 		UNION ALL
-		SELECT u.rid, y.via, n.name || u.names, y.edge || u.edges, y.via = inet_id, u.depth + 1
+		SELECT u.rid, u.hops, u.likelihood, y.via, n.name || u.names,
+			   u.f || correlate._because_ids(a.because, '{findings}'),
+			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
+			   u.s || correlate._because_ids(a.because, '{statements}'), y.via = inet_id, u.depth + 1
 		FROM inet_up u
 		JOIN correlate.risk_path_state y ON y.tenant = t AND y.toward = 'i' AND y.resource_id = u.nxt AND y.hops > 0
 		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.resource_id
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
 		WHERE NOT u.done AND u.depth < 1000
 	),
-	jewel_up (rid, nxt, jewel, names, edges, done, depth) AS (
-		SELECT p.resource_id, p.via, p.via, ARRAY[n.name], ARRAY[p.edge], p.hops = 1, 1
-		FROM pstart p LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.via
+	jewel_up (rid, hops, likelihood, nxt, jewel, names, f, r, s, done, depth) AS (
+		SELECT p.resource_id, p.hops, p.likelihood, p.via, p.via, ARRAY[n.name],
+			   correlate._because_ids(a.because, '{findings}'),
+			   CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[p.edge] END,
+			   correlate._because_ids(a.because, '{statements}'), p.hops = 1, 1
+		FROM pstart p
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.via
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = p.edge
 		WHERE p.toward = 'j'
 		UNION ALL
-		SELECT u.rid, y.via, y.via, u.names || n.name, u.edges || y.edge, y.hops = 1, u.depth + 1
+		SELECT u.rid, u.hops, u.likelihood, y.via, y.via, u.names || n.name,
+			   u.f || correlate._because_ids(a.because, '{findings}'),
+			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
+			   u.s || correlate._because_ids(a.because, '{statements}'), y.hops = 1, u.depth + 1
 		FROM jewel_up u
 		JOIN correlate.risk_path_state y ON y.tenant = t AND y.toward = 'j' AND y.resource_id = u.nxt AND y.hops > 0
 		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.via
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
 		WHERE NOT u.done AND u.depth < 1000
 	),
-	walked AS MATERIALIZED (
-		SELECT 'i'::"char" AS toward, u.rid, NULL::bigint AS jewel, u.names, u.edges FROM inet_up u WHERE u.done
-		UNION ALL
-		SELECT 'j'::"char", u.rid, u.jewel, u.names, u.edges FROM jewel_up u WHERE u.done
-	),
-	-- The facts each edge on those paths rests on (the attack layer), or the
-	-- relationship itself (the facts layer), once per edge.
-	edge_facts AS MATERIALIZED (
-		SELECT a.id AS edge, k.kind, x::bigint AS id
-		FROM correlate.attack_edge a
-		CROSS JOIN LATERAL (VALUES ('f', 'findings'), ('r', 'relationships'), ('r', 'exposure'), ('s', 'statements')) k(kind, key)
-		CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.because->k.key) = 'array'
-														  THEN a.because->k.key ELSE '[]' END) x
-		WHERE on_attack AND a.tenant = t AND a.id IN (SELECT DISTINCT e FROM walked w, unnest(w.edges) e)
-		  AND x ~ '^[0-9]{1,18}$'
-		UNION ALL
-		SELECT e, 'r', e FROM (SELECT DISTINCT e FROM walked w, unnest(w.edges) e) y
-		WHERE NOT on_attack AND e IS NOT NULL
-	),
-	path_ev AS (
-		SELECT w.toward, w.rid, w.jewel, w.names,
-			   correlate._evidence(findings => array_agg(x.id) FILTER (WHERE x.kind = 'f'),
-								   relationships => array_agg(x.id) FILTER (WHERE x.kind = 'r'),
-								   resources => CASE WHEN w.toward = 'j' THEN ARRAY[w.jewel] END,
-								   statements => array_agg(x.id) FILTER (WHERE x.kind = 's')) AS evidence
-		FROM walked w
-		LEFT JOIN LATERAL unnest(w.edges) e ON true
-		LEFT JOIN edge_facts x ON x.edge = e
-		GROUP BY w.toward, w.rid, w.jewel, w.names
-	),
+	-- (joined to the resource by its index, whatever the planner guesses of the walks)
 	inet_reason AS (
-		SELECT p.resource_id AS rid, 'internet_exposure'::text AS factor,
-			   round(30 * p.likelihood)::integer AS weight,
+		SELECT u.rid, 'internet_exposure'::text AS factor,
+			   round(30 * u.likelihood)::integer AS weight,
 			   format('reachable from the internet: internet -> %s (%s %s, likelihood %s)',
-					  array_to_string(w.names, ' -> '), p.hops, CASE p.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
-					  round(p.likelihood::numeric, 3)) AS detail,
-			   w.evidence
-		FROM pstart p JOIN path_ev w ON w.toward = 'i' AND w.rid = p.resource_id
-		JOIN res r ON r.id = p.resource_id
-		WHERE p.toward = 'i'
+					  array_to_string(u.names, ' -> '), u.hops, CASE u.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
+					  round(u.likelihood::numeric, 3)) AS detail,
+			   correlate._evidence(findings => u.f, relationships => u.r, statements => u.s) AS evidence
+		FROM inet_up u
+		JOIN correlate.resource r ON r.tenant = t AND r.id = u.rid AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		WHERE u.done
 	),
 	jewel_reason AS (
-		SELECT p.resource_id AS rid, 'crown_jewel_access'::text AS factor,
-			   round(25 * p.likelihood)::integer AS weight,
+		SELECT u.rid, 'crown_jewel_access'::text AS factor,
+			   round(25 * u.likelihood)::integer AS weight,
 			   format('can reach crown jewel %s: %s -> %s (%s %s, likelihood %s)',
-					  w.names[cardinality(w.names)], r.name, array_to_string(w.names, ' -> '), p.hops,
-					  CASE p.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(p.likelihood::numeric, 3)),
-			   w.evidence
-		FROM pstart p JOIN path_ev w ON w.toward = 'j' AND w.rid = p.resource_id
-		JOIN res r ON r.id = p.resource_id
-		WHERE p.toward = 'j'
+					  u.names[cardinality(u.names)], r.name, array_to_string(u.names, ' -> '), u.hops,
+					  CASE u.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(u.likelihood::numeric, 3)),
+			   correlate._evidence(findings => u.f, relationships => u.r, resources => ARRAY[u.jewel], statements => u.s)
+		FROM jewel_up u
+		JOIN correlate.resource r ON r.tenant = t AND r.id = u.rid AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		WHERE u.done
 	),
 	crown_reason AS (
 		SELECT r.id AS rid, 'crown_jewel'::text AS factor, round(15 * r.criticality)::integer AS weight,
@@ -1298,7 +1295,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON correlate.risk_state, correlate.risk_dir
 GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
 	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]),
-	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
+	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]), correlate._because_ids(jsonb, text[]),
 	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval, bigint[]),
 	correlate._require_resource(bigint, text), correlate._attack_evidence(bigint[])
 	TO correlate_reader;
