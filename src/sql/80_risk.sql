@@ -588,7 +588,8 @@ BEGIN
 			UNION SELECT 'j'::"char", x FROM unnest(cj) x
 			UNION
 			SELECT s.toward, s.resource_id FROM down w
-			JOIN correlate.risk_path_state s ON s.tenant = t AND s.toward = w.toward AND s.via = w.id
+			CROSS JOIN LATERAL (SELECT s.toward, s.resource_id FROM correlate.risk_path_state s
+								WHERE s.tenant = t AND s.toward = w.toward AND s.via = w.id OFFSET 0) s
 		)
 		SELECT DISTINCT w.id FROM down w);
 END
@@ -686,7 +687,9 @@ BEGIN
 		WHERE p.tenant = t AND p.hops > 0 AND (scope IS NULL OR p.resource_id IN (SELECT s.id FROM res s))
 	),
 	-- Each step adds the edge's facts (the attack layer: what its because lists; the
-	-- facts layer: the relationship itself), looked up by id as it goes.
+	-- facts layer: the relationship itself), looked up by id as it goes.  The next
+	-- step is a probe of risk_path_state's key (OFFSET 0 keeps it one: rescore()
+	-- has just rewritten the table, so the planner's row counts for it are stale).
 	inet_up (rid, hops, likelihood, nxt, names, f, r, s, done, depth) AS (
 		SELECT p.resource_id, p.hops, p.likelihood, p.via, ARRAY[n.name],
 			   correlate._because_ids(a.because, '{findings}'),
@@ -702,7 +705,8 @@ BEGIN
 			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
 			   u.s || correlate._because_ids(a.because, '{statements}'), y.via = inet_id, u.depth + 1
 		FROM inet_up u
-		JOIN correlate.risk_path_state y ON y.tenant = t AND y.toward = 'i' AND y.resource_id = u.nxt AND y.hops > 0
+		CROSS JOIN LATERAL (SELECT y.resource_id, y.via, y.edge FROM correlate.risk_path_state y
+							WHERE y.tenant = t AND y.toward = 'i' AND y.resource_id = u.nxt AND y.hops > 0 OFFSET 0) y
 		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.resource_id
 		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
 		WHERE NOT u.done AND u.depth < 1000
@@ -722,7 +726,8 @@ BEGIN
 			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
 			   u.s || correlate._because_ids(a.because, '{statements}'), y.hops = 1, u.depth + 1
 		FROM jewel_up u
-		JOIN correlate.risk_path_state y ON y.tenant = t AND y.toward = 'j' AND y.resource_id = u.nxt AND y.hops > 0
+		CROSS JOIN LATERAL (SELECT y.via, y.hops, y.edge FROM correlate.risk_path_state y
+							WHERE y.tenant = t AND y.toward = 'j' AND y.resource_id = u.nxt AND y.hops > 0 OFFSET 0) y
 		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.via
 		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
 		WHERE NOT u.done AND u.depth < 1000
