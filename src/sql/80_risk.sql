@@ -373,7 +373,10 @@ CREATE TABLE correlate.risk_path_state (
 	edge        bigint,
 	PRIMARY KEY (tenant, toward, resource_id)
 );
-CREATE INDEX risk_path_state_via_idx ON correlate.risk_path_state (tenant, toward, via);
+-- (tenant, via, toward), not (tenant, toward, via): a probe by resource then matches
+-- more of the key than of this index, and a probe by via more of this index than of
+-- the key, whatever row counts the planner believes after a rewrite.
+CREATE INDEX risk_path_state_via_idx ON correlate.risk_path_state (tenant, via, toward);
 COMMENT ON TABLE correlate.risk_path_state IS 'Internal: each resource''s most likely path from the internet (toward i) and to a crown jewel (toward j) as of the last rescore: what the two path factors are built from.';
 COMMENT ON COLUMN correlate.risk_path_state.tenant IS 'Tenant.';
 COMMENT ON COLUMN correlate.risk_path_state.toward IS 'i: from the internet (blast_radius); j: to a crown jewel (exposure).';
@@ -498,6 +501,20 @@ SELECT correlate._risk_dirty_triggers('correlate.resource', ARRAY['INSERT', 'UPD
 	   correlate._risk_dirty_triggers('correlate.iam_statement', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
 	   correlate._risk_dirty_triggers('correlate.iam_attachment', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
 
+-- Fresh statistics for risk_path_state after a large rewrite: the walks probe it by
+-- key, and stale row counts (an empty table, or one rewritten in this transaction)
+-- make the planner pick another index and scan it per step.  ANALYZE needs the
+-- owner; rescore() runs as the writer.
+CREATE FUNCTION correlate._risk_path_analyze() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	ANALYZE correlate.risk_path_state;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_path_analyze() IS 'Internal (rescore()): ANALYZE of risk_path_state after a large rewrite.';
+
 -- The path factors' inputs: the graph engine's most likely path of every resource
 -- from the internet and to a crown jewel, kept in risk_path_state.  Returns the
 -- resources whose path factor may have changed: those whose path (hops, likelihood,
@@ -578,6 +595,10 @@ BEGIN
 	)
 	SELECT array_agg(x.resource_id) FILTER (WHERE x.toward = 'i'), array_agg(x.resource_id) FILTER (WHERE x.toward = 'j')
 	INTO ci, cj FROM diff x;
+	IF from_scratch OR COALESCE(cardinality(ci), 0) + COALESCE(cardinality(cj), 0)
+					   > (SELECT count(*) FROM correlate.risk_path_state s WHERE s.tenant = t) / 10 THEN
+		PERFORM correlate._risk_path_analyze();
+	END IF;
 	IF from_scratch THEN
 		RETURN NULL;
 	END IF;
@@ -1306,6 +1327,7 @@ GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_r
 	TO correlate_reader;
 GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval, boolean), correlate.run_scheduled_rescore(text),
 	correlate._risk_paths(boolean, bigint[], bigint[], bigint[], bigint[]), correlate._risk_dependents(bigint[]),
+	correlate._risk_path_analyze(),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring(),
 	correlate._cron_schedule(text, text), correlate._cron_unschedule(text)
 	TO correlate_writer;
