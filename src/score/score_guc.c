@@ -1,7 +1,8 @@
 /*
  * score_guc.c
- *		Settings owned by the risk module: score history, its retention and how
- *		many attack paths rescore() tracks as findings.
+ *		Settings owned by the risk module: score history, its retention, how
+ *		many attack paths rescore() tracks as findings, and when an incremental
+ *		rescore gives way to a full one.
  *
  * All are read from SQL with current_setting(); defining them here gives them a
  * type, a range and a description, and refuses bad values when they are set.
@@ -19,6 +20,7 @@
 static bool risk_history = true;
 static int	risk_history_days = 400;
 static int	risk_path_findings = 10;
+static double rescore_incremental_limit = 0.25;
 
 void
 score_define_gucs(void)
@@ -42,6 +44,17 @@ score_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("correlate.rescore_incremental_limit",
+							 "Share of the tenant's resources above which rescore() recomputes everything instead of what changed.",
+							 "0 rescores from scratch every time; 1 always rescores incrementally.",
+							 &rescore_incremental_limit,
+							 0.25,
+							 0.0,
+							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("correlate.risk_path_findings",
 							"How many of the most likely attack paths to crown jewels each rescore() records as findings.",

@@ -133,6 +133,48 @@ INSERT INTO correlate.risk_factor (name, bit, weight, default_weight, strength) 
 	('detection', 8, 30, 30, 'min(1, (10 x distinct alerting rules + 2 x repeated alerts + 5 if any is high severity) / 30), within the detection window'),
 	('toxic_combination', 9, 50, 50, 'the matched toxic rule''s bonus / 50 (correlate.toxic_rule.bonus)');
 
+-- Tuned weights survive pg_dump / restore.  The factor rows belong to the extension
+-- (CREATE EXTENSION inserts them, so a restore cannot insert them again); what an
+-- admin changed is mirrored, by trigger, into risk_factor_tuning, a configuration
+-- table that pg_dump dumps, and a row restored there puts the weight back.
+CREATE TABLE correlate.risk_factor_tuning (
+	name    text PRIMARY KEY REFERENCES correlate.risk_factor (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	weight  numeric NOT NULL,
+	enabled boolean NOT NULL
+);
+COMMENT ON TABLE correlate.risk_factor_tuning IS 'The factors whose weight or enabled flag differs from the builtin, kept by trigger from correlate.risk_factor and dumped by pg_dump; a restored row sets the factor back (change weights in risk_factor, not here).';
+COMMENT ON COLUMN correlate.risk_factor_tuning.name IS 'The factor.';
+COMMENT ON COLUMN correlate.risk_factor_tuning.weight IS 'Its tuned weight.';
+COMMENT ON COLUMN correlate.risk_factor_tuning.enabled IS 'Whether it counts.';
+
+CREATE FUNCTION correlate._risk_factor_tuned() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'risk_factor' THEN
+		IF NEW.weight = NEW.default_weight AND NEW.enabled THEN
+			DELETE FROM correlate.risk_factor_tuning x WHERE x.name = NEW.name;
+		ELSE
+			INSERT INTO correlate.risk_factor_tuning AS x (name, weight, enabled) VALUES (NEW.name, NEW.weight, NEW.enabled)
+			ON CONFLICT (name) DO UPDATE SET weight = EXCLUDED.weight, enabled = EXCLUDED.enabled
+			WHERE x.weight IS DISTINCT FROM EXCLUDED.weight OR x.enabled IS DISTINCT FROM EXCLUDED.enabled;
+		END IF;
+	ELSE
+		-- a restored (or inserted) tuning: the factor takes it; its constraints check it
+		UPDATE correlate.risk_factor f SET weight = NEW.weight, enabled = NEW.enabled
+		WHERE f.name = NEW.name AND (f.weight IS DISTINCT FROM NEW.weight OR f.enabled IS DISTINCT FROM NEW.enabled);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_factor_tuned() IS 'Internal: row trigger keeping correlate.risk_factor_tuning the set of tuned factors, and applying a restored tuning to correlate.risk_factor.';
+CREATE TRIGGER risk_factor_tuned AFTER UPDATE ON correlate.risk_factor
+	FOR EACH ROW EXECUTE FUNCTION correlate._risk_factor_tuned();
+CREATE TRIGGER risk_factor_tuning_restored AFTER INSERT OR UPDATE ON correlate.risk_factor_tuning
+	FOR EACH ROW EXECUTE FUNCTION correlate._risk_factor_tuned();
+SELECT pg_catalog.pg_extension_config_dump('correlate.risk_factor_tuning', '');
+
 CREATE TABLE correlate.risk_score (
 	tenant      text NOT NULL DEFAULT correlate.current_tenant(),
 	resource_id bigint NOT NULL,
@@ -224,6 +266,12 @@ AS $$
 $$;
 COMMENT ON FUNCTION correlate._attack_evidence(bigint[]) IS 'Internal: the facts (relationships, findings, statements) a list of attack edges rests on, as an evidence object.';
 
+-- The ids an attack edge's because lists under some keys.
+CREATE FUNCTION correlate._because_ids(because jsonb, keys text[]) RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'correlate_because_ids'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION correlate._because_ids(jsonb, text[]) IS 'Internal: the ids (elements of 1 to 18 digits) listed under the given keys of an attack edge''s because object; NULL for none.';
+
 -- Noisy-OR of weights in [0,100].
 CREATE FUNCTION correlate._combine_weights(weights integer[]) RETURNS smallint
 AS 'MODULE_PATHNAME', 'correlate_combine_weights'
@@ -256,8 +304,360 @@ $$;
 COMMENT ON FUNCTION correlate._legitimate_actions(bigint, timestamptz)
 	IS 'Internal: actions a principal performed successfully, outside incidents and detector alerts, with the events and (when every event has an ARN target) the resources.';
 
--- One row per (resource, factor): the reasons rescore() stores.
-CREATE FUNCTION correlate._risk_reasons(as_of timestamptz, detection_window interval)
+-- Incremental rescoring.  A rescore recomputes only the resources whose reasons can
+-- have changed since the tenant's last rescore, and gives exactly what a rescore from
+-- scratch would (sql/risk_incremental.sql compares the two after random changes):
+--
+--   correlate.risk_state       per tenant, what the last rescore ran with: as_of, the
+--                              detection window, a digest of the settings (factor
+--                              weights, toxic rules, the crown-jewel threshold, the
+--                              graph layer, the event partitions) and the highest
+--                              event id it saw;
+--   correlate.risk_dirty       resources written since (statement triggers on
+--                              resource, relationship, finding, attack_edge, event
+--                              updates and deletes, incident_event); a NULL resource
+--                              (a truncate, an IAM policy change, a from-scratch
+--                              attack graph) means rescore everything;
+--   correlate.risk_path_state  the most likely path of each resource from the internet
+--                              and to a crown jewel as the graph engine gave it (hops,
+--                              likelihood, next resource, attack edge).
+--
+-- The resources to rescore: those logged, those with events new since the last
+-- rescore (and, when as_of moved, those with alerts in the old or the new window),
+-- their owners (the workload a container or image belongs to, two steps) and what
+-- runs as them (three steps of runs_as / assumes), and every resource whose path
+-- factor moved: the graph engine's paths are recomputed whole (one search each way),
+-- compared with risk_path_state, and a changed resource passes the change to every
+-- resource whose path runs through it.  Everything is rescored when there is no state
+-- (first rescore, after a restore), when a setting changed, when the log says so,
+-- when more than correlate.rescore_incremental_limit (a quarter) of the resources
+-- would be, or with from_scratch => true.
+CREATE TABLE correlate.risk_state (
+	tenant           text PRIMARY KEY,
+	as_of            timestamptz NOT NULL,
+	detection_window interval NOT NULL,
+	settings         text NOT NULL,
+	last_event       bigint,
+	mode             text NOT NULL CHECK (mode IN ('from scratch', 'incremental')),
+	rescored         bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE correlate.risk_state IS 'Internal: what each tenant''s last rescore ran with, so the next one can rescore only what changed; no row: the next rescore starts from scratch.';
+COMMENT ON COLUMN correlate.risk_state.tenant IS 'Tenant.';
+COMMENT ON COLUMN correlate.risk_state.as_of IS 'The last rescore''s as_of.';
+COMMENT ON COLUMN correlate.risk_state.detection_window IS 'The last rescore''s detection window.';
+COMMENT ON COLUMN correlate.risk_state.settings IS 'md5 of the factor weights, toxic rules, crown-jewel threshold, graph layer and event partitions it ran with (any change: rescore from scratch).';
+COMMENT ON COLUMN correlate.risk_state.last_event IS 'Highest event id it saw: events above are new to the next rescore.';
+COMMENT ON COLUMN correlate.risk_state.mode IS 'How it ran: from scratch or incremental.';
+COMMENT ON COLUMN correlate.risk_state.rescored IS 'Incremental: how many resources it recomputed.';
+
+CREATE TABLE correlate.risk_dirty (
+	tenant   text NOT NULL,
+	resource bigint,
+	other    bigint,
+	what     "char" NOT NULL CHECK (what IN ('r', 'n', 'a', 'e', 'f'))
+);
+CREATE INDEX risk_dirty_tenant_idx ON correlate.risk_dirty (tenant);
+COMMENT ON TABLE correlate.risk_dirty IS 'Internal: resources whose risk inputs were written since the tenant''s last rescore (NULL: everything may have changed).';
+COMMENT ON COLUMN correlate.risk_dirty.tenant IS 'Tenant of the write.';
+COMMENT ON COLUMN correlate.risk_dirty.resource IS 'The resource (r, n), the source of the edges (a, f) or the attack edge (e); NULL: rescore everything.';
+COMMENT ON COLUMN correlate.risk_dirty.other IS 'The destination of the edge (a, f).';
+COMMENT ON COLUMN correlate.risk_dirty.what IS 'r: an input of the resource''s reasons (its findings, events, parts, identities); n: the resource itself (name, kind, criticality...); a: the attack edges between resource and other; e: an attack edge written; f: the relationships between them (read by the path factors on the facts layer only).';
+
+CREATE TABLE correlate.risk_path_state (
+	tenant      text NOT NULL,
+	toward      "char" NOT NULL CHECK (toward IN ('i', 'j')),
+	resource_id bigint NOT NULL,
+	hops        integer NOT NULL,
+	likelihood  float8 NOT NULL,
+	via         bigint,
+	edge        bigint,
+	PRIMARY KEY (tenant, toward, resource_id)
+);
+-- (tenant, via, toward), not (tenant, toward, via): a probe by resource then matches
+-- more of the key than of this index, and a probe by via more of this index than of
+-- the key, whatever row counts the planner believes after a rewrite.
+CREATE INDEX risk_path_state_via_idx ON correlate.risk_path_state (tenant, via, toward);
+COMMENT ON TABLE correlate.risk_path_state IS 'Internal: each resource''s most likely path from the internet (toward i) and to a crown jewel (toward j) as of the last rescore: what the two path factors are built from.';
+COMMENT ON COLUMN correlate.risk_path_state.tenant IS 'Tenant.';
+COMMENT ON COLUMN correlate.risk_path_state.toward IS 'i: from the internet (blast_radius); j: to a crown jewel (exposure).';
+COMMENT ON COLUMN correlate.risk_path_state.resource_id IS 'The resource.';
+COMMENT ON COLUMN correlate.risk_path_state.hops IS 'Hops of the path (0: the internet or the jewel itself).';
+COMMENT ON COLUMN correlate.risk_path_state.likelihood IS 'Likelihood of the path.';
+COMMENT ON COLUMN correlate.risk_path_state.via IS 'The resource before it (i) or after it (j) on the path.';
+COMMENT ON COLUMN correlate.risk_path_state.edge IS 'The most likely attack edge (or relationship, on the facts layer) between it and via.';
+
+SELECT correlate._isolate_tenants('correlate.risk_state', 'correlate.risk_dirty', 'correlate.risk_path_state');
+
+-- The log's writer: as the owner, tenants read from the written rows (as
+-- _attack_dirty_log does), only for tenants rescored at least once.
+CREATE FUNCTION correlate._risk_dirty_log() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cols text;
+	ends text;
+	changed text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM correlate.risk_state) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'TRUNCATE' THEN
+		-- every tenant rescores from scratch
+		INSERT INTO correlate.risk_dirty (tenant, resource, what) SELECT s.tenant, NULL, 'r' FROM correlate.risk_state s;
+		RETURN NULL;
+	END IF;
+	IF TG_TABLE_NAME = 'incident_event' THEN
+		-- an event tied to an incident (or freed from one) changes its actor's legitimate use
+		EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, what) '
+					   'SELECT DISTINCT x.tenant, e.actor, ''r'' FROM %s x '
+					   'JOIN correlate.event e ON e.tenant = x.tenant AND e.id = x.event_id AND e.ts = x.event_ts '
+					   'WHERE e.actor IS NOT NULL AND x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
+					   CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END);
+		RETURN NULL;
+	END IF;
+	IF TG_TABLE_NAME = 'attack_edge' AND TG_OP = 'INSERT' THEN
+		-- (a query naming new_rows only where the trigger has it)
+		IF (SELECT count(*) > 20000 FROM new_rows) THEN
+			-- a derivation from scratch: cheaper to rescore everything than to log it
+			INSERT INTO correlate.risk_dirty (tenant, resource, what)
+			SELECT DISTINCT n.tenant, NULL::bigint, 'r' FROM new_rows n WHERE n.tenant IN (SELECT s.tenant FROM correlate.risk_state s);
+			RETURN NULL;
+		END IF;
+	END IF;
+	IF TG_TABLE_NAME IN ('iam_statement', 'iam_attachment') THEN
+		-- grants reach identities through what_can: every tenant written rescores from scratch
+		EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, what) '
+					   'SELECT DISTINCT x.tenant, NULL::bigint, ''r'' FROM (%s) x '
+					   'WHERE x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
+					   CASE TG_OP WHEN 'INSERT' THEN 'SELECT tenant FROM new_rows' WHEN 'DELETE' THEN 'SELECT tenant FROM old_rows'
+							ELSE 'SELECT tenant FROM new_rows UNION ALL SELECT tenant FROM old_rows' END);
+		RETURN NULL;
+	END IF;
+	-- the columns the reasons read, and what a changed row touches: a resource (n),
+	-- the reasons' inputs (r: the resource of a finding, an event's actor and target,
+	-- both ends of the relationships that make a workload's parts and identities),
+	-- edges (a: attack edges; f: relationships, for the facts layer); event inserts
+	-- are found by id (risk_state.last_event), not logged
+	CASE TG_TABLE_NAME
+	WHEN 'resource' THEN
+		cols := 'tenant, id, uid, kind, domain, name, account, criticality'; ends := '(x.id, NULL::bigint, ''n''::"char")';
+	WHEN 'relationship' THEN
+		cols := 'tenant, id, src, dst, kind, likelihood';
+		-- the end whose reasons read it: the workload of a part or image, what runs as an identity
+		ends := $e$(CASE WHEN x.kind IN ('contains', 'uses_image', 'runs_as', 'assumes') THEN x.src
+						 WHEN x.kind = 'runs_on' THEN x.dst END, NULL::bigint, 'r'::"char"),
+				   (x.src, x.dst, 'f')$e$;
+	WHEN 'attack_edge' THEN
+		-- the pair (a better edge between them may appear) and the edge itself (its facts)
+		cols := 'tenant, id, src, dst, likelihood, because'; ends := '(x.src, x.dst, ''a''::"char"), (x.id, NULL, ''e'')';
+	WHEN 'finding' THEN
+		cols := 'tenant, id, resource, kind, check_id, package, severity, cvss, epss, known_exploited, status, props';
+		ends := '(x.resource, NULL::bigint, ''r''::"char")';
+	ELSE
+		cols := 'tenant, id, ts, actor, target, class_uid, severity_id, action, outcome, rule';
+		ends := '(x.actor, NULL::bigint, ''r''::"char"), (x.target, NULL, ''r'')';
+	END CASE;
+	changed := CASE TG_OP
+		WHEN 'INSERT' THEN format('SELECT %s FROM new_rows', cols)
+		WHEN 'DELETE' THEN format('SELECT %s FROM old_rows', cols)
+		ELSE format('(SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) UNION ALL '
+					'(SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows)', cols) END;
+	EXECUTE format('INSERT INTO correlate.risk_dirty (tenant, resource, other, what) '
+				   'SELECT DISTINCT x.tenant, e.id, e.other, e.what FROM (%s) x CROSS JOIN LATERAL (VALUES %s) e(id, other, what) '
+				   'WHERE e.id IS NOT NULL AND x.tenant IN (SELECT s.tenant FROM correlate.risk_state s)',
+				   changed, ends);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_dirty_log() IS 'Internal: statement trigger that logs into risk_dirty the resources whose risk inputs a statement changed (for tenants rescored at least once).';
+
+-- Installs the log's triggers on a table: the events given, each with the transition
+-- tables it has, and TRUNCATE.
+CREATE FUNCTION correlate._risk_dirty_triggers(tbl regclass, events text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ev text;
+BEGIN
+	FOREACH ev IN ARRAY events LOOP
+		EXECUTE format('CREATE TRIGGER risk_dirty_%s AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION correlate._risk_dirty_log()',
+					   lower(ev), ev, tbl,
+					   CASE ev WHEN 'INSERT' THEN 'REFERENCING NEW TABLE AS new_rows'
+							   WHEN 'UPDATE' THEN 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+							   WHEN 'DELETE' THEN 'REFERENCING OLD TABLE AS old_rows' ELSE '' END);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER risk_dirty_%s', tbl, lower(ev));
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_dirty_triggers(regclass, text[]) IS 'Internal (install time): creates the risk_dirty_<event> statement triggers of a table.';
+
+SELECT correlate._risk_dirty_triggers('correlate.resource', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.relationship', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.finding', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.attack_edge', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.event', ARRAY['UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.iam_statement', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']),
+	   correlate._risk_dirty_triggers('correlate.iam_attachment', ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
+
+-- Fresh statistics for risk_path_state after a large rewrite: the walks probe it by
+-- key, and stale row counts (an empty table, or one rewritten in this transaction)
+-- make the planner pick another index and scan it per step.  ANALYZE needs the
+-- owner; rescore() runs as the writer.
+CREATE FUNCTION correlate._risk_path_analyze() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	ANALYZE correlate.risk_path_state;
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_path_analyze() IS 'Internal (rescore()): ANALYZE of risk_path_state after a large rewrite.';
+
+-- The path factors' inputs: the graph engine's most likely path of every resource
+-- from the internet and to a crown jewel, kept in risk_path_state.  Returns the
+-- resources whose path factor may have changed: those whose path (hops, likelihood,
+-- next resource) differs from the stored one, that were written themselves
+-- (changed: a name), or whose edge to the next resource changed (edges written
+-- between the pairs pair_src -> pair_dst: another edge is now the most likely, or
+-- the stored one is among edges, written), and everything whose path runs through
+-- them; NULL with from_scratch (everything is rescored).
+CREATE FUNCTION correlate._risk_paths(from_scratch boolean, changed bigint[], pair_src bigint[], pair_dst bigint[],
+	edges bigint[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := (SELECT correlate.current_tenant());
+	inet_id bigint := correlate.resource_id('internet');
+	jewel_min real := COALESCE(NULLIF(current_setting('correlate.crown_jewel_criticality', true), '')::real, 0.8);
+	on_attack boolean := COALESCE(NULLIF(current_setting('correlate.graph_layer', true), ''), 'attack') = 'attack';
+	jewels bigint[];
+	ci bigint[];
+	cj bigint[];
+BEGIN
+	jewels := ARRAY(SELECT r.id FROM correlate.resource r WHERE r.tenant = t AND r.criticality >= jewel_min ORDER BY r.id);
+	IF from_scratch THEN
+		DELETE FROM correlate.risk_path_state s WHERE s.tenant = t;
+	END IF;
+	WITH fresh AS MATERIALIZED (
+		SELECT 'i'::"char" AS toward, b.resource_id, b.hops, b.likelihood, b.via
+		FROM correlate.blast_radius(ARRAY[inet_id]) b WHERE inet_id IS NOT NULL
+		UNION ALL
+		SELECT 'j'::"char", x.resource_id, x.hops, x.likelihood, x.via
+		FROM correlate.exposure(jewels) x WHERE cardinality(jewels) > 0
+	), d AS MATERIALIZED (
+		SELECT DISTINCT x AS id FROM unnest(changed) x
+	), pr AS MATERIALIZED (
+		SELECT DISTINCT p.s, p.d FROM unnest(pair_src, pair_dst) p(s, d)
+	), cand AS MATERIALIZED (
+		-- what may have changed: the path, the resource, or the edges of the pair
+		SELECT COALESCE(f.toward, s.toward) AS toward, COALESCE(f.resource_id, s.resource_id) AS resource_id,
+			   f.hops, f.likelihood, f.via, f.resource_id IS NULL AS gone, s.edge AS old_edge,
+			   (s.resource_id IS NULL OR f.hops <> s.hops OR f.likelihood <> s.likelihood OR f.via IS DISTINCT FROM s.via
+				OR f.resource_id IN (SELECT d.id FROM d)) AS moved
+		FROM fresh f
+		FULL JOIN (SELECT s.toward, s.resource_id, s.hops, s.likelihood, s.via, s.edge FROM correlate.risk_path_state s
+				   WHERE s.tenant = t) s
+			ON s.toward = f.toward AND s.resource_id = f.resource_id
+		WHERE f.resource_id IS NULL OR s.resource_id IS NULL
+		   OR f.hops <> s.hops OR f.likelihood <> s.likelihood OR f.via IS DISTINCT FROM s.via
+		   OR f.resource_id IN (SELECT d.id FROM d)
+		   OR (f.toward = 'i' AND (f.via, f.resource_id) IN (SELECT p.s, p.d FROM pr p))
+		   OR (f.toward = 'j' AND (f.resource_id, f.via) IN (SELECT p.s, p.d FROM pr p))
+	), looked AS MATERIALIZED (
+		SELECT c.*,
+			   CASE WHEN c.via IS NULL OR c.gone THEN NULL
+					WHEN on_attack THEN
+						(SELECT a.id FROM correlate.attack_edge a
+						 WHERE a.tenant = t AND a.src = CASE c.toward WHEN 'i' THEN c.via ELSE c.resource_id END
+						   AND a.dst = CASE c.toward WHEN 'i' THEN c.resource_id ELSE c.via END
+						 ORDER BY a.likelihood DESC, a.id LIMIT 1)
+					ELSE (SELECT l.id FROM correlate.relationship l
+						  WHERE l.tenant = t AND l.src = CASE c.toward WHEN 'i' THEN c.via ELSE c.resource_id END
+							AND l.dst = CASE c.toward WHEN 'i' THEN c.resource_id ELSE c.via END
+						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS edge
+		FROM cand c
+	), diff AS MATERIALIZED (
+		SELECT x.* FROM looked x
+		WHERE x.gone OR x.moved OR x.edge IS DISTINCT FROM x.old_edge OR x.old_edge IN (SELECT e FROM unnest(edges) e)
+	), del AS (
+		DELETE FROM correlate.risk_path_state s USING diff x
+		WHERE s.tenant = t AND x.gone AND s.toward = x.toward AND s.resource_id = x.resource_id
+	), up AS (
+		INSERT INTO correlate.risk_path_state AS s (tenant, toward, resource_id, hops, likelihood, via, edge)
+		SELECT t, x.toward, x.resource_id, x.hops, x.likelihood, x.via, x.edge
+		FROM diff x WHERE NOT x.gone
+		ON CONFLICT (tenant, toward, resource_id) DO UPDATE SET
+			hops = EXCLUDED.hops, likelihood = EXCLUDED.likelihood, via = EXCLUDED.via, edge = EXCLUDED.edge
+	)
+	SELECT array_agg(x.resource_id) FILTER (WHERE x.toward = 'i'), array_agg(x.resource_id) FILTER (WHERE x.toward = 'j')
+	INTO ci, cj FROM diff x;
+	IF from_scratch OR COALESCE(cardinality(ci), 0) + COALESCE(cardinality(cj), 0)
+					   > (SELECT count(*) FROM correlate.risk_path_state s WHERE s.tenant = t) / 10 THEN
+		PERFORM correlate._risk_path_analyze();
+	END IF;
+	IF from_scratch THEN
+		RETURN NULL;
+	END IF;
+	-- everything whose path runs through a changed resource (the paths as now stored)
+	RETURN ARRAY(
+		WITH RECURSIVE down (toward, id) AS (
+			SELECT 'i'::"char", x FROM unnest(ci) x
+			UNION SELECT 'j'::"char", x FROM unnest(cj) x
+			UNION
+			SELECT s.toward, s.resource_id FROM down w
+			CROSS JOIN LATERAL (SELECT s.toward, s.resource_id FROM correlate.risk_path_state s
+								WHERE s.tenant = t AND s.toward = w.toward AND s.via = w.id OFFSET 0) s
+		)
+		SELECT DISTINCT w.id FROM down w);
+END
+$$;
+COMMENT ON FUNCTION correlate._risk_paths(boolean, bigint[], bigint[], bigint[], bigint[])
+	IS 'Internal (rescore()): brings risk_path_state up to date with the graph engine; returns the resources whose path factors may have changed (NULL with from_scratch: all of them).';
+
+-- The resources whose reasons read what a resource carries: the workloads it is a part
+-- or an image of (two steps), and what runs as or assumes it (three steps).
+CREATE FUNCTION correlate._risk_dependents(ids bigint[]) RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH b AS MATERIALIZED (
+		SELECT DISTINCT x AS id FROM unnest(ids) x WHERE x IS NOT NULL
+	), o1 AS MATERIALIZED (
+		SELECT b.id FROM b
+		UNION SELECT l.src FROM b JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.dst = b.id AND l.kind IN ('contains', 'uses_image')
+		UNION SELECT l.dst FROM b JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.src = b.id AND l.kind = 'runs_on'
+	), o2 AS MATERIALIZED (
+		SELECT o.id FROM o1 o
+		UNION SELECT l.src FROM o1 o JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.dst = o.id AND l.kind IN ('contains', 'uses_image')
+		UNION SELECT l.dst FROM o1 o JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.src = o.id AND l.kind = 'runs_on'
+	), c1 AS MATERIALIZED (
+		SELECT o.id FROM o2 o
+		UNION SELECT l.src FROM o2 o JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.dst = o.id AND l.kind IN ('runs_as', 'assumes')
+	), c2 AS MATERIALIZED (
+		SELECT c.id FROM c1 c
+		UNION SELECT l.src FROM c1 c JOIN correlate.relationship l
+			ON l.tenant = correlate.current_tenant() AND l.dst = c.id AND l.kind IN ('runs_as', 'assumes')
+	)
+	SELECT ARRAY(SELECT c.id FROM c2 c
+				 UNION SELECT l.src FROM c2 c JOIN correlate.relationship l
+					ON l.tenant = correlate.current_tenant() AND l.dst = c.id AND l.kind IN ('runs_as', 'assumes'))
+$$;
+COMMENT ON FUNCTION correlate._risk_dependents(bigint[])
+	IS 'Internal (rescore()): the resources given, the workloads they are parts or images of (two steps) and the resources that run as or assume those (three steps).';
+
+-- One row per (resource, factor): the reasons rescore() stores, for the resources in
+-- scope (NULL: every resource).  The path factors read risk_path_state, which
+-- _risk_paths() brings up to date.
+CREATE FUNCTION correlate._risk_reasons(as_of timestamptz, detection_window interval, scope bigint[] DEFAULT NULL)
 RETURNS TABLE (resource_id bigint, factor text, weight integer, detail text, evidence jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -273,96 +673,108 @@ BEGIN
 
 	RETURN QUERY
 	WITH RECURSIVE
-	res AS MATERIALIZED (
+	-- The resources in scope, and those of them that can carry reasons.
+	sc AS MATERIALIZED (
 		SELECT r.id, r.kind, r.domain, r.name, r.uid, r.criticality FROM correlate.resource r
-		WHERE r.tenant = t AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		WHERE r.tenant = t AND (scope IS NULL OR r.id = ANY (scope))
 	),
-	rel AS MATERIALIZED (
-		SELECT l.id, l.src, l.dst, l.kind, l.likelihood FROM correlate.relationship l WHERE l.tenant = t
+	res AS MATERIALIZED (
+		SELECT s.id, s.kind, s.domain, s.name, s.uid, s.criticality FROM sc s
+		WHERE s.kind NOT IN ('internet', 'network:ip', 'network:cidr')
 	),
 	-- A workload's parts: its containers (pod -contains-> container, container -runs_on-> pod)
 	-- and the images it or they use.
 	parts AS (
-		SELECT l.src AS rid, l.dst AS mid FROM rel l JOIN res m ON m.id = l.dst AND m.kind = 'container'
-		WHERE l.kind = 'contains'
+		SELECT l.src AS rid, l.dst AS mid FROM sc
+		JOIN correlate.relationship l ON l.tenant = t AND l.src = sc.id AND l.kind = 'contains'
+		JOIN correlate.resource m ON m.tenant = t AND m.id = l.dst AND m.kind = 'container'
 		UNION
-		SELECT l.dst, l.src FROM rel l JOIN res m ON m.id = l.src AND m.kind = 'container'
-		JOIN res p ON p.id = l.dst AND p.kind <> 'container'
-		WHERE l.kind = 'runs_on'
+		SELECT l.dst, l.src FROM res p
+		JOIN correlate.relationship l ON l.tenant = t AND l.dst = p.id AND l.kind = 'runs_on'
+		JOIN correlate.resource m ON m.tenant = t AND m.id = l.src AND m.kind = 'container'
+		WHERE p.kind <> 'container'
 	),
 	members AS MATERIALIZED (
 		SELECT r.id AS rid, r.id AS mid FROM res r
 		UNION SELECT p.rid, p.mid FROM parts p
-		UNION SELECT l.src, l.dst FROM rel l WHERE l.kind = 'uses_image'
-		UNION SELECT p.rid, l.dst FROM parts p JOIN rel l ON l.src = p.mid AND l.kind = 'uses_image'
+		UNION SELECT l.src, l.dst FROM sc JOIN correlate.relationship l ON l.tenant = t AND l.src = sc.id AND l.kind = 'uses_image'
+		UNION SELECT p.rid, l.dst FROM parts p JOIN correlate.relationship l ON l.tenant = t AND l.src = p.mid AND l.kind = 'uses_image'
 	),
-	-- Internet exposure: the most likely path from the internet.  Each node's name and
-	-- the edge from its via, looked up once per node.
-	from_inet AS MATERIALIZED (
-		SELECT b.resource_id, b.hops, b.likelihood, b.via, r.name,
-			   CASE WHEN on_attack
-					THEN (SELECT a.id FROM correlate.attack_edge a WHERE a.tenant = t AND a.src = b.via AND a.dst = b.resource_id
-						  ORDER BY a.likelihood DESC, a.id LIMIT 1)
-					ELSE (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = b.via AND l.dst = b.resource_id
-						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS rel
-		FROM correlate.blast_radius(ARRAY[inet_id]) b
-		LEFT JOIN correlate.resource r ON r.tenant = t AND r.id = b.resource_id
-		WHERE inet_id IS NOT NULL
+	-- The path factors: each resource's stored path (risk_path_state), walked from the
+	-- resource towards the internet (i) or its crown jewel (j), collecting the names and
+	-- the edges on the way.
+	pstart AS MATERIALIZED (
+		SELECT p.toward, p.resource_id, p.hops, p.likelihood, p.via, p.edge FROM correlate.risk_path_state p
+		WHERE p.tenant = t AND p.hops > 0 AND (scope IS NULL OR p.resource_id IN (SELECT s.id FROM res s))
 	),
-	-- Each node's path is its via's path and one more hop: every node is visited once.
-	inet_walk (rid, names, rels) AS (
-		SELECT f.resource_id, ARRAY[f.name], ARRAY[f.rel] FROM from_inet f WHERE f.hops > 0 AND f.via = inet_id
+	-- Each step adds the edge's facts (the attack layer: what its because lists; the
+	-- facts layer: the relationship itself), looked up by id as it goes.  The next
+	-- step is a probe of risk_path_state's key (OFFSET 0 keeps it one: rescore()
+	-- has just rewritten the table, so the planner's row counts for it are stale).
+	inet_up (rid, hops, likelihood, nxt, names, f, r, s, done, depth) AS (
+		SELECT p.resource_id, p.hops, p.likelihood, p.via, ARRAY[n.name],
+			   correlate._because_ids(a.because, '{findings}'),
+			   CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[p.edge] END,
+			   correlate._because_ids(a.because, '{statements}'), p.via = inet_id, 1
+		FROM pstart p
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.resource_id
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = p.edge
+		WHERE p.toward = 'i' AND inet_id IS NOT NULL
 		UNION ALL
-		SELECT f.resource_id, w.names || f.name, w.rels || f.rel
-		FROM inet_walk w JOIN from_inet f ON f.via = w.rid
+		SELECT u.rid, u.hops, u.likelihood, y.via, n.name || u.names,
+			   u.f || correlate._because_ids(a.because, '{findings}'),
+			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
+			   u.s || correlate._because_ids(a.because, '{statements}'), y.via = inet_id, u.depth + 1
+		FROM inet_up u
+		CROSS JOIN LATERAL (SELECT y.resource_id, y.via, y.edge FROM correlate.risk_path_state y
+							WHERE y.tenant = t AND y.toward = 'i' AND y.resource_id = u.nxt AND y.hops > 0 OFFSET 0) y
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.resource_id
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
+		WHERE NOT u.done AND u.depth < 1000
 	),
+	jewel_up (rid, hops, likelihood, nxt, jewel, names, f, r, s, done, depth) AS (
+		SELECT p.resource_id, p.hops, p.likelihood, p.via, p.via, ARRAY[n.name],
+			   correlate._because_ids(a.because, '{findings}'),
+			   CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[p.edge] END,
+			   correlate._because_ids(a.because, '{statements}'), p.hops = 1, 1
+		FROM pstart p
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = p.via
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = p.edge
+		WHERE p.toward = 'j'
+		UNION ALL
+		SELECT u.rid, u.hops, u.likelihood, y.via, y.via, u.names || n.name,
+			   u.f || correlate._because_ids(a.because, '{findings}'),
+			   u.r || CASE WHEN on_attack THEN correlate._because_ids(a.because, '{relationships,exposure}') ELSE ARRAY[y.edge] END,
+			   u.s || correlate._because_ids(a.because, '{statements}'), y.hops = 1, u.depth + 1
+		FROM jewel_up u
+		CROSS JOIN LATERAL (SELECT y.via, y.hops, y.edge FROM correlate.risk_path_state y
+							WHERE y.tenant = t AND y.toward = 'j' AND y.resource_id = u.nxt AND y.hops > 0 OFFSET 0) y
+		LEFT JOIN correlate.resource n ON n.tenant = t AND n.id = y.via
+		LEFT JOIN correlate.attack_edge a ON on_attack AND a.tenant = t AND a.id = y.edge
+		WHERE NOT u.done AND u.depth < 1000
+	),
+	-- (joined to the resource by its index, whatever the planner guesses of the walks)
 	inet_reason AS (
-		SELECT f.resource_id AS rid, 'internet_exposure'::text AS factor,
-			   round(30 * f.likelihood)::integer AS weight,
+		SELECT u.rid, 'internet_exposure'::text AS factor,
+			   round(30 * u.likelihood)::integer AS weight,
 			   format('reachable from the internet: internet -> %s (%s %s, likelihood %s)',
-					  array_to_string(w.names, ' -> '), f.hops, CASE f.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
-					  round(f.likelihood::numeric, 3)) AS detail,
-			   CASE WHEN on_attack THEN correlate._attack_evidence(w.rels)
-					ELSE correlate._evidence(relationships => w.rels) END AS evidence
-		FROM from_inet f JOIN inet_walk w ON w.rid = f.resource_id
-		JOIN res r ON r.id = f.resource_id
-		WHERE f.hops > 0
-	),
-	-- Crown jewel access: the most likely path to a crown jewel.  Each node's next hop
-	-- (its via), that hop's name and the edge to it, looked up once per node.
-	to_jewel AS MATERIALIZED (
-		SELECT x.resource_id, x.hops, x.likelihood, x.via, v.name AS via_name,
-			   CASE WHEN on_attack
-					THEN (SELECT a.id FROM correlate.attack_edge a WHERE a.tenant = t AND a.src = x.resource_id AND a.dst = x.via
-						  ORDER BY a.likelihood DESC, a.id LIMIT 1)
-					ELSE (SELECT l.id FROM correlate.relationship l WHERE l.tenant = t AND l.src = x.resource_id AND l.dst = x.via
-						  ORDER BY l.likelihood DESC, l.id LIMIT 1) END AS rel
-		FROM correlate.exposure(jewels) x
-		LEFT JOIN correlate.resource v ON v.tenant = t AND v.id = x.via
-		WHERE cardinality(jewels) > 0
-	),
-	-- A node's way to its jewel is one hop to its via, then the via's way: built from
-	-- the jewels outwards, every node visited once.
-	jewel_walk (rid, jewel, names, rels) AS (
-		SELECT x.resource_id, x.via, ARRAY[x.via_name], ARRAY[x.rel] FROM to_jewel x WHERE x.hops = 1
-		UNION ALL
-		SELECT x.resource_id, w.jewel, x.via_name || w.names, x.rel || w.rels
-		FROM jewel_walk w JOIN to_jewel x ON x.via = w.rid
-		WHERE x.hops > 1
+					  array_to_string(u.names, ' -> '), u.hops, CASE u.hops WHEN 1 THEN 'hop' ELSE 'hops' END,
+					  round(u.likelihood::numeric, 3)) AS detail,
+			   correlate._evidence(findings => u.f, relationships => u.r, statements => u.s) AS evidence
+		FROM inet_up u
+		JOIN correlate.resource r ON r.tenant = t AND r.id = u.rid AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		WHERE u.done
 	),
 	jewel_reason AS (
-		SELECT x.resource_id AS rid, 'crown_jewel_access'::text AS factor,
-			   round(25 * x.likelihood)::integer AS weight,
+		SELECT u.rid, 'crown_jewel_access'::text AS factor,
+			   round(25 * u.likelihood)::integer AS weight,
 			   format('can reach crown jewel %s: %s -> %s (%s %s, likelihood %s)',
-					  w.names[cardinality(w.names)], r.name, array_to_string(w.names, ' -> '), x.hops,
-					  CASE x.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(x.likelihood::numeric, 3)),
-			   CASE WHEN on_attack
-					THEN correlate._evidence_union(jsonb_build_array(correlate._attack_evidence(w.rels),
-																	 correlate._evidence(resources => ARRAY[w.jewel])))
-					ELSE correlate._evidence(relationships => w.rels, resources => ARRAY[w.jewel]) END
-		FROM to_jewel x JOIN jewel_walk w ON w.rid = x.resource_id
-		JOIN res r ON r.id = x.resource_id
-		WHERE x.hops > 0
+					  u.names[cardinality(u.names)], r.name, array_to_string(u.names, ' -> '), u.hops,
+					  CASE u.hops WHEN 1 THEN 'hop' ELSE 'hops' END, round(u.likelihood::numeric, 3)),
+			   correlate._evidence(findings => u.f, relationships => u.r, resources => ARRAY[u.jewel], statements => u.s)
+		FROM jewel_up u
+		JOIN correlate.resource r ON r.tenant = t AND r.id = u.rid AND r.kind NOT IN ('internet', 'network:ip', 'network:cidr')
+		WHERE u.done
 	),
 	crown_reason AS (
 		SELECT r.id AS rid, 'crown_jewel'::text AS factor, round(15 * r.criticality)::integer AS weight,
@@ -380,7 +792,7 @@ BEGIN
 							   + CASE WHEN f.known_exploited THEN 10 ELSE 0 END + 5 * COALESCE(f.epss, 0)))::integer AS w
 		FROM members m
 		JOIN correlate.finding f ON f.tenant = t AND f.resource = m.mid AND f.kind = 'vulnerability' AND f.status = 'open'
-		JOIN res mr ON mr.id = m.mid
+		JOIN correlate.resource mr ON mr.tenant = t AND mr.id = m.mid AND mr.kind NOT IN ('internet', 'network:ip', 'network:cidr')
 	),
 	vuln_reason AS (
 		SELECT DISTINCT ON (v.rid) v.rid,
@@ -442,9 +854,23 @@ BEGIN
 			   correlate._evidence(events => array_agg(d.eid))
 		FROM dets d JOIN det_rules dr ON dr.rid = d.rid GROUP BY d.rid
 	),
-	-- Grants never used legitimately, per user or role.
-	idents AS (
+	-- Workloads and service accounts take on the grants of the identities they run as.
+	ident_chain AS (
+		SELECT l.src AS rid, l.dst AS iid, ARRAY[l.dst] AS via, ARRAY[l.id] AS rels
+		FROM res r JOIN correlate.relationship l ON l.tenant = t AND l.src = r.id AND l.kind IN ('runs_as', 'assumes')
+		UNION ALL
+		SELECT c.rid, l.dst, c.via || l.dst, c.rels || l.id
+		FROM ident_chain c JOIN correlate.relationship l ON l.tenant = t AND l.src = c.iid AND l.kind = 'assumes'
+		WHERE cardinality(c.via) < 3 AND NOT l.dst = ANY (c.via) AND l.dst <> c.rid
+	),
+	-- Grants never used legitimately, per user or role: those in scope and those
+	-- a resource in scope runs as.
+	idents AS MATERIALIZED (
 		SELECT r.id FROM res r WHERE r.kind IN ('aws:iam:role', 'aws:iam:user')
+		UNION
+		SELECT i.id FROM correlate.resource i
+		WHERE scope IS NOT NULL AND i.tenant = t AND i.id IN (SELECT c.iid FROM ident_chain c)
+		  AND i.kind IN ('aws:iam:role', 'aws:iam:user')
 	),
 	grants AS MATERIALIZED (
 		SELECT i.id AS pid, w.action AS pat, w.except_actions, w.statement
@@ -480,20 +906,12 @@ BEGIN
 			   array_agg(u.statement) AS stmts
 		FROM unused u GROUP BY u.pid
 	),
-	-- Workloads and service accounts take on the grants of the identities they run as.
-	ident_chain AS (
-		SELECT l.src AS rid, l.dst AS iid, ARRAY[l.dst] AS via, ARRAY[l.id] AS rels
-		FROM rel l WHERE l.kind IN ('runs_as', 'assumes')
-		UNION ALL
-		SELECT c.rid, l.dst, c.via || l.dst, c.rels || l.id
-		FROM ident_chain c JOIN rel l ON l.src = c.iid AND l.kind = 'assumes'
-		WHERE cardinality(c.via) < 3 AND NOT l.dst = ANY (c.via) AND l.dst <> c.rid
-	),
 	perm_reason AS (
 		SELECT p.pid AS rid, p.factor, p.weight,
 			   format('granted but never used legitimately: %s (used: %s)', p.pats, COALESCE(p.used_actions, 'nothing')),
 			   correlate._evidence(statements => p.stmts)
 		FROM perm_own p
+		WHERE p.pid IN (SELECT r.id FROM res r)
 		UNION ALL
 		SELECT * FROM (
 		SELECT DISTINCT ON (c.rid) c.rid, p.factor, p.weight,
@@ -528,9 +946,10 @@ BEGIN
 	WHERE a.weight > 0 AND w.w > 0;
 END
 $$;
-COMMENT ON FUNCTION correlate._risk_reasons(timestamptz, interval) IS 'Internal: the risk reasons of every resource of the tenant, one row per (resource, factor).';
+COMMENT ON FUNCTION correlate._risk_reasons(timestamptz, interval, bigint[]) IS 'Internal: the risk reasons of the tenant''s resources in scope (NULL: all), one row per (resource, factor); the path factors read risk_path_state.';
 
-CREATE FUNCTION correlate.rescore(as_of timestamptz DEFAULT NULL, detection_window interval DEFAULT '7 days')
+CREATE FUNCTION correlate.rescore(as_of timestamptz DEFAULT NULL, detection_window interval DEFAULT '7 days',
+	from_scratch boolean DEFAULT false)
 RETURNS TABLE (resources bigint, toxic_combinations bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -543,6 +962,18 @@ DECLARE
 	n_toxic bigint;
 	n_changed bigint;
 	keep_history boolean := correlate._risk_history_on();
+	st correlate.risk_state;
+	settings text;
+	last_ev bigint;
+	everything boolean;
+	dirty bigint[];
+	renamed bigint[];
+	psrc bigint[];
+	pdst bigint[];
+	written bigint[];
+	edge_kind "char" := CASE WHEN COALESCE(NULLIF(current_setting('correlate.graph_layer', true), ''), 'attack') = 'attack'
+							 THEN 'a' ELSE 'f' END;
+	scope bigint[];
 BEGIN
 	IF NOT isfinite(at) THEN
 		RAISE EXCEPTION 'as_of must be a finite time'
@@ -553,6 +984,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('detection_window is %s.', COALESCE(detection_window::text, 'NULL'));
 	END IF;
+	IF from_scratch IS NULL THEN
+		RAISE EXCEPTION 'from_scratch must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 
 	-- One rescoring of a tenant at a time; readers see the previous scores until commit.
 	PERFORM correlate._progress_begin('rescore', 3, 'steps'), correlate._progress_phase('waiting for the tenant''s lock');
@@ -562,10 +996,60 @@ BEGIN
 	PERFORM correlate.derive_attack_edges();
 	PERFORM correlate._progress_phase('scoring', 1);
 
+	-- What to rescore: everything, or what changed since the last rescore (see
+	-- risk_state above).  The log is taken in both cases.
+	settings := md5(concat_ws('|',
+		(SELECT string_agg(concat_ws(',', f.name, f.bit, f.weight, f.default_weight, f.enabled), ';' ORDER BY f.name)
+		 FROM correlate.risk_factor f),
+		(SELECT string_agg(concat_ws(',', r.name, r.description, r.factors, r.domains, r.severity, r.bonus, r.enabled), ';'
+							ORDER BY r.name) FROM correlate.toxic_rule r),
+		COALESCE(NULLIF(current_setting('correlate.crown_jewel_criticality', true), '')::real, 0.8),
+		COALESCE(NULLIF(current_setting('correlate.graph_layer', true), ''), 'attack'),
+		(SELECT string_agg(i.inhrelid::text, ',' ORDER BY i.inhrelid) FROM pg_inherits i
+		 WHERE i.inhparent = 'correlate.event'::regclass)));
+	last_ev := (SELECT max(e.id) FROM correlate.event e WHERE e.tenant = t);
+	SELECT * INTO st FROM correlate.risk_state s WHERE s.tenant = t;
+	WITH d AS (DELETE FROM correlate.risk_dirty x WHERE x.tenant = t RETURNING x.resource, x.other, x.what)
+	SELECT COALESCE(bool_or(d.resource IS NULL AND d.what = 'r'), false),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what IN ('r', 'n') AND d.resource IS NOT NULL),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what = 'n'),
+		   -- the two lists in step: the same filter, the same order
+		   array_agg(d.resource) FILTER (WHERE d.what = edge_kind), array_agg(d.other) FILTER (WHERE d.what = edge_kind),
+		   array_agg(DISTINCT d.resource) FILTER (WHERE d.what = 'e' AND edge_kind = 'a')
+	INTO everything, dirty, renamed, psrc, pdst, written FROM d;
+	everything := everything OR from_scratch OR st.tenant IS NULL OR st.settings <> settings
+				  OR st.detection_window <> detection_window;
+	IF NOT everything THEN
+		-- events since the last rescore: their actors' use, their alerts' resources
+		dirty := COALESCE(dirty, '{}') || ARRAY(
+			SELECT DISTINCT v.id FROM correlate.event e
+			CROSS JOIN LATERAL (VALUES (e.actor), (CASE WHEN e.rule IS NOT NULL OR e.class_uid = 2004 THEN e.target END)) v(id)
+			WHERE e.tenant = t AND e.id > COALESCE(st.last_event, 0) AND v.id IS NOT NULL);
+		-- a moved window: the alerts that entered or left it (and every alert's detail names as_of)
+		IF st.as_of <> at THEN
+			dirty := dirty || ARRAY(
+				SELECT DISTINCT v.id FROM correlate.event e CROSS JOIN LATERAL (VALUES (e.actor), (e.target)) v(id)
+				WHERE e.tenant = t AND (e.rule IS NOT NULL OR e.class_uid = 2004) AND v.id IS NOT NULL
+				  AND ((e.ts > at - detection_window AND e.ts <= at)
+					   OR (e.ts > st.as_of - st.detection_window AND e.ts <= st.as_of)));
+		END IF;
+		scope := ARRAY(SELECT DISTINCT x FROM unnest(correlate._risk_dependents(dirty)
+													  || correlate._risk_paths(false, renamed, psrc, pdst, written)) x);
+		everything := cardinality(scope) > (SELECT count(*) FROM correlate.resource r WHERE r.tenant = t)
+					  * COALESCE(NULLIF(current_setting('correlate.rescore_incremental_limit', true), '')::float8, 0.25);
+	END IF;
+	IF everything THEN
+		PERFORM correlate._risk_paths(true, NULL, NULL, NULL, NULL);
+		scope := NULL;
+	END IF;
+
 	-- One statement: the reasons are computed once, then scores and toxic combinations
-	-- are replaced (upsert what holds, delete what no longer does).
-	WITH reason AS MATERIALIZED (
-		SELECT * FROM correlate._risk_reasons(at, detection_window)
+	-- are replaced (upsert what holds, delete what no longer does) for the resources in
+	-- scope.
+	WITH sc AS MATERIALIZED (
+		SELECT x AS id FROM unnest(scope) x
+	), reason AS MATERIALIZED (
+		SELECT * FROM correlate._risk_reasons(at, detection_window, scope)
 	), toxic AS MATERIALIZED (
 		-- Every factor of an enabled rule among the resource's reasons.
 		SELECT tr.name AS rule, x.resource_id, tr.severity, tr.bonus, tr.description,
@@ -596,6 +1080,9 @@ BEGIN
 			  CROSS JOIN LATERAL (SELECT round(y.bonus * f.weight / f.default_weight)::integer AS w) w
 			  WHERE w.w > 0) a
 		GROUP BY a.resource_id
+	), prev AS MATERIALIZED (
+		SELECT s.resource_id, s.score, s.reasons FROM correlate.risk_score s
+		WHERE s.tenant = t AND (scope IS NULL OR s.resource_id IN (SELECT sc.id FROM sc))
 	), hist AS (
 		-- What changed, compactly: the score and the set of factors (a bit each), only
 		-- for resources whose score or factors differ from what is stored.
@@ -605,16 +1092,15 @@ BEGIN
 					 COALESCE(x.factors, 0::smallint) AS new_f,
 					 CASE WHEN p.reasons IS NULL THEN 0::smallint ELSE correlate._factor_bits(p.reasons) END AS old_f
 			  FROM score x
-			  FULL JOIN (SELECT s.resource_id, s.score, s.reasons FROM correlate.risk_score s WHERE s.tenant = t) p
-				  ON p.resource_id = x.resource_id
+			  FULL JOIN prev p ON p.resource_id = x.resource_id
 			  WHERE keep_history
 				AND (x.score IS DISTINCT FROM p.score
 					 OR (x.reasons IS DISTINCT FROM p.reasons AND x.factors IS DISTINCT FROM correlate._factor_bits(p.reasons)))
 			  OFFSET 0) c
 		RETURNING 1
 	), del_score AS (
-		DELETE FROM correlate.risk_score s
-		WHERE s.tenant = t AND NOT EXISTS (SELECT 1 FROM score x WHERE x.resource_id = s.resource_id)
+		DELETE FROM correlate.risk_score s USING prev p
+		WHERE s.tenant = t AND s.resource_id = p.resource_id AND NOT EXISTS (SELECT 1 FROM score x WHERE x.resource_id = p.resource_id)
 		RETURNING 1
 	), up_score AS (
 		INSERT INTO correlate.risk_score AS s (tenant, resource_id, score, reasons, scored_at)
@@ -627,7 +1113,8 @@ BEGIN
 		RETURNING 1
 	), del_toxic AS (
 		DELETE FROM correlate.toxic_combination c
-		WHERE c.tenant = t AND NOT EXISTS (SELECT 1 FROM toxic y WHERE y.rule = c.rule AND y.resource_id = c.resource_id)
+		WHERE c.tenant = t AND (scope IS NULL OR c.resource_id IN (SELECT sc.id FROM sc))
+		  AND NOT EXISTS (SELECT 1 FROM toxic y WHERE y.rule = c.rule AND y.resource_id = c.resource_id)
 		RETURNING 1
 	), up_toxic AS (
 		INSERT INTO correlate.toxic_combination AS c (tenant, rule, resource_id, severity, reasons, evidence, first_seen, last_seen)
@@ -640,6 +1127,19 @@ BEGIN
 	SELECT (SELECT count(*) FROM score), (SELECT count(*) FROM up_toxic), (SELECT count(*) FROM hist)
 	INTO n_res, n_toxic, n_changed;
 
+	IF scope IS NOT NULL THEN
+		-- the combinations outside the scope still match: seen by this rescore too
+		UPDATE correlate.toxic_combination c SET last_seen = at
+		WHERE c.tenant = t AND c.last_seen IS DISTINCT FROM at AND NOT c.resource_id = ANY (scope);
+		n_res := (SELECT count(*) FROM correlate.risk_score s WHERE s.tenant = t);
+		n_toxic := (SELECT count(*) FROM correlate.toxic_combination c WHERE c.tenant = t);
+	END IF;
+	INSERT INTO correlate.risk_state AS s (tenant, as_of, detection_window, settings, last_event, mode, rescored)
+	VALUES (t, at, detection_window, settings, last_ev, CASE WHEN scope IS NULL THEN 'from scratch' ELSE 'incremental' END,
+			COALESCE(cardinality(scope), 0))
+	ON CONFLICT (tenant) DO UPDATE SET as_of = EXCLUDED.as_of, detection_window = EXCLUDED.detection_window,
+		settings = EXCLUDED.settings, last_event = EXCLUDED.last_event, mode = EXCLUDED.mode, rescored = EXCLUDED.rescored;
+
 	-- Attack-path findings and the run itself (81_risk_history.sql).
 	IF keep_history THEN
 		PERFORM correlate._progress_phase('recording history', 2);
@@ -650,8 +1150,8 @@ BEGIN
 	RETURN QUERY SELECT n_res, n_toxic;
 END
 $$;
-COMMENT ON FUNCTION correlate.rescore(timestamptz, interval)
-	IS 'Recomputes the current tenant''s risk scores, reasons and toxic combinations (detections count within detection_window before as_of, default now()); returns how many resources were scored and how many toxic combinations matched.';
+COMMENT ON FUNCTION correlate.rescore(timestamptz, interval, boolean)
+	IS 'Recomputes the current tenant''s risk scores, reasons and toxic combinations (detections count within detection_window before as_of, default now()): only the resources whose inputs changed since the last rescore, or all of them with from_scratch (or on the first rescore, or after a change of weights, rules or settings); returns how many resources are scored and how many toxic combinations match.';
 
 -- A resource of the current tenant named by id: its kind, or the error the read
 -- functions raise for an id the tenant does not have.
@@ -819,15 +1319,20 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('co
 
 GRANT SELECT ON correlate.risk_factor, correlate.toxic_rule, correlate.risk_score, correlate.toxic_combination TO correlate_reader;
 GRANT UPDATE (weight, enabled) ON correlate.risk_factor TO correlate_admin;
+GRANT SELECT ON correlate.risk_factor_tuning TO correlate_reader;
 GRANT INSERT, UPDATE, DELETE ON correlate.risk_score, correlate.toxic_combination TO correlate_writer;
+GRANT SELECT ON correlate.risk_path_state TO correlate_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON correlate.risk_state, correlate.risk_dirty, correlate.risk_path_state TO correlate_writer;
 GRANT INSERT, UPDATE, DELETE ON correlate.toxic_rule TO correlate_admin;
 GRANT EXECUTE ON FUNCTION correlate.risk_privilege_checks(), correlate.explain_risk(bigint),
 	correlate._evidence(bigint[], bigint[], bigint[], bigint[], bigint[]),
-	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]),
-	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval),
+	correlate._evidence_union(jsonb), correlate._combine_weights(integer[]), correlate._because_ids(jsonb, text[]),
+	correlate._legitimate_actions(bigint, timestamptz), correlate._risk_reasons(timestamptz, interval, bigint[]),
 	correlate._require_resource(bigint, text), correlate._attack_evidence(bigint[])
 	TO correlate_reader;
-GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval), correlate.run_scheduled_rescore(text),
+GRANT EXECUTE ON FUNCTION correlate.rescore(timestamptz, interval, boolean), correlate.run_scheduled_rescore(text),
+	correlate._risk_paths(boolean, bigint[], bigint[], bigint[], bigint[]), correlate._risk_dependents(bigint[]),
+	correlate._risk_path_analyze(),
 	correlate.schedule_rescoring(text), correlate.unschedule_rescoring(),
 	correlate._cron_schedule(text, text), correlate._cron_unschedule(text)
 	TO correlate_writer;

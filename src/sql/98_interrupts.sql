@@ -19,7 +19,7 @@ DECLARE
 						  'iam_admins', 'permission_usage', 'escalation_paths',
 						  'attack_edges_derived', '_attack_edges', '_attack_focus', '_attack_region', 'derive_attack_edges',
 						  'observed_flows', 'network_policy', 'least_privilege_policy', 'fix_plan',
-						  '_record_rescore', 'changes_since', 'posture_snapshot', 'prune_risk_history',
+						  '_record_rescore', '_risk_paths', '_risk_dependents', 'changes_since', 'posture_snapshot', 'prune_risk_history',
 						  'apply_retention', 'data_inventory'];
 	missing text;
 	f regprocedure;

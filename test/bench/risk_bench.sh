@@ -6,7 +6,8 @@
 #
 # The estate comes from gen_estate.sql; the events are CloudTrail (40%), VPC flow
 # (40%) and Falco (20%) files from the generators, loaded with correlate.ingest_file.
-# Every figure is the median wall time of RUNS (default 3) runs, in seconds.
+# Every figure is the median wall time of RUNS (default 3) runs, in seconds.  rescore()
+# after 1% of the estate changed, and with history, is in risk_history_bench.sh.
 # RUNS, PORT (5489), DIR (/tmp/risk_bench), BENCH_SRC (tree to build, default this
 # one) and KEEP=1 (keep the cluster) are read from the environment.
 set -euo pipefail
@@ -65,6 +66,17 @@ UPDATE correlate.correlation_watermark w SET last_event_id = x.id, last_event_ts
 FROM (SELECT id, ts FROM correlate.event ORDER BY id DESC OFFSET 1000 LIMIT 1) x;"
 measure "correlate_new_events(): 1000 new events" "$back" "SELECT count(*) FROM correlate.correlate_new_events();"
 measure "correlate_new_events(): nothing new" "" "SELECT count(*) FROM correlate.correlate_new_events();"
-measure "rescore()" "" "SELECT * FROM correlate.rescore();"
+# Issue 14's target: 100k new events (the watermark set back by 100,000 ids), with the
+# correlation rules the tenant has (printed).
+back100k="SELECT count(*) FROM correlate.correlate_new_events();
+UPDATE correlate.correlation_watermark w SET last_event_id = x.id, last_event_ts = x.ts
+FROM (SELECT id, ts FROM correlate.event ORDER BY id DESC OFFSET 100000 LIMIT 1) x;"
+echo "correlation rules enabled: $(q -c "SELECT count(*) FROM correlate.correlation_rule WHERE enabled")"
+measure "correlate_new_events(): 100000 new events" "$back100k" "SELECT count(*) FROM correlate.correlate_new_events();"
+# rescore(): attack edges derived first (not measured here: test/bench/attack_bench.sh),
+# then from scratch (the baseline), and incremental with nothing changed.
+q -c "SELECT * FROM correlate.derive_attack_edges()" >/dev/null
+measure "rescore(from_scratch => true)" "" "SELECT * FROM correlate.rescore(as_of => '2026-11-02', from_scratch => true);"
+measure "rescore(), incremental, nothing changed" "SELECT * FROM correlate.rescore(as_of => '2026-11-02');" "SELECT * FROM correlate.rescore(as_of => '2026-11-02');"
 q -F ' ' -c "SELECT 'incidents', count(*) FROM correlate.incident" -c "SELECT 'incident events', count(*) FROM correlate.incident_event" \
   -c "SELECT 'scored resources', count(*) FROM correlate.risk_score" -c "SELECT 'toxic combinations', count(*) FROM correlate.toxic_combination"

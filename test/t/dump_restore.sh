@@ -30,7 +30,7 @@ SELECT correlate.record_finding(correlate.resource_id('arn:aws:s3:::acme-custome
 SELECT correlate.record_ip_lease('10.0.1.57', correlate.internet(), '2026-11-01');
 SQL
 # The seed scenario in tenant acme: an incident, scores, toxic combinations; and
-# user-added rules next to the builtin ones.
+# user-added rules next to the builtin ones, and tuned factor weights.
 psql -X -q -v ON_ERROR_STOP=1 -d $src >/dev/null <<'SQL'
 SET TIME ZONE 'UTC';
 SET correlate.tenant = 'acme';
@@ -43,6 +43,10 @@ INSERT INTO correlate.correlation_step (rule, step, label, domains, rules, actio
 	('detection-then-data', 2, 'read', ARRAY['data'], NULL, ARRAY['s3:GetObject']);
 INSERT INTO correlate.toxic_rule (name, description, factors, severity, bonus)
 VALUES ('privileged-with-detections', 'privileged and a detector fired', ARRAY['privileged', 'detection'], 'critical', 10);
+UPDATE correlate.risk_factor SET weight = 12.5 WHERE name = 'detection';
+UPDATE correlate.risk_factor SET enabled = false WHERE name = 'excess_permissions';
+UPDATE correlate.risk_factor SET weight = 20 WHERE name = 'privileged';
+UPDATE correlate.risk_factor SET weight = default_weight WHERE name = 'privileged';
 -- Explicit times: the seed's detections are from 2026-11-20 and count for 7 days
 -- before as_of, so a rescore "as of now" would find none once that week is past.
 SELECT count(*) FROM correlate.correlate();
@@ -62,6 +66,8 @@ UNION ALL SELECT 'kinds', count(*), md5(string_agg(kind, ',' ORDER BY kind)) FRO
 UNION ALL SELECT 'tenants', count(*), md5(string_agg(tenant || role, ',' ORDER BY tenant, role)) FROM correlate.tenant_access
 UNION ALL SELECT 'correlation_rule', count(*), md5(string_agg(concat_ws('|', name, title, severity, time_window, enabled, builtin), ',' ORDER BY name)) FROM correlate.correlation_rule
 UNION ALL SELECT 'correlation_step', count(*), md5(string_agg(concat_ws('|', rule, step, label, domains, class_uids, actions, rules, min_severity, target_kinds, link), ',' ORDER BY rule, step)) FROM correlate.correlation_step
+UNION ALL SELECT 'risk_factor', count(*), md5(string_agg(concat_ws('|', name, bit, weight, default_weight, enabled), ',' ORDER BY name)) FROM correlate.risk_factor
+UNION ALL SELECT 'risk_factor_tuning', count(*), md5(string_agg(concat_ws('|', name, weight, enabled), ',' ORDER BY name)) FROM correlate.risk_factor_tuning
 UNION ALL SELECT 'toxic_rule', count(*), md5(string_agg(concat_ws('|', name, factors, domains, severity, bonus, enabled, builtin), ',' ORDER BY name)) FROM correlate.toxic_rule
 UNION ALL SELECT 'incident', count(*), md5(string_agg(concat_ws('|', tenant, id, rule, title, severity, status, anchor_event, first_ts, last_ts, entities, created_at, updated_at), ',' ORDER BY tenant, id)) FROM correlate.incident
 UNION ALL SELECT 'incident_event', count(*), md5(string_agg(concat_ws('|', tenant, incident, event_id, event_ts, step), ',' ORDER BY tenant, incident, event_id)) FROM correlate.incident_event
