@@ -156,9 +156,11 @@ BEGIN
 		IF NEW.weight = NEW.default_weight AND NEW.enabled THEN
 			DELETE FROM correlate.risk_factor_tuning x WHERE x.name = NEW.name;
 		ELSE
-			INSERT INTO correlate.risk_factor_tuning AS x (name, weight, enabled) VALUES (NEW.name, NEW.weight, NEW.enabled)
-			ON CONFLICT (name) DO UPDATE SET weight = EXCLUDED.weight, enabled = EXCLUDED.enabled
-			WHERE x.weight IS DISTINCT FROM EXCLUDED.weight OR x.enabled IS DISTINCT FROM EXCLUDED.enabled;
+			DELETE FROM correlate.risk_factor_tuning x
+			WHERE x.name = NEW.name AND (x.weight IS DISTINCT FROM NEW.weight OR x.enabled IS DISTINCT FROM NEW.enabled);
+			INSERT INTO correlate.risk_factor_tuning
+			SELECT NEW.name, NEW.weight, NEW.enabled
+			WHERE NOT EXISTS (SELECT 1 FROM correlate.risk_factor_tuning x WHERE x.name = NEW.name);
 		END IF;
 	ELSE
 		-- a restored (or inserted) tuning: the factor takes it; its constraints check it
@@ -445,9 +447,8 @@ BEGIN
 	WHEN 'relationship' THEN
 		cols := 'tenant, id, src, dst, kind, likelihood';
 		-- the end whose reasons read it: the workload of a part or image, what runs as an identity
-		ends := $e$(CASE WHEN x.kind IN ('contains', 'uses_image', 'runs_as', 'assumes') THEN x.src
-						 WHEN x.kind = 'runs_on' THEN x.dst END, NULL::bigint, 'r'::"char"),
-				   (x.src, x.dst, 'f')$e$;
+		ends := '(CASE WHEN x.kind IN (''contains'', ''uses_image'', ''runs_as'', ''assumes'') THEN x.src '
+				'WHEN x.kind = ''runs_on'' THEN x.dst END, NULL::bigint, ''r''::"char"), (x.src, x.dst, ''f'')';
 	WHEN 'attack_edge' THEN
 		-- the pair (a better edge between them may appear) and the edge itself (its facts)
 		cols := 'tenant, id, src, dst, likelihood, because'; ends := '(x.src, x.dst, ''a''::"char"), (x.id, NULL, ''e'')';
