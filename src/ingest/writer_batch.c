@@ -46,14 +46,29 @@ wr_prepare_plans(IngestCtx *ctx)
 	static const Oid widen_link_types[] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 	TIMESTAMPTZARRAYOID};
 
+	bool		defer;
+
 	if (ctx->plan_res)
 		return;
-	ctx->plan_res = prepare("SELECT u.stored_uid, u.stored_id FROM correlate._ingest_resources($1, $2, $3, $4, $5, $6, $7, "
-							"$8::jsonb[], $9::jsonb[], $10, $11, true) AS u", 11, res_types);
+
+	/*
+	 * Between a package update and ALTER EXTENSION correlate UPDATE the schema
+	 * is 0.1.0, whose batch functions have no p_defer_seen: call them without
+	 * it.  They then widen seen ranges themselves, and the end-of-call
+	 * widening repeats it, which changes nothing.
+	 */
+	defer = SPI_execute("SELECT 1 WHERE to_regprocedure('correlate._ingest_links(bigint[], bigint[], text[], "
+						"float8[], jsonb[], text, timestamptz[], boolean)') IS NOT NULL", true, 1) == SPI_OK_SELECT
+		&& SPI_processed == 1;
+	ctx->plan_res = prepare(defer ? "SELECT u.stored_uid, u.stored_id FROM correlate._ingest_resources($1, $2, $3, $4, "
+							"$5, $6, $7, $8::jsonb[], $9::jsonb[], $10, $11, true) AS u"
+							: "SELECT u.stored_uid, u.stored_id FROM correlate._ingest_resources($1, $2, $3, $4, "
+							"$5, $6, $7, $8::jsonb[], $9::jsonb[], $10, $11) AS u", 11, res_types);
 	ctx->plan_lookup = prepare("SELECT r.uid, r.id, r.kind FROM correlate.resource r "
 							   "WHERE r.tenant = (SELECT correlate.current_tenant()) AND r.uid = ANY ($1)",
 							   1, lookup_types);
-	ctx->plan_link = prepare("SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7, true)", 7, link_types);
+	ctx->plan_link = prepare(defer ? "SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7, true)"
+							 : "SELECT correlate._ingest_links($1, $2, $3, $4, $5::jsonb[], $6, $7)", 7, link_types);
 	ctx->plan_lease = prepare("SELECT count(correlate.record_ip_lease(u.ip, u.r, u.f, u.t, $5)) "
 							  "FROM unnest($1::inet[], $2, $3, $4) WITH ORDINALITY AS u(ip, r, f, t, o)",
 							  5, lease_types);
