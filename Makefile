@@ -66,10 +66,6 @@ check-shell:
 # (coarse, but a stale object built against an old struct layout can crash the server).
 $(OBJS): $(C_HEADERS)
 
-# Sign comparisons are warnings (errors with -Werror) everywhere but in these two files, whose
-# owners fix them (graph_snapshot.c:120 and :125, writer.c:538); then delete this rule.
-src/graph/graph_snapshot.o src/ingest/writer.o: override CFLAGS += -Wno-sign-compare
-
 # Long runs of the reliability harnesses (docs/reliability.md), each on a throwaway cluster;
 # the test command runs short versions.  Memory checking (test/mem/): the whole suite with an
 # ASan+UBSan build of the extension; regression tests with the server under valgrind

@@ -87,12 +87,12 @@ snap_text_matches(Datum d, const char *s, int len)
 	{
 		struct varlena *t = pg_detoast_datum_packed(v);
 
-		eq = VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+		eq = VARSIZE_ANY_EXHDR(t) == (Size) len && memcmp(VARDATA_ANY(t), s, len) == 0;
 		if (t != v)
 			pfree(t);
 		return eq;
 	}
-	return VARSIZE_ANY_EXHDR(v) == len && memcmp(VARDATA_ANY(v), s, len) == 0;
+	return VARSIZE_ANY_EXHDR(v) == (Size) len && memcmp(VARDATA_ANY(v), s, len) == 0;
 }
 
 /* An empty jsonb object ('{}') needs no detoasting to recognise. */

@@ -204,7 +204,7 @@ printable_raw(const char *raw, size_t len, bool *truncated)
 		unsigned char c = (unsigned char) raw[i];
 		int			l;
 
-		if (buf.len >= max)
+		if ((size_t) buf.len >= max)
 		{
 			*truncated = true;
 			break;

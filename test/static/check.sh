@@ -78,12 +78,12 @@ SELECT DISTINCT x FROM (
     AND NOT EXISTS (SELECT 1 FROM pg_proc c WHERE c.pronamespace = 'pg_catalog'::regnamespace AND c.proname = lower(m[1]))
   UNION ALL
   -- a temporary table per call churns the catalog (pg_attribute, pg_class, pg_type) under pg_cron;
-  -- the two left (issue 17) are named here: refresh_iam_edges (a set-based rewrite is under way)
-  -- and correlate() (unlogged work tables were measured 1.9-2.9x slower: it waits for a C engine)
+  -- the one left (issue 17) is named here: correlate() (unlogged work tables were measured
+  -- 1.9-2.9x slower: it waits for a C engine)
   SELECT lanname || ' function ' || fn || ' creates a temporary table on every call'
   FROM f WHERE lanname IN ('sql', 'plpgsql')
     AND regexp_replace(prosrc, '--[^\n]*', '', 'g') ~* '\mCREATE\s+((GLOBAL|LOCAL)\s+)?TEMP(ORARY)?\s+TABLE'
-    AND fn NOT IN ('correlate.refresh_iam_edges()', 'correlate.correlate(timestamp with time zone,timestamp with time zone)')
+    AND fn NOT IN ('correlate.correlate(timestamp with time zone,timestamp with time zone)')
   UNION ALL
   SELECT 'PUBLIC may ' || a.privilege_type || ' function ' || fn
   FROM f, aclexplode(COALESCE(f.proacl, acldefault('f'::"char", f.proowner))) a WHERE a.grantee = 0
